@@ -1,0 +1,21 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 TISKET_DATA_DIR=/data
+WORKDIR /app
+RUN useradd --create-home --uid 1000 tisket && mkdir -p /data && chown tisket /data
+
+COPY pyproject.toml README.md ./
+COPY tisket tisket
+COPY inboxes inboxes
+COPY sla sla
+COPY kb kb
+COPY threads threads
+COPY tickets tickets
+COPY templates templates
+COPY static static
+COPY manage.py ./
+RUN pip install --no-cache-dir . && python manage.py collectstatic --noinput -v0
+
+USER tisket
+EXPOSE 8000
+CMD ["gunicorn", "tisket.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--access-logfile", "-"]

@@ -1,0 +1,52 @@
+# Tisket. `make run` serves the demo; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+BENCH  ?=
+PYTEST_WORKERS ?= auto
+
+# Every TISKET_*, DATABASE_URL, REDIS_URL... variable of the caller's
+# environment reaches the commands below unchanged (make exports them).
+export SITE_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: run test bench lint format install install-dev clean
+
+$(VENV)/.runtime: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -U "pip>=25.1"
+	$(PY) -m pip install -q --disable-pip-version-check -e . >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime pyproject.toml
+	$(PY) -m pip install -q --disable-pip-version-check --group dev
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+run: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py demo
+	@echo "Serving on http://$(HOST):$(PORT)/ with a background worker (Ctrl-C stops both)."
+	$(PY) -m tisket.embedded --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev
+	$(PY) -m tests.bench $(BENCH)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var

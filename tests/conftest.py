@@ -1,0 +1,122 @@
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tisket import services
+from tisket.models import Membership, Organization, Role
+
+REQUIRE_SERVICES = os.environ.get("TISKET_REQUIRE_SERVICES") == "1"
+
+
+def require_service(name: str, available: bool, how: str) -> None:
+    """Skip a test whose service is absent, or fail it where services are required (CI)."""
+    if available:
+        return
+    reason = f"{name} is not available: {how}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"TISKET_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def redis_url() -> str:
+    """A Redis for tests that need one: REDIS_URL, else the local default; skips when absent."""
+    import redis
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        available = True
+    except redis.RedisError:
+        available = False
+    require_service("Redis", available, f"nothing answers at {url} (set REDIS_URL)")
+    return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_is_postgres_where_required(django_db_blocker) -> None:
+    if REQUIRE_SERVICES and connection.vendor != "postgresql":
+        pytest.exit(
+            "TISKET_REQUIRE_SERVICES=1 needs the suite on PostgreSQL: set DATABASE_URL",
+            returncode=3,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Throttle counters and cached lookups never carry over from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@dataclass
+class Cast:
+    """One organization and its standard people."""
+
+    org: Organization
+    owner: Membership
+    admin: Membership
+    supervisor: Membership
+    agent: Membership
+    agent2: Membership
+    viewer: Membership
+
+    def member(self, role: str) -> Membership:
+        return {
+            Role.OWNER: self.owner,
+            Role.ADMIN: self.admin,
+            Role.SUPERVISOR: self.supervisor,
+            Role.AGENT: self.agent,
+            Role.VIEWER: self.viewer,
+        }[Role(role)]
+
+
+def make_cast(slug: str, code: str) -> Cast:
+    org = OrganizationFactory(slug=slug, code=code, name=slug.capitalize())
+    people = {
+        name: MembershipFactory(
+            organization=org, role=role, user=UserFactory(email=f"{name}@{slug}.test")
+        )
+        for name, role in [
+            ("owner", Role.OWNER),
+            ("admin", Role.ADMIN),
+            ("supervisor", Role.SUPERVISOR),
+            ("agent", Role.AGENT),
+            ("agent2", Role.AGENT),
+            ("viewer", Role.VIEWER),
+        ]
+    }
+    return Cast(org=org, **people)
+
+
+@pytest.fixture
+def acme(db) -> Cast:
+    return make_cast("acme", "ACME")
+
+
+@pytest.fixture
+def globex(db) -> Cast:
+    return make_cast("globex", "GLX")
+
+
+def api_client(membership: Membership, role: str = "") -> APIClient:
+    """An API client authenticated with a fresh token of this member."""
+    _, key = services.api_token_create(membership=membership, name="test", role=role)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def web(client):
+    """The Django test client, logged in as the given membership's user."""
+
+    def login(membership: Membership):
+        client.force_login(membership.user)
+        return client
+
+    return login

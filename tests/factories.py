@@ -1,0 +1,40 @@
+import factory
+from factory.django import DjangoModelFactory
+
+from tisket.models import Membership, Organization, Role, User
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    full_name = factory.Faker("name")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def saved(obj, create: bool, extracted, **kwargs) -> None:
+        if create:
+            obj.save()
+
+
+class OrganizationFactory(DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Faker("company")
+    slug = factory.Sequence(lambda n: f"org{n}")
+    code = factory.Sequence(lambda n: f"ORG{n}")
+    timezone = "Europe/Paris"
+
+
+class MembershipFactory(DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    role = Role.AGENT

@@ -1,0 +1,58 @@
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from tests.conftest import api_client
+from tests.factories import UserFactory
+from tisket.models import ApiToken
+
+
+@pytest.fixture
+def superuser_client(client, db):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize("model", list(admin.site._registry), ids=lambda m: m._meta.label)
+def test_every_admin_changelist_and_add_page_loads_with_filters_and_search(
+    superuser_client, acme, model
+):
+    info = (model._meta.app_label, model._meta.model_name)
+    response = superuser_client.get(reverse(f"admin:{info[0]}_{info[1]}_changelist"), {"q": "acme"})
+    assert response.status_code == 200
+    model_admin = admin.site._registry[model]
+    if model._meta.app_label == "tisket" and model.__name__ not in {"Organization"}:
+        assert model_admin.list_filter, f"{model.__name__} admin has no filters"
+    if model_admin.has_add_permission(response.wsgi_request):
+        assert superuser_client.get(reverse(f"admin:{info[0]}_{info[1]}_add")).status_code == 200
+
+
+def test_admin_creates_a_token_and_shows_the_key_once(superuser_client, acme):
+    response = superuser_client.post(
+        reverse("admin:tisket_apitoken_add"),
+        {"membership": acme.agent.pk, "name": "from admin", "role": ""},
+        follow=True,
+    )
+    assert response.status_code == 200
+    message = next(str(m) for m in response.context["messages"] if "tsk_" in str(m))
+    key = message.rsplit(" ", 1)[1]
+    token = ApiToken.objects.get(name="from admin")
+    assert key.startswith(token.prefix)
+    client = api_client(acme.agent)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/me/").status_code == 200
+
+
+def test_admin_revoke_action(superuser_client, acme):
+    client = api_client(acme.agent)
+    token = ApiToken.objects.get()
+    superuser_client.post(
+        reverse("admin:tisket_apitoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_non_staff_members_cannot_use_admin(client, acme):
+    client.force_login(acme.owner.user)
+    assert client.get("/admin/").status_code == 302

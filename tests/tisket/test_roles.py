@@ -1,0 +1,88 @@
+import pytest
+
+from tisket import services
+from tisket.errors import ConflictError, NotAllowedError
+from tisket.models import Membership, Role, role_at_least, role_min
+
+
+@pytest.mark.parametrize(
+    ("role", "minimum", "expected"),
+    [
+        (Role.VIEWER, Role.VIEWER, True),
+        (Role.VIEWER, Role.AGENT, False),
+        (Role.AGENT, Role.VIEWER, True),
+        (Role.SUPERVISOR, Role.AGENT, True),
+        (Role.ADMIN, Role.OWNER, False),
+        (Role.OWNER, Role.ADMIN, True),
+    ],
+)
+def test_roles_are_ordered_viewer_to_owner(role, minimum, expected):
+    assert role_at_least(role, minimum) is expected
+
+
+def test_role_min_is_the_weakest():
+    assert role_min(Role.OWNER, Role.AGENT, Role.ADMIN) == Role.AGENT
+
+
+def test_agent_cannot_add_members(acme):
+    with pytest.raises(NotAllowedError):
+        services.membership_add(
+            organization=acme.org, email="new@acme.test", role=Role.AGENT, actor=acme.agent
+        )
+
+
+def test_admin_adds_an_agent_and_a_user_is_created_without_password(acme):
+    membership = services.membership_add(
+        organization=acme.org, email="New@Acme.test", role=Role.AGENT, actor=acme.admin
+    )
+    assert membership.user.email == "new@acme.test"
+    assert not membership.user.has_usable_password()
+
+
+def test_admin_cannot_grant_owner(acme):
+    with pytest.raises(NotAllowedError):
+        services.membership_set_role(membership=acme.agent, role=Role.OWNER, actor=acme.admin)
+
+
+def test_admin_cannot_demote_an_owner(acme):
+    with pytest.raises(NotAllowedError):
+        services.membership_set_role(membership=acme.owner, role=Role.AGENT, actor=acme.admin)
+
+
+def test_the_last_owner_cannot_be_demoted_or_removed(acme):
+    with pytest.raises(ConflictError):
+        services.membership_set_role(membership=acme.owner, role=Role.ADMIN, actor=acme.owner)
+    with pytest.raises(ConflictError):
+        services.membership_remove(membership=acme.owner, actor=None)
+    acme.owner.refresh_from_db()
+    assert acme.owner.role == Role.OWNER
+
+
+def test_an_owner_hands_over_to_a_second_owner(acme):
+    services.membership_set_role(membership=acme.admin, role=Role.OWNER, actor=acme.owner)
+    services.membership_set_role(membership=acme.owner, role=Role.ADMIN, actor=acme.admin)
+    assert set(
+        Membership.objects.filter(organization=acme.org, role=Role.OWNER).values_list(
+            "user__email", flat=True
+        )
+    ) == {"admin@acme.test"}
+
+
+def test_adding_an_existing_member_twice_is_a_conflict(acme):
+    with pytest.raises(ConflictError, match="already a member"):
+        services.membership_add(
+            organization=acme.org, email="agent@acme.test", role=Role.VIEWER, actor=acme.admin
+        )
+
+
+def test_a_token_cannot_exceed_its_members_role(acme):
+    with pytest.raises(NotAllowedError):
+        services.api_token_create(membership=acme.agent, name="x", role=Role.ADMIN)
+
+
+def test_a_demoted_member_demotes_their_tokens(acme):
+    token, _ = services.api_token_create(membership=acme.admin, name="x")
+    assert token.effective_role == Role.ADMIN
+    services.membership_set_role(membership=acme.admin, role=Role.VIEWER, actor=acme.owner)
+    token.membership.refresh_from_db()
+    assert token.effective_role == Role.VIEWER

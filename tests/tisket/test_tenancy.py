@@ -1,0 +1,83 @@
+"""Every URL of the UI and the API, walked with another organization's slug and ids: 404.
+
+The URL patterns are enumerated from the URLconf, so a new view or endpoint is
+covered the day it is added; one whose object this file cannot make fails
+until FOREIGN_OBJECTS learns it.
+"""
+
+import re
+from collections.abc import Callable
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.conftest import Cast, api_client
+from tisket import services
+
+PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+
+# How to make an object of the other organization for each API URL with an id.
+FOREIGN_OBJECTS: dict[str, Callable[[Cast], object]] = {
+    "api:member-detail": lambda other: other.agent.pk,
+    "api:token-detail": lambda other: (
+        services.api_token_create(membership=other.agent, name="theirs")[0].pk
+    ),
+}
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            yield from _walk(
+                entry, prefix + str(entry.pattern), f"{namespace}{ns}:" if ns else namespace
+            )
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", prefix + str(entry.pattern)
+
+
+def _patterns(startswith: str) -> list[tuple[str, str]]:
+    return sorted({(n, p) for n, p in _walk(get_resolver()) if p.startswith(startswith)})
+
+
+def _fill(pattern: str, values: dict[str, object]) -> str:
+    path = PARAM.sub(lambda m: str(values[m.group("name")]), pattern)
+    return "/" + path.lstrip("^").rstrip("$")
+
+
+ORG_PAGES = _patterns("<slug:org_slug>/")
+API_PATTERNS = _patterns("api/v1/")
+
+
+def test_the_walk_finds_the_organization_pages_and_the_api():
+    assert ("org-home", "<slug:org_slug>/") in ORG_PAGES
+    assert any(name == "api:member-detail" for name, _ in API_PATTERNS)
+
+
+@pytest.mark.parametrize(("name", "pattern"), ORG_PAGES, ids=[n for n, _ in ORG_PAGES])
+def test_every_organization_page_of_another_organization_is_404(acme, globex, web, name, pattern):
+    client = web(acme.owner)
+    names = {m.group("name") for m in PARAM.finditer(pattern)}
+    assert names == {"org_slug"}, f"{name}: teach this test to make the other organization's object"
+    assert client.get(_fill(pattern, {"org_slug": acme.org.slug})).status_code == 200
+    assert client.get(_fill(pattern, {"org_slug": globex.org.slug})).status_code == 404
+
+
+@pytest.mark.parametrize(("name", "pattern"), API_PATTERNS, ids=[n for n, _ in API_PATTERNS])
+def test_every_api_object_of_another_organization_is_404(acme, globex, name, pattern):
+    names = [m.group("name") for m in PARAM.finditer(pattern)]
+    client = api_client(acme.owner)
+    if not names:
+        # A list or singleton endpoint: nothing of the other organization appears in it.
+        response = client.get("/" + pattern)
+        assert response.status_code in (200, 405)
+        if response.status_code == 200:
+            body = response.content.decode()
+            assert "globex" not in body.lower()
+        return
+    assert name in FOREIGN_OBJECTS, f"{name}: teach FOREIGN_OBJECTS how to make a foreign object"
+    foreign_id = FOREIGN_OBJECTS[name](globex)
+    url = _fill(pattern, {n: foreign_id for n in names})
+    for method in ("get", "patch", "put", "delete", "post"):
+        response = getattr(client, method)(url, {}, format="json")
+        assert response.status_code in (404, 405), (method, url, response.status_code)

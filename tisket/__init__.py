@@ -1,0 +1,3 @@
+from tisket.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,144 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.http import HttpRequest
+
+from tisket import services
+from tisket.models import ApiToken, Membership, Organization, Sequence, User
+
+admin.site.site_header = "Tisket administration"
+admin.site.site_title = "Tisket admin"
+
+
+class TisketUserCreationForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class TisketUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user", "organization"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = TisketUserChangeForm
+    add_form = TisketUserCreationForm
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_active", "is_staff", "date_joined"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "memberships__organization"]
+    search_fields = ["email", "full_name"]
+    inlines = [MembershipInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name",)}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
+    )
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "code", "timezone", "created_at"]
+    search_fields = ["name", "slug", "code"]
+    list_filter = ["timezone"]
+    inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list:
+        # Slug and code are baked into addresses and references once issued.
+        return ["slug", "code"] if obj else []
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["organization", "role"]
+    list_select_related = ["user", "organization"]
+    search_fields = ["user__email", "user__full_name", "organization__name", "organization__slug"]
+    autocomplete_fields = ["user", "organization"]
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["membership", "name", "role"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "prefix",
+        "membership",
+        "role",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["membership__organization", "role", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["membership__user", "membership__organization"]
+    search_fields = ["name", "prefix", "membership__user__email", "membership__organization__slug"]
+    readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    autocomplete_fields = ["membership"]
+    actions = ["revoke"]
+
+    def get_form(self, request: HttpRequest, obj: ApiToken | None = None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        if obj is None:
+            return ["membership", "name", "role"]
+        return ["membership", "name", "role", *self.readonly_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        return [*self.readonly_fields, "membership"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name", "role"])
+            return
+        token, key = services.api_token_create(
+            membership=obj.membership, name=obj.name, role=obj.role, created_by=request.user
+        )
+        obj.pk = token.pk
+        self.message_user(
+            request,
+            f"Token created. Copy the key now, it is not shown again: {key}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset) -> None:
+        for token in queryset:
+            services.api_token_revoke(token=token)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(Sequence)
+class SequenceAdmin(admin.ModelAdmin):
+    list_display = ["organization", "name", "last_value"]
+    list_filter = ["organization", "name"]
+    search_fields = ["organization__slug"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Sequence | None = None) -> bool:
+        return False

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TisketConfig(AppConfig):
+    name = "tisket"
+    verbose_name = "Tisket core"

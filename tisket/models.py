@@ -1,0 +1,233 @@
+"""The core shared by every app: users, organizations (tenants), memberships, API tokens."""
+
+import re
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone as tz
+
+# Top-level URL segments that an organization slug may not take, since the
+# agent UI lives at /<org-slug>/.
+RESERVED_SLUGS = frozenset(
+    {
+        "accounts",
+        "admin",
+        "anymail",
+        "api",
+        "c",
+        "favicon.ico",
+        "healthz",
+        "help",
+        "login",
+        "logout",
+        "media",
+        "robots.txt",
+        "static",
+        "mcp",
+    }
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
+
+
+def validate_org_slug(value: str) -> None:
+    if not SLUG_RE.fullmatch(value):
+        raise ValidationError(
+            "Use 1 to 50 lowercase letters, digits and hyphens, "
+            "starting and ending with a letter or digit."
+        )
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"'{value}' is reserved; choose another slug.")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a known time zone (e.g. Europe/Paris).")
+
+
+validate_org_code = RegexValidator(
+    r"^[A-Z0-9]{2,10}\Z", "Use 2 to 10 uppercase letters and digits (e.g. ACME)."
+)
+
+
+class Role(models.TextChoices):
+    """Membership roles, weakest first. Compare with role_at_least()."""
+
+    VIEWER = "viewer", "Viewer"
+    AGENT = "agent", "Agent"
+    SUPERVISOR = "supervisor", "Supervisor"
+    ADMIN = "admin", "Admin"
+    OWNER = "owner", "Owner"
+
+
+ROLE_RANK = {role: rank for rank, role in enumerate(Role)}
+
+
+def role_at_least(role: str, minimum: str) -> bool:
+    return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
+
+
+def role_min(*roles: str) -> Role:
+    return min((Role(r) for r in roles), key=ROLE_RANK.__getitem__)
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    @staticmethod
+    def normalize(email: str) -> str:
+        return email.strip().lower()
+
+    def get_by_natural_key(self, username: str) -> "User":
+        return self.get(email=self.normalize(username))
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=self.normalize(email), **extra)
+        user.set_password(password)  # None sets an unusable password
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in with an email address. Roles live on memberships."""
+
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Can log into Django admin (installation staff)."
+    )
+    date_joined = models.DateTimeField(default=tz.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = UserManager.normalize(self.email)
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email.split("@")[0]
+
+
+class Organization(models.Model):
+    """A tenant. Nothing of one organization is ever visible to another."""
+
+    name = models.CharField(max_length=200)
+    slug = models.CharField(max_length=50, unique=True, validators=[validate_org_slug])
+    code = models.CharField(
+        max_length=10,
+        unique=True,
+        validators=[validate_org_code],
+        help_text="Used in references such as THD-ACME-001.",
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(default=tz.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in one organization."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    created_at = models.DateTimeField(default=tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    def has_role(self, minimum: str) -> bool:
+        return role_at_least(self.role, minimum)
+
+
+class ApiToken(models.Model):
+    """A key for scripts, bound to one membership and so to one organization.
+
+    Only a SHA-256 of the key is stored: the key is shown once, at creation.
+    The key carries 256 bits of randomness, so a fast hash is enough.
+    """
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    role = models.CharField(
+        max_length=16,
+        choices=Role.choices,
+        blank=True,
+        help_text="Ceiling on the member's role for this token; blank: the member's role.",
+    )
+    prefix = models.CharField(
+        max_length=16, help_text="The key's first characters, to tell keys apart."
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=tz.now)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def effective_role(self) -> Role:
+        """The member's role, capped by the token's own; a demoted member demotes their tokens."""
+        return role_min(self.membership.role, self.role or self.membership.role)
+
+
+class Sequence(models.Model):
+    """Per-organization counters behind references such as THD-ACME-001."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=32)
+    last_value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.name}={self.last_value}"

@@ -1,0 +1,202 @@
+"""Writes of the core: organizations, members, API tokens, sequences."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tisket.errors import ConflictError, NotAllowedError
+from tisket.lib.apikeys import api_key_generate, api_key_hash
+from tisket.models import (
+    ApiToken,
+    Membership,
+    Organization,
+    Role,
+    Sequence,
+    User,
+    UserManager,
+    role_at_least,
+)
+
+
+def user_get_or_create(
+    *, email: str, full_name: str = "", password: str | None = None
+) -> tuple[User, bool]:
+    """The user with this email, created (with this password) when there is none."""
+    email = UserManager.normalize(email)
+    user = User.objects.filter(email=email).first()
+    if user:
+        return user, False
+    user = User(email=email, full_name=full_name)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user, True
+
+
+def organization_code_suggest(*, slug: str) -> str:
+    """A free reference code derived from the slug: acme-corp -> ACMECORP, then ACMECORP2..."""
+    base = re.sub(r"[^A-Z0-9]", "", slug.upper())[:8] or "ORG"
+    base = base if len(base) >= 2 else base + "0"
+    code, n = base, 1
+    while Organization.objects.filter(code=code).exists():
+        n += 1
+        code = f"{base}{n}"
+    return code
+
+
+@transaction.atomic
+def organization_create(
+    *, name: str, slug: str, owner: User, code: str = "", timezone_name: str = "UTC"
+) -> Organization:
+    """Create an organization with its first owner."""
+    organization = Organization(
+        name=name,
+        slug=slug.strip().lower(),
+        code=(code or organization_code_suggest(slug=slug)).upper(),
+        timezone=timezone_name,
+    )
+    organization.full_clean()
+    organization.save()
+    Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    return organization
+
+
+def organization_update(
+    *, organization: Organization, name: str | None = None, timezone: str | None = None
+) -> Organization:
+    """Rename an organization or change its time zone; slug and code never change."""
+    fields = {k: v for k, v in {"name": name, "timezone": timezone}.items() if v is not None}
+    for field, value in fields.items():
+        setattr(organization, field, value)
+    organization.full_clean()
+    organization.save(update_fields=list(fields))
+    return organization
+
+
+def _check_can_manage(*, actor: Membership | None, role: str, current: str | None = None) -> None:
+    # actor None means the installation itself (a management command, Django admin).
+    if actor is None:
+        return
+    if not actor.has_role(Role.ADMIN):
+        raise NotAllowedError("Only admins and owners manage members.")
+    if Role.OWNER in (role, current) and actor.role != Role.OWNER:
+        raise NotAllowedError("Only an owner can grant, change or remove the owner role.")
+
+
+def _check_keeps_an_owner(*, membership: Membership, new_role: str | None) -> None:
+    if membership.role != Role.OWNER or new_role == Role.OWNER:
+        return
+    owners = Membership.objects.select_for_update().filter(
+        organization_id=membership.organization_id, role=Role.OWNER
+    )
+    if len(owners) <= 1:
+        raise ConflictError("An organization keeps at least one owner.")
+
+
+@transaction.atomic
+def membership_add(
+    *,
+    organization: Organization,
+    email: str,
+    role: str,
+    actor: Membership | None,
+    full_name: str = "",
+) -> Membership:
+    """Add a person (created without a password if new) to the organization."""
+    _check_can_manage(actor=actor, role=role)
+    user, _ = user_get_or_create(email=email, full_name=full_name)
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(user=user, organization=organization, role=Role(role))
+    except IntegrityError:
+        raise ConflictError(f"{user.email} is already a member.") from None
+
+
+@transaction.atomic
+def membership_set_role(
+    *, membership: Membership, role: str, actor: Membership | None
+) -> Membership:
+    """Change a member's role."""
+    _check_can_manage(actor=actor, role=role, current=membership.role)
+    _check_keeps_an_owner(membership=membership, new_role=role)
+    membership.role = Role(role)
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: Membership | None) -> None:
+    """Remove a member from the organization; their API tokens go with the membership."""
+    _check_can_manage(actor=actor, role=membership.role, current=membership.role)
+    _check_keeps_an_owner(membership=membership, new_role=None)
+    membership.delete()
+
+
+def api_token_create(
+    *, membership: Membership, name: str, role: str = "", created_by: User | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; returns it and its key, which is never retrievable again."""
+    if role and not role_at_least(membership.role, role):
+        raise NotAllowedError(
+            f"A token cannot have more than its member's role ({membership.role})."
+        )
+    key = api_key_generate()
+    token = ApiToken(
+        membership=membership,
+        name=name or "API token",
+        role=role,
+        prefix=key[:12],
+        key_hash=api_key_hash(key),
+        created_by=created_by,
+    )
+    token.full_clean()
+    token.save()
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke a token for good; revoking twice keeps the first time."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
+def api_token_touch(*, token: ApiToken, every_seconds: int = 60) -> None:
+    """Record that the token was used; at most one write a minute per token."""
+    now = timezone.now()
+    if token.last_used_at and (now - token.last_used_at).total_seconds() < every_seconds:
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+def sequence_next(*, organization_id: int, name: str) -> int:
+    """The next number of a per-organization sequence, gap-free and unique.
+
+    Call it inside the transaction that stores the numbered row: the UPDATE
+    holds the counter's row lock until that transaction ends, so concurrent
+    callers queue up, and a rollback gives the number back.
+    """
+    counters = Sequence.objects.filter(organization_id=organization_id, name=name)
+    with transaction.atomic():
+        if not counters.update(last_value=F("last_value") + 1):
+            try:
+                with transaction.atomic():
+                    Sequence.objects.create(
+                        organization_id=organization_id, name=name, last_value=1
+                    )
+                    return 1
+            except IntegrityError:
+                # Another transaction created the counter first; now it exists.
+                counters.update(last_value=F("last_value") + 1)
+        return counters.values_list("last_value", flat=True).get()
+
+
+def validation_message(error: ValidationError) -> str:
+    """One line from a Django ValidationError, for the API and commands."""
+    if hasattr(error, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+    return " ".join(error.messages)
