@@ -24,7 +24,8 @@ def main(argv: list[str]) -> int:
     wanted = argv or names
     unknown = [name for name in wanted if name not in names]
     if unknown:
-        print(f"bench: no benchmark named {', '.join(unknown)} (have: {', '.join(names) or 'none'})")
+        have = ", ".join(names) or "none"
+        print(f"bench: no benchmark named {', '.join(unknown)} (have: {have})")
         return 2
     if not wanted:
         print("bench: no benchmarks yet")
