@@ -103,6 +103,20 @@ def globex(db) -> Cast:
     return make_cast("globex", "GLX")
 
 
+@pytest.fixture
+def inbox(acme):
+    from inboxes.services import inbox_create
+
+    return inbox_create(organization=acme.org, name="support")
+
+
+@pytest.fixture
+def globex_inbox(globex):
+    from inboxes.services import inbox_create
+
+    return inbox_create(organization=globex.org, name="help")
+
+
 def api_client(membership: Membership, role: str = "") -> APIClient:
     """An API client authenticated with a fresh token of this member."""
     _, key = services.api_token_create(membership=membership, name="test", role=role)

@@ -1,5 +1,9 @@
+"""/api/v1/: the URLs of every app's API, under one namespace."""
+
 from django.urls import path
 
+from inboxes import api as inboxes_api
+from threads import api as threads_api
 from tisket import api
 
 app_name = "api"
@@ -11,4 +15,31 @@ urlpatterns = [
     path("members/<int:pk>/", api.MemberDetailApi.as_view(), name="member-detail"),
     path("tokens/", api.TokenListApi.as_view(), name="token-list"),
     path("tokens/<int:pk>/", api.TokenDetailApi.as_view(), name="token-detail"),
+    path("inboxes/", inboxes_api.InboxListApi.as_view(), name="inbox-list"),
+    path("inboxes/<int:pk>/", inboxes_api.InboxDetailApi.as_view(), name="inbox-detail"),
+    path("threads/", threads_api.ThreadListApi.as_view(), name="thread-list"),
+    path("threads/<str:reference>/", threads_api.ThreadDetailApi.as_view(), name="thread-detail"),
+    path(
+        "threads/<str:reference>/messages/",
+        threads_api.ThreadMessagesApi.as_view(),
+        name="thread-messages",
+    ),
+    path(
+        "attachments/<int:pk>/download/",
+        threads_api.AttachmentDownloadApi.as_view(),
+        name="attachment-download",
+    ),
+    path("quarantine/", threads_api.QuarantineListApi.as_view(), name="quarantine-list"),
+    path(
+        "quarantine/<int:pk>/release/",
+        threads_api.QuarantineReleaseApi.as_view(),
+        name="quarantine-release",
+    ),
+    path(
+        "quarantine/<int:pk>/discard/",
+        threads_api.QuarantineDiscardApi.as_view(),
+        name="quarantine-discard",
+    ),
+    path("inbound-log/", threads_api.InboundLogApi.as_view(), name="inbound-log"),
+    path("inbound/raw/", threads_api.InboundRawApi.as_view(), name="inbound-raw"),
 ]

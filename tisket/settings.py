@@ -125,6 +125,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tisket.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -260,6 +261,15 @@ SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # Inbound mail
 TISKET_INBOUND_DOMAIN = env("TISKET_INBOUND_DOMAIN", "tisket.localhost").lower()
 TISKET_INBOUND_SECRET = env("TISKET_INBOUND_SECRET")
+# Mails up to this size stay in the inbound log row; larger ones go to storage.
+TISKET_INBOUND_INLINE_MAX_BYTES = env_int("TISKET_INBOUND_INLINE_MAX_BYTES", 512 * 1024)
+# Request bodies: inbound mail paths accept up to TISKET_INBOUND_MAX_REQUEST_BYTES
+# (a 35 MB mail is ~50 MB once base64-encoded in a webhook); every other path
+# keeps Django's usual limit, enforced by tisket.middleware.RequestSizeLimitMiddleware.
+TISKET_INBOUND_MAX_REQUEST_BYTES = env_int("TISKET_INBOUND_MAX_REQUEST_BYTES", 50 * 1024 * 1024)
+TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
+TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/")
+DATA_UPLOAD_MAX_MEMORY_SIZE = TISKET_INBOUND_MAX_REQUEST_BYTES
 
 # Background work. Production: Redis. Embedded default: Celery's filesystem
 # transport under DATA_DIR, consumed by the worker that `make run` starts.
@@ -284,7 +294,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Publishing must not hang a web request when the broker is down: the row is
+# committed and the sweep below queues it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE = {
+    "inbound-mail-sweep": {"task": "threads.tasks.inbound_mail_sweep", "schedule": 60},
     "clear-expired-sessions": {
         "task": "tisket.tasks.sessions_clear",
         "schedule": 6 * 3600,

@@ -18,5 +18,8 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="tisket-test-media-")
 # Serve static files from the app folders, as DEBUG does, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": ["tisket:webhook-secret", "old:rotated-out"]}  # noqa: F405
+TISKET_INBOUND_SECRET = "inbound-test-secret"  # noqa: S105
+TISKET_INBOUND_DOMAIN = "in.tisket.test"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {"version": 1, "disable_existing_loggers": False}

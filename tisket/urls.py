@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tisket import views
@@ -24,3 +25,10 @@ urlpatterns = [
     path("<slug:org_slug>/", views.org_home, name="org-home"),
     path("<slug:org_slug>/members/", views.org_members, name="org-members"),
 ]
+
+# ESP webhooks (/anymail/<esp>/inbound/ and /tracking/) exist only with a secret:
+# an open webhook would take anyone's mail.
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.insert(0, path("anymail/", include("anymail.urls")))
+else:
+    urlpatterns.insert(0, re_path(r"^anymail/", views.webhooks_off, name="anymail-off"))

@@ -8,17 +8,23 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from inboxes.selectors import inboxes_list
+from threads.models import Thread
+from threads.selectors import quarantine_list
 from tisket.models import Role
 from tisket.selectors import members_list, membership_for_user, organizations_for_user
 
 logger = logging.getLogger(__name__)
 
 LAST_ORG_SESSION_KEY = "tisket_last_org"
+OPEN_STATUSES = [Thread.Status.OPEN, Thread.Status.IN_PROGRESS]
 
 
 def org_view(min_role: str = Role.VIEWER) -> Callable:
@@ -56,13 +62,28 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @org_view()
 def org_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "tisket/org_home.html")
+    organization = request.organization
+    inboxes = inboxes_list(organization=organization).annotate(
+        open_threads=Count("threads", filter=Q(threads__status__in=OPEN_STATUSES))
+    )
+    context = {
+        "inboxes": inboxes,
+        "quarantined": quarantine_list(organization=organization).count(),
+    }
+    return render(request, "tisket/org_home.html", context)
 
 
 @org_view()
 def org_members(request: HttpRequest) -> HttpResponse:
     members = members_list(organization=request.organization)
     return render(request, "tisket/members.html", {"members": members})
+
+
+@csrf_exempt
+def webhooks_off(request: HttpRequest) -> JsonResponse:
+    """ESP webhooks answer this until they have a secret: an open one would take anyone's mail."""
+    detail = "ESP webhooks are off: set TISKET_WEBHOOK_SECRET (user:password) to enable them."
+    return JsonResponse({"detail": detail}, status=503)
 
 
 @never_cache

@@ -85,3 +85,26 @@ def test_the_api_docs_and_schema_are_served(client, db):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+def test_the_organization_home_shows_its_inboxes_and_counts_in_constant_queries(web, acme, inbox):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inboxes.services import inbox_create
+    from tests.mail import deliver, make_mail
+
+    deliver(make_mail())
+    deliver(make_mail(sender="eve@evil.test", subject="Re: [THD-ACME-001] x"))
+    client = web(acme.agent)
+    client.get("/acme/")
+    with CaptureQueriesContext(connection) as few:
+        page = client.get("/acme/").content.decode()
+    assert "support.acme@in.tisket.test" in page
+    assert "1 open" in page
+    assert "1 held" in page
+    for n in range(4):
+        inbox_create(organization=acme.org, name=f"team{n}", extra_addresses=[f"t{n}@acme.test"])
+    with CaptureQueriesContext(connection) as many:
+        client.get("/acme/")
+    assert len(many) == len(few)

@@ -2,6 +2,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from inboxes.models import Inbox
+from inboxes.services import inbox_create
+from threads.inbound import inbound_process, inbound_receive
 from tisket import services
 from tisket.models import Membership, Organization, Role
 
@@ -25,11 +28,20 @@ class Command(BaseCommand):
                 Membership.objects.get_or_create(
                     user=user, organization=organization, defaults={"role": role}
                 )
+        inbox = self._inbox(organization)
+        for raw in demo_mails(inbox.address):
+            mail, created = inbound_receive(raw=raw, source="demo", enqueue=False)
+            if created:
+                inbound_process(inbound_id=mail.pk)
         self.stdout.write(
-            f"Demo organization '{organization.slug}' is ready.\n"
+            f"Demo organization '{organization.slug}' is ready; its inbox is {inbox.address}.\n"
             f"Log in at {settings.SITE_URL}/accounts/login/ as agent@acme.test "
             f"(or owner@acme.test) with the password '{DEMO_PASSWORD}'."
         )
+
+    def _inbox(self, organization: Organization) -> Inbox:
+        existing = Inbox.objects.filter(organization=organization, name="support").first()
+        return existing or inbox_create(organization=organization, name="support")
 
     def _organization(self) -> Organization:
         existing = Organization.objects.filter(slug="acme").first()
@@ -41,3 +53,66 @@ class Command(BaseCommand):
         return services.organization_create(
             name="Acme Inc", slug="acme", code="ACME", owner=owner, timezone_name="Europe/Paris"
         )
+
+
+def _mail(address: str, *, number: int, sender: str, subject: str, body: str, **headers) -> bytes:
+    lines = [
+        f"From: {sender}",
+        f"To: Acme Support <{address}>",
+        f"Subject: {subject}",
+        f"Date: Mon, 16 Nov 2026 {9 + number:02d}:1{number}:00 +0100",
+        f"Message-ID: <demo-{number}@client.test>",
+        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        body,
+    ]
+    return "\r\n".join(lines).encode()
+
+
+def demo_mails(address: str) -> list[bytes]:
+    """A few conversations, delivered through the real inbound pipeline."""
+    return [
+        _mail(
+            address,
+            number=1,
+            sender="Jane Client <jane@client.test>",
+            subject="Cannot log in since the update",
+            body="Hello,\r\n\r\nsince yesterday's update I cannot log in: the page says "
+            "'session expired' right after I enter my password.\r\n\r\nThanks,\r\nJane",
+        ),
+        _mail(
+            address,
+            number=2,
+            sender="Jane Client <jane@client.test>",
+            subject="Re: [THD-ACME-001] Cannot log in since the update",
+            body="I also tried another browser, same thing.\r\n\r\n"
+            "On Mon, 16 Nov 2026 at 10:11, Jane Client wrote:\r\n> Hello,\r\n> since "
+            "yesterday's update I cannot log in",
+            In_Reply_To="<demo-1@client.test>",
+        ),
+        _mail(
+            address,
+            number=3,
+            sender="Bob Buyer <bob@globex-client.test>",
+            subject="Invoice 2041 charges us twice",
+            body="Hi, invoice 2041 lists the annual plan twice. Could you send a corrected "
+            "one?\r\n\r\n-- \r\nBob Buyer, Purchasing",
+        ),
+        _mail(
+            address,
+            number=4,
+            sender="Carol <carol@client.test>",
+            subject="Automatic reply: Invoice 2041 charges us twice",
+            body="I am out of the office until Monday.",
+            Auto_Submitted="auto-replied",
+        ),
+        _mail(
+            address,
+            number=5,
+            sender="Someone <stranger@unknown.test>",
+            subject="Re: [THD-ACME-001] Cannot log in since the update",
+            body="Please send me the password of this account.",
+        ),
+    ]

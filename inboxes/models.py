@@ -1,0 +1,78 @@
+"""Inboxes: where client mail arrives, and the addresses that reach them."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from tisket.models import Organization
+
+INBOX_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$")
+DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+
+
+def validate_inbox_name(value: str) -> None:
+    if not INBOX_NAME_RE.fullmatch(value):
+        raise ValidationError(
+            "Use 1 to 30 lowercase letters (a-z), digits and hyphens, "
+            "starting and ending with a letter or digit."
+        )
+
+
+validate_color = RegexValidator(r"^#[0-9a-fA-F]{6}\Z", "Use a colour such as #3454d1.")
+
+
+class Inbox(models.Model):
+    """A support address of an organization; its mail becomes threads."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="inboxes")
+    name = models.CharField(max_length=30, validators=[validate_inbox_name])
+    address = models.EmailField(
+        unique=True, help_text="Provisioned address <inbox>.<org-slug>@<inbound domain>."
+    )
+    display_name = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Sender name of outgoing mail; blank: the organization's.",
+    )
+    color = models.CharField(max_length=7, default="#3454d1", validators=[validate_color])
+    auto_ack_enabled = models.BooleanField("auto-acknowledgement", default=True)
+    auto_ack_text = models.TextField(
+        "auto-acknowledgement text", blank=True, help_text="Blank: the standard text."
+    )
+    max_message_bytes = models.PositiveIntegerField(
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        help_text="Attachments beyond this total per message are replaced by a note.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "inboxes"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="inbox_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def sender_name(self) -> str:
+        return self.display_name or self.organization.name
+
+
+class InboxAddress(models.Model):
+    """An extra address of an inbox, such as support@client.com; unique installation-wide."""
+
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="extra_addresses")
+    address = models.EmailField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name_plural = "inbox addresses"
+
+    def __str__(self) -> str:
+        return self.address

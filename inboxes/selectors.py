@@ -1,0 +1,44 @@
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from inboxes.models import Inbox, InboxAddress
+from tisket.lib.addresses import address_without_tag
+from tisket.models import Organization
+
+
+def inboxes_list(*, organization: Organization) -> QuerySet[Inbox]:
+    return Inbox.objects.filter(organization=organization).prefetch_related(
+        Prefetch("extra_addresses", queryset=InboxAddress.objects.order_by("address"))
+    )
+
+
+def inbox_get(*, organization: Organization, pk: int) -> Inbox:
+    try:
+        return inboxes_list(organization=organization).get(pk=pk)
+    except (Inbox.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such inbox.") from None
+
+
+def inbox_for_address(*, address: str) -> Inbox | None:
+    """The inbox that owns an address (plus-tag ignored), in any organization."""
+    address = address_without_tag(address)
+    inbox = Inbox.objects.select_related("organization").filter(address=address).first()
+    if inbox is None:
+        extra = (
+            InboxAddress.objects.select_related("inbox__organization")
+            .filter(address=address)
+            .first()
+        )
+        inbox = extra.inbox if extra else None
+    return inbox
+
+
+def organization_addresses(*, organization_id: int) -> set[str]:
+    """Every address of the organization's inboxes: mail from them is our own."""
+    provisioned = Inbox.objects.filter(organization_id=organization_id).values_list(
+        "address", flat=True
+    )
+    extra = InboxAddress.objects.filter(inbox__organization_id=organization_id).values_list(
+        "address", flat=True
+    )
+    return set(provisioned) | set(extra)

@@ -1,0 +1,224 @@
+import hashlib
+import hmac
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import api_client
+from tests.mail import deliver, make_mail
+from threads.models import InboundMail, Thread
+
+
+def sign(body: bytes, secret: str = "inbound-test-secret") -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def conversation(inbox):
+    first = deliver(make_mail(message_id="<m1@client.test>"))
+    deliver(
+        make_mail(
+            subject="Re: [THD-ACME-001] Cannot log in",
+            body=(
+                "Here is the screenshot.\n\n"
+                "On Mon, 23 Nov 2026 at 10:02, Jane <jane@client.test> wrote:\n> Hello"
+            ),
+            attachments=[("shot.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 32)],
+        )
+    )
+    return first.thread
+
+
+def test_the_thread_list_filters_by_inbox_status_and_text(acme, inbox, conversation):
+    deliver(make_mail(subject="Invoice question", sender="ann@other.test"))
+    client = api_client(acme.viewer)
+    everything = client.get("/api/v1/threads/").json()["results"]
+    assert [t["reference"] for t in everything] == ["THD-ACME-002", "THD-ACME-001"]
+    assert everything[1]["message_count"] == 2
+    assert everything[1]["inbox"] == "support"
+    found = client.get("/api/v1/threads/?q=invoice").json()["results"]
+    assert [t["reference"] for t in found] == ["THD-ACME-002"]
+    assert client.get("/api/v1/threads/?q=THD-ACME-001").json()["results"][0]["subject"]
+    assert client.get("/api/v1/threads/?status=resolved").json()["results"] == []
+    assert len(client.get(f"/api/v1/threads/?inbox={inbox.pk}&status=open").json()["results"]) == 2
+
+
+def test_the_thread_list_takes_a_constant_number_of_queries(acme, inbox):
+    client = api_client(acme.agent)
+    deliver(make_mail())
+    client.get("/api/v1/threads/")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/api/v1/threads/")
+    for n in range(15):
+        deliver(make_mail(subject=f"question {n}", cc=f"c{n}@client.test"))
+    with CaptureQueriesContext(connection) as many:
+        response = client.get("/api/v1/threads/")
+    assert len(response.json()["results"]) == 16
+    assert len(many) == len(few)
+
+
+def test_the_thread_list_pages_with_a_cursor(acme, inbox):
+    for n in range(7):
+        deliver(make_mail(subject=f"q{n}"))
+    client = api_client(acme.agent)
+    first = client.get("/api/v1/threads/?page_size=5").json()
+    second = client.get(first["next"]).json()
+    references = [t["reference"] for t in first["results"] + second["results"]]
+    assert len(references) == len(set(references)) == 7
+
+
+def test_a_thread_and_its_messages_with_attachment_links(acme, conversation):
+    client = api_client(acme.agent)
+    thread = client.get("/api/v1/threads/thd-acme-001/").json()
+    assert thread["reference"] == "THD-ACME-001"
+    assert thread["participants"][0]["email"] == "jane@client.test"
+    messages = client.get("/api/v1/threads/THD-ACME-001/messages/").json()["results"]
+    assert [m["direction"] for m in messages] == ["inbound", "inbound"]
+    reply = messages[1]
+    assert reply["visible_text"] == "Here is the screenshot."
+    assert "Jane <jane@client.test> wrote" in reply["text"]
+    attachment = reply["attachments"][0]
+    assert attachment["content_type"] == "image/png"
+    download = client.get(attachment["download_url"])
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content).startswith(b"\x89PNG")
+    assert "attachment" in download["Content-Disposition"]
+
+
+def test_the_messages_list_takes_a_constant_number_of_queries(acme, conversation):
+    client = api_client(acme.agent)
+    url = "/api/v1/threads/THD-ACME-001/messages/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for n in range(5):
+        deliver(
+            make_mail(
+                subject="Re: [THD-ACME-001]",
+                body=f"more {n}",
+                attachments=[(f"f{n}.txt", "text/plain", b"x")],
+            )
+        )
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get(url).json()["results"]) == 7
+    assert len(many) == len(few)
+
+
+def test_another_organizations_thread_and_attachment_are_404(acme, globex, conversation):
+    client = api_client(globex.owner)
+    assert client.get("/api/v1/threads/THD-ACME-001/").status_code == 404
+    assert client.get("/api/v1/threads/THD-ACME-001/messages/").status_code == 404
+    assert client.patch("/api/v1/threads/THD-ACME-001/", {"status": "closed"}).status_code == 404
+    attachment = conversation.messages.last().attachments.get()
+    assert client.get(f"/api/v1/attachments/{attachment.pk}/download/").status_code == 404
+    assert client.get("/api/v1/threads/").json()["results"] == []
+
+
+def test_agents_change_a_threads_status_and_viewers_cannot(acme, conversation):
+    assert (
+        api_client(acme.viewer)
+        .patch("/api/v1/threads/THD-ACME-001/", {"status": "resolved"}, format="json")
+        .status_code
+        == 403
+    )
+    response = api_client(acme.agent).patch(
+        "/api/v1/threads/THD-ACME-001/", {"status": "resolved"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "resolved"
+    bad = api_client(acme.agent).patch(
+        "/api/v1/threads/THD-ACME-001/", {"status": "sleeping"}, format="json"
+    )
+    assert bad.status_code == 400
+
+
+def test_quarantine_is_listed_released_and_discarded_through_the_api(acme, conversation):
+    held = deliver(make_mail(sender="eve@evil.test", subject="Re: [THD-ACME-001] a"))
+    other = deliver(make_mail(sender="mallory@evil.test", subject="Re: [THD-ACME-001] b"))
+    client = api_client(acme.agent)
+    listed = client.get("/api/v1/quarantine/").json()["results"]
+    assert {m["id"] for m in listed} == {held.inbound.pk, other.inbound.pk}
+    assert listed[0]["thread"] == "THD-ACME-001"
+    assert "neither a participant" in listed[0]["reason"]
+    assert (
+        api_client(acme.viewer).post(f"/api/v1/quarantine/{held.inbound.pk}/release/").status_code
+        == 403
+    )
+    released = client.post(f"/api/v1/quarantine/{held.inbound.pk}/release/")
+    assert released.status_code == 200
+    assert released.json()["status"] == "accepted"
+    discarded = client.post(f"/api/v1/quarantine/{other.inbound.pk}/discard/")
+    assert discarded.json()["status"] == "discarded"
+    assert client.post(f"/api/v1/quarantine/{other.inbound.pk}/release/").status_code == 409
+    assert client.get("/api/v1/quarantine/").json()["results"] == []
+    assert Thread.objects.get().messages.count() == 3
+
+
+def test_the_inbound_log_is_for_admins(acme, conversation):
+    assert api_client(acme.agent).get("/api/v1/inbound-log/").status_code == 403
+    log = api_client(acme.admin).get("/api/v1/inbound-log/?status=accepted").json()["results"]
+    assert len(log) == 2
+    assert log[0]["source"] == "test"
+
+
+def test_raw_mail_with_a_good_signature_is_accepted(
+    client, inbox, django_capture_on_commit_callbacks
+):
+    body = make_mail(subject="from postfix")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/v1/inbound/raw/?recipient={inbox.address}",
+            body,
+            content_type="message/rfc822",
+            HTTP_X_TISKET_SIGNATURE=sign(body),
+        )
+    assert response.status_code == 202
+    assert response.json()["duplicate"] is False
+    mail = InboundMail.objects.get()
+    assert mail.source == "raw"
+    assert mail.envelope_recipient == inbox.address
+    assert mail.status == InboundMail.Status.ACCEPTED
+    again = client.post(
+        "/api/v1/inbound/raw/?recipient=" + inbox.address,
+        body,
+        content_type="message/rfc822",
+        HTTP_X_TISKET_SIGNATURE=sign(body),
+    )
+    assert again.json()["duplicate"] is True
+
+
+@pytest.mark.parametrize("signature", [None, "", "00" * 32, "not-hex", sign(b"other body")])
+def test_raw_mail_with_a_bad_or_missing_signature_is_401_and_nothing_stored(
+    client, inbox, signature
+):
+    headers = {} if signature is None else {"HTTP_X_TISKET_SIGNATURE": signature}
+    response = client.post(
+        "/api/v1/inbound/raw/", make_mail(), content_type="message/rfc822", **headers
+    )
+    assert response.status_code == 401
+    assert "Signature" in response.json()["detail"]
+    assert not InboundMail.objects.exists()
+
+
+def test_raw_mail_is_off_without_a_secret(client, inbox, settings):
+    settings.TISKET_INBOUND_SECRET = ""
+    body = make_mail()
+    response = client.post(
+        "/api/v1/inbound/raw/",
+        body,
+        content_type="message/rfc822",
+        HTTP_X_TISKET_SIGNATURE=sign(body),
+    )
+    assert response.status_code == 503
+    assert not InboundMail.objects.exists()
+
+
+def test_an_empty_raw_body_is_a_400(client, db):
+    response = client.post(
+        "/api/v1/inbound/raw/",
+        b"",
+        content_type="message/rfc822",
+        HTTP_X_TISKET_SIGNATURE=sign(b""),
+    )
+    assert response.status_code == 400

@@ -1,0 +1,128 @@
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from threads import inbound
+from threads.models import Attachment, InboundMail, Message, Participant, Thread
+
+
+class ParticipantInline(admin.TabularInline):
+    model = Participant
+    extra = 0
+
+
+@admin.register(Thread)
+class ThreadAdmin(admin.ModelAdmin):
+    list_display = ["reference", "subject", "status", "inbox", "client_email", "updated_at"]
+    list_filter = ["organization", "status", "inbox"]
+    list_select_related = ["inbox"]
+    search_fields = ["reference", "subject", "client_email", "participants__email"]
+    readonly_fields = ["organization", "number", "reference", "message_count", "created_at"]
+    inlines = [ParticipantInline]
+    date_hierarchy = "updated_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # threads come from mail (or the API)
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    fields = ["filename", "content_type", "size", "is_inline", "omitted_reason", "file"]
+    readonly_fields = fields
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "thread",
+        "direction",
+        "from_email",
+        "subject",
+        "automated_reason",
+        "created_at",
+    ]
+    list_filter = ["organization", "direction", ("automated_reason", admin.EmptyFieldListFilter)]
+    list_select_related = ["thread"]
+    search_fields = ["thread__reference", "from_email", "subject", "message_id"]
+    raw_id_fields = ["thread", "author"]
+    readonly_fields = ["organization", "dedupe_key", "message_id", "in_reply_to", "references"]
+    inlines = [AttachmentInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["filename", "content_type", "size", "message", "omitted_reason"]
+    list_filter = ["organization", "content_type", "is_inline"]
+    search_fields = ["filename", "sha256", "message__thread__reference"]
+    raw_id_fields = ["message"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "received_at",
+        "source",
+        "status",
+        "from_email",
+        "subject",
+        "inbox",
+        "thread",
+    ]
+    list_filter = ["status", "source", "organization"]
+    list_select_related = ["inbox", "thread"]
+    search_fields = [
+        "from_email",
+        "subject",
+        "message_id_header",
+        "envelope_recipient",
+        "raw_sha256",
+    ]
+    exclude = ["raw_data"]
+    readonly_fields = [f.name for f in InboundMail._meta.fields if f.name not in {"raw_data"}]
+    actions = ["retry", "release", "discard"]
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def _each(self, request: HttpRequest, queryset, action, verb: str) -> None:
+        done, refused = 0, []
+        for mail in queryset:
+            try:
+                action(mail)
+                done += 1
+            except inbound.InboundStateError as exc:
+                refused.append(f"#{mail.pk}: {exc}")
+        self.message_user(request, f"{verb} {done} mail(s).")
+        if refused:
+            self.message_user(request, " ".join(refused), messages.WARNING)
+
+    @admin.action(description="Retry processing of failed mail")
+    def retry(self, request: HttpRequest, queryset) -> None:
+        self._each(request, queryset, lambda m: inbound.inbound_retry(inbound=m), "Retried")
+
+    @admin.action(description="Release quarantined mail into its thread")
+    def release(self, request: HttpRequest, queryset) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda m: inbound.quarantine_release(inbound=m, actor=None),
+            "Released",
+        )
+
+    @admin.action(description="Discard quarantined mail")
+    def discard(self, request: HttpRequest, queryset) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda m: inbound.quarantine_discard(inbound=m, actor=None),
+            "Discarded",
+        )

@@ -1,0 +1,339 @@
+"""REST API of threads, messages, attachments, quarantine, the inbound log and raw inbound mail."""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponseRedirect
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import parsers, serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from threads import inbound, selectors, services
+from threads.models import Attachment, InboundMail, Message, Thread
+from tisket.api_auth import OrganizationApiMixin
+from tisket.api_pagination import CursorPagination
+from tisket.models import Role
+
+
+class ParticipantSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ThreadSerializer(serializers.ModelSerializer):
+    inbox = serializers.CharField(source="inbox.name")
+    participants = ParticipantSerializer(many=True)
+
+    class Meta:
+        model = Thread
+        fields = [
+            "reference",
+            "subject",
+            "status",
+            "inbox",
+            "client_email",
+            "client_name",
+            "participants",
+            "message_count",
+            "created_at",
+            "updated_at",
+            "last_message_at",
+        ]
+
+
+class ThreadUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Thread.Status.choices)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "filename",
+            "content_type",
+            "size",
+            "content_id",
+            "is_inline",
+            "omitted_reason",
+            "download_url",
+        ]
+
+    def get_download_url(self, attachment: Attachment) -> str | None:
+        if not attachment.file:
+            return None
+        path = reverse("api:attachment-download", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    to = AddressSerializer(many=True)
+    cc = AddressSerializer(many=True)
+    attachments = AttachmentSerializer(many=True)
+    author = serializers.EmailField(source="author.user.email", default=None)
+    is_automated = serializers.BooleanField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "direction",
+            "from_email",
+            "from_name",
+            "to",
+            "cc",
+            "subject",
+            "html",
+            "text",
+            "visible_text",
+            "message_id",
+            "in_reply_to",
+            "references",
+            "author",
+            "is_automated",
+            "automated_reason",
+            "sent_at",
+            "created_at",
+            "attachments",
+        ]
+
+
+class InboundMailSerializer(serializers.ModelSerializer):
+    inbox = serializers.CharField(source="inbox.name", default=None)
+    thread = serializers.CharField(source="thread.reference", default=None)
+
+    class Meta:
+        model = InboundMail
+        fields = [
+            "id",
+            "source",
+            "status",
+            "reason",
+            "envelope_recipient",
+            "from_email",
+            "subject",
+            "message_id_header",
+            "inbox",
+            "thread",
+            "raw_size",
+            "attempts",
+            "received_at",
+            "processed_at",
+        ]
+
+
+class ThreadPagination(CursorPagination):
+    ordering = ("-updated_at", "-id")
+
+
+class ThreadListApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = ThreadSerializer
+    pagination_class = ThreadPagination
+
+    def get_queryset(self) -> QuerySet[Thread]:
+        params = self.request.query_params
+        inbox = params.get("inbox", "")
+        return selectors.threads_list(
+            organization=self.organization,
+            inbox=int(inbox) if inbox.isdigit() else None,
+            status=params.get("status", ""),
+            q=params.get("q", ""),
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("inbox", int, description="Inbox id"),
+            OpenApiParameter("status", str, description="Comma-separated statuses"),
+            OpenApiParameter("q", str, description="Reference, subject or client"),
+        ]
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ThreadSerializer(page, many=True).data)
+
+
+class ThreadDetailApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = ThreadSerializer
+
+    def get(self, request: Request, reference: str) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        return Response(ThreadSerializer(thread).data)
+
+    @extend_schema(request=ThreadUpdateSerializer, responses=ThreadSerializer)
+    def patch(self, request: Request, reference: str) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        serializer = ThreadUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.thread_set_status(
+            thread=thread, status=serializer.validated_data["status"], actor=self.membership
+        )
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        return Response(ThreadSerializer(thread).data)
+
+
+class MessagePagination(CursorPagination):
+    ordering = ("created_at", "id")
+
+
+class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = MessageSerializer
+    pagination_class = MessagePagination
+
+    def get(self, request: Request, reference: str) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        page = self.paginate_queryset(selectors.messages_list(thread=thread))
+        data = MessageSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+
+class AttachmentDownloadApi(OrganizationApiMixin, APIView):
+    """The attachment's content, as a download; 404 for another organization's."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int):
+        attachment = selectors.attachment_get(organization=self.organization, pk=pk)
+        if not attachment.file:
+            return Response({"detail": attachment.omitted_reason or "No content."}, status=410)
+        storage = attachment.file.storage
+        if not isinstance(storage, FileSystemStorage):
+            # Remote storage (S3): a short-lived signed link that forces a download.
+            disposition = f'attachment; filename="{attachment.filename}"'
+            url = storage.url(
+                attachment.file.name,
+                parameters={
+                    "ResponseContentDisposition": disposition,
+                    "ResponseContentType": attachment.content_type,
+                },
+            )
+            return HttpResponseRedirect(url)
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+        )
+
+
+class QuarantineListApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = InboundMailSerializer
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.quarantine_list(organization=self.organization))
+        return self.get_paginated_response(InboundMailSerializer(page, many=True).data)
+
+
+class QuarantineReleaseApi(OrganizationApiMixin, GenericAPIView):
+    """Let a held mail into its thread; its sender becomes a participant."""
+
+    serializer_class = InboundMailSerializer
+
+    @extend_schema(request=None, responses=InboundMailSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        mail = selectors.inbound_get(organization=self.organization, pk=pk)
+        result = inbound.quarantine_release(inbound=mail, actor=self.membership)
+        return Response(InboundMailSerializer(result.inbound).data)
+
+
+class QuarantineDiscardApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = InboundMailSerializer
+
+    @extend_schema(request=None, responses=InboundMailSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        mail = selectors.inbound_get(organization=self.organization, pk=pk)
+        mail = inbound.quarantine_discard(inbound=mail, actor=self.membership)
+        return Response(InboundMailSerializer(mail).data)
+
+
+class InboundLogApi(OrganizationApiMixin, GenericAPIView):
+    """Every mail received for the organization and what became of it (admins)."""
+
+    serializer_class = InboundMailSerializer
+    read_role = Role.ADMIN
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, description="Comma-separated")])
+    def get(self, request: Request) -> Response:
+        mails = selectors.inbound_log(
+            organization=self.organization, status=request.query_params.get("status", "")
+        )
+        page = self.paginate_queryset(mails)
+        return self.get_paginated_response(InboundMailSerializer(page, many=True).data)
+
+
+class RawMimeParser(parsers.BaseParser):
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        return stream.read()
+
+
+class InboundRawApi(APIView):
+    """Raw RFC 822 mail from an MTA or a script, signed with TISKET_INBOUND_SECRET.
+
+    Header `X-Tisket-Signature`: hex HMAC-SHA256 of the body. `?recipient=` gives
+    the envelope recipient. Answers 202 once the mail is recorded.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    parser_classes = [RawMimeParser]
+
+    @extend_schema(
+        request={"message/rfc822": OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter("recipient", str, description="Envelope recipient"),
+            OpenApiParameter(
+                "X-Tisket-Signature", str, OpenApiParameter.HEADER, required=True,
+                description="Hex HMAC-SHA256 of the body with TISKET_INBOUND_SECRET",
+            ),
+        ],
+        responses={
+            202: inline_serializer(
+                "InboundAccepted",
+                {"id": serializers.IntegerField(), "status": serializers.CharField(),
+                 "duplicate": serializers.BooleanField()},
+            )
+        },
+        auth=[],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        secret = settings.TISKET_INBOUND_SECRET
+        if not secret:
+            return Response(
+                {"detail": "Raw inbound mail is off: set TISKET_INBOUND_SECRET to enable it."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        body = request.body
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        given = request.headers.get("X-Tisket-Signature", "").strip().lower()
+        if not given or not hmac.compare_digest(expected, given):
+            return Response(
+                {"detail": "Missing or wrong X-Tisket-Signature (hex HMAC-SHA256 of the body)."},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
+        if not body.strip():
+            return Response({"detail": "The body is empty."}, status=status.HTTP_400_BAD_REQUEST)
+        mail, created = inbound.inbound_receive(
+            raw=body, source="raw", recipient=request.query_params.get("recipient", "")
+        )
+        return Response(
+            {"id": mail.pk, "status": mail.status, "duplicate": not created},
+            status=status.HTTP_202_ACCEPTED,
+        )

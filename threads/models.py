@@ -1,0 +1,224 @@
+"""Threads (email conversations), their messages and attachments, and the inbound log."""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from inboxes.models import Inbox
+from tisket.models import Membership, Organization
+
+
+class Thread(models.Model):
+    """One email conversation with a client, referenced as THD-<ORGCODE>-<SEQ>."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="threads")
+    inbox = models.ForeignKey(Inbox, on_delete=models.PROTECT, related_name="threads")
+    number = models.PositiveIntegerField()
+    reference = models.CharField(max_length=40, unique=True)
+    subject = models.CharField(max_length=998, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    client_email = models.CharField(max_length=320, blank=True)
+    client_name = models.CharField(max_length=200, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="thread_number_unique")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-updated_at", "-id"], name="thread_org_updated"),
+            models.Index(
+                fields=["organization", "status", "-updated_at", "-id"], name="thread_org_status"
+            ),
+            models.Index(
+                fields=["organization", "inbox", "-updated_at", "-id"], name="thread_org_inbox"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+
+def thread_reference(*, code: str, number: int) -> str:
+    return f"THD-{code}-{number:03d}"
+
+
+class Participant(models.Model):
+    """An address allowed to write into a thread."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="participants")
+    email = models.CharField(max_length=320)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "email"], name="participant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Message(models.Model):
+    """One mail of a thread, inbound from a client or outbound from the desk."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    from_email = models.CharField(max_length=320, blank=True)
+    from_name = models.CharField(max_length=200, blank=True)
+    to = models.JSONField(default=list, blank=True, help_text='[{"name": ..., "email": ...}]')
+    cc = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    html = models.TextField(blank=True, help_text="Sanitized.")
+    text = models.TextField(blank=True)
+    visible_text = models.TextField(blank=True, help_text="The new part, without quoted history.")
+    message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    # sha256 of the Message-ID (or of the content when there is none): unique per
+    # organization, so one mail is stored once however often it arrives.
+    dedupe_key = models.CharField(max_length=64)
+    author = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    automated_reason = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "dedupe_key"], name="message_dedupe")
+        ]
+        indexes = [models.Index(fields=["thread", "created_at", "id"], name="message_thread_order")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.from_email}: {self.subject}"
+
+    @property
+    def is_automated(self) -> bool:
+        return bool(self.automated_reason)
+
+
+def attachment_key(instance: "Attachment", filename: str) -> str:
+    # Our own key, never the sender's file name: no path tricks, no collisions,
+    # and every object of an organization under its own prefix.
+    now = timezone.now()
+    return f"org-{instance.organization_id}/attachments/{now:%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_key, max_length=300, blank=True)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=150, help_text="Sniffed from the content.")
+    declared_type = models.CharField(max_length=150, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    content_id = models.CharField(max_length=255, blank=True)
+    is_inline = models.BooleanField(default=False)
+    omitted_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why the content was not kept (e.g. too large)."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+def raw_mail_key(instance: "InboundMail", filename: str) -> str:
+    now = timezone.now()
+    return f"inbound/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"
+
+
+class InboundMail(models.Model):
+    """The inbound log: every mail received, its raw bytes, and what became of it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        ACCEPTED = "accepted", "Accepted"
+        DUPLICATE = "duplicate", "Duplicate"
+        QUARANTINED = "quarantined", "Quarantined"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+        DISCARDED = "discarded", "Discarded"
+
+    source = models.CharField(max_length=40, help_text="anymail:<esp>, raw, imap, import")
+    envelope_recipient = models.CharField(max_length=998, blank=True)
+    raw_sha256 = models.CharField(max_length=64)
+    raw_size = models.PositiveIntegerField(default=0)
+    # Small mails stay in the row (one write at the edge); large ones go to storage.
+    raw_data = models.BinaryField(null=True, blank=True)
+    raw_file = models.FileField(upload_to=raw_mail_key, max_length=300, blank=True)
+    esp_stripped_text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    inbox = models.ForeignKey(
+        Inbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    thread = models.ForeignKey(
+        Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_email = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    message_id_header = models.CharField("Message-ID", max_length=998, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "inbound mail"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["raw_sha256", "envelope_recipient"], name="inbound_mail_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_received"),
+            models.Index(
+                fields=["organization", "status", "-received_at"], name="inbound_org_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.source} {self.status}"
+
+    def raw_bytes(self) -> bytes:
+        if self.raw_data is not None:
+            return bytes(self.raw_data)
+        with self.raw_file.open("rb") as handle:
+            return handle.read()

@@ -1,0 +1,76 @@
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from threads.models import Attachment, InboundMail, Message, Participant, Thread
+from tisket.models import Organization
+
+
+def threads_list(
+    *, organization: Organization, inbox: int | None = None, status: str = "", q: str = ""
+) -> QuerySet[Thread]:
+    threads = Thread.objects.filter(organization=organization).select_related("inbox")
+    if inbox:
+        threads = threads.filter(inbox_id=inbox)
+    if status:
+        threads = threads.filter(status__in=status.split(","))
+    if q:
+        q = q.strip()
+        threads = threads.filter(
+            Q(reference__iexact=q)
+            | Q(subject__icontains=q)
+            | Q(client_email__icontains=q)
+            | Q(client_name__icontains=q)
+        )
+    return threads.prefetch_related(
+        Prefetch("participants", queryset=Participant.objects.order_by("created_at", "id"))
+    )
+
+
+def thread_get(*, organization: Organization, reference: str) -> Thread:
+    try:
+        return (
+            Thread.objects.select_related("inbox")
+            .prefetch_related("participants")
+            .get(organization=organization, reference=reference.upper())
+        )
+    except Thread.DoesNotExist:
+        raise Http404("No such thread.") from None
+
+
+def messages_list(*, thread: Thread) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(thread=thread)
+        .select_related("author__user")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .order_by("created_at", "id")
+    )
+
+
+def attachment_get(*, organization: Organization, pk: int) -> Attachment:
+    try:
+        return Attachment.objects.select_related("message__thread").get(
+            organization=organization, pk=pk
+        )
+    except (Attachment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such attachment.") from None
+
+
+def quarantine_list(*, organization: Organization) -> QuerySet[InboundMail]:
+    return InboundMail.objects.filter(
+        organization=organization, status=InboundMail.Status.QUARANTINED
+    ).select_related("inbox", "thread")
+
+
+def inbound_get(*, organization: Organization, pk: int) -> InboundMail:
+    mails = InboundMail.objects.filter(organization=organization).select_related("inbox", "thread")
+    try:
+        return mails.get(pk=pk)
+    except (InboundMail.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such mail.") from None
+
+
+def inbound_log(*, organization: Organization, status: str = "") -> QuerySet[InboundMail]:
+    mails = InboundMail.objects.filter(organization=organization).select_related("inbox", "thread")
+    if status:
+        mails = mails.filter(status__in=status.split(","))
+    return mails.defer("raw_data", "error")

@@ -1,0 +1,288 @@
+"""Raw RFC 822 bytes to a ParsedMail. Never raises on bad input: every defect degrades.
+
+Inbound mail is hostile and often broken: undeclared or unknown charsets,
+malformed encoded-words, missing boundaries, crafted address headers. Each
+small function here takes what it can and falls back to something safe.
+"""
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
+
+from tisket.lib.addresses import address_is_valid, address_normalize
+from tisket.lib.files import safe_filename, sniff_content_type
+from tisket.lib.html import clean_header_value, html_to_text
+
+MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
+MAX_REFERENCES = 50
+# Charsets that mailers declare but Python does not know, or that lie.
+CHARSET_ALIASES = {
+    "unknown-8bit": "utf-8",
+    "x-unknown": "utf-8",
+    "8bit": "utf-8",
+    "ansi_x3.4-1968": "ascii",
+    "ks_c_5601-1987": "cp949",
+    "x-user-defined": "cp1252",
+    "iso-8859-8-i": "iso-8859-8",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+}
+
+
+@dataclass
+class MailAttachment:
+    filename: str
+    content_type: str
+    declared_type: str
+    data: bytes
+    content_id: str = ""
+    inline: bool = False
+
+
+@dataclass
+class ParsedMail:
+    message_id: str = ""
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    subject: str = ""
+    from_name: str = ""
+    from_email: str = ""
+    from_problem: str = ""
+    reply_to: list[tuple[str, str]] = field(default_factory=list)
+    to: list[tuple[str, str]] = field(default_factory=list)
+    cc: list[tuple[str, str]] = field(default_factory=list)
+    delivered_to: list[str] = field(default_factory=list)
+    date: datetime | None = None
+    text: str = ""
+    html: str = ""
+    attachments: list[MailAttachment] = field(default_factory=list)
+    content_key: str = ""
+    message: Message | None = None
+
+    @property
+    def thread_message_ids(self) -> list[str]:
+        """Message-IDs this mail answers, the most direct first."""
+        ids = list(self.in_reply_to)
+        ids += [ref for ref in reversed(self.references) if ref not in ids]
+        return ids[:MAX_REFERENCES]
+
+
+def fix_surrogates(value: str) -> str:
+    """Undo surrogateescape of raw 8-bit header bytes: decode them as UTF-8, replacing errors."""
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
+
+
+def header_text(msg: Message, name: str) -> str:
+    """A header's decoded value ('' when absent or undecodable)."""
+    try:
+        value = msg.get(name)
+        return fix_surrogates(str(value)) if value is not None else ""
+    except Exception:  # a malformed header must not sink the whole mail
+        raw = msg.get_all(name, failobj=[None])[0] if hasattr(msg, "get_all") else None
+        return fix_surrogates(str(raw or ""))
+
+
+def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], str]:
+    """(name, address) pairs of an address header, and the problem when it is malformed.
+
+    The strict parser of email.policy.default flags a header such as
+    `alice@example.org <bob@evil.test>`: such a header yields no address at all
+    rather than a guess, so a crafted From never becomes a wrong sender.
+    """
+    pairs: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for value in msg.get_all(name, failobj=[]) if hasattr(msg, "get_all") else []:
+        try:
+            addresses = value.addresses
+            defects = [d for d in getattr(value, "defects", ()) if _is_serious(d)]
+        except Exception as exc:
+            problems.append(f"unreadable {name} header ({type(exc).__name__})")
+            continue
+        if defects:
+            problems.append(f"malformed {name} header: {defects[0]}")
+            continue
+        for address in addresses:
+            spec = address_normalize(fix_surrogates(address.addr_spec))
+            if not address_is_valid(spec) or not spec.isprintable():
+                problems.append(f"invalid address in {name}: {spec!r}")
+                continue
+            display = clean_header_value(fix_surrogates(address.display_name or ""), max_length=200)
+            if spec not in {p[1] for p in pairs}:
+                pairs.append((display, spec))
+    return pairs, "; ".join(problems)
+
+
+def _is_serious(defect: Exception) -> bool:
+    from email import errors
+
+    return isinstance(defect, errors.InvalidHeaderDefect | errors.NonPrintableDefect)
+
+
+def message_ids(value: str) -> list[str]:
+    ids = MSGID_RE.findall(value)
+    if not ids and value.strip() and " " not in value.strip():
+        ids = [value.strip().strip("<>")]
+    return [i for i in ids if i]
+
+
+def decode_payload(part: Message) -> str:
+    """The text of a part in its declared charset, falling back without ever raising."""
+    try:
+        data = part.get_payload(decode=True) or b""
+    except Exception:
+        data = str(part.get_payload()).encode("utf-8", "surrogateescape")
+    if not isinstance(data, bytes):
+        data = str(data).encode("utf-8", "surrogateescape")
+    declared = (part.get_content_charset() or "").strip().lower()
+    charset = CHARSET_ALIASES.get(declared, declared)
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            codecs.lookup(candidate)
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("cp1252", "replace") if data else ""
+
+
+def part_filename(part: Message) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name is None:
+        try:
+            name = part.get_param("name")
+            if isinstance(name, tuple):  # RFC 2231 (charset, language, value)
+                name = codecs.decode(name[2].encode("latin-1"), name[0] or "utf-8", "replace")
+        except Exception:
+            name = None
+    return fix_surrogates(str(name)) if name else ""
+
+
+def _payload_bytes(part: Message) -> bytes:
+    try:
+        if part.get_content_maintype() == "message":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                return inner[0].as_bytes(policy=policy.SMTP)
+            return str(inner).encode("utf-8", "surrogateescape")
+        data = part.get_payload(decode=True)
+        if data is None:
+            return str(part.get_payload()).encode("utf-8", "surrogateescape")
+        return data
+    except Exception:
+        return b""
+
+
+def _walk_leaves(msg: Message):
+    """Leaf parts in order; attached messages and signatures stay whole, as attachments."""
+    if msg.is_multipart():
+        payload = msg.get_payload()
+        if not isinstance(payload, list):
+            yield msg
+            return
+        for part in payload:
+            if part.get_content_maintype() == "message":
+                yield part
+            else:
+                yield from _walk_leaves(part)
+    else:
+        yield msg
+
+
+def split_parts(msg: Message) -> tuple[str, str, list[MailAttachment]]:
+    """The text body, the HTML body and the attachments of a message."""
+    texts: list[str] = []
+    htmls: list[str] = []
+    attachments: list[MailAttachment] = []
+    for part in _walk_leaves(msg):
+        content_type = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = part_filename(part)
+        is_body = disposition != "attachment" and not filename
+        if is_body and content_type == "text/plain":
+            texts.append(decode_payload(part))
+        elif is_body and content_type == "text/html":
+            htmls.append(decode_payload(part))
+        else:
+            data = _payload_bytes(part)
+            if not data and not filename:
+                continue
+            if content_type.startswith("message/") and not filename:
+                filename = "attached-message.eml"
+            content_id = (header_text(part, "Content-ID") or "").strip().strip("<>")
+            sniffed = sniff_content_type(data, declared=content_type, filename=filename)
+            attachments.append(
+                MailAttachment(
+                    filename=safe_filename(filename or None),
+                    content_type=sniffed,
+                    declared_type=content_type,
+                    data=data,
+                    content_id=content_id[:250],
+                    inline=disposition == "inline" or bool(content_id and not filename),
+                )
+            )
+    return "\n".join(t for t in texts if t.strip()), "\n".join(htmls), attachments
+
+
+def content_key(parsed: "ParsedMail") -> str:
+    """A stable key for a mail without Message-ID: its author headers and decoded content.
+
+    Not the raw bytes: relays add trace headers, and a mail rebuilt from an
+    ESP's JSON gets a new random MIME boundary each time it is posted.
+    """
+    digest = hashlib.sha256()
+    msg = parsed.message
+    for name in ("From", "To", "Cc", "Subject", "Date"):
+        digest.update(header_text(msg, name).encode("utf-8", "replace") + b"\0")
+    for body in (parsed.text, parsed.html):
+        digest.update(body.replace("\r\n", "\n").strip().encode("utf-8", "replace") + b"\0")
+    for attachment in parsed.attachments:
+        digest.update(hashlib.sha256(attachment.data).digest())
+    return digest.hexdigest()
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    """Parse raw RFC 822 bytes; never raises."""
+    msg: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
+    parsed = ParsedMail(message=msg)
+    parsed.message_id = next(iter(message_ids(header_text(msg, "Message-ID"))), "")
+    parsed.in_reply_to = message_ids(header_text(msg, "In-Reply-To"))[:MAX_REFERENCES]
+    parsed.references = message_ids(header_text(msg, "References"))[-MAX_REFERENCES:]
+    parsed.subject = clean_header_value(header_text(msg, "Subject"))
+    senders, parsed.from_problem = header_addresses(msg, "From")
+    if senders:
+        parsed.from_name, parsed.from_email = senders[0]
+    elif not parsed.from_problem:
+        parsed.from_problem = "no sender address in From"
+    parsed.reply_to, _ = header_addresses(msg, "Reply-To")
+    parsed.to, _ = header_addresses(msg, "To")
+    parsed.cc, _ = header_addresses(msg, "Cc")
+    for name in ("Delivered-To", "X-Original-To", "X-Envelope-To"):
+        for value in msg.get_all(name, failobj=[]):
+            address = address_normalize(fix_surrogates(str(value)))
+            if address_is_valid(address):
+                parsed.delivered_to.append(address)
+    try:
+        date_header = msg.get("Date")
+        parsed.date = getattr(date_header, "datetime", None)
+        if parsed.date is not None and parsed.date.tzinfo is None:
+            parsed.date = None  # a naive date says nothing reliable about when
+    except Exception:
+        parsed.date = None
+    try:
+        parsed.text, parsed.html, parsed.attachments = split_parts(msg)
+    except Exception:
+        parsed.text = raw.decode("utf-8", "replace")
+    if not parsed.text and parsed.html:
+        parsed.text = html_to_text(parsed.html)
+    parsed.content_key = content_key(parsed)
+    return parsed

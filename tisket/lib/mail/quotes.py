@@ -1,0 +1,412 @@
+"""The visible part of an email reply: the new text, with quoted history and signature cut.
+
+Pure stdlib, line based. Regexes are anchored and only run on single short lines or on
+windows of at most three joined lines, so no input can make them backtrack badly.
+"""
+
+import re
+from html.parser import HTMLParser
+
+MAX_LINE = 1000  # longer lines are never headers, separators or signatures
+MAX_WINDOW = 400  # longest joined "On ... wrote:" window that is tried
+COLONS = (":", "\uff1a")  # ASCII and full-width (CJK)
+
+_QUOTE_HEADER = re.compile(
+    r"(?:-++\s*+)?(?:"
+    r"on\s.{1,250}?\b(?:wrote|writes|said)"  # en
+    r"|am\s.{1,250}?\bschrieb\b.{0,150}?"  # de
+    r"|le\s.{1,250}?\ba\s+écrit"  # fr
+    r"|el\s.{1,250}?\bescribió"  # es
+    r"|op\s.{1,250}?\bschreef\b.{0,150}?"  # nl
+    r"|den\s.{1,250}?\bskrev\b.{0,150}?"  # da, no, sv
+    r"|(?:w dniu|dnia)\s.{1,250}?\b(?:pisze|napisał(?:\(a\)|a)?)"  # pl
+    r"|il\s.{1,250}?\bha\s+scritto"  # it
+    r"|em\s.{1,250}?\bescreveu"  # pt
+    r"|.{1,250}?\b(?:пишет|написал(?:\(\u0430\)|\u0430)?)"  # ru: "пишет", "написал", "написала"
+    r"|\d{4}年\d{1,2}月\d{1,2}日.{0,250}?"  # ja (Gmail puts only date, name and address)
+    r"|.{1,250}?(?:が書きました|のメッセージ|写道|작성)"  # ja, zh, ko
+    # Any language once an address is there: "ons 4 dec. 2024 kl. 20:42 skrev B <b@x.se>:"
+    r"|(?=[^@]*+@).{1,250}?\b(?:wrote|schrieb|a\s+écrit|escribió|schreef|skrev|ha\s+scritto"
+    r"|escreveu|napisał|kirjoitti|napsal|írta|yazd\u0131)\b.{0,150}?"
+    r")\s*[:\uff1a]\s*",  # an ASCII or a full-width colon
+    re.IGNORECASE,
+)
+_SEPARATOR = re.compile(
+    r"-{2,}+\s*+(?:original message|ursprüngliche nachricht|original-nachricht"
+    r"|message d['\u2019]origine|oorspronkelijk bericht|opprinnelig melding|oprindelig meddelelse"
+    r"|ursprungligt meddelande|mensaje original|messaggio originale|mensagem original"
+    r"|wiadomość oryginalna|oryginalna wiadomość|исходное сообщение|исходное письмо"
+    r"|元のメッセージ)\s*-{2,}",
+    re.IGNORECASE,
+)
+_FORWARD = re.compile(
+    r"(?:-{2,}+\s*+(?:forwarded message|weitergeleitete nachricht|message transféré"
+    r"|doorgestuurd bericht|videresendt (?:melding|meddelelse)|vidarebefordrat meddelande"
+    r"|mensaje reenviado|messaggio inoltrato|mensagem encaminhada|wiadomość przekazana"
+    r"|пересылаемое сообщение|転送されたメッセージ)\s*-{2,}"
+    r"|(?:begin forwarded message|anfang der weitergeleiteten nachricht"
+    r"|début du message réexpédié)\s*:)",
+    re.IGNORECASE,
+)
+_RULE = re.compile(r"[-_=*\u2013\u2014]{5,}")
+_SENT_FROM = re.compile(
+    r"(?:(?:sent from (?:my |(?=(?:mail|outlook|yahoo|samsung|iphone|ipad|android|blackberry"
+    r"|gmail|aol|proton|windows)\b))|sent with |get outlook for |envoyé (?:de|depuis) mon "
+    r"|verzonden (?:vanaf|met) (?:mijn )?|skickat från (?:min )?|sendt fra (?:min )?"
+    r"|enviado desde (?:mi )?|enviado do (?:meu )?|inviato da (?:il mio )?|wysłane z (?:mojego )?"
+    r"|отправлено \u0441 (?:моего )?)[\w.'\u2019-]+(?: [\w.'\u2019-]+){0,4}"
+    r"|von meinem [\w.-]+(?: [\w.-]+){0,3} gesendet|\w+から送信)"
+    r"\s*(?:[<(]\S*[>)])?\s*\.?",
+    re.IGNORECASE,
+)
+_FROM_KEYS = "from|von|de|van|fra|från|od|от|da|差出人|发件人|寄件者|보낸 사람"
+_HEADER_KEY = re.compile(
+    r"[*_]{0,2}("
+    + _FROM_KEYS
+    + r"|sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|objet|verzonden"
+    r"|verstuurd|aan|onderwerp|sendt|til|emne|skickat|till|ämne|dato|wysłano|data|do|temat"
+    r"|отправлено|дата|кому|тема|enviado|enviada|fecha|para|asunto|inviato|a|oggetto|assunto"
+    r"|送信日時|宛先|件名|发送时间|收件人|主题|날짜|받는 사람|제목"
+    r")[*_]{0,2}\s?[:\uff1a]",
+    re.IGNORECASE,
+)
+_FROM_KEY_SET = frozenset(_FROM_KEYS.split("|"))
+_TIME = re.compile(r"\d:\d\d")
+_BLOCK_TAGS = (
+    "address article aside blockquote center dd div dl dt fieldset figcaption figure footer form"
+    " h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul"
+)
+
+
+def split_reply(text: str) -> tuple[str, str]:
+    """Split a plain-text reply into (visible new text, cut quotes/headers/signature)."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    kinds = _classify(lines)
+    start = _strip_leading(lines, kinds)
+    end = _strip_signature(lines, kinds, start, _find_cut(lines, kinds, start))
+    head = "\n".join(lines[:start]).strip("\n")
+    tail = "\n".join(lines[end:]).strip("\n")
+    visible = "\n".join(lines[start:end]).rstrip()
+    return visible.lstrip("\n"), "\n\n".join(p for p in (head, tail) if p)
+
+
+def visible_text(text: str) -> str:
+    """The new text of a plain-text reply, without quoted history or signature."""
+    return split_reply(text)[0]
+
+
+def visible_html_text(html: str) -> str:
+    """The new text of an HTML reply, as plain text."""
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    lines = parser.finish()
+    kinds = _classify(lines)
+    for cut, needs_headers in parser.markers:
+        first = _skip_blank(kinds, cut)
+        if first < len(lines) and _FORWARD.fullmatch(lines[first].strip()):
+            continue  # Gmail and Apple Mail wrap forwards in the same markup as quotes
+        if needs_headers and not _header_block(lines, kinds, first, need=2):
+            continue
+        visible = visible_text("\n".join(lines[:cut]))
+        if visible:
+            return visible
+        break  # the quote is on top (bottom-posting): let the text rules find the reply
+    return visible_text("\n".join(lines))
+
+
+# Line kinds: "q" quoted with ">", "e" blank, "t" text.
+def _classify(lines: list[str]) -> list[str]:
+    kinds: list[str] = []
+    previous = ""
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            kinds.append("e")
+        elif stripped.startswith(">") or (kinds and kinds[-1] == "q" and _soft_break(previous)):
+            kinds.append("q")
+        else:
+            kinds.append("t")
+        previous = line
+    return kinds
+
+
+def _soft_break(line: str) -> bool:
+    """A full-length line ending in "=": quoted-printable left undecoded broke it ("pleas=")."""
+    return len(line) >= 70 and line.endswith("=")
+
+
+def _skip_blank(kinds: list[str], i: int) -> int:
+    while i < len(kinds) and kinds[i] == "e":
+        i += 1
+    return i
+
+
+def _quote_run_end(kinds: list[str], i: int) -> int:
+    """End of the block of quoted lines at i (blank lines inside it included)."""
+    end = i
+    while i < len(kinds) and kinds[i] in "qe":
+        if kinds[i] == "q":
+            end = i + 1
+        i += 1
+    return end
+
+
+def _quote_header(lines: list[str], kinds: list[str], i: int) -> int:
+    """Number of lines (1-3) of an "On <date>, <name> wrote:" header starting at i, or 0."""
+    for n in range(1, 4):
+        last = i + n - 1
+        if last >= len(lines) or kinds[last] != "t" or len(lines[last]) > MAX_LINE:
+            return 0
+        if not lines[last].rstrip().endswith(COLONS):
+            continue
+        window = " ".join(" ".join(lines[i : last + 1]).split())
+        if (
+            len(window) <= MAX_WINDOW
+            and any(c.isdigit() for c in window)
+            and _QUOTE_HEADER.fullmatch(window)
+        ):
+            return n
+    return 0
+
+
+def _header_start(lines: list[str], kinds: list[str], i: int) -> int:
+    """Like _quote_header, but 0 when the header really starts on the next line."""
+    n = _quote_header(lines, kinds, i)
+    return 0 if n > 1 and _quote_header(lines, kinds, i + 1) else n
+
+
+def _header_key(line: str) -> str | None:
+    if len(line) > MAX_LINE:
+        return None
+    match = _HEADER_KEY.match(line.lstrip())
+    return match.group(1).lower() if match else None
+
+
+def _header_block(lines: list[str], kinds: list[str], i: int, need: int = 3) -> int:
+    """End index of an Outlook-style From:/Sent:/To:/Subject: block starting at i, or 0."""
+    if i >= len(lines) or not _header_key(lines[i]):
+        return 0
+    keys: set[str] = set()
+    end = j = i
+    while j < len(lines) and j < i + 12 and kinds[j] == "t" and j - end < 2:
+        key = _header_key(lines[j])
+        if key:
+            keys.add(key)
+            end = j + 1
+        j += 1
+    return end if len(keys) >= need and keys & _FROM_KEY_SET else 0
+
+
+def _is_delimiter(line: str) -> bool:
+    """The RFC 3676 signature delimiter "-- " (or "--" whose space was trimmed)."""
+    return line.rstrip() == "--"
+
+
+def _is_signature_line(line: str) -> bool:
+    return _is_delimiter(line) or (
+        len(line) <= MAX_LINE and bool(_SENT_FROM.fullmatch(line.strip()))
+    )
+
+
+def _is_trailing(lines: list[str], kinds: list[str], j: int) -> bool:
+    """Nothing after index j but blank lines, a signature, or a footer under a "____" rule."""
+    k = _skip_blank(kinds, j)
+    if k == len(lines):
+        return True
+    line = lines[k]
+    return kinds[k] == "t" and (_is_signature_line(line) or bool(_RULE.fullmatch(line.strip())))
+
+
+def _interleaved(lines: list[str], kinds: list[str], j: int) -> bool:
+    """After the quote ending at j: new text, then more of the same quote (an inline reply)."""
+    for k in range(_skip_blank(kinds, j), len(lines)):
+        line = lines[k]
+        if kinds[k] == "q":
+            return True
+        if kinds[k] == "t" and len(line) <= MAX_LINE:
+            if _SEPARATOR.fullmatch(line.strip()) or _is_delimiter(line):
+                return False
+            if _header_start(lines, kinds, k) or _header_block(lines, kinds, k):
+                return False  # the next quote has its own header: it is history
+    return False
+
+
+def _strip_leading(lines: list[str], kinds: list[str]) -> int:
+    """Index where the new text starts, past a header block or a quote above it."""
+    start = _skip_blank(kinds, 0)
+    # "Od:/Wysłano:/Temat:" above the body: the reply's own headers (mail-parser-reply).
+    end = _header_block(lines, kinds, start)
+    if end:
+        while end < len(lines) and end < start + 15 and kinds[end] == "t":
+            end += 1  # a wrapped Subject: runs on to the blank line
+        start = _skip_blank(kinds, end)
+    while start < len(lines):
+        n = _header_start(lines, kinds, start) if kinds[start] == "t" else 0
+        quote = _skip_blank(kinds, start + n)
+        if not n and kinds[start] != "q":
+            break
+        if quote == len(lines) or kinds[quote] != "q":
+            return len(lines) if n else start  # only history under the header
+        end = _quote_run_end(kinds, quote)
+        if _interleaved(lines, kinds, end):
+            break  # an inline reply reads only with its quotes: keep them
+        start = _skip_blank(kinds, end)  # bottom-posting: the reply is under the quote
+    return start
+
+
+def _find_cut(lines: list[str], kinds: list[str], start: int) -> int:
+    """Index of the first line of quoted history or signature at or after start."""
+    i = start
+    while i < len(lines):
+        kind, line = kinds[i], lines[i]
+        if kind == "e" or len(line) > MAX_LINE:
+            i += 1
+            continue
+        if kind == "q":
+            end = _quote_run_end(kinds, i)
+            if _is_trailing(lines, kinds, end):
+                return _attribution_start(lines, kinds, start, i)
+            i = end
+            continue
+        stripped = line.strip()
+        if _FORWARD.fullmatch(stripped):
+            # A forwarded message is content: step over its header block.
+            i = _header_block(lines, kinds, _skip_blank(kinds, i + 1), need=2) or i + 1
+            continue
+        if _SEPARATOR.fullmatch(stripped) or _is_delimiter(line):
+            return i
+        n = _header_start(lines, kinds, i)
+        if n:
+            quote = _skip_blank(kinds, i + n)
+            if quote < len(lines) and kinds[quote] == "q":
+                end = _quote_run_end(kinds, quote)
+                if _interleaved(lines, kinds, end):
+                    i = end
+                    continue
+            return i
+        if _header_block(lines, kinds, i):
+            return i
+        # "_____" or "-----" above a From: block is part of the quote: two fields suffice.
+        if _RULE.fullmatch(stripped) and _header_block(lines, kinds, _skip_blank(kinds, i + 1), 2):
+            return i
+        i += 1
+    return len(lines)
+
+
+def _attribution_start(lines: list[str], kinds: list[str], start: int, quote: int) -> int:
+    """Include the line(s) introducing a trailing quote ("… <a@b.c>:") in the cut."""
+    k = quote - 1
+    while k >= start and quote - k <= 3 and kinds[k] == "e":
+        k -= 1
+    if k < start or kinds[k] != "t" or not lines[k].rstrip().endswith(COLONS):
+        return quote
+    for top in range(k, max(start, k - 2) - 1, -1):
+        if kinds[top] != "t":
+            break
+        window = " ".join(" ".join(lines[top : k + 1]).split())
+        if len(window) > MAX_WINDOW:
+            break
+        if "@" in window or _TIME.search(window):
+            return top
+    return quote
+
+
+def _strip_signature(lines: list[str], kinds: list[str], start: int, end: int) -> int:
+    """Cut a "Sent from my iPhone" line among the last three lines of the new text."""
+    cut, seen = end, 0
+    for k in range(end - 1, start - 1, -1):
+        if kinds[k] != "e" and seen < 3:
+            seen += 1
+            if kinds[k] == "t" and _is_signature_line(lines[k]):
+                cut = k
+    return cut
+
+
+class _HTMLText(HTMLParser):
+    """HTML to text lines; blockquotes become "> " lines; quote markers are recorded."""
+
+    BLOCK = frozenset(_BLOCK_TAGS.split())
+    SKIP = frozenset(("head", "style", "script", "title", "template"))
+    QUOTE_IDS = ("divrplyfwdmsg", "olk_src_body_section", "appendonsend")
+    QUOTE_CLASSES = frozenset(("gmail_quote", "yahoo_quoted", "moz-cite-prefix"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.parts: list[str] = []
+        self.depth = 0  # blockquote nesting
+        self.skip = 0
+        self.pre = 0
+        self.markers: list[tuple[int, bool]] = []  # (line index, needs a From: block below)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.skip += 1
+            return
+        if tag == "body":
+            self.skip = 0  # a <head> that was never closed
+        if tag == "br":
+            self._line(force=True)
+            return
+        if tag in self.BLOCK:
+            self._line()
+        marker = self._marker(tag, dict(attrs))
+        if marker is not None:
+            self._line()
+            self.markers.append((len(self.lines), marker))
+        if tag == "blockquote":
+            self.depth += 1
+        elif tag == "pre":
+            self.pre += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+            return
+        if tag in self.BLOCK:
+            self._line()
+        if tag == "blockquote":
+            self.depth = max(0, self.depth - 1)
+        elif tag == "pre":
+            self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.skip:
+            return
+        if not self.pre:
+            self.parts.append(re.sub(r"\s+", " ", data))
+            return
+        first, *more = data.split("\n")
+        self.parts.append(first)
+        for piece in more:
+            self._line(force=True)
+            self.parts.append(piece)
+
+    def _marker(self, tag: str, attrs: dict[str, str | None]) -> bool | None:
+        """None, or whether this quote marker must be followed by a From: block to count."""
+        ident = (attrs.get("id") or "").lower()
+        classes = set((attrs.get("class") or "").split())
+        style = re.sub(r"\s+", "", attrs.get("style") or "").lower()
+        if tag == "blockquote" and (attrs.get("type") or "").lower() == "cite":
+            return False
+        if ident.endswith(self.QUOTE_IDS) or ident.startswith("yahoo_quoted"):
+            return False
+        if classes & self.QUOTE_CLASSES:
+            return False
+        # Outlook 2007+ and Windows Mail draw a rule above the From: block.
+        if tag == "hr" or "border-top:solid#" in style or "rgb(229,229,229)" in style:
+            return True
+        return None
+
+    def _line(self, force: bool = False) -> None:
+        text = "".join(self.parts)
+        text = text.rstrip() if self.pre else text.strip()
+        self.parts = []
+        if text or force:
+            self.lines.append(("> " * self.depth + text).rstrip())
+
+    def finish(self) -> list[str]:
+        self._line()
+        return self.lines
