@@ -35,10 +35,8 @@ def inbox_for_address(*, address: str) -> Inbox | None:
 
 def organization_addresses(*, organization_id: int) -> set[str]:
     """Every address of the organization's inboxes: mail from them is our own."""
-    provisioned = Inbox.objects.filter(organization_id=organization_id).values_list(
-        "address", flat=True
-    )
+    provisioned = Inbox.objects.filter(organization_id=organization_id).values_list("address")
     extra = InboxAddress.objects.filter(inbox__organization_id=organization_id).values_list(
-        "address", flat=True
+        "address"
     )
-    return set(provisioned) | set(extra)
+    return {address for (address,) in provisioned.order_by().union(extra.order_by())}

@@ -12,20 +12,22 @@ import hashlib
 import logging
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from inboxes.models import Inbox, InboxAddress
 from inboxes.selectors import organization_addresses
-from threads.models import InboundMail, Message, Participant, Thread
+from threads.models import Attachment, InboundMail, Message, Participant, Thread
 from threads.services import (
-    attachments_store,
+    attachments_discard,
+    attachments_prepare,
+    attachments_save,
     message_id_key,
     participants_add,
     thread_create,
@@ -44,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 Status = InboundMail.Status
 SUBJECT_REF_RE = re.compile(r"\[THD-([A-Z0-9]{2,10})-(\d{1,12})\]")
-STUCK_AFTER = timedelta(minutes=15)
 PENDING_GRACE = timedelta(seconds=60)
 
 
@@ -110,11 +111,12 @@ def inbound_enqueue(*, inbound_id: int) -> None:
 
 
 def inbound_sweep() -> list[int]:
-    """Re-queue mail left pending (broker down) or stuck processing (worker died)."""
+    """Re-queue mail left pending: the broker was down, or a worker died mid-way.
+
+    A worker holds its mail's row lock for the whole of its one transaction;
+    if it dies, the transaction rolls back and the mail is simply pending again.
+    """
     now = timezone.now()
-    InboundMail.objects.filter(status=Status.PROCESSING, claimed_at__lt=now - STUCK_AFTER).update(
-        status=Status.PENDING
-    )
     ids = list(
         InboundMail.objects.filter(status=Status.PENDING, received_at__lt=now - PENDING_GRACE)
         .order_by("received_at")
@@ -130,69 +132,148 @@ def inbound_sweep() -> list[int]:
 
 def inbound_process(*, inbound_id: int) -> InboundResult | None:
     """Process a pending mail; None when another worker has it or it is done already."""
-    if not _claim(inbound_id, from_status=Status.PENDING):
-        return None
-    return _process_claimed(inbound_id, trust_sender=False, actor=None)
+    return _run(inbound_id, from_status=Status.PENDING, trust_sender=False, actor=None)
 
 
 def inbound_retry(*, inbound: InboundMail) -> InboundResult:
     """Process a failed mail again."""
-    if not _claim(inbound.pk, from_status=Status.FAILED):
+    result = _run(inbound.pk, from_status=Status.FAILED, trust_sender=False, actor=None)
+    if result is None:
+        inbound.refresh_from_db(fields=["status"])
         raise InboundStateError(f"Only failed mail can be retried; this one is {inbound.status}.")
-    return _process_claimed(inbound.pk, trust_sender=False, actor=None)
+    return result
 
 
 def quarantine_release(*, inbound: InboundMail, actor: Membership | None) -> InboundResult:
     """Let a held mail into its thread; its sender becomes a participant."""
-    if not _claim(inbound.pk, from_status=Status.QUARANTINED):
+    result = _run(inbound.pk, from_status=Status.QUARANTINED, trust_sender=True, actor=actor)
+    if result is None:
+        inbound.refresh_from_db(fields=["status"])
         raise InboundStateError(f"This mail is {inbound.status}, not quarantined.")
-    return _process_claimed(inbound.pk, trust_sender=True, actor=actor)
+    return result
 
 
 def quarantine_discard(*, inbound: InboundMail, actor: Membership | None) -> InboundMail:
     """Drop a held mail for good (the log keeps it)."""
     done = InboundMail.objects.filter(pk=inbound.pk, status=Status.QUARANTINED).update(
-        status=Status.DISCARDED,
-        decided_by=actor,
-        processed_at=timezone.now(),
+        status=Status.DISCARDED, decided_by=actor, processed_at=timezone.now()
     )
+    inbound.refresh_from_db()
     if not done:
         raise InboundStateError(f"This mail is {inbound.status}, not quarantined.")
-    inbound.refresh_from_db()
     return inbound
 
 
-def _claim(inbound_id: int, *, from_status: str) -> bool:
-    # A conditional UPDATE: of two workers, exactly one gets the row.
-    return bool(
-        InboundMail.objects.filter(pk=inbound_id, status=from_status).update(
-            status=Status.PROCESSING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-        )
-    )
+@dataclass
+class _Prepared:
+    """Everything about a mail that needs no lock: parsed, routed, sanitized, files written."""
+
+    parsed: ParsedMail
+    inbox: Inbox | None = None
+    tags: list[str] = field(default_factory=list)
+    dedupe_key: str = ""
+    own_addresses: set[str] = field(default_factory=set)
+    automated: str = ""
+    html: str = ""
+    visible: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    attachments_used: bool = False
+
+    def discard_files(self) -> None:
+        if not self.attachments_used:
+            attachments_discard(attachments=self.attachments)
 
 
-def _process_claimed(
-    inbound_id: int, *, trust_sender: bool, actor: Membership | None
-) -> InboundResult:
-    inbound = InboundMail.objects.get(pk=inbound_id)
+def _run(
+    inbound_id: int, *, from_status: str, trust_sender: bool, actor: Membership | None
+) -> InboundResult | None:
+    inbound = InboundMail.objects.filter(pk=inbound_id, status=from_status).first()
+    if inbound is None:
+        return None
+    prepared = None
     try:
+        # The slow part (parsing, sanitizing, writing attachments) runs before
+        # the transaction, so that the locks it takes are held for a few writes.
+        prepared = _prepare(inbound)
         with transaction.atomic():
-            return _process(inbound, trust_sender=trust_sender, actor=actor)
+            _commit_without_waiting_for_disk()
+            locked = (
+                InboundMail.objects.select_for_update(skip_locked=True)
+                .filter(pk=inbound_id, status=from_status)
+                .only("id", "status", "attempts", "envelope_recipient", "thread")
+                .first()
+            )
+            result = None
+            if locked is not None:
+                result = _store(locked, prepared, trust_sender=trust_sender, actor=actor)
+        prepared.discard_files()
+        return result
     except Exception as exc:
         # Our fault, not the sender's: keep the raw mail for a retry, say why, move on.
-        logger.exception("inbound #%s failed: %s", inbound.pk, type(exc).__name__)
-        InboundMail.objects.filter(pk=inbound.pk).update(
+        if prepared is not None:
+            prepared.discard_files()
+        logger.exception("inbound #%s failed: %s", inbound_id, type(exc).__name__)
+        InboundMail.objects.filter(pk=inbound_id, status=from_status).update(
             status=Status.FAILED,
             reason=f"{type(exc).__name__}: {exc}"[:1000],
             error="".join(traceback.format_exception(exc))[-10_000:],
+            attempts=F("attempts") + 1,
             processed_at=timezone.now(),
         )
         inbound.refresh_from_db()
         return InboundResult(inbound=inbound)
 
 
+def _commit_without_waiting_for_disk() -> None:
+    # Safe here: the raw mail was committed durably at the edge. If the machine
+    # crashes before this transaction reaches the disk, the mail is simply
+    # pending again and the sweep processes it again. Anything that acts on the
+    # outside world commits synchronously later, which flushes this one first.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _prepare(inbound: InboundMail) -> _Prepared:
+    parsed = parse_mail(inbound.raw_bytes())
+    prepared = _Prepared(parsed=parsed)
+    route = route_mail(parsed, envelope_recipient=inbound.envelope_recipient)
+    if route is None:
+        return prepared
+    prepared.inbox, prepared.tags = route
+    organization_id = prepared.inbox.organization_id
+    prepared.dedupe_key = (
+        message_id_key(parsed.message_id) if parsed.message_id else parsed.content_key
+    )
+    if Message.objects.filter(
+        organization_id=organization_id, dedupe_key=prepared.dedupe_key
+    ).exists():
+        return prepared  # a duplicate: nothing more to prepare
+    prepared.own_addresses = organization_addresses(organization_id=organization_id)
+    prepared.automated = automated_reason(
+        parsed.message,
+        from_email=parsed.from_email,
+        own_addresses=prepared.own_addresses,
+        own_domain=settings.TISKET_INBOUND_DOMAIN,
+    )
+    prepared.html = sanitize_html(parsed.html) if parsed.html else ""
+    if inbound.esp_stripped_text.strip():
+        prepared.visible = inbound.esp_stripped_text.strip()
+    elif parsed.text:
+        prepared.visible = visible_text(parsed.text)
+    elif parsed.html:
+        prepared.visible = visible_html_text(parsed.html)
+    prepared.attachments = attachments_prepare(
+        organization_id=organization_id,
+        parts=parsed.attachments,
+        max_bytes=prepared.inbox.max_message_bytes,
+    )
+    return prepared
+
+
 def _finish(inbound: InboundMail, status: str, reason: str = "", **fields) -> InboundMail:
     fields.update(status=status, reason=reason, error="", processed_at=timezone.now())
+    fields["attempts"] = inbound.attempts + 1
     for name, value in fields.items():
         setattr(inbound, name, value)
     inbound.save(update_fields=list(fields))
@@ -201,37 +282,29 @@ def _finish(inbound: InboundMail, status: str, reason: str = "", **fields) -> In
     return inbound
 
 
-def _process(
-    inbound: InboundMail, *, trust_sender: bool, actor: Membership | None
+def _store(
+    inbound: InboundMail, prepared: _Prepared, *, trust_sender: bool, actor: Membership | None
 ) -> InboundResult:
-    parsed = parse_mail(inbound.raw_bytes())
+    parsed = prepared.parsed
     summary = {
         "decided_by": actor,
         "from_email": parsed.from_email,
         "subject": parsed.subject,
         "message_id_header": parsed.message_id[:998],
     }
-    route = route_mail(parsed, envelope_recipient=inbound.envelope_recipient)
-    if route is None:
+    if prepared.inbox is None:
         tried = ", ".join(recipient_candidates(parsed, inbound.envelope_recipient)) or "none"
         reason = f"No inbox has any of the recipient addresses ({tried})."
         return InboundResult(_finish(inbound, Status.REJECTED, reason, **summary))
-    inbox, tags = route
+    inbox = prepared.inbox
     organization = inbox.organization
     summary.update(organization=organization, inbox=inbox)
 
-    dedupe_key = message_id_key(parsed.message_id) if parsed.message_id else parsed.content_key
-    duplicate = Message.objects.filter(organization=organization, dedupe_key=dedupe_key).first()
-    if duplicate:
-        return _duplicate(inbound, duplicate, summary)
-
-    own_addresses = organization_addresses(organization_id=organization.pk)
-    thread = inbound.thread if trust_sender else match_thread(organization, parsed, tags)
+    thread = inbound.thread if trust_sender else match_thread(organization, parsed, prepared.tags)
     if thread is not None and thread.status == Thread.Status.CLOSED:
         thread = None  # a closed conversation stays closed: its follow-up starts a new one
     sender = parsed.from_email
     member = _member(organization, sender) if sender else None
-
     if not trust_sender:
         problem = _sender_problem(parsed, thread, member)
         if problem:
@@ -239,54 +312,59 @@ def _process(
             return InboundResult(_finish(inbound, Status.QUARANTINED, problem, **summary))
 
     thread_created = thread is None
-    if thread_created:
-        thread = thread_create(
-            organization=organization,
-            inbox=inbox,
-            subject=parsed.subject,
-            client_email=sender,
-            client_name=parsed.from_name,
-        )
-    automated = automated_reason(
-        parsed.message,
-        from_email=sender,
-        own_addresses=own_addresses,
-        own_domain=settings.TISKET_INBOUND_DOMAIN,
-    )
     # A member writing into an existing thread from their own mail client is the
     # desk answering: outbound, already delivered by their client.
-    direction = (
-        Message.Direction.OUTBOUND if member and not thread_created else Message.Direction.INBOUND
-    )
+    outbound = member is not None and not thread_created
     try:
+        # The unique (organization, dedupe_key) is the authority on duplicates:
+        # if another worker stored this mail first, the new thread goes too.
         with transaction.atomic():
-            message = _message_store(
-                parsed=parsed,
-                inbound=inbound,
+            if thread_created:
+                thread = thread_create(
+                    organization=organization,
+                    inbox=inbox,
+                    subject=parsed.subject,
+                    client_email=sender,
+                    client_name=parsed.from_name,
+                )
+            message = Message.objects.create(
+                organization=organization,
                 thread=thread,
-                inbox=inbox,
-                direction=direction,
-                author=member if direction == Message.Direction.OUTBOUND else None,
-                dedupe_key=dedupe_key,
-                automated=automated,
+                direction=Message.Direction.OUTBOUND if outbound else Message.Direction.INBOUND,
+                from_email=sender,
+                from_name=parsed.from_name,
+                to=[{"name": n, "email": e} for n, e in parsed.to],
+                cc=[{"name": n, "email": e} for n, e in parsed.cc],
+                subject=parsed.subject,
+                html=prepared.html,
+                text=parsed.text,
+                visible_text=prepared.visible,
+                message_id=parsed.message_id[:998],
+                in_reply_to=" ".join(f"<{i}>" for i in parsed.in_reply_to)[:998],
+                references=" ".join(f"<{i}>" for i in parsed.references),
+                dedupe_key=prepared.dedupe_key,
+                author=member if outbound else None,
+                automated_reason=prepared.automated[:200],
+                sent_at=parsed.date,
             )
     except IntegrityError:
         # The same mail, delivered twice at once, was stored by the other worker.
-        duplicate = Message.objects.get(organization=organization, dedupe_key=dedupe_key)
+        duplicate = Message.objects.select_related("thread").get(
+            organization=organization, dedupe_key=prepared.dedupe_key
+        )
         return _duplicate(inbound, duplicate, summary)
-
+    attachments_save(message=message, attachments=prepared.attachments)
+    prepared.attachments_used = True
     participants_add(
         thread=thread,
         people=[(parsed.from_name, sender), *parsed.to, *parsed.cc],
-        exclude=own_addresses,
+        exclude=prepared.own_addresses,
     )
     thread_message_added(
-        thread=thread,
-        message=message,
-        reopen=direction == Message.Direction.INBOUND and not automated,
+        thread=thread, reopen=not outbound and not prepared.automated, created=thread_created
     )
     summary.update(thread=thread, message=message)
-    reason = f"Automatic mail: {automated}." if automated else ""
+    reason = f"Automatic mail: {prepared.automated}." if prepared.automated else ""
     return InboundResult(
         _finish(inbound, Status.ACCEPTED, reason, **summary),
         thread=thread,
@@ -296,7 +374,7 @@ def _process(
 
 
 def _duplicate(inbound: InboundMail, duplicate: Message, summary: dict) -> InboundResult:
-    summary.update(thread_id=duplicate.thread_id, message=duplicate)
+    summary.update(thread=duplicate.thread, message=duplicate)
     reason = f"Already stored in {duplicate.thread.reference} (message #{duplicate.pk})."
     return InboundResult(_finish(inbound, Status.DUPLICATE, reason, **summary))
 
@@ -321,50 +399,6 @@ def _sender_problem(parsed: ParsedMail, thread: Thread | None, member: Membershi
         f"{parsed.from_email} is neither a participant of {thread.reference} "
         "nor a member of the organization."
     )
-
-
-def _message_store(
-    *,
-    parsed: ParsedMail,
-    inbound: InboundMail,
-    thread: Thread,
-    inbox: Inbox,
-    direction: str,
-    author: Membership | None,
-    dedupe_key: str,
-    automated: str,
-) -> Message:
-    html = sanitize_html(parsed.html) if parsed.html else ""
-    if inbound.esp_stripped_text.strip():
-        visible = inbound.esp_stripped_text.strip()
-    elif parsed.text:
-        visible = visible_text(parsed.text)
-    else:
-        visible = visible_html_text(parsed.html) if parsed.html else ""
-    message = Message.objects.create(
-        organization=thread.organization,
-        thread=thread,
-        direction=direction,
-        from_email=parsed.from_email,
-        from_name=parsed.from_name,
-        to=[{"name": n, "email": e} for n, e in parsed.to],
-        cc=[{"name": n, "email": e} for n, e in parsed.cc],
-        subject=parsed.subject,
-        html=html,
-        text=parsed.text,
-        visible_text=visible,
-        message_id=parsed.message_id[:998],
-        in_reply_to=" ".join(f"<{i}>" for i in parsed.in_reply_to)[:998],
-        references=" ".join(f"<{i}>" for i in parsed.references),
-        dedupe_key=dedupe_key,
-        author=author,
-        automated_reason=automated[:200],
-        sent_at=parsed.date,
-    )
-    attachments_store(
-        message=message, attachments=parsed.attachments, max_bytes=inbox.max_message_bytes
-    )
-    return message
 
 
 # --- Routing and threading --------------------------------------------------------

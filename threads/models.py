@@ -157,7 +157,6 @@ class InboundMail(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
         ACCEPTED = "accepted", "Accepted"
         DUPLICATE = "duplicate", "Duplicate"
         QUARANTINED = "quarantined", "Quarantined"
@@ -193,7 +192,6 @@ class InboundMail(models.Model):
     subject = models.CharField(max_length=998, blank=True)
     message_id_header = models.CharField("Message-ID", max_length=998, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -28,7 +28,10 @@ def thread_create(
     """Open a thread with the next reference of the organization (call inside a transaction)."""
     number = sequence_next(organization_id=organization.pk, name="thread")
     now = timezone.now()
+    # Created with its first message counted, as every thread is opened by one.
     return Thread.objects.create(
+        message_count=1,
+        last_message_at=now,
         organization=organization,
         inbox=inbox,
         number=number,
@@ -46,35 +49,33 @@ def participants_add(
     thread: Thread,
     people: Iterable[tuple[str, str]],
     exclude: set[str] | frozenset[str] = frozenset(),
-) -> list[Participant]:
-    """Add (name, email) pairs not yet in the thread; returns the new participants."""
+) -> None:
+    """Add (name, email) pairs to the thread, those already in it left as they are."""
     wanted = {
         email: name for name, email in people if email and address_without_tag(email) not in exclude
     }
-    if not wanted:
-        return []
-    known = set(
-        Participant.objects.filter(thread=thread, email__in=wanted).values_list("email", flat=True)
+    Participant.objects.bulk_create(
+        [
+            Participant(thread=thread, email=email, name=name[:200])
+            for email, name in wanted.items()
+        ],
+        ignore_conflicts=True,
     )
-    new = [
-        Participant(thread=thread, email=email, name=name[:200])
-        for email, name in wanted.items()
-        if email not in known
-    ]
-    Participant.objects.bulk_create(new, ignore_conflicts=True)
-    return new
 
 
-def attachments_store(
-    *, message: Message, attachments: list[MailAttachment], max_bytes: int
+def attachments_prepare(
+    *, organization_id: int, parts: list[MailAttachment], max_bytes: int
 ) -> list[Attachment]:
-    """Store attachments; past max_bytes in total, a part is replaced by a note, never the mail."""
-    stored = []
+    """Write attachments to storage, unsaved rows returned; past max_bytes a part becomes a note.
+
+    Done before the transaction that stores the message, so that the slow
+    writes (S3) hold no lock; attachments_discard() removes them if unused.
+    """
+    prepared = []
     total = 0
-    for part in attachments:
+    for part in parts:
         attachment = Attachment(
-            organization_id=message.organization_id,
-            message=message,
+            organization_id=organization_id,
             filename=part.filename,
             content_type=part.content_type,
             declared_type=part.declared_type[:150],
@@ -90,19 +91,36 @@ def attachments_store(
             total += len(part.data)
             attachment.sha256 = hashlib.sha256(part.data).hexdigest()
             attachment.file.save(part.filename, ContentFile(part.data), save=False)
-        stored.append(attachment)
-    Attachment.objects.bulk_create(stored)
-    return stored
+        prepared.append(attachment)
+    return prepared
 
 
-def thread_message_added(*, thread: Thread, message: Message, reopen: bool) -> None:
+def attachments_save(*, message: Message, attachments: list[Attachment]) -> None:
+    """Store prepared attachments as the message's."""
+    for attachment in attachments:
+        attachment.message = message
+    Attachment.objects.bulk_create(attachments)
+
+
+def attachments_discard(*, attachments: list[Attachment]) -> None:
+    """Remove the files of prepared attachments that were not stored after all."""
+    for attachment in attachments:
+        if attachment.file:
+            attachment.file.delete(save=False)
+
+
+def thread_message_added(*, thread: Thread, reopen: bool, created: bool = False) -> None:
     """Count a new message on its thread, and reopen a resolved thread when asked."""
     now = timezone.now()
+    if created and thread.message_count == 1:
+        return  # thread_create counted its first message already
     changes = {"message_count": F("message_count") + 1, "updated_at": now, "last_message_at": now}
     if reopen and thread.status == Thread.Status.RESOLVED:
         changes["status"] = Thread.Status.OPEN
     Thread.objects.filter(pk=thread.pk).update(**changes)
-    thread.refresh_from_db(fields=["message_count", "updated_at", "last_message_at", "status"])
+    thread.message_count += 1
+    thread.updated_at = thread.last_message_at = now
+    thread.status = changes.get("status", thread.status)
 
 
 class ThreadStatusError(TisketError):

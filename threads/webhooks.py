@@ -31,10 +31,18 @@ def _payload_seed(esp_event) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def _raw_mime(event: AnymailInboundEvent) -> bytes:
+    """The mail as the ESP received it when the payload carries it, else as Anymail rebuilt it."""
+    payload = event.esp_event
+    if isinstance(payload, dict) and isinstance(payload.get("RawEmail"), str):  # Postmark
+        return payload["RawEmail"].encode("utf-8", "surrogateescape")
+    return stable_bytes(event.message, seed=_payload_seed(payload))
+
+
 def anymail_inbound_received(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:
     message = event.message
     inbound_receive(
-        raw=stable_bytes(message, seed=_payload_seed(event.esp_event)),
+        raw=_raw_mime(event),
         source=f"anymail:{esp_name.lower()}",
         recipient=message.envelope_recipient or "",
         stripped_text=message.stripped_text or "",

@@ -3,8 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tisket.errors import ConflictError, NotAllowedError
@@ -180,9 +179,9 @@ def sequence_next(*, organization_id: int, name: str) -> int:
     holds the counter's row lock until that transaction ends, so concurrent
     callers queue up, and a rollback gives the number back.
     """
-    counters = Sequence.objects.filter(organization_id=organization_id, name=name)
-    with transaction.atomic():
-        if not counters.update(last_value=F("last_value") + 1):
+    with transaction.atomic(savepoint=False):
+        number = _sequence_increment(organization_id, name)
+        if number is None:
             try:
                 with transaction.atomic():
                     Sequence.objects.create(
@@ -191,8 +190,21 @@ def sequence_next(*, organization_id: int, name: str) -> int:
                     return 1
             except IntegrityError:
                 # Another transaction created the counter first; now it exists.
-                counters.update(last_value=F("last_value") + 1)
-        return counters.values_list("last_value", flat=True).get()
+                number = _sequence_increment(organization_id, name)
+        return number
+
+
+def _sequence_increment(organization_id: int, name: str) -> int | None:
+    # One round trip: UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+).
+    table = Sequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_value = last_value + 1"  # noqa: S608 (our table name)
+            " WHERE organization_id = %s AND name = %s RETURNING last_value",
+            [organization_id, name],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def validation_message(error: ValidationError) -> str:

@@ -435,20 +435,31 @@ def test_a_mail_is_processed_once_however_often_the_task_runs(inbox):
     assert Message.objects.count() == 1
 
 
-def test_the_sweep_requeues_pending_and_stuck_mail(inbox, settings):
-    pending, _ = inbound.inbound_receive(raw=make_mail(), source="test", enqueue=False)
-    stuck, _ = inbound.inbound_receive(raw=make_mail(), source="test", enqueue=False)
+def test_a_worker_killed_mid_way_leaves_the_mail_pending_for_the_sweep(inbox, monkeypatch):
+    mail, _ = inbound.inbound_receive(raw=make_mail(), source="test", enqueue=False)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # what a worker's warm shutdown raises mid-task
+
+    monkeypatch.setattr(inbound, "_store", killed)
+    with pytest.raises(KeyboardInterrupt):
+        inbound.inbound_process(inbound_id=mail.pk)
+    mail.refresh_from_db()
+    assert mail.status == InboundMail.Status.PENDING
+    assert not Message.objects.exists()
+    assert not Attachment.objects.exists()
+    monkeypatch.undo()
+    InboundMail.objects.filter(pk=mail.pk).update(received_at=timezone.now() - timedelta(hours=1))
+    assert inbound.inbound_sweep() == [mail.pk]  # eager in tests: queued means processed
+    mail.refresh_from_db()
+    assert mail.status == ACCEPTED
+
+
+def test_the_sweep_leaves_fresh_mail_to_the_queue(inbox):
     fresh, _ = inbound.inbound_receive(raw=make_mail(), source="test", enqueue=False)
-    long_ago = timezone.now() - timedelta(hours=1)
-    InboundMail.objects.filter(pk=pending.pk).update(received_at=long_ago)
-    InboundMail.objects.filter(pk=stuck.pk).update(
-        received_at=long_ago, status=InboundMail.Status.PROCESSING, claimed_at=long_ago
-    )
-    queued = inbound.inbound_sweep()  # eager in tests: queued means processed
-    assert set(queued) == {pending.pk, stuck.pk}
-    statuses = dict(InboundMail.objects.values_list("pk", "status"))
-    assert statuses[pending.pk] == statuses[stuck.pk] == ACCEPTED
-    assert statuses[fresh.pk] == InboundMail.Status.PENDING
+    assert inbound.inbound_sweep() == []
+    fresh.refresh_from_db()
+    assert fresh.status == InboundMail.Status.PENDING
 
 
 def test_large_raw_mail_is_kept_in_storage_and_small_mail_in_the_row(inbox, settings):

@@ -45,14 +45,14 @@ def automated_reason(
         "X-Auto-Reply",
         "X-AutoReply-From",
     ):
-        if msg.get(name) is not None:
+        if name in msg:
             return f"{name} header"
     if header_text(msg, "X-Mailer").lower().startswith("autoresponder"):
         return "X-Mailer: autoresponder"
     for name in ("List-Id", "List-Unsubscribe", "List-Post", "X-Mailing-List", "Mailing-List"):
-        if msg.get(name) is not None:
+        if name in msg:
             return f"mailing list ({name})"
-    if msg.get("X-Failed-Recipients") is not None:
+    if "X-Failed-Recipients" in msg:
         return "bounce (X-Failed-Recipients)"
     content_type = msg.get_content_type()
     if content_type == "multipart/report" or content_type.startswith("message/delivery-status"):

@@ -6,18 +6,22 @@ small function here takes what it can and falls back to something safe.
 """
 
 import codecs
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import parsedate_to_datetime
 
 from tisket.lib.addresses import address_is_valid, address_normalize
 from tisket.lib.files import safe_filename, sniff_content_type
 from tisket.lib.html import clean_header_value, html_to_text
 
 MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
+LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 MAX_REFERENCES = 50
 # Charsets that mailers declare but Python does not know, or that lie.
 CHARSET_ALIASES = {
@@ -78,14 +82,25 @@ def fix_surrogates(value: str) -> str:
     return value
 
 
+def _unfold(value: str) -> str:
+    # What email.policy.default does before parsing a header: drop the line
+    # breaks of folding, keep the whitespace.
+    return "".join(LINE_BREAKS.split(value))
+
+
 def header_text(msg: Message, name: str) -> str:
-    """A header's decoded value ('' when absent or undecodable)."""
+    """A header's decoded value ('' when absent or undecodable).
+
+    Messages are parsed with the fast compat32 policy; a header is decoded
+    the way email.policy.default would, but only when it is asked for.
+    """
+    value = msg.get(name)
+    if value is None:
+        return ""
     try:
-        value = msg.get(name)
-        return fix_surrogates(str(value)) if value is not None else ""
+        return fix_surrogates(str(policy.default.header_factory(name, _unfold(str(value)))))
     except Exception:  # a malformed header must not sink the whole mail
-        raw = msg.get_all(name, failobj=[None])[0] if hasattr(msg, "get_all") else None
-        return fix_surrogates(str(raw or ""))
+        return fix_surrogates(_unfold(str(value)))
 
 
 def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], str]:
@@ -97,10 +112,11 @@ def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], st
     """
     pairs: list[tuple[str, str]] = []
     problems: list[str] = []
-    for value in msg.get_all(name, failobj=[]) if hasattr(msg, "get_all") else []:
+    for raw in msg.get_all(name, failobj=[]):
         try:
+            value = policy.default.header_factory(name, _unfold(str(raw)))
             addresses = value.addresses
-            defects = [d for d in getattr(value, "defects", ()) if _is_serious(d)]
+            defects = [d for d in value.defects if _is_serious(d)]
         except Exception as exc:
             problems.append(f"unreadable {name} header ({type(exc).__name__})")
             continue
@@ -164,7 +180,13 @@ def part_filename(part: Message) -> str:
                 name = codecs.decode(name[2].encode("latin-1"), name[0] or "utf-8", "replace")
         except Exception:
             name = None
-    return fix_surrogates(str(name)) if name else ""
+    if not name:
+        return ""
+    name = fix_surrogates(str(name))
+    if "=?" in name:  # RFC 2047 inside a parameter: wrong, and what Outlook and Gmail send
+        with contextlib.suppress(Exception):  # an undecodable word stays as it came
+            name = str(make_header(decode_header(name)))
+    return name
 
 
 def _payload_bytes(part: Message) -> bytes:
@@ -218,7 +240,7 @@ def split_parts(msg: Message) -> tuple[str, str, list[MailAttachment]]:
                 continue
             if content_type.startswith("message/") and not filename:
                 filename = "attached-message.eml"
-            content_id = (header_text(part, "Content-ID") or "").strip().strip("<>")
+            content_id = _unfold(str(part.get("Content-ID", ""))).strip().strip("<>")
             sniffed = sniff_content_type(data, declared=content_type, filename=filename)
             attachments.append(
                 MailAttachment(
@@ -252,7 +274,7 @@ def content_key(parsed: "ParsedMail") -> str:
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse raw RFC 822 bytes; never raises."""
-    msg: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
+    msg = message_from_bytes(raw, policy=policy.compat32)
     parsed = ParsedMail(message=msg)
     parsed.message_id = next(iter(message_ids(header_text(msg, "Message-ID"))), "")
     parsed.in_reply_to = message_ids(header_text(msg, "In-Reply-To"))[:MAX_REFERENCES]
@@ -268,13 +290,12 @@ def parse_mail(raw: bytes) -> ParsedMail:
     parsed.cc, _ = header_addresses(msg, "Cc")
     for name in ("Delivered-To", "X-Original-To", "X-Envelope-To"):
         for value in msg.get_all(name, failobj=[]):
-            address = address_normalize(fix_surrogates(str(value)))
+            address = address_normalize(fix_surrogates(_unfold(str(value))))
             if address_is_valid(address):
                 parsed.delivered_to.append(address)
     try:
-        date_header = msg.get("Date")
-        parsed.date = getattr(date_header, "datetime", None)
-        if parsed.date is not None and parsed.date.tzinfo is None:
+        parsed.date = parsedate_to_datetime(_unfold(str(msg.get("Date", ""))))
+        if parsed.date.tzinfo is None:
             parsed.date = None  # a naive date says nothing reliable about when
     except Exception:
         parsed.date = None

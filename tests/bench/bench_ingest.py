@@ -1,0 +1,384 @@
+"""Ingest benchmark: N real mails through the webhook URL and through the worker, on PostgreSQL.
+
+1. The webhook: gunicorn serves Tisket; a client posts N Postmark payloads (the
+   corpus's real mails, each made unique) to /anymail/postmark/inbound/ with 8
+   keep-alive connections, timing every request.
+2. The worker: a real Celery worker consumes the N queued mails from Redis,
+   first with one process (one core), then, from a clean slate, with two.
+3. The peer: the same mails through django-helpdesk's email-to-ticket function
+   (helpdesk.email.extract_email_metadata), installed from PyPI into its own
+   virtualenv, on its own PostgreSQL database, in the same run.
+
+Needs DATABASE_URL (PostgreSQL) and REDIS_URL. BENCH_MAILS sets N (default 2000).
+"""
+
+import base64
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import venv
+from email.utils import make_msgid
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "corpus"
+BENCH_DIR = ROOT / "var" / "bench"
+WEBHOOK_AUTH = "bench:webhook-secret"
+INBOX = "support.bench@in.bench.test"
+CLIENTS = 8
+
+
+def log(message: str) -> None:
+    print(f"[ingest] {message}", file=sys.stderr, flush=True)
+
+
+def _database_url(name: str) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            "bench ingest: set DATABASE_URL to a PostgreSQL server (it creates its own databases)"
+        )
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _recreate_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _corpus_mails() -> list[bytes]:
+    """The corpus's whole messages that have a sender (the reply-parser folders hold bodies)."""
+    entries = json.loads((CORPUS / "expected.json").read_text())
+    mails = []
+    for entry in entries:
+        name = entry["file"]
+        if "from" not in entry or not name.endswith((".txt", ".eml")):
+            continue
+        if name.startswith(("cpython/", "django-helpdesk/", "talon/", "django-anymail/")):
+            mails.append((CORPUS / name).read_bytes())
+    return mails
+
+
+HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _unique(raw: bytes, n: int) -> bytes:
+    """The mail addressed to the bench inbox with a Message-ID of its own."""
+    match = HEADER_END.search(raw)
+    head, body = (raw[: match.start()], raw[match.start() :]) if match else (raw, b"\n\n")
+    kept = [
+        line
+        for line in re.split(rb"\r?\n(?![ \t])", head)
+        if not line.lower().startswith((b"message-id:", b"to:", b"cc:", b"delivered-to:"))
+    ]
+    extra = [f"To: Support <{INBOX}>".encode(), f"Message-ID: {make_msgid(f'b{n}')}".encode()]
+    return b"\n".join(extra + kept) + body
+
+
+def _env(database_url: str, broker_url: str, data_dir: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TISKET_", "CELERY_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=broker_url,
+        CELERY_BROKER_URL=broker_url,
+        TISKET_DATA_DIR=data_dir,
+        TISKET_INBOUND_DOMAIN="in.bench.test",
+        TISKET_WEBHOOK_SECRET=WEBHOOK_AUTH,
+        DJANGO_SETTINGS_MODULE="tisket.settings",
+        LOG_LEVEL="WARNING",
+        DB_CONN_MAX_AGE="600",
+    )
+    return env
+
+
+def _manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(port: int, path: str = "/healthz", seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+def bench_webhook(env: dict, mails: list[bytes]) -> tuple[float, float, float]:
+    """accepted/s, p50 and p99 in ms, posting the mails as Postmark payloads."""
+    payloads = [
+        json.dumps(
+            {
+                "From": "bench@client.test",
+                "FromFull": {"Email": "bench@client.test", "Name": ""},
+                "To": INBOX,
+                "ToFull": [{"Email": INBOX, "Name": ""}],
+                "OriginalRecipient": INBOX,
+                "Subject": "",
+                "Headers": [],
+                "RawEmail": raw.decode("utf-8", "surrogateescape"),
+            }
+        ).encode("utf-8", "surrogateescape")
+        for raw in mails
+    ]
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tisket.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+         "--keep-alive", "30", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        _wait_http(port)
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": "Basic " + base64.b64encode(WEBHOOK_AUTH.encode()).decode(),
+        }
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def client(share: list[bytes]) -> None:
+            conn = HTTPConnection("127.0.0.1", port, timeout=30)
+            mine = []
+            for body in share:
+                start = time.perf_counter()
+                conn.request("POST", "/anymail/postmark/inbound/", body, headers)
+                response = conn.getresponse()
+                response.read()
+                mine.append(time.perf_counter() - start)
+                if response.status != 200:
+                    errors.append(f"HTTP {response.status}")
+            with lock:
+                latencies.extend(mine)
+
+        shares = [payloads[i::CLIENTS] for i in range(CLIENTS)]
+        threads = [threading.Thread(target=client, args=(share,)) for share in shares]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    if errors:
+        raise RuntimeError(f"{len(errors)} webhook posts failed: {errors[:3]}")
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return len(mails) / elapsed, statistics.median(latencies) * 1000, p99 * 1000
+
+
+def _pending(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM threads_inboundmail WHERE status = 'pending'"
+        ).fetchone()[0]
+
+
+def _reset(database_url: str) -> list[int]:
+    """Back to N recorded, unprocessed mails; returns their ids."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "UPDATE threads_inboundmail SET status = 'pending', message_id = NULL,"
+            " thread_id = NULL, organization_id = NULL, inbox_id = NULL, attempts = 0,"
+            " reason = '', processed_at = NULL"
+        )
+        for table in ("threads_attachment", "threads_participant", "threads_message"):
+            conn.execute(f"DELETE FROM {table}")  # noqa: S608 (our own table names)
+        conn.execute("DELETE FROM threads_thread")
+        conn.execute("DELETE FROM tisket_sequence")
+        return [row[0] for row in conn.execute("SELECT id FROM threads_inboundmail ORDER BY id")]
+
+
+def bench_worker(env: dict, database_url: str, broker_url: str, processes: int) -> float:
+    """processed/s of a real Celery worker with this many processes, from Redis."""
+    import redis
+    from celery import Celery
+
+    ids = _reset(database_url)
+    redis.Redis.from_url(broker_url).flushdb()
+    pool = ["--pool", "solo"] if processes == 1 else ["--pool", "prefork", "--concurrency", "2"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "--app", "tisket", "worker", *pool,
+         "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel", "WARNING"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        sender = Celery(broker=broker_url)
+        sender.control.ping(timeout=1)  # the broker connection is up
+        deadline = time.monotonic() + 60
+        while not sender.control.ping(timeout=0.5) and time.monotonic() < deadline:
+            pass
+        started = time.perf_counter()
+        with sender.producer_or_acquire() as producer:
+            for inbound_id in ids:
+                sender.send_task(
+                    "threads.tasks.inbound_mail_process", args=[inbound_id], producer=producer
+                )
+        while _pending(database_url):
+            if time.perf_counter() - started > 900:
+                raise RuntimeError("the worker did not finish within 15 minutes")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    with psycopg.connect(database_url) as conn:
+        outcomes = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM threads_inboundmail GROUP BY status"
+            ).fetchall()
+        )
+    log(f"worker x{processes}: {outcomes} in {elapsed:.2f}s")
+    return len(ids) / elapsed
+
+
+PEER_SETTINGS = """
+import dj_database_url, os
+SECRET_KEY = "bench"
+DEBUG = False
+USE_TZ = True
+SITE_ID = 1
+INSTALLED_APPS = [
+    "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+    "django.contrib.sessions", "django.contrib.messages", "django.contrib.sites",
+    "django.contrib.humanize", "rest_framework", "account", "pinax.invitations",
+    "pinax.teams", "reversion", "helpdesk",
+]
+DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=600)}
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
+              "OPTIONS": {"context_processors": ["django.template.context_processors.request"]}}]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = os.environ["PEER_MEDIA"]
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+HELPDESK_ENABLE_ATTACHMENTS = True
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}
+"""
+
+PEER_RUN = """
+import json, logging, sys, time
+from pathlib import Path
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from helpdesk.email import extract_email_metadata
+from helpdesk.models import Queue
+queue = Queue.objects.create(title="Support", slug="support", email_address=sys.argv[2],
+                             allow_email_submission=True)
+mails = [p.read_bytes().decode("utf-8", "replace") for p in sorted(Path(sys.argv[1]).iterdir())]
+logger = logging.getLogger("peer")
+failed = 0
+start = time.perf_counter()
+for mail in mails:
+    try:
+        extract_email_metadata(mail, queue, logger)
+    except Exception:
+        failed += 1
+elapsed = time.perf_counter() - start
+print(json.dumps({"mails": len(mails), "failed": failed, "seconds": elapsed}))
+"""
+
+
+def bench_peer(mails: list[bytes]) -> float:
+    """django-helpdesk's mails/s on one core, over the same mails."""
+    home = BENCH_DIR / "helpdesk-venv"
+    python = home / "bin" / "python"
+    if not (home / ".ready").exists():
+        log("installing django-helpdesk into its own virtualenv (once)")
+        venv.create(home, with_pip=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "django-helpdesk[teams]",
+             "psycopg[binary]", "dj-database-url"],
+            check=True,
+        )  # fmt: skip
+        (home / ".ready").touch()
+    database_url = _database_url("tisket_bench_peer")
+    _recreate_database(database_url)
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work) / "mails"
+        folder.mkdir()
+        for n, raw in enumerate(mails):
+            (folder / f"{n:06d}.eml").write_bytes(raw)
+        (Path(work) / "peer_settings.py").write_text(textwrap.dedent(PEER_SETTINGS))
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "peer_settings",
+            "PYTHONPATH": work,
+            "PEER_MEDIA": str(Path(work) / "media"),
+        }
+        result = subprocess.run(
+            [str(python), "-c", PEER_RUN, str(folder), INBOX],
+            env=env, cwd=work, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    log(f"django-helpdesk: {figures}")
+    return (figures["mails"] - figures["failed"]) / figures["seconds"]
+
+
+def main() -> None:
+    count = int(os.environ.get("BENCH_MAILS", "2000"))
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        sys.exit("bench ingest: set REDIS_URL (the worker runs on Redis)")
+    broker_url = redis_url.rsplit("/", 1)[0] + "/13"
+    database_url = _database_url("tisket_bench")
+    _recreate_database(database_url)
+    corpus = _corpus_mails()
+    mails = [_unique(corpus[n % len(corpus)], n) for n in range(count)]
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = _env(database_url, broker_url, data_dir)
+        _manage(env, "migrate", "-v0")
+        setup = (
+            "from tisket import services; from inboxes.services import inbox_create;"
+            "owner, _ = services.user_get_or_create(email='owner@bench.test');"
+            "org = services.organization_create(name='Bench', slug='bench', owner=owner);"
+            "inbox_create(organization=org, name='support')"
+        )
+        _manage(env, "shell", "--no-imports", "-c", setup)
+        log(f"{count} mails from {len(corpus)} corpus messages")
+        accepted_per_s, p50, p99 = bench_webhook(env, mails)
+        log(f"webhook: {accepted_per_s:.0f} accepted/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        per_s_1core = bench_worker(env, database_url, broker_url, processes=1)
+        per_s = bench_worker(env, database_url, broker_url, processes=2)
+    peer_per_s = bench_peer(mails)
+    print(
+        f"BENCH ingest mails={count} accepted_per_s={accepted_per_s:.0f} "
+        f"accept_p99_ms={p99:.1f} processed_per_s={per_s:.0f} "
+        f"processed_per_s_1core={per_s_1core:.0f} peer_per_s={peer_per_s:.1f} "
+        f"ratio_1core={per_s_1core / peer_per_s:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
