@@ -6,13 +6,17 @@ from threads import inbound
 
 
 @shared_task(acks_late=True)
-def inbound_mail_process(inbound_id: int) -> str | None:
-    """Process one recorded mail; safe to run twice (the row is claimed once)."""
-    result = inbound.inbound_process(inbound_id=inbound_id)
-    return result.inbound.status if result else None
+def inbound_mail_process(inbound_id: int | None = None) -> int:
+    """Process pending mail in batches until none is left (the queued one among them).
+
+    Every recorded mail queues this task; the first to run takes the whole
+    backlog in batches, and the others find little or nothing left. Safe to
+    run twice, and on several workers at once: each batch locks its mails.
+    """
+    return inbound.inbound_process_queued()
 
 
 @shared_task
 def inbound_mail_sweep() -> int:
-    """Queue mail left pending or stuck; beat runs it every minute."""
+    """Queue mail left pending; beat runs it every minute."""
     return len(inbound.inbound_sweep())

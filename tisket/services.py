@@ -172,36 +172,37 @@ def api_token_touch(*, token: ApiToken, every_seconds: int = 60) -> None:
     token.last_used_at = now
 
 
-def sequence_next(*, organization_id: int, name: str) -> int:
-    """The next number of a per-organization sequence, gap-free and unique.
+def sequence_next(*, organization_id: int, name: str, count: int = 1) -> int:
+    """Take the next `count` numbers of a per-organization sequence; returns the last of them.
 
-    Call it inside the transaction that stores the numbered row: the UPDATE
-    holds the counter's row lock until that transaction ends, so concurrent
-    callers queue up, and a rollback gives the number back.
+    Gap-free and unique: call it inside the transaction that stores the
+    numbered rows. The UPDATE holds the counter's row lock until that
+    transaction ends, so concurrent callers queue up, and a rollback gives
+    the numbers back.
     """
     with transaction.atomic(savepoint=False):
-        number = _sequence_increment(organization_id, name)
+        number = _sequence_increment(organization_id, name, count)
         if number is None:
             try:
                 with transaction.atomic():
                     Sequence.objects.create(
-                        organization_id=organization_id, name=name, last_value=1
+                        organization_id=organization_id, name=name, last_value=count
                     )
-                    return 1
+                    return count
             except IntegrityError:
                 # Another transaction created the counter first; now it exists.
-                number = _sequence_increment(organization_id, name)
+                number = _sequence_increment(organization_id, name, count)
         return number
 
 
-def _sequence_increment(organization_id: int, name: str) -> int | None:
+def _sequence_increment(organization_id: int, name: str, count: int) -> int | None:
     # One round trip: UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+).
     table = Sequence._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_value = last_value + 1"  # noqa: S608 (our table name)
+            f"UPDATE {table} SET last_value = last_value + %s"  # noqa: S608 (our table name)
             " WHERE organization_id = %s AND name = %s RETURNING last_value",
-            [organization_id, name],
+            [count, organization_id, name],
         )
         row = cursor.fetchone()
     return row[0] if row else None

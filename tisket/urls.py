@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from threads.webhooks import PostmarkInboundView
 from tisket import views
 from tisket.forms import LoginForm
 
@@ -29,6 +30,13 @@ urlpatterns = [
 # ESP webhooks (/anymail/<esp>/inbound/ and /tracking/) exist only with a secret:
 # an open webhook would take anyone's mail.
 if settings.ANYMAIL.get("WEBHOOK_SECRET"):
-    urlpatterns.insert(0, path("anymail/", include("anymail.urls")))
+    urlpatterns[:0] = [
+        path(
+            "anymail/postmark/inbound/",
+            PostmarkInboundView.as_view(),
+            name="postmark-inbound-webhook",
+        ),
+        path("anymail/", include("anymail.urls")),
+    ]
 else:
     urlpatterns.insert(0, re_path(r"^anymail/", views.webhooks_off, name="anymail-off"))

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from inboxes.services import inbox_create, inbox_update
 from tests.mail import deliver, make_mail
-from threads import inbound
+from threads import inbound, ingest
 from threads.models import Attachment, InboundMail, Message, Participant, Thread
 from threads.services import thread_set_status
 from tisket.lib.reply_tokens import reply_token_make
@@ -405,14 +405,14 @@ def test_inline_images_keep_their_content_id(inbox):
 
 def test_a_processing_failure_is_recorded_and_does_not_block_the_next_mail(inbox, monkeypatch):
     # Fault injection: our own code fails on one mail.
-    real = inbound.sanitize_html
+    real = ingest.sanitize_html
 
     def broken(html: str) -> str:
         if "explode" in html:
             raise RuntimeError("sanitizer crashed")
         return real(html)
 
-    monkeypatch.setattr(inbound, "sanitize_html", broken)
+    monkeypatch.setattr(ingest, "sanitize_html", broken)
     bad = deliver(make_mail(html="<p>explode</p>"))
     good = deliver(make_mail(subject="fine"))
     assert bad.inbound.status == InboundMail.Status.FAILED
@@ -422,7 +422,7 @@ def test_a_processing_failure_is_recorded_and_does_not_block_the_next_mail(inbox
     assert good.inbound.status == ACCEPTED
     assert not Message.objects.filter(subject="Cannot log in").exists()
 
-    monkeypatch.setattr(inbound, "sanitize_html", real)
+    monkeypatch.setattr(ingest, "sanitize_html", real)
     retried = inbound.inbound_retry(inbound=bad.inbound)
     assert retried.inbound.status == ACCEPTED
     assert retried.inbound.attempts == 2
@@ -441,7 +441,7 @@ def test_a_worker_killed_mid_way_leaves_the_mail_pending_for_the_sweep(inbox, mo
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # what a worker's warm shutdown raises mid-task
 
-    monkeypatch.setattr(inbound, "_store", killed)
+    monkeypatch.setattr(ingest._Batch, "_store", killed)
     with pytest.raises(KeyboardInterrupt):
         inbound.inbound_process(inbound_id=mail.pk)
     mail.refresh_from_db()
@@ -475,3 +475,20 @@ def test_attachments_are_stored_with_a_checksum(inbox):
     result = deliver(make_mail(attachments=[("a.txt", "text/plain", b"hello")]))
     attachment = Attachment.objects.get(message=result.message)
     assert attachment.sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+
+
+def test_a_tnef_winmail_dat_is_kept_as_an_attachment(inbox):
+    tnef = b"\x78\x9f\x3e\x22" + b"\x00" * 64  # TNEF's signature, then Outlook's data
+    result = deliver(make_mail(attachments=[("winmail.dat", "application/ms-tnef", tnef)]))
+    attachment = result.message.attachments.get()
+    assert attachment.filename == "winmail.dat"
+    assert attachment.content_type == "application/ms-tnef"
+    assert attachment.size == len(tnef)
+
+
+def test_an_rfc_2047_encoded_attachment_name_is_decoded(inbox):
+    raw = make_mail(attachments=[("placeholder.pdf", "application/pdf", b"%PDF-1.4\n")])
+    raw = raw.replace(
+        b'filename="placeholder.pdf"', b'filename="=?utf-8?q?Rechnung_M=C3=A4rz.pdf?="'
+    )
+    assert deliver(raw).message.attachments.get().filename == "Rechnung März.pdf"

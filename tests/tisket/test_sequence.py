@@ -55,3 +55,11 @@ def test_concurrent_callers_get_distinct_consecutive_numbers():
     with ThreadPoolExecutor(max_workers=16) as pool:
         numbers = list(pool.map(take, range(100)))
     assert sorted(numbers) == list(range(1, 101))
+
+
+def test_several_numbers_are_taken_at_once(db):
+    org = OrganizationFactory()
+    with transaction.atomic():
+        assert sequence_next(organization_id=org.pk, name="thread", count=3) == 3
+        assert sequence_next(organization_id=org.pk, name="thread", count=2) == 5
+        assert sequence_next(organization_id=org.pk, name="thread") == 6

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from inboxes.models import Inbox
-from threads.inbound import inbound_process, inbound_receive
+from threads.inbound import inbound_receive
+from threads.ingest import BATCH_SIZE, ingest
 from threads.models import InboundMail
 
 OUTCOMES = ["accepted", "duplicate", "quarantined", "rejected", "failed"]
@@ -47,11 +48,22 @@ class Command(BaseCommand):
         sources = [(path, *_mails(path)) for path in paths]
         total = sum(count for _, count, _ in sources)
         counts: Counter[str] = Counter()
+        waiting: list[int] = []
         with tqdm(total=total, unit="mail", disable=opts["verbosity"] < 1, file=self.stderr) as bar:
             for _path, _count, mails in sources:
                 for raw in mails:
-                    counts[self._import(raw, recipient)] += 1
-                    bar.update()
+                    mail, created = inbound_receive(
+                        raw=raw, source="import", recipient=recipient, enqueue=False
+                    )
+                    if created or mail.status == InboundMail.Status.PENDING:
+                        waiting.append(mail.pk)
+                    else:
+                        # Imported before: whatever became of it then, nothing is stored twice.
+                        counts["duplicate"] += 1
+                        bar.update()
+                    if len(waiting) >= BATCH_SIZE:
+                        self._process(waiting, counts, bar)
+            self._process(waiting, counts, bar)
         summary = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES)
         self.stdout.write(f"Imported {total} mail(s): {summary}.")
         if counts["failed"]:
@@ -59,16 +71,12 @@ class Command(BaseCommand):
                 f"{counts['failed']} mail(s) failed; see the inbound log, then run mail_retry."
             )
 
-    def _import(self, raw: bytes, recipient: str) -> str:
-        mail, created = inbound_receive(
-            raw=raw, source="import", recipient=recipient, enqueue=False
-        )
-        if not created and mail.status != InboundMail.Status.PENDING:
-            # Imported before: whatever became of it then, nothing is stored twice.
-            return "duplicate"
-        result = inbound_process(inbound_id=mail.pk)
-        mail = result.inbound if result else InboundMail.objects.get(pk=mail.pk)
-        return mail.status if mail.status in OUTCOMES else "failed"
+    def _process(self, waiting: list[int], counts: Counter, bar: tqdm) -> None:
+        for result in ingest(ids=waiting, limit=len(waiting)):
+            status = result.inbound.status
+            counts[status if status in OUTCOMES else "failed"] += 1
+            bar.update()
+        waiting.clear()
 
     def _inbox_address(self, spec: str) -> str:
         org_slug, _, name = spec.partition("/")

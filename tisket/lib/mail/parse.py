@@ -22,6 +22,16 @@ from tisket.lib.html import clean_header_value, html_to_text
 
 MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
 LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+# The common simple forms of an address, which need no full RFC 5322 parse:
+# `a@b.c`, `Jane Doe <a@b.c>`, `"Doe, Jane" <a@b.c>`. Anything else (comments,
+# encoded words, '@' or '<' in a name, groups) goes to the strict parser.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*"
+_NAME = r"""(?:(?P<name>[A-Za-z0-9 .'_-]*?)|"(?P<quoted>[^"\\@<>]*)")"""
+SIMPLE_ADDRESS_RE = re.compile(
+    rf"\s*(?:(?P<bare>{_ADDR_SPEC})|{_NAME}\s*<(?P<spec>{_ADDR_SPEC})>)\s*"
+)
 MAX_REFERENCES = 50
 # Charsets that mailers declare but Python does not know, or that lie.
 CHARSET_ALIASES = {
@@ -97,6 +107,9 @@ def header_text(msg: Message, name: str) -> str:
     value = msg.get(name)
     if value is None:
         return ""
+    value = str(value)
+    if value.isascii() and "=?" not in value:
+        return _unfold(value).strip()  # nothing to decode: the parser would return it as is
     try:
         return fix_surrogates(str(policy.default.header_factory(name, _unfold(str(value)))))
     except Exception:  # a malformed header must not sink the whole mail
@@ -113,6 +126,10 @@ def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], st
     pairs: list[tuple[str, str]] = []
     problems: list[str] = []
     for raw in msg.get_all(name, failobj=[]):
+        simple = _simple_addresses(_unfold(str(raw)))
+        if simple is not None:
+            pairs.extend(p for p in simple if p[1] not in {q[1] for q in pairs})
+            continue
         try:
             value = policy.default.header_factory(name, _unfold(str(raw)))
             addresses = value.addresses
@@ -132,6 +149,25 @@ def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], st
             if spec not in {p[1] for p in pairs}:
                 pairs.append((display, spec))
     return pairs, "; ".join(problems)
+
+
+def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
+    """The addresses of a header made only of simple forms, or None to use the full parser."""
+    if not value.isascii() or "=?" in value or "(" in value or ";" in value:
+        return None
+    parts = value.split(",") if '"' not in value else [value]
+    pairs = []
+    for part in parts:
+        if not part.strip():
+            continue
+        match = SIMPLE_ADDRESS_RE.fullmatch(part)
+        if match is None:
+            return None
+        spec = (match["bare"] or match["spec"]).lower()
+        display = " ".join((match["name"] or match["quoted"] or "").split())
+        if spec not in {p[1] for p in pairs}:
+            pairs.append((display, spec))
+    return pairs
 
 
 def _is_serious(defect: Exception) -> bool:
@@ -264,7 +300,7 @@ def content_key(parsed: "ParsedMail") -> str:
     digest = hashlib.sha256()
     msg = parsed.message
     for name in ("From", "To", "Cc", "Subject", "Date"):
-        digest.update(header_text(msg, name).encode("utf-8", "replace") + b"\0")
+        digest.update(_unfold(str(msg.get(name, ""))).encode("utf-8", "surrogateescape") + b"\0")
     for body in (parsed.text, parsed.html):
         digest.update(body.replace("\r\n", "\n").strip().encode("utf-8", "replace") + b"\0")
     for attachment in parsed.attachments:

@@ -1,0 +1,120 @@
+"""Many mails in one batch: each decided as if it came alone, in order."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+
+from inboxes.services import inbox_create
+from tests.conftest import require_service
+from tests.factories import OrganizationFactory
+from tests.mail import make_mail
+from threads import ingest
+from threads.inbound import inbound_process_queued, inbound_receive
+from threads.models import InboundMail, Message, Thread
+
+S = InboundMail.Status
+
+
+def receive(*raws: bytes, recipient: str = "") -> list[int]:
+    return [
+        inbound_receive(raw=raw, source="test", recipient=recipient, enqueue=False)[0].pk
+        for raw in raws
+    ]
+
+
+def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
+    real = ingest.sanitize_html
+    monkeypatch.setattr(
+        ingest,
+        "sanitize_html",
+        lambda html: (_ for _ in ()).throw(RuntimeError("boom")) if "boom" in html else real(html),
+    )
+    question = make_mail(message_id="<q@client.test>", subject="Question")
+    ids = receive(
+        question,
+        make_mail(subject="Re: Question", in_reply_to="<q@client.test>", body="more"),
+        b"Received: by another relay\r\n" + question,
+        make_mail(sender="eve@evil.test", in_reply_to="<q@client.test>", subject="Re: Q"),
+        make_mail(subject="breaks our code", html="<p>boom</p>"),
+        make_mail(to="nobody@in.tisket.test", subject="lost"),
+        make_mail(subject="Another question", sender="ann@other.test"),
+    )
+    results = ingest.ingest(ids=ids)
+    statuses = [r.inbound.status for r in results]
+    assert statuses == [
+        S.ACCEPTED,
+        S.ACCEPTED,
+        S.DUPLICATE,
+        S.QUARANTINED,
+        S.FAILED,
+        S.REJECTED,
+        S.ACCEPTED,
+    ]
+    question_thread = results[0].thread
+    assert results[1].thread == question_thread
+    assert question_thread.message_count == 2
+    assert results[2].inbound.message == results[0].message
+    assert results[3].inbound.thread == question_thread
+    assert "boom" in results[4].inbound.reason
+    assert [t.reference for t in Thread.objects.order_by("number")] == [
+        "THD-ACME-001",
+        "THD-ACME-002",
+    ]
+    assert Thread.objects.get(number=1).message_count == 2
+    assert Message.objects.count() == 3
+    # The failed one is retried on its own once fixed.
+    monkeypatch.setattr(ingest, "sanitize_html", real)
+    retried = ingest.ingest(ids=[ids[4]], from_status=S.FAILED)
+    assert retried[0].inbound.status == S.ACCEPTED
+    assert retried[0].thread.reference == "THD-ACME-003"
+
+
+def test_a_batch_whose_writes_fail_is_run_again_mail_by_mail(inbox, monkeypatch):
+    calls = {"n": 0}
+    real = ingest._Batch._store
+
+    def fails_on_the_first_batch(self, mails):
+        calls["n"] += 1
+        if calls["n"] == 1 and len(mails) > 1:
+            raise RuntimeError("database hiccup")
+        return real(self, mails)
+
+    monkeypatch.setattr(ingest._Batch, "_store", fails_on_the_first_batch)
+    ids = receive(make_mail(subject="a"), make_mail(subject="b"), make_mail(subject="c"))
+    results = ingest.ingest(ids=ids)
+    assert [r.inbound.status for r in results] == [S.ACCEPTED] * 3
+    assert Thread.objects.count() == 3
+
+
+def test_the_queue_is_drained_in_batches(inbox):
+    receive(*(make_mail(subject=f"q{n}") for n in range(ingest.BATCH_SIZE + 5)))
+    assert inbound_process_queued() == ingest.BATCH_SIZE + 5
+    assert not InboundMail.objects.filter(status=S.PENDING).exists()
+    assert Thread.objects.count() == ingest.BATCH_SIZE + 5
+    assert inbound_process_queued() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_draining_at_once_store_each_mail_once_with_gap_free_references():
+    require_service(
+        "PostgreSQL", connection.vendor == "postgresql", "concurrent workers need DATABASE_URL"
+    )
+    org = OrganizationFactory(slug="acme", code="ACME")
+    support = inbox_create(organization=org, name="support")
+    question = make_mail(message_id="<dup@client.test>", to=support.address)
+    receive(*(make_mail(subject=f"q{n}", to=support.address) for n in range(300)))
+    receive(*(f"Received: by relay{n}\r\n".encode() + question for n in range(20)))
+
+    def drain(_: int) -> int:
+        try:
+            return inbound_process_queued()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(drain, range(4))) == 320
+    assert Message.objects.count() == 301
+    assert sorted(InboundMail.objects.values_list("status", flat=True)).count(S.DUPLICATE) == 19
+    numbers = sorted(Thread.objects.values_list("number", flat=True))
+    assert numbers == list(range(1, 302))

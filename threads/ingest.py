@@ -1,0 +1,502 @@
+"""The worker's half of the inbound pipeline: recorded mail becomes threads and messages.
+
+Mail is processed in batches (one mail is a batch of one). A batch locks its
+mails with SELECT ... FOR UPDATE SKIP LOCKED, so two workers never take the
+same mail, and stores them in one transaction with a handful of bulk queries:
+per mail, Django's query building costs more than the database does.
+
+Within a batch, each mail is decided in order (route, deduplicate, match a
+thread, check the sender), so a reply in the batch finds the thread its
+question opened a moment before. A mail that breaks our code is marked
+failed alone; if the batch's writes fail, each of its mails is run again on
+its own, so one bad mail never holds up the others.
+"""
+
+import logging
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from inboxes.models import Inbox
+from inboxes.selectors import organization_addresses
+from threads.models import Attachment, InboundMail, Message, Participant, Thread, thread_reference
+from threads.routing import ThreadMatcher, inboxes_by_address, recipient_candidates, route
+from threads.services import attachments_discard, attachments_prepare, message_id_key
+from tisket.lib.addresses import address_without_tag
+from tisket.lib.html import sanitize_html
+from tisket.lib.mail.auto import automated_reason
+from tisket.lib.mail.parse import ParsedMail, parse_mail
+from tisket.lib.mail.quotes import visible_html_text, visible_text
+from tisket.models import Membership
+from tisket.services import sequence_next
+
+logger = logging.getLogger(__name__)
+
+Status = InboundMail.Status
+BATCH_SIZE = 100
+ROW_FIELDS = [
+    "status",
+    "reason",
+    "error",
+    "attempts",
+    "processed_at",
+    "organization",
+    "inbox",
+    "thread",
+    "message",
+    "from_email",
+    "subject",
+    "message_id_header",
+    "decided_by",
+]
+
+
+@dataclass
+class InboundResult:
+    inbound: InboundMail
+    thread: Thread | None = None
+    message: Message | None = None
+    thread_created: bool = False
+
+
+@dataclass
+class _Mail:
+    row: InboundMail
+    parsed: ParsedMail | None = None
+    inbox: Inbox | None = None
+    tags: list[str] = field(default_factory=list)
+    dedupe_key: str = ""
+    thread: Thread | None = None
+    thread_created: bool = False
+    member: Membership | None = None
+    message: Message | None = None
+    duplicate_of: "_Mail | None" = None
+    attachments: list[Attachment] = field(default_factory=list)
+    own_addresses: set[str] = field(default_factory=set)
+    automated: str = ""
+    html: str = ""
+    visible: str = ""
+    outbound: bool = False
+    decided: bool = False
+
+    def decide(self, status: str, reason: str = "") -> None:
+        self.decided = True
+        self.row.status = status
+        self.row.reason = reason
+        if status in (Status.REJECTED, Status.QUARANTINED):
+            logger.info("inbound #%s %s: %s", self.row.pk, status, reason)
+
+
+def ingest(
+    *,
+    ids: list[int] | None = None,
+    from_status: str = Status.PENDING,
+    limit: int = BATCH_SIZE,
+    trust_sender: bool = False,
+    actor: Membership | None = None,
+    _alone: bool = False,
+) -> list[InboundResult]:
+    """Process these recorded mails, or the oldest pending ones; each mail exactly once.
+
+    trust_sender lets a quarantined mail into its thread (a release by actor).
+    Mails another worker holds, or that are no longer in from_status, are skipped.
+    """
+    batch = _Batch(trust_sender=trust_sender, actor=actor, from_status=from_status)
+    try:
+        with transaction.atomic():
+            _commit_without_waiting_for_disk()
+            batch.lock(ids, limit)
+            return batch.run()
+    except Exception as exc:
+        batch.discard_files()
+        rows = [row.pk for row in batch.rows]
+        if len(rows) > 1 or (len(rows) == 1 and isinstance(exc, IntegrityError) and not _alone):
+            # The batch's writes failed: run each mail alone, so a bad one fails alone.
+            # (A mail alone that raced another worker to the same Message-ID is, on
+            # its second run, simply a duplicate.)
+            logger.warning("inbound batch of %s failed (%s); one by one", len(rows), exc)
+            return [
+                result
+                for pk in rows
+                for result in ingest(
+                    ids=[pk],
+                    from_status=from_status,
+                    trust_sender=trust_sender,
+                    actor=actor,
+                    _alone=True,
+                )
+            ]
+        if not rows:
+            raise
+        return [_fail(rows[0], from_status=from_status, error=exc)]
+
+
+def _commit_without_waiting_for_disk() -> None:
+    # Safe here: the raw mail was committed durably at the edge. If the machine
+    # crashes before this transaction reaches the disk, the mail is simply
+    # pending again and the sweep processes it again. Anything that acts on the
+    # outside world commits synchronously later, which flushes this one first.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _fail(pk: int, *, from_status: str, error: Exception) -> InboundResult:
+    # Our fault, not the sender's: keep the raw mail for a retry, say why, move on.
+    logger.error("inbound #%s failed: %s", pk, type(error).__name__, exc_info=error)
+    InboundMail.objects.filter(pk=pk, status=from_status).update(
+        status=Status.FAILED,
+        reason=f"{type(error).__name__}: {error}"[:1000],
+        error="".join(traceback.format_exception(error))[-10_000:],
+        attempts=F("attempts") + 1,
+        processed_at=timezone.now(),
+    )
+    return InboundResult(inbound=InboundMail.objects.get(pk=pk))
+
+
+class _Batch:
+    def __init__(self, *, trust_sender: bool, actor: Membership | None, from_status: str) -> None:
+        self.trust_sender = trust_sender
+        self.actor = actor
+        self.from_status = from_status
+        self.rows: list[InboundMail] = []
+        self.files: list[Attachment] = []
+
+    def lock(self, ids: list[int] | None, limit: int) -> None:
+        rows = InboundMail.objects.select_for_update(skip_locked=True).filter(
+            status=self.from_status
+        )
+        if ids is not None:
+            rows = rows.filter(pk__in=ids)
+        self.rows = list(rows.order_by("received_at", "id")[:limit])
+
+    def discard_files(self) -> None:
+        attachments_discard(attachments=self.files)
+        self.files = []
+
+    def run(self) -> list[InboundResult]:
+        mails = [_Mail(row=row) for row in self.rows]
+        for mail in mails:
+            self._parse(mail)
+        live = [m for m in mails if not m.decided]
+        inboxes = inboxes_by_address(
+            a for m in live for a in recipient_candidates(m.parsed, m.row.envelope_recipient)
+        )
+        for mail in live:
+            self._route(mail, inboxes)
+        live = [m for m in live if not m.decided]
+        if live:
+            self._decide(live)
+        accepted = [m for m in live if m.row.status == Status.ACCEPTED]
+        self._store(accepted)
+        self._finish(mails)
+        return [
+            InboundResult(
+                inbound=m.row,
+                thread=m.thread if m.row.status == Status.ACCEPTED else m.row.thread,
+                message=m.message,
+                thread_created=m.thread_created and m.row.status == Status.ACCEPTED,
+            )
+            for m in mails
+        ]
+
+    def _parse(self, mail: _Mail) -> None:
+        try:
+            mail.parsed = parse_mail(mail.row.raw_bytes())
+        except Exception as exc:
+            self._fail_in_batch(mail, exc)
+            return
+        parsed = mail.parsed
+        mail.row.from_email = parsed.from_email
+        mail.row.subject = parsed.subject
+        mail.row.message_id_header = parsed.message_id[:998]
+
+    def _route(self, mail: _Mail, inboxes: dict[str, Inbox]) -> None:
+        found = route(mail.parsed, envelope_recipient=mail.row.envelope_recipient, inboxes=inboxes)
+        if found is None:
+            tried = recipient_candidates(mail.parsed, mail.row.envelope_recipient)
+            mail.decide(
+                Status.REJECTED,
+                f"No inbox has any of the recipient addresses ({', '.join(tried) or 'none'}).",
+            )
+            return
+        mail.inbox, mail.tags = found
+        mail.row.inbox = mail.inbox
+        mail.row.organization_id = mail.inbox.organization_id
+        parsed = mail.parsed
+        mail.dedupe_key = (
+            message_id_key(parsed.message_id) if parsed.message_id else parsed.content_key
+        )
+
+    def _decide(self, mails: list[_Mail]) -> None:
+        """Duplicate, quarantined or accepted (into which thread), each mail in order."""
+        organizations = {m.inbox.organization_id for m in mails}
+        stored = {
+            (message.organization_id, message.dedupe_key): message
+            for message in Message.objects.select_related("thread").filter(
+                organization_id__in=organizations, dedupe_key__in={m.dedupe_key for m in mails}
+            )
+        }
+        senders = {m.parsed.from_email for m in mails if m.parsed.from_email}
+        members = {
+            (m.organization_id, m.user.email): m
+            for m in Membership.objects.select_related("user").filter(
+                organization_id__in=organizations, user__email__in=senders, user__is_active=True
+            )
+        }
+        own = {org: organization_addresses(organization_id=org) for org in organizations}
+        matcher = (
+            ThreadMatcher([(m.inbox.organization_id, m.parsed, m.tags) for m in mails])
+            if not self.trust_sender
+            else None
+        )
+        known_participants = set(
+            Participant.objects.filter(
+                thread_id__in={t.pk for t in (matcher.threads.values() if matcher else [])},
+                email__in=senders,
+            ).values_list("thread_id", "email")
+        )
+        seen: dict[tuple[int, str], _Mail] = {}
+        in_batch: dict[int, dict[str, Thread]] = defaultdict(dict)
+        joined: dict[int, set[str]] = defaultdict(set)  # id(thread) -> emails added in batch
+
+        for mail in mails:
+            org = mail.inbox.organization_id
+            key = (org, mail.dedupe_key)
+            if key in stored:
+                self._duplicate(mail, stored[key].thread, stored[key])
+                continue
+            if key in seen:
+                mail.duplicate_of = seen[key]
+                mail.decide(Status.DUPLICATE)
+                continue
+            parsed = mail.parsed
+            sender = parsed.from_email
+            mail.member = members.get((org, sender))
+            if self.trust_sender:
+                thread = mail.row.thread
+            else:
+                thread = matcher.match(
+                    org, mail.inbox.organization.code, parsed, mail.tags, in_batch[org]
+                )
+            if thread is not None and thread.status == Thread.Status.CLOSED:
+                thread = None  # a closed conversation stays closed: its follow-up starts anew
+            if not self.trust_sender:
+                problem = _sender_problem(
+                    parsed,
+                    thread,
+                    mail.member,
+                    participant=(thread is not None)
+                    and ((thread.pk, sender) in known_participants or sender in joined[id(thread)]),
+                )
+                if problem:
+                    mail.row.thread = thread
+                    mail.decide(Status.QUARANTINED, problem)
+                    continue
+            if not self._prepare(mail, own[org]):
+                continue
+            if thread is None:
+                thread = Thread(
+                    organization_id=org,
+                    inbox=mail.inbox,
+                    subject=parsed.subject,
+                    client_email=sender,
+                    client_name=parsed.from_name,
+                    message_count=0,
+                )
+                mail.thread_created = True
+            mail.thread = thread
+            mail.row.thread = thread
+            seen[key] = mail
+            if parsed.message_id:
+                in_batch[org][mail.dedupe_key] = thread
+            joined[id(thread)].update(e for _, e in [("", sender), *parsed.to, *parsed.cc] if e)
+            mail.own_addresses = own[org]
+            mail.decide(Status.ACCEPTED)
+
+    def _duplicate(self, mail: _Mail, thread: Thread, message: Message) -> None:
+        mail.row.thread = thread
+        mail.message = message
+        mail.row.message = message
+        mail.decide(
+            Status.DUPLICATE, f"Already stored in {thread.reference} (message #{message.pk})."
+        )
+
+    def _prepare(self, mail: _Mail, own_addresses: set[str]) -> bool:
+        """Sanitize, flag and write the attachments of an accepted mail; False if it failed."""
+        parsed, row = mail.parsed, mail.row
+        try:
+            mail.automated = automated_reason(
+                parsed.message,
+                from_email=parsed.from_email,
+                own_addresses=own_addresses,
+                own_domain=settings.TISKET_INBOUND_DOMAIN,
+            )
+            mail.html = sanitize_html(parsed.html) if parsed.html else ""
+            if row.esp_stripped_text.strip():
+                mail.visible = row.esp_stripped_text.strip()
+            elif parsed.text:
+                mail.visible = visible_text(parsed.text)
+            else:
+                mail.visible = visible_html_text(parsed.html) if parsed.html else ""
+            mail.attachments = attachments_prepare(
+                organization_id=mail.inbox.organization_id,
+                parts=parsed.attachments,
+                max_bytes=mail.inbox.max_message_bytes,
+            )
+            self.files.extend(mail.attachments)
+        except Exception as exc:
+            self._fail_in_batch(mail, exc)
+            return False
+        return True
+
+    def _fail_in_batch(self, mail: _Mail, exc: Exception) -> None:
+        logger.error("inbound #%s failed: %s", mail.row.pk, type(exc).__name__, exc_info=exc)
+        mail.decide(Status.FAILED, f"{type(exc).__name__}: {exc}"[:1000])
+        mail.row.error = "".join(traceback.format_exception(exc))[-10_000:]
+
+    def _store(self, mails: list[_Mail]) -> None:
+        """Write the accepted mails: new threads, messages, attachments, participants, counts."""
+        if not mails:
+            return
+        now = timezone.now()
+        new_threads: dict[int, Thread] = {}
+        counts: dict[int, list[_Mail]] = defaultdict(list)
+        for mail in mails:
+            counts[id(mail.thread)].append(mail)
+            if mail.thread_created:
+                new_threads[id(mail.thread)] = mail.thread
+        by_org: dict[int, list[Thread]] = defaultdict(list)
+        for thread in new_threads.values():
+            by_org[thread.organization_id].append(thread)
+        codes = {m.inbox.organization_id: m.inbox.organization.code for m in mails}
+        # The sequence's row lock is held from here to the commit: keep it short.
+        for org, threads in by_org.items():
+            last = sequence_next(organization_id=org, name="thread", count=len(threads))
+            for number, thread in enumerate(threads, start=last - len(threads) + 1):
+                thread.number = number
+                thread.reference = thread_reference(code=codes[org], number=number)
+                thread.message_count = len(counts[id(thread)])
+                thread.created_at = thread.updated_at = thread.last_message_at = now
+        Thread.objects.bulk_create(new_threads.values())
+
+        for mail in mails:
+            parsed = mail.parsed
+            outbound = mail.member is not None and not mail.thread_created
+            mail.message = Message(
+                organization_id=mail.inbox.organization_id,
+                thread=mail.thread,
+                direction=Message.Direction.OUTBOUND if outbound else Message.Direction.INBOUND,
+                from_email=parsed.from_email,
+                from_name=parsed.from_name,
+                to=[{"name": n, "email": e} for n, e in parsed.to],
+                cc=[{"name": n, "email": e} for n, e in parsed.cc],
+                subject=parsed.subject,
+                html=mail.html,
+                text=parsed.text,
+                visible_text=mail.visible,
+                message_id=parsed.message_id[:998],
+                in_reply_to=" ".join(f"<{i}>" for i in parsed.in_reply_to)[:998],
+                references=" ".join(f"<{i}>" for i in parsed.references),
+                dedupe_key=mail.dedupe_key,
+                author=mail.member if outbound else None,
+                automated_reason=mail.automated[:200],
+                sent_at=parsed.date,
+                created_at=now,
+            )
+            mail.outbound = outbound
+        # The unique (organization, dedupe_key) is the last word on duplicates: if
+        # another worker stored one of these mails first, this raises and the batch
+        # runs again mail by mail.
+        Message.objects.bulk_create([m.message for m in mails])
+        for mail in mails:
+            mail.row.message = mail.message
+            for attachment in mail.attachments:
+                attachment.message = mail.message
+        Attachment.objects.bulk_create([a for m in mails for a in m.attachments])
+        self.files = []  # stored: no longer ours to discard
+        participants = {
+            (mail.thread.pk, email): Participant(thread=mail.thread, email=email, name=name[:200])
+            for mail in mails
+            for name, email in [
+                (mail.parsed.from_name, mail.parsed.from_email),
+                *mail.parsed.to,
+                *mail.parsed.cc,
+            ]
+            if email and address_without_tag(email) not in mail.own_addresses
+        }
+        Participant.objects.bulk_create(participants.values(), ignore_conflicts=True)
+        for thread_mails in counts.values():
+            thread = thread_mails[0].thread
+            if thread_mails[0].thread_created:
+                continue
+            changes = {
+                "message_count": F("message_count") + len(thread_mails),
+                "updated_at": now,
+                "last_message_at": now,
+            }
+            reopen = any(not m.outbound and not m.automated for m in thread_mails)
+            if reopen and thread.status == Thread.Status.RESOLVED:
+                changes["status"] = Thread.Status.OPEN
+                thread.status = Thread.Status.OPEN
+            Thread.objects.filter(pk=thread.pk).update(**changes)
+            thread.message_count += len(thread_mails)
+            thread.updated_at = thread.last_message_at = now
+
+    def _finish(self, mails: list[_Mail]) -> None:
+        now = timezone.now()
+        for mail in mails:
+            row = mail.row
+            if mail.duplicate_of is not None:
+                original = mail.duplicate_of
+                self._duplicate(mail, original.thread, original.message)
+            if row.status == Status.ACCEPTED and mail.automated:
+                row.reason = f"Automatic mail: {mail.automated}."
+            if row.status != Status.FAILED:
+                row.error = ""
+            row.attempts += 1
+            row.processed_at = now
+            row.decided_by = self.actor
+        _rows_update([m.row for m in mails])
+
+
+def _rows_update(rows: list[InboundMail]) -> None:
+    """Save what the batch decided for each mail, in one pipelined round of UPDATEs.
+
+    Django's bulk_update builds a CASE per field per row, which costs more
+    than everything else the batch does; executemany sends plain UPDATEs.
+    """
+    fields = [InboundMail._meta.get_field(name) for name in ROW_FIELDS]
+    table = InboundMail._meta.db_table
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 (our names)
+    for row in rows:
+        # Related objects saved earlier in the batch: copy their ids onto the row.
+        row._prepare_related_fields_for_save(operation_name="update")
+    params = [
+        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+        + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _sender_problem(
+    parsed: ParsedMail, thread: Thread | None, member: Membership | None, *, participant: bool
+) -> str:
+    """Why the sender may not write here, or ''."""
+    if not parsed.from_email:
+        return f"No trustworthy sender: {parsed.from_problem}."
+    if thread is None or member is not None or participant:
+        return ""
+    reference = thread.reference or "a conversation opened a moment ago"
+    return (
+        f"{parsed.from_email} is neither a participant of {reference} "
+        "nor a member of the organization."
+    )
