@@ -1,8 +1,10 @@
 import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -20,6 +22,26 @@ def require_service(name: str, available: bool, how: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"TISKET_REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    """Concurrency tests need a server database; SQLite serializes writers by design."""
+    require_service(
+        "PostgreSQL", connection.vendor == "postgresql", "concurrent writers need DATABASE_URL"
+    )
+
+
+def in_parallel(function: Callable, items: Iterable, workers: int = 16) -> list:
+    """function(item) for each item on a pool of threads, each with its own connection."""
+
+    def run(item):
+        try:
+            return function(item)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run, items))
 
 
 def redis_url() -> str:

@@ -1,12 +1,9 @@
 """Many mails in one batch: each decided as if it came alone, in order."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection, connections
 
 from inboxes.services import inbox_create
-from tests.conftest import require_service
+from tests.conftest import in_parallel, require_postgres
 from tests.factories import OrganizationFactory
 from tests.mail import make_mail
 from threads import ingest
@@ -97,23 +94,14 @@ def test_the_queue_is_drained_in_batches(inbox):
 
 @pytest.mark.django_db(transaction=True)
 def test_workers_draining_at_once_store_each_mail_once_with_gap_free_references():
-    require_service(
-        "PostgreSQL", connection.vendor == "postgresql", "concurrent workers need DATABASE_URL"
-    )
+    require_postgres()
     org = OrganizationFactory(slug="acme", code="ACME")
     support = inbox_create(organization=org, name="support")
     question = make_mail(message_id="<dup@client.test>", to=support.address)
     receive(*(make_mail(subject=f"q{n}", to=support.address) for n in range(300)))
     receive(*(f"Received: by relay{n}\r\n".encode() + question for n in range(20)))
 
-    def drain(_: int) -> int:
-        try:
-            return inbound_process_queued()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        assert sum(pool.map(drain, range(4))) == 320
+    assert sum(in_parallel(lambda _: inbound_process_queued(), range(4), workers=4)) == 320
     assert Message.objects.count() == 301
     assert sorted(InboundMail.objects.values_list("status", flat=True)).count(S.DUPLICATE) == 19
     numbers = sorted(Thread.objects.values_list("number", flat=True))

@@ -1,12 +1,9 @@
 """Workers racing each other on PostgreSQL: references stay gap-free, mail is stored once."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection, connections
 
 from inboxes.services import inbox_create
-from tests.conftest import require_service
+from tests.conftest import in_parallel, require_postgres
 from tests.factories import OrganizationFactory
 from tests.mail import make_mail
 from threads.inbound import inbound_process, inbound_receive
@@ -17,22 +14,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def support():
-    require_service(
-        "PostgreSQL", connection.vendor == "postgresql", "concurrent workers need DATABASE_URL"
-    )
+    require_postgres()
     org = OrganizationFactory(slug="acme", code="ACME")
     return inbox_create(organization=org, name="support")
-
-
-def _in_parallel(function, items, workers: int = 16) -> list:
-    def run(item):
-        try:
-            return function(item)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, items))
 
 
 def test_100_concurrent_new_threads_get_100_distinct_consecutive_references(support):
@@ -40,7 +24,7 @@ def test_100_concurrent_new_threads_get_100_distinct_consecutive_references(supp
         inbound_receive(raw=make_mail(subject=f"q{n}"), source="test", enqueue=False)[0].pk
         for n in range(100)
     ]
-    _in_parallel(lambda pk: inbound_process(inbound_id=pk), ids)
+    in_parallel(lambda pk: inbound_process(inbound_id=pk), ids)
     assert set(InboundMail.objects.values_list("status", flat=True)) == {"accepted"}
     references = sorted(Thread.objects.values_list("reference", flat=True))
     assert references == [f"THD-ACME-{n:03d}" for n in range(1, 101)]
@@ -54,7 +38,7 @@ def test_one_mail_processed_by_many_workers_at_once_is_stored_once(support):
         )[0].pk
         for n in range(10)
     ]
-    _in_parallel(lambda pk: inbound_process(inbound_id=pk), ids)
+    in_parallel(lambda pk: inbound_process(inbound_id=pk), ids)
     assert Message.objects.count() == 1
     statuses = sorted(InboundMail.objects.values_list("status", flat=True))
     assert statuses == ["accepted"] + ["duplicate"] * 9
@@ -62,6 +46,6 @@ def test_one_mail_processed_by_many_workers_at_once_is_stored_once(support):
 
 def test_the_same_row_claimed_by_many_workers_is_processed_once(support):
     mail, _ = inbound_receive(raw=make_mail(), source="test", enqueue=False)
-    results = _in_parallel(lambda _: inbound_process(inbound_id=mail.pk), range(8))
+    results = in_parallel(lambda _: inbound_process(inbound_id=mail.pk), range(8))
     assert sum(r is not None for r in results) == 1
     assert Message.objects.count() == 1

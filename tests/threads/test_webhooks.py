@@ -2,14 +2,12 @@
 
 import base64
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections
 from django.test import Client
 
 from inboxes.services import inbox_create, inbox_update
-from tests.conftest import require_service
+from tests.conftest import in_parallel, require_postgres
 from tests.factories import OrganizationFactory
 from tests.mail import CORPUS, make_mail
 from threads.models import InboundMail, Message, Thread
@@ -131,22 +129,13 @@ def test_other_urls_keep_the_small_request_limit(client, db):
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_posts_of_one_payload_store_one_message():
-    require_service(
-        "PostgreSQL", connection.vendor == "postgresql", "concurrent deliveries need DATABASE_URL"
-    )
+    require_postgres()
     org = OrganizationFactory(slug="acme", code="ACME")
     inbox = inbox_create(organization=org, name="support")
     inbox_update(inbox=inbox, extra_addresses=["mailbox@inbound.postmarkapp.com"])
     body = payload()
 
-    def deliver(_: int) -> int:
-        try:
-            return post(Client(), body).status_code
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        codes = list(pool.map(deliver, range(20)))
+    codes = in_parallel(lambda _: post(Client(), body).status_code, range(20), workers=20)
     assert codes == [200] * 20
     assert InboundMail.objects.count() == 1
     assert Message.objects.count() == 1

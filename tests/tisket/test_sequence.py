@@ -1,9 +1,7 @@
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 
-from tests.conftest import require_service
+from tests.conftest import in_parallel, require_postgres
 from tests.factories import OrganizationFactory
 from tisket.services import sequence_next
 
@@ -38,22 +36,14 @@ def test_a_rolled_back_number_is_given_again(db):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_callers_get_distinct_consecutive_numbers():
-    require_service(
-        "PostgreSQL",
-        connection.vendor == "postgresql",
-        "concurrent writers need a server database (set DATABASE_URL)",
-    )
+    require_postgres()
     org = OrganizationFactory()
 
     def take(_: int) -> int:
-        try:
-            with transaction.atomic():
-                return sequence_next(organization_id=org.pk, name="thread")
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            return sequence_next(organization_id=org.pk, name="thread")
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        numbers = list(pool.map(take, range(100)))
+    numbers = in_parallel(take, range(100))
     assert sorted(numbers) == list(range(1, 101))
 
 
