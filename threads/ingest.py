@@ -12,15 +12,18 @@ failed alone; if the batch's writes fail, each of its mails is run again on
 its own, so one bad mail never holds up the others.
 """
 
+import functools
 import logging
 import traceback
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from inboxes.models import Inbox
 from inboxes.selectors import organization_addresses
@@ -195,7 +198,7 @@ class _Batch:
         accepted = [m for m in live if m.row.status == Status.ACCEPTED]
         self._store(accepted)
         self._finish(mails)
-        return [
+        results = [
             InboundResult(
                 inbound=m.row,
                 thread=m.thread if m.row.status == Status.ACCEPTED else m.row.thread,
@@ -204,6 +207,9 @@ class _Batch:
             )
             for m in mails
         ]
+        for hook in _after_ingest_hooks():
+            hook(results)  # in this transaction: a ticket opens with its thread, or neither
+        return results
 
     def _parse(self, mail: _Mail) -> None:
         try:
@@ -485,6 +491,13 @@ def _rows_update(rows: list[InboundMail]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+@functools.cache
+def _after_ingest_hooks() -> list[Callable[[list[InboundResult]], None]]:
+    # Apps above threads (tickets) act on new mail through this setting, so that
+    # threads imports none of them.
+    return [import_string(path) for path in settings.TISKET_AFTER_INGEST]
 
 
 def _sender_problem(

@@ -4,6 +4,7 @@ from django.urls import path
 
 from inboxes import api as inboxes_api
 from threads import api as threads_api
+from tickets import api as tickets_api
 from tisket import api
 
 app_name = "api"
@@ -41,5 +42,32 @@ urlpatterns = [
         name="quarantine-discard",
     ),
     path("inbound-log/", threads_api.InboundLogApi.as_view(), name="inbound-log"),
+    path("queues/", tickets_api.QueueListApi.as_view(), name="queue-list"),
+    path("queues/<int:pk>/", tickets_api.QueueDetailApi.as_view(), name="queue-detail"),
+    path("tickets/", tickets_api.TicketListApi.as_view(), name="ticket-list"),
+    path("tickets/<str:reference>/", tickets_api.TicketDetailApi.as_view(), name="ticket-detail"),
+    path(
+        "tickets/<str:reference>/assign/",
+        tickets_api.TicketAssignApi.as_view(),
+        name="ticket-assign",
+    ),
+    path(
+        "tickets/<str:reference>/notes/", tickets_api.TicketNotesApi.as_view(), name="ticket-notes"
+    ),
+    path(
+        "tickets/<str:reference>/events/",
+        tickets_api.TicketEventsApi.as_view(),
+        name="ticket-events",
+    ),
+    path(
+        "tickets/<str:reference>/threads/",
+        tickets_api.TicketThreadsApi.as_view(),
+        name="ticket-threads",
+    ),
+    path(
+        "tickets/<str:reference>/threads/<str:thread>/",
+        tickets_api.TicketThreadDetailApi.as_view(),
+        name="ticket-thread-detail",
+    ),
     path("inbound/raw/", threads_api.InboundRawApi.as_view(), name="inbound-raw"),
 ]

@@ -269,6 +269,8 @@ TISKET_INBOUND_INLINE_MAX_BYTES = env_int("TISKET_INBOUND_INLINE_MAX_BYTES", 512
 TISKET_INBOUND_MAX_REQUEST_BYTES = env_int("TISKET_INBOUND_MAX_REQUEST_BYTES", 50 * 1024 * 1024)
 TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
 TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/")
+# Called with each batch of processed mail, inside the transaction that stored it.
+TISKET_AFTER_INGEST = ["tickets.services.tickets_after_ingest"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = TISKET_INBOUND_MAX_REQUEST_BYTES
 
 # Background work. Production: Redis. Embedded default: Celery's filesystem

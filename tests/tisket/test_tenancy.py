@@ -28,17 +28,25 @@ class Foreign:
     thread_reference: str
     attachment_id: int
     quarantined_id: int
+    queue_id: int
+    ticket_reference: str
 
 
 @pytest.fixture
 def foreign(globex, globex_inbox) -> Foreign:
     from tests.mail import deliver, make_mail
+    from tickets.services import queue_create, ticket_note_add
 
+    queue = queue_create(
+        organization=globex.org, name="Globex support", actor=None, inboxes=[globex_inbox]
+    )
     to = globex_inbox.address
     first = deliver(
         make_mail(to=to, attachments=[("globex-secret.txt", "text/plain", b"globex data")])
     )
     held = deliver(make_mail(to=to, sender="eve@evil.test", subject="Re: [THD-GLX-001] x"))
+    ticket = first.thread.ticket_link.ticket
+    ticket_note_add(ticket=ticket, body="globex internal note", actor=globex.agent)
     return Foreign(
         cast=globex,
         token_id=services.api_token_create(membership=globex.agent, name="theirs")[0].pk,
@@ -46,6 +54,8 @@ def foreign(globex, globex_inbox) -> Foreign:
         thread_reference=first.thread.reference,
         attachment_id=first.message.attachments.get().pk,
         quarantined_id=held.inbound.pk,
+        queue_id=queue.pk,
+        ticket_reference=ticket.reference,
     )
 
 
@@ -59,6 +69,13 @@ FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:attachment-download": lambda f: f.attachment_id,
     "api:quarantine-release": lambda f: f.quarantined_id,
     "api:quarantine-discard": lambda f: f.quarantined_id,
+    "api:queue-detail": lambda f: f.queue_id,
+    "api:ticket-detail": lambda f: f.ticket_reference,
+    "api:ticket-assign": lambda f: f.ticket_reference,
+    "api:ticket-notes": lambda f: f.ticket_reference,
+    "api:ticket-events": lambda f: f.ticket_reference,
+    "api:ticket-threads": lambda f: f.ticket_reference,
+    "api:ticket-thread-detail": lambda f: f.ticket_reference,
 }
 
 
@@ -112,6 +129,7 @@ def test_every_api_object_of_another_organization_is_404(acme, foreign, name, pa
             body = response.content.decode().lower()
             assert "globex" not in body
             assert "thd-glx" not in body
+            assert "tkt-glx" not in body
         return
     assert name in FOREIGN_OBJECTS, f"{name}: teach FOREIGN_OBJECTS which foreign object it names"
     foreign_id = FOREIGN_OBJECTS[name](foreign)

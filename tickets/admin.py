@@ -1,0 +1,68 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from tickets.models import Note, Queue, QueueMember, Tag, Ticket, TicketEvent, TicketThread
+
+
+class QueueMemberInline(admin.TabularInline):
+    model = QueueMember
+    extra = 0
+    raw_id_fields = ["membership"]
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "auto_assign", "open_ticket_cap"]
+    list_filter = ["organization", "auto_assign"]
+    search_fields = ["name", "organization__slug"]
+    filter_horizontal = ["inboxes"]
+    inlines = [QueueMemberInline]
+
+
+class TicketThreadInline(admin.TabularInline):
+    model = TicketThread
+    extra = 0
+    raw_id_fields = ["thread"]
+
+
+class NoteInline(admin.StackedInline):
+    model = Note
+    extra = 0
+    raw_id_fields = ["author"]
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["reference", "subject", "status", "priority", "queue", "assignee", "updated_at"]
+    list_filter = ["organization", "status", "priority", "queue", "created_via"]
+    list_select_related = ["queue", "assignee__user"]
+    search_fields = ["reference", "subject", "customer_email", "tags__name"]
+    readonly_fields = ["organization", "number", "reference", "reopen_count", "created_at"]
+    raw_id_fields = ["assignee", "parent", "merged_into", "queue"]
+    filter_horizontal = ["tags"]
+    inlines = [TicketThreadInline, NoteInline]
+    date_hierarchy = "updated_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tickets are opened through the API, the UI or mail (reference, events)
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "kind", "actor", "created_at"]
+    list_filter = ["kind", "ticket__organization"]
+    search_fields = ["ticket__reference"]
+    raw_id_fields = ["ticket", "actor"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TicketEvent | None = None) -> bool:
+        return False  # append-only
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["name"]

@@ -1,0 +1,396 @@
+"""REST API of tickets and queues: the same services as every other interface."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from inboxes.models import Inbox
+from threads.selectors import thread_get
+from tickets import selectors, services
+from tickets.models import Note, Queue, Ticket, TicketEvent
+from tisket.api_auth import OrganizationApiMixin
+from tisket.api_pagination import CursorPagination
+from tisket.models import Membership, Role
+
+
+class QueueSerializer(serializers.ModelSerializer):
+    members = serializers.SerializerMethodField()
+    inboxes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Queue
+        fields = [
+            "id",
+            "name",
+            "members",
+            "inboxes",
+            "auto_assign",
+            "open_ticket_cap",
+            "created_at",
+        ]
+
+    def get_members(self, queue: Queue) -> list[int]:
+        return [m.membership_id for m in queue.queue_members.all()]
+
+    def get_inboxes(self, queue: Queue) -> list[int]:
+        return [i.pk for i in queue.inboxes.all()]
+
+
+class QueueWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    members = serializers.ListField(child=serializers.IntegerField(), required=False)
+    inboxes = serializers.ListField(child=serializers.IntegerField(), required=False)
+    auto_assign = serializers.BooleanField(required=False)
+    open_ticket_cap = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    queue = serializers.IntegerField(source="queue_id", allow_null=True)
+    assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
+    assignee_email = serializers.EmailField(source="assignee.user.email", default=None)
+    tags = serializers.SerializerMethodField()
+    threads = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "reference",
+            "subject",
+            "description",
+            "category",
+            "priority",
+            "status",
+            "queue",
+            "assignee",
+            "assignee_email",
+            "escalation_level",
+            "created_via",
+            "customer_email",
+            "customer_organization",
+            "tags",
+            "threads",
+            "reopen_count",
+            "first_responded_at",
+            "resolved_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_tags(self, ticket: Ticket) -> list[str]:
+        return [tag.name for tag in ticket.tags.all()]
+
+    def get_threads(self, ticket: Ticket) -> list[str]:
+        return [link.thread.reference for link in ticket.thread_links.all()]
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=998)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
+    queue = serializers.IntegerField(required=False, allow_null=True)
+    assignee = serializers.IntegerField(required=False, allow_null=True)
+    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    customer_organization = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=998, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    customer_email = serializers.EmailField(required=False, allow_blank=True)
+    customer_organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    priority = serializers.ChoiceField(Ticket.Priority.choices, required=False)
+    status = serializers.ChoiceField(Ticket.Status.choices, required=False)
+    queue = serializers.IntegerField(required=False, allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.IntegerField(
+        allow_null=True, required=False, help_text="A member's id; null unassigns."
+    )
+    round_robin = serializers.BooleanField(
+        default=False, help_text="Pick the next available agent of the ticket's queue."
+    )
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.EmailField(source="author.user.email", default=None)
+
+    class Meta:
+        model = Note
+        fields = ["id", "author", "body", "created_at"]
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    body = serializers.CharField()
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.EmailField(source="actor.user.email", default=None)
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "kind", "actor", "data", "created_at"]
+
+
+class ThreadLinkSerializer(serializers.Serializer):
+    thread = serializers.CharField(help_text="The thread's reference, e.g. THD-ACME-001")
+
+
+class TicketsApiMixin(OrganizationApiMixin):
+    def member(self, pk: int | None) -> Membership | None:
+        if pk is None:
+            return None
+        member = Membership.objects.select_related("user").filter(
+            organization=self.organization, pk=pk
+        )
+        if not member:
+            raise serializers.ValidationError({"assignee": "No such member."})
+        return member[0]
+
+    def queue(self, pk: int | None) -> Queue | None:
+        if pk is None:
+            return None
+        try:
+            return Queue.objects.get(organization=self.organization, pk=pk)
+        except Queue.DoesNotExist:
+            raise serializers.ValidationError({"queue": "No such queue."}) from None
+
+    def ticket(self, reference: str) -> Ticket:
+        return selectors.ticket_get(organization=self.organization, reference=reference)
+
+    def inboxes(self, ids: list[int]) -> list[Inbox]:
+        inboxes = list(Inbox.objects.filter(organization=self.organization, pk__in=ids))
+        if len(inboxes) != len(set(ids)):
+            raise serializers.ValidationError({"inboxes": "No such inbox."})
+        return inboxes
+
+    def thread(self, reference: str):
+        try:
+            return thread_get(organization=self.organization, reference=reference)
+        except Http404:
+            raise serializers.ValidationError({"thread": "No such thread."}) from None
+
+
+class QueueListApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = QueueSerializer
+    write_role = Role.SUPERVISOR
+
+    def get_queryset(self) -> QuerySet[Queue]:
+        return selectors.queues_list(organization=self.organization)
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(QueueSerializer(page, many=True).data)
+
+    @extend_schema(request=QueueWriteSerializer, responses={201: QueueSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = QueueWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "name" not in data:
+            raise serializers.ValidationError({"name": "A queue needs a name."})
+        queue = services.queue_create(
+            organization=self.organization,
+            actor=self.membership,
+            name=data.pop("name"),
+            members=[self.member(pk) for pk in data.pop("members", [])],
+            inboxes=self.inboxes(data.pop("inboxes", [])),
+            **data,
+        )
+        queue = selectors.queue_get(organization=self.organization, pk=queue.pk)
+        return Response(QueueSerializer(queue).data, status=status.HTTP_201_CREATED)
+
+
+class QueueDetailApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = QueueSerializer
+    write_role = Role.SUPERVISOR
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(
+            QueueSerializer(selectors.queue_get(organization=self.organization, pk=pk)).data
+        )
+
+    @extend_schema(request=QueueWriteSerializer, responses=QueueSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        queue = selectors.queue_get(organization=self.organization, pk=pk)
+        serializer = QueueWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "members" in data:
+            members = [self.member(m) for m in data.pop("members")]
+            services.queue_set_members(queue=queue, members=members)
+        if "inboxes" in data:
+            services.queue_set_inboxes(queue=queue, inboxes=self.inboxes(data.pop("inboxes")))
+        services.queue_update(queue=queue, **data)
+        queue = selectors.queue_get(organization=self.organization, pk=pk)
+        return Response(QueueSerializer(queue).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        services.queue_delete(queue=selectors.queue_get(organization=self.organization, pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TicketPagination(CursorPagination):
+    ordering = ("-updated_at", "-id")
+
+
+class TicketListApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = TicketSerializer
+    pagination_class = TicketPagination
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        params = self.request.query_params
+        since = params.get("updated_since")
+        updated_since = parse_datetime(since) if since else None
+        if since and updated_since is None:
+            raise serializers.ValidationError({"updated_since": "Use an ISO 8601 date and time."})
+        return selectors.tickets_list(
+            organization=self.organization,
+            me=self.membership,
+            status=params.get("status", ""),
+            priority=params.get("priority", ""),
+            queue=params.get("queue", ""),
+            assignee=params.get("assignee", ""),
+            tag=params.get("tag", ""),
+            updated_since=updated_since,
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="Comma-separated statuses"),
+            OpenApiParameter("priority", str, description="Comma-separated priorities"),
+            OpenApiParameter("queue", int),
+            OpenApiParameter("assignee", str, description="A member's id, 'me' or 'none'"),
+            OpenApiParameter("tag", str),
+            OpenApiParameter("updated_since", str, description="ISO 8601 date and time"),
+        ]
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(TicketSerializer(page, many=True).data)
+
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TicketCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ticket = services.ticket_create(
+            organization=self.organization,
+            actor=self.membership,
+            queue=self.queue(data.pop("queue", None)),
+            assignee=self.member(data.pop("assignee", None)),
+            created_via=Ticket.Via.API,
+            **data,
+        )
+        return Response(TicketSerializer(self.ticket(ticket.reference)).data, status=201)
+
+
+class TicketDetailApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = TicketSerializer
+
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(TicketSerializer(self.ticket(reference)).data)
+
+    @extend_schema(request=TicketUpdateSerializer, responses=TicketSerializer)
+    def patch(self, request: Request, reference: str) -> Response:
+        ticket = self.ticket(reference)
+        serializer = TicketUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        new_status = data.pop("status", None)
+        if "queue" in data:
+            data["queue"] = self.queue(data["queue"])
+        services.ticket_update(ticket=ticket, actor=self.membership, **data)
+        if new_status is not None:
+            services.ticket_set_status(ticket=ticket, status=new_status, actor=self.membership)
+        return Response(TicketSerializer(self.ticket(reference)).data)
+
+
+class TicketAssignApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = TicketSerializer
+
+    @extend_schema(request=AssignSerializer, responses=TicketSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        ticket = self.ticket(reference)
+        serializer = AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data["round_robin"]:
+            if services.ticket_assign_round_robin(ticket=ticket, actor=self.membership) is None:
+                return Response(
+                    {"detail": "No agent of the queue is available (all at their cap?)."},
+                    status=status.HTTP_409_CONFLICT,
+                )
+        else:
+            assignee = self.member(serializer.validated_data.get("assignee"))
+            services.ticket_assign(ticket=ticket, assignee=assignee, actor=self.membership)
+        return Response(TicketSerializer(self.ticket(reference)).data)
+
+
+class TicketNotesApi(TicketsApiMixin, GenericAPIView):
+    """Internal notes: for members only, never shown or sent to a client."""
+
+    serializer_class = NoteSerializer
+
+    def get(self, request: Request, reference: str) -> Response:
+        notes = selectors.notes_list(ticket=self.ticket(reference))
+        page = self.paginate_queryset(notes.order_by("-id"))
+        return self.get_paginated_response(NoteSerializer(page, many=True).data)
+
+    @extend_schema(request=NoteCreateSerializer, responses={201: NoteSerializer})
+    def post(self, request: Request, reference: str) -> Response:
+        ticket = self.ticket(reference)  # 404 before any validation: nothing to learn
+        serializer = NoteCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        note = services.ticket_note_add(
+            ticket=ticket,
+            body=serializer.validated_data["body"],
+            actor=self.membership,
+        )
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class TicketEventsApi(TicketsApiMixin, GenericAPIView):
+    """The ticket's timeline, oldest first."""
+
+    serializer_class = EventSerializer
+    pagination_class = type("EventPagination", (CursorPagination,), {"ordering": ("id",)})
+
+    def get(self, request: Request, reference: str) -> Response:
+        page = self.paginate_queryset(selectors.events_list(ticket=self.ticket(reference)))
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+
+class TicketThreadsApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = TicketSerializer
+
+    @extend_schema(request=ThreadLinkSerializer, responses=TicketSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        ticket = self.ticket(reference)
+        serializer = ThreadLinkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        thread = self.thread(serializer.validated_data["thread"])
+        services.ticket_thread_link(ticket=ticket, thread=thread, actor=self.membership)
+        return Response(TicketSerializer(self.ticket(reference)).data)
+
+
+class TicketThreadDetailApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = TicketSerializer
+
+    @extend_schema(responses=TicketSerializer)
+    def delete(self, request: Request, reference: str, thread: str) -> Response:
+        ticket = self.ticket(reference)
+        linked = thread_get(organization=self.organization, reference=thread)
+        services.ticket_thread_unlink(ticket=ticket, thread=linked, actor=self.membership)
+        return Response(TicketSerializer(self.ticket(reference)).data)

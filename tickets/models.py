@@ -1,0 +1,215 @@
+"""Tickets: internal work items in queues, with an append-only event trail."""
+
+from django.db import models
+from django.utils import timezone
+
+from threads.models import Thread
+from tisket.models import Membership, Organization
+
+
+class Queue(models.Model):
+    """Where tickets wait for an agent; its members are the agents who work it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="queues")
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(
+        Membership, blank=True, through="QueueMember", related_name="queues"
+    )
+    inboxes = models.ManyToManyField(
+        "inboxes.Inbox",
+        blank=True,
+        related_name="+",
+        help_text="New threads of these inboxes open their tickets in this queue.",
+    )
+    auto_assign = models.BooleanField(
+        default=False, help_text="Assign new tickets round-robin among the queue's agents."
+    )
+    open_ticket_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Round-robin skips agents holding this many open tickets; blank: no cap.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="queue_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QueueMember(models.Model):
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="queue_members")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "membership"], name="queue_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} in {self.queue_id}"
+
+
+class Tag(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="tag_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    """An internal work item, referenced as TKT-<ORGCODE>-<SEQ>."""
+
+    class Priority(models.TextChoices):
+        URGENT = "urgent", "Urgent"
+        HIGH = "high", "High"
+        NORMAL = "normal", "Normal"
+        LOW = "low", "Low"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        WAITING_ON_CUSTOMER = "waiting_on_customer", "Waiting on customer"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class Via(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEB = "web", "Web"
+        API = "api", "API"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tickets")
+    number = models.PositiveIntegerField()
+    reference = models.CharField(max_length=40, unique=True)
+    subject = models.CharField(max_length=998)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.NEW)
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged"
+    )
+    created_via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
+    customer_email = models.CharField(max_length=320, blank=True)
+    customer_organization = models.CharField(max_length=200, blank=True)
+    tags = models.ManyToManyField("Tag", blank=True, related_name="tickets")
+    reopen_count = models.PositiveIntegerField(default=0)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="ticket_number_unique")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-updated_at", "-id"], name="ticket_org_updated"),
+            models.Index(
+                fields=["organization", "status", "-updated_at", "-id"], name="ticket_org_status"
+            ),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (self.Status.RESOLVED, self.Status.CLOSED)
+
+
+OPEN_STATUSES = [
+    Ticket.Status.NEW,
+    Ticket.Status.OPEN,
+    Ticket.Status.IN_PROGRESS,
+    Ticket.Status.WAITING_ON_CUSTOMER,
+]
+
+
+def ticket_reference(*, code: str, number: int) -> str:
+    return f"TKT-{code}-{number:03d}"
+
+
+class TicketThread(models.Model):
+    """A thread linked to a ticket; a thread belongs to one ticket at most."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="thread_links")
+    thread = models.OneToOneField(Thread, on_delete=models.CASCADE, related_name="ticket_link")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} <-> {self.thread_id}"
+
+
+class Note(models.Model):
+    """An internal note: never shown or sent to a client."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(Membership, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on {self.ticket_id}"
+
+
+class TicketEvent(models.Model):
+    """One change to a ticket. Append-only: the timeline, the audit log and reports read it."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created"
+        ASSIGNED = "assigned"
+        STATUS = "status"
+        PRIORITY = "priority"
+        QUEUE = "queue"
+        TAGS = "tags"
+        LINKED = "linked"
+        UNLINKED = "unlinked"
+        MERGED = "merged"
+        ESCALATED = "escalated"
+        NOTE_ADDED = "note_added"
+        REPLY_SENT = "reply_sent"
+        CLIENT_REPLIED = "client_replied"
+        UPDATED = "updated"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="event_ticket_order")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.ticket_id}"

@@ -1,0 +1,391 @@
+"""Writes of tickets: create, change, assign, notes, thread links, and what mail does to them."""
+
+from collections.abc import Iterable, Sequence
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from threads.ingest import InboundResult
+from threads.models import Message, Thread
+from tickets import events
+from tickets.models import (
+    OPEN_STATUSES,
+    Note,
+    Queue,
+    QueueMember,
+    Tag,
+    Ticket,
+    TicketThread,
+    ticket_reference,
+)
+from tisket.errors import ConflictError, NotAllowedError, TisketError
+from tisket.models import Membership, Organization, Role
+from tisket.services import sequence_next
+
+EDITABLE = ("subject", "description", "category", "customer_email", "customer_organization")
+REOPENABLE = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+KEEP: Queue = object()  # type: ignore[assignment]  # "leave the queue as it is"
+
+
+class TicketError(TisketError):
+    pass
+
+
+def _check_same_organization(organization: Organization, *objects) -> None:
+    for obj in objects:
+        if obj is not None and obj.organization_id != organization.pk:
+            raise TicketError(f"That {type(obj).__name__.lower()} is not of this organization.")
+
+
+def _check_assignable(ticket_or_org: Organization, assignee: Membership | None) -> None:
+    if assignee is None:
+        return
+    _check_same_organization(ticket_or_org, assignee)
+    if not assignee.has_role(Role.AGENT) or not assignee.user.is_active:
+        raise TicketError(
+            f"{assignee.user.email} cannot be assigned tickets (role {assignee.role})."
+        )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    organization: Organization,
+    subject: str,
+    actor: Membership | None,
+    description: str = "",
+    priority: str = Ticket.Priority.NORMAL,
+    category: str = "",
+    queue: Queue | None = None,
+    assignee: Membership | None = None,
+    customer_email: str = "",
+    customer_organization: str = "",
+    tags: Iterable[str] = (),
+    created_via: str = Ticket.Via.WEB,
+) -> Ticket:
+    """Open a ticket with the next reference of the organization."""
+    if not subject.strip():
+        raise TicketError("A ticket needs a subject.")
+    _check_same_organization(organization, queue)
+    _check_assignable(organization, assignee)
+    number = sequence_next(organization_id=organization.pk, name="ticket")
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        organization=organization,
+        number=number,
+        reference=ticket_reference(code=organization.code, number=number),
+        subject=subject.strip()[:998],
+        description=description,
+        priority=Ticket.Priority(priority),
+        category=category,
+        queue=queue,
+        customer_email=customer_email.strip().lower(),
+        customer_organization=customer_organization,
+        created_via=Ticket.Via(created_via),
+        created_at=now,
+        updated_at=now,
+    )
+    events.ticket_created_event(ticket=ticket, actor=actor)
+    if tags:
+        ticket.tags.set(_tags(organization, tags))
+    if assignee is not None:
+        ticket_assign(ticket=ticket, assignee=assignee, actor=actor)
+    elif queue is not None and queue.auto_assign:
+        ticket_assign_round_robin(ticket=ticket, actor=actor)
+    return ticket
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = {" ".join(tag.strip().lower().split())[:50] for tag in tags}
+    return sorted(t for t in cleaned if t)
+
+
+def _tags(organization: Organization, names: Iterable[str]) -> list[Tag]:
+    names = _clean_tags(names)
+    Tag.objects.bulk_create(
+        [Tag(organization=organization, name=n) for n in names], ignore_conflicts=True
+    )
+    return list(Tag.objects.filter(organization=organization, name__in=names))
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: Membership | None,
+    priority: str | None = None,
+    queue: Queue | None = KEEP,
+    tags: Sequence[str] | None = None,
+    **fields,
+) -> Ticket:
+    """Change a ticket's fields, each with its event; queue=None takes it out of its queue."""
+    organization = ticket.organization
+    changed = []
+    for name, value in fields.items():
+        if name not in EDITABLE:
+            raise TicketError(f"'{name}' cannot be changed here.")
+        if getattr(ticket, name) != value:
+            setattr(ticket, name, value)
+            changed.append(name)
+    if changed:
+        events.ticket_updated_event(ticket=ticket, actor=actor, fields=changed)
+    if priority is not None and priority != ticket.priority:
+        events.ticket_priority_event(ticket=ticket, actor=actor, old=ticket.priority, new=priority)
+        ticket.priority = Ticket.Priority(priority)
+        changed.append("priority")
+    if queue is not KEEP and queue != ticket.queue:
+        _check_same_organization(organization, queue)
+        events.ticket_queue_event(
+            ticket=ticket,
+            actor=actor,
+            old=ticket.queue.name if ticket.queue else None,
+            new=queue.name if queue else None,
+        )
+        ticket.queue = queue
+        changed.append("queue")
+    if tags is not None:
+        old = sorted(ticket.tags.values_list("name", flat=True))
+        new = _clean_tags(tags)
+        if new != old:
+            ticket.tags.set(_tags(organization, new))
+            events.ticket_tags_event(ticket=ticket, actor=actor, old=old, new=new)
+            changed.append("tags")
+    if changed:
+        ticket.updated_at = timezone.now()
+        ticket.save(update_fields=[f for f in [*changed, "updated_at"] if f != "tags"])
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_status(*, ticket: Ticket, status: str, actor: Membership | None) -> Ticket:
+    """Move a ticket to a status; leaving resolved or closed is a reopen, and counts."""
+    new = Ticket.Status(status)
+    old = ticket.status
+    if new == old:
+        return ticket
+    fields = ["status", "updated_at"]
+    if old in REOPENABLE and new not in REOPENABLE:
+        ticket.reopen_count += 1
+        fields.append("reopen_count")
+    if new == Ticket.Status.RESOLVED:
+        ticket.resolved_at = timezone.now()
+        fields.append("resolved_at")
+    ticket.status = new
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=fields)
+    events.ticket_status_event(ticket=ticket, actor=actor, old=old, new=new)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *,
+    ticket: Ticket,
+    assignee: Membership | None,
+    actor: Membership | None,
+    automatic: bool = False,
+) -> Ticket:
+    """Give the ticket to an agent of the organization, or to nobody."""
+    _check_assignable(ticket.organization, assignee)
+    if assignee == ticket.assignee and not automatic:
+        return ticket
+    ticket.assignee = assignee
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=["assignee", "updated_at"])
+    events.ticket_assigned_event(ticket=ticket, actor=actor, assignee=assignee, automatic=automatic)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign_round_robin(*, ticket: Ticket, actor: Membership | None) -> Membership | None:
+    """Assign to the queue's agent whose last automatic ticket is oldest, skipping full ones."""
+    if ticket.queue is None:
+        raise TicketError("Round-robin needs the ticket to be in a queue.")
+    # The queue's row lock serializes concurrent round-robins: each sees the last.
+    queue = Queue.objects.select_for_update().get(pk=ticket.queue_id)
+    candidates = (
+        QueueMember.objects.filter(
+            queue=queue,
+            membership__user__is_active=True,
+            membership__role__in=[Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.OWNER],
+        )
+        .select_related("membership__user")
+        .annotate(
+            open_tickets=Count(
+                "membership__tickets",
+                filter=Q(membership__tickets__status__in=OPEN_STATUSES),
+            )
+        )
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+    )
+    if queue.open_ticket_cap is not None:
+        candidates = candidates.filter(open_tickets__lt=queue.open_ticket_cap)
+    chosen = candidates.first()
+    if chosen is None:
+        return None
+    chosen.last_assigned_at = timezone.now()
+    chosen.save(update_fields=["last_assigned_at"])
+    ticket_assign(ticket=ticket, assignee=chosen.membership, actor=actor, automatic=True)
+    return chosen.membership
+
+
+@transaction.atomic
+def ticket_note_add(*, ticket: Ticket, body: str, actor: Membership) -> Note:
+    """Add an internal note (never shown or sent to a client)."""
+    if not body.strip():
+        raise TicketError("A note needs some text.")
+    if not actor.has_role(Role.AGENT):
+        raise NotAllowedError("Viewers cannot add notes.")
+    note = Note.objects.create(ticket=ticket, author=actor, body=body.strip())
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    events.ticket_note_added_event(ticket=ticket, actor=actor, note=note)
+    return note
+
+
+@transaction.atomic
+def ticket_thread_link(*, ticket: Ticket, thread: Thread, actor: Membership | None) -> TicketThread:
+    """Link a thread to the ticket; a thread belongs to one ticket at most."""
+    _check_same_organization(ticket.organization, thread)
+    existing = TicketThread.objects.filter(thread=thread).select_related("ticket").first()
+    if existing is not None:
+        if existing.ticket_id == ticket.pk:
+            return existing
+        raise ConflictError(f"{thread.reference} already belongs to {existing.ticket.reference}.")
+    link = TicketThread.objects.create(ticket=ticket, thread=thread)
+    events.ticket_linked_event(ticket=ticket, actor=actor, thread=thread)
+    return link
+
+
+@transaction.atomic
+def ticket_thread_unlink(*, ticket: Ticket, thread: Thread, actor: Membership | None) -> None:
+    """Take a thread off the ticket."""
+    if not TicketThread.objects.filter(ticket=ticket, thread=thread).delete()[0]:
+        raise TicketError(f"{thread.reference} is not linked to {ticket.reference}.")
+    events.ticket_unlinked_event(ticket=ticket, actor=actor, thread=thread)
+
+
+def tickets_after_ingest(results: list[InboundResult]) -> None:
+    """What new mail does to tickets, in the transaction that stored the mail.
+
+    A new thread opens a ticket when its inbox is in a queue (the inbox's
+    default queue); a client's reply moves a waiting or resolved ticket back
+    to open; a member's reply from their own mail client is a first response.
+    """
+    accepted = [r for r in results if r.message is not None and r.inbound.status == "accepted"]
+    new_threads = [r for r in accepted if r.thread_created]
+    if new_threads:
+        _tickets_open_for_threads(new_threads)
+    replies = [r for r in accepted if not r.thread_created]
+    if replies:
+        _tickets_follow_replies(replies)
+
+
+def _tickets_open_for_threads(results: list[InboundResult]) -> None:
+    inbox_ids = {r.thread.inbox_id for r in results}
+    queues = {}
+    for queue in Queue.objects.filter(inboxes__in=inbox_ids).prefetch_related("inboxes"):
+        for inbox in queue.inboxes.all():
+            queues.setdefault(inbox.pk, queue)
+    for result in results:
+        queue = queues.get(result.thread.inbox_id)
+        if queue is None:
+            continue  # an inbox in no queue keeps its mail as threads only
+        thread, message = result.thread, result.message
+        ticket = ticket_create(
+            organization=thread.organization,
+            subject=thread.subject or "(no subject)",
+            actor=None,
+            description=message.visible_text,
+            queue=queue,
+            customer_email=thread.client_email,
+            created_via=Ticket.Via.EMAIL,
+        )
+        ticket_thread_link(ticket=ticket, thread=thread, actor=None)
+
+
+def _tickets_follow_replies(results: list[InboundResult]) -> None:
+    links = {
+        link.thread_id: link.ticket
+        for link in TicketThread.objects.select_related("ticket").filter(
+            thread_id__in={r.thread.pk for r in results}
+        )
+    }
+    for result in results:
+        ticket, message = links.get(result.thread.pk), result.message
+        if ticket is None:
+            continue
+        if message.direction == Message.Direction.OUTBOUND:
+            if ticket.first_responded_at is None:
+                ticket.first_responded_at = message.created_at
+                ticket.save(update_fields=["first_responded_at"])
+            continue
+        if message.is_automated:
+            continue
+        events.ticket_client_replied_event(ticket=ticket, message=message)
+        if ticket.status in (Ticket.Status.WAITING_ON_CUSTOMER, Ticket.Status.RESOLVED):
+            ticket_set_status(ticket=ticket, status=Ticket.Status.OPEN, actor=None)
+        else:
+            Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+
+
+@transaction.atomic
+def queue_create(
+    *, organization: Organization, name: str, actor: Membership | None, **fields
+) -> Queue:
+    """Create a queue."""
+    if actor is not None and not actor.has_role(Role.SUPERVISOR):
+        raise NotAllowedError("Only supervisors and admins manage queues.")
+    if Queue.objects.filter(organization=organization, name=name.strip()).exists():
+        raise ConflictError(f"A queue named '{name.strip()}' exists already.")
+    members = fields.pop("members", [])
+    inboxes = fields.pop("inboxes", [])
+    queue = Queue.objects.create(organization=organization, name=name.strip(), **fields)
+    queue_set_members(queue=queue, members=members)
+    queue_set_inboxes(queue=queue, inboxes=inboxes)
+    return queue
+
+
+def queue_set_members(*, queue: Queue, members: Iterable[Membership]) -> None:
+    """Make the queue's agents exactly these members of its organization."""
+    members = list(members)
+    _check_same_organization(queue.organization, *members)
+    wanted = {m.pk for m in members}
+    QueueMember.objects.filter(queue=queue).exclude(membership_id__in=wanted).delete()
+    QueueMember.objects.bulk_create(
+        [QueueMember(queue=queue, membership_id=pk) for pk in wanted], ignore_conflicts=True
+    )
+
+
+def queue_set_inboxes(*, queue: Queue, inboxes: Iterable) -> None:
+    """Route new threads of these inboxes to this queue (each inbox to one queue only)."""
+    inboxes = list(inboxes)
+    _check_same_organization(queue.organization, *inboxes)
+    for inbox in inboxes:
+        other = Queue.objects.filter(inboxes=inbox).exclude(pk=queue.pk).first()
+        if other is not None:
+            raise ConflictError(f"The inbox {inbox.name} already feeds the queue {other.name}.")
+    queue.inboxes.set(inboxes)
+
+
+def queue_update(*, queue: Queue, **fields) -> Queue:
+    """Rename a queue or change its assignment rules."""
+    allowed = {"name", "auto_assign", "open_ticket_cap"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TicketError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+        clash = Queue.objects.filter(organization_id=queue.organization_id, name=fields["name"])
+        if clash.exclude(pk=queue.pk).exists():
+            raise ConflictError(f"A queue named '{fields['name']}' exists already.")
+    for name, value in fields.items():
+        setattr(queue, name, value)
+    if fields:
+        queue.save(update_fields=list(fields))
+    return queue
+
+
+def queue_delete(*, queue: Queue) -> None:
+    """Delete a queue; its tickets stay, without a queue."""
+    queue.delete()
