@@ -11,8 +11,8 @@ from rest_framework.response import Response
 
 from inboxes.models import Inbox
 from threads.selectors import thread_get
-from tickets import selectors, services
-from tickets.models import Note, Queue, Ticket, TicketEvent
+from tickets import macros, selectors, services, workflows
+from tickets.models import Macro, Note, Queue, Ticket, TicketEvent
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
 from tisket.models import Membership, Role
@@ -168,6 +168,19 @@ class TicketsApiMixin(OrganizationApiMixin):
 
     def ticket(self, reference: str) -> Ticket:
         return selectors.ticket_get(organization=self.organization, reference=reference)
+
+    def other_ticket(self, reference: str) -> Ticket:
+        """A ticket named in the request body: 400 (not 404) when it is not there."""
+        try:
+            return self.ticket(reference)
+        except Http404:
+            raise serializers.ValidationError({"ticket": "No such ticket."}) from None
+
+    def macro(self, pk: int) -> Macro:
+        try:
+            return Macro.objects.get(organization=self.organization, pk=pk)
+        except Macro.DoesNotExist:
+            raise Http404("No such macro.") from None
 
     def inboxes(self, ids: list[int]) -> list[Inbox]:
         inboxes = list(Inbox.objects.filter(organization=self.organization, pk__in=ids))
@@ -394,3 +407,147 @@ class TicketThreadDetailApi(TicketsApiMixin, GenericAPIView):
         linked = thread_get(organization=self.organization, reference=thread)
         services.ticket_thread_unlink(ticket=ticket, thread=linked, actor=self.membership)
         return Response(TicketSerializer(self.ticket(reference)).data)
+
+
+class EscalateSerializer(serializers.Serializer):
+    to = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A supervisor's member id; blank: the least busy one.",
+    )
+
+
+class TicketEscalateApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = TicketSerializer
+
+    @extend_schema(request=EscalateSerializer, responses=TicketSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        ticket = self.ticket(reference)
+        serializer = EscalateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        to = self.member(serializer.validated_data.get("to"))
+        workflows.ticket_escalate(ticket=ticket, actor=self.membership, to=to)
+        return Response(TicketSerializer(self.ticket(reference)).data)
+
+
+class TicketReferenceSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="A ticket's reference, e.g. TKT-ACME-002")
+
+
+class TicketChildrenApi(TicketsApiMixin, GenericAPIView):
+    """The incident's tickets: resolving the incident resolves them."""
+
+    serializer_class = TicketSerializer
+
+    def get(self, request: Request, reference: str) -> Response:
+        parent = self.ticket(reference)
+        children = selectors.tickets_list(organization=self.organization).filter(parent=parent)
+        page = self.paginate_queryset(children.order_by("-id"))
+        return self.get_paginated_response(TicketSerializer(page, many=True).data)
+
+    @extend_schema(request=TicketReferenceSerializer, responses=TicketSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        parent = self.ticket(reference)
+        serializer = TicketReferenceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        child = self.other_ticket(serializer.validated_data["ticket"])
+        workflows.incident_link(parent=parent, child=child, actor=self.membership)
+        return Response(TicketSerializer(self.ticket(child.reference)).data, status=201)
+
+
+class TicketChildDetailApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = TicketSerializer
+
+    @extend_schema(responses=TicketSerializer)
+    def delete(self, request: Request, reference: str, child: str) -> Response:
+        parent = self.ticket(reference)
+        workflows.incident_unlink(parent=parent, child=self.ticket(child), actor=self.membership)
+        return Response(TicketSerializer(self.ticket(child)).data)
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.CharField(help_text="The reference of the ticket that survives")
+
+
+class TicketMergeApi(TicketsApiMixin, GenericAPIView):
+    """Merge this duplicate into another ticket; it closes, pointing at the survivor."""
+
+    serializer_class = TicketSerializer
+
+    @extend_schema(request=MergeSerializer, responses=TicketSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        source = self.ticket(reference)
+        serializer = MergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = self.other_ticket(serializer.validated_data["into"])
+        workflows.ticket_merge(source=source, target=target, actor=self.membership)
+        return Response(TicketSerializer(self.ticket(target.reference)).data)
+
+
+class MacroSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Macro
+        fields = ["id", "name", "body", "actions", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class MacroListApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = MacroSerializer
+    write_role = Role.SUPERVISOR
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(Macro.objects.filter(organization=self.organization))
+        return self.get_paginated_response(MacroSerializer(page, many=True).data)
+
+    @extend_schema(request=MacroSerializer, responses={201: MacroSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = MacroSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        macro = macros.macro_save(
+            organization=self.organization, actor=self.membership, **serializer.validated_data
+        )
+        return Response(MacroSerializer(macro).data, status=status.HTTP_201_CREATED)
+
+
+class MacroDetailApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = MacroSerializer
+    write_role = Role.SUPERVISOR
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(MacroSerializer(self.macro(pk)).data)
+
+    @extend_schema(request=MacroSerializer, responses=MacroSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        macro = self.macro(pk)
+        serializer = MacroSerializer(macro, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = {"name": macro.name, "body": macro.body, "actions": macro.actions}
+        data.update(serializer.validated_data)
+        macro = macros.macro_save(
+            organization=self.organization, actor=self.membership, macro=macro, **data
+        )
+        return Response(MacroSerializer(macro).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        self.macro(pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MacroAppliedSerializer(serializers.Serializer):
+    ticket = TicketSerializer()
+    reply = serializers.CharField(help_text="The macro's reply text, rendered for this ticket")
+
+
+class TicketMacroApplyApi(TicketsApiMixin, GenericAPIView):
+    """Apply a macro to the ticket: its actions, each with its event; returns its reply text."""
+
+    serializer_class = MacroAppliedSerializer
+
+    @extend_schema(request=None, responses=MacroAppliedSerializer)
+    def post(self, request: Request, reference: str, pk: int) -> Response:
+        ticket = self.ticket(reference)
+        result = macros.macro_apply(macro=self.macro(pk), ticket=ticket, actor=self.membership)
+        return Response(
+            {"ticket": TicketSerializer(self.ticket(reference)).data, "reply": result.reply}
+        )

@@ -77,3 +77,47 @@ def ticket_client_replied_event(*, ticket: Ticket, message: Message) -> TicketEv
         thread=message.thread.reference,
         message=message.pk,
     )
+
+
+def ticket_escalated_event(
+    *, ticket: Ticket, actor: Membership | None, level: int, to: Membership | None
+) -> TicketEvent:
+    return _event(
+        ticket, TicketEvent.Kind.ESCALATED, actor, level=level, to=to.user.email if to else None
+    )
+
+
+def ticket_incident_linked_event(
+    *, ticket: Ticket, actor: Membership | None, parent: Ticket, child: Ticket
+) -> TicketEvent:
+    return _event(
+        ticket,
+        TicketEvent.Kind.INCIDENT_LINKED,
+        actor,
+        parent=parent.reference,
+        child=child.reference,
+    )
+
+
+def ticket_incident_unlinked_event(
+    *, ticket: Ticket, actor: Membership | None, parent: Ticket, child: Ticket
+) -> TicketEvent:
+    return _event(
+        ticket,
+        TicketEvent.Kind.INCIDENT_UNLINKED,
+        actor,
+        parent=parent.reference,
+        child=child.reference,
+    )
+
+
+def ticket_merged_event(
+    *, ticket: Ticket, actor: Membership | None, source: Ticket, target: Ticket
+) -> TicketEvent:
+    return _event(
+        ticket, TicketEvent.Kind.MERGED, actor, source=source.reference, target=target.reference
+    )
+
+
+def ticket_macro_applied_event(*, ticket: Ticket, actor: Membership | None, macro) -> TicketEvent:
+    return _event(ticket, TicketEvent.Kind.MACRO_APPLIED, actor, macro=macro.name)

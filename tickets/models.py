@@ -117,6 +117,11 @@ class Ticket(models.Model):
     customer_organization = models.CharField(max_length=200, blank=True)
     tags = models.ManyToManyField("Tag", blank=True, related_name="tickets")
     reopen_count = models.PositiveIntegerField(default=0)
+    status_before_incident = models.CharField(
+        max_length=24,
+        blank=True,
+        help_text="The status this ticket had when its incident resolved it, restored on unlink.",
+    )
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -198,6 +203,9 @@ class TicketEvent(models.Model):
         REPLY_SENT = "reply_sent"
         CLIENT_REPLIED = "client_replied"
         UPDATED = "updated"
+        INCIDENT_LINKED = "incident_linked"
+        INCIDENT_UNLINKED = "incident_unlinked"
+        MACRO_APPLIED = "macro_applied"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -213,3 +221,32 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id}"
+
+
+class Macro(models.Model):
+    """A canned reply with variables, and actions applied with it in one go."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="macros")
+    name = models.CharField(max_length=100)
+    body = models.TextField(
+        blank=True,
+        help_text="Reply text; variables: {{ client_name }}, {{ client_email }}, "
+        "{{ thread.reference }}, {{ ticket.reference }}, {{ ticket.subject }}, "
+        "{{ ticket.priority }}, {{ ticket.status }}, {{ agent_name }}, {{ organization.name }}.",
+    )
+    actions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='e.g. {"status": "waiting_on_customer", "priority": "high", "queue": 3, '
+        '"assignee": 12, "tags_add": ["billing"], "tags_remove": ["new"]}',
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="macro_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

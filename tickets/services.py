@@ -175,7 +175,21 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Membership | None) 
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=fields)
     events.ticket_status_event(ticket=ticket, actor=actor, old=old, new=new)
+    if new == Ticket.Status.RESOLVED:
+        _incident_resolve_children(parent=ticket, actor=actor)
     return ticket
+
+
+def _incident_resolve_children(*, parent: Ticket, actor: Membership | None) -> None:
+    """Resolve the open tickets of a resolved incident, each with a note saying so."""
+    for child in Ticket.objects.filter(parent=parent, status__in=OPEN_STATUSES):
+        child.status_before_incident = child.status
+        child.save(update_fields=["status_before_incident"])
+        ticket_set_status(ticket=child, status=Ticket.Status.RESOLVED, actor=actor)
+        note = Note.objects.create(
+            ticket=child, author=actor, body=f"Resolved with its incident {parent.reference}."
+        )
+        events.ticket_note_added_event(ticket=child, actor=actor, note=note)
 
 
 @transaction.atomic

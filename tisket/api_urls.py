@@ -69,5 +69,30 @@ urlpatterns = [
         tickets_api.TicketThreadDetailApi.as_view(),
         name="ticket-thread-detail",
     ),
+    path(
+        "tickets/<str:reference>/escalate/",
+        tickets_api.TicketEscalateApi.as_view(),
+        name="ticket-escalate",
+    ),
+    path(
+        "tickets/<str:reference>/children/",
+        tickets_api.TicketChildrenApi.as_view(),
+        name="ticket-children",
+    ),
+    path(
+        "tickets/<str:reference>/children/<str:child>/",
+        tickets_api.TicketChildDetailApi.as_view(),
+        name="ticket-child-detail",
+    ),
+    path(
+        "tickets/<str:reference>/merge/", tickets_api.TicketMergeApi.as_view(), name="ticket-merge"
+    ),
+    path(
+        "tickets/<str:reference>/macros/<int:pk>/apply/",
+        tickets_api.TicketMacroApplyApi.as_view(),
+        name="ticket-macro-apply",
+    ),
+    path("macros/", tickets_api.MacroListApi.as_view(), name="macro-list"),
+    path("macros/<int:pk>/", tickets_api.MacroDetailApi.as_view(), name="macro-detail"),
     path("inbound/raw/", threads_api.InboundRawApi.as_view(), name="inbound-raw"),
 ]

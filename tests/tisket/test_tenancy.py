@@ -30,11 +30,13 @@ class Foreign:
     quarantined_id: int
     queue_id: int
     ticket_reference: str
+    macro_id: int
 
 
 @pytest.fixture
 def foreign(globex, globex_inbox) -> Foreign:
     from tests.mail import deliver, make_mail
+    from tickets.macros import macro_save
     from tickets.services import queue_create, ticket_note_add
 
     queue = queue_create(
@@ -47,6 +49,7 @@ def foreign(globex, globex_inbox) -> Foreign:
     held = deliver(make_mail(to=to, sender="eve@evil.test", subject="Re: [THD-GLX-001] x"))
     ticket = first.thread.ticket_link.ticket
     ticket_note_add(ticket=ticket, body="globex internal note", actor=globex.agent)
+    macro = macro_save(organization=globex.org, actor=None, name="Globex macro", body="hi")
     return Foreign(
         cast=globex,
         token_id=services.api_token_create(membership=globex.agent, name="theirs")[0].pk,
@@ -56,6 +59,7 @@ def foreign(globex, globex_inbox) -> Foreign:
         quarantined_id=held.inbound.pk,
         queue_id=queue.pk,
         ticket_reference=ticket.reference,
+        macro_id=macro.pk,
     )
 
 
@@ -76,6 +80,13 @@ FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:ticket-events": lambda f: f.ticket_reference,
     "api:ticket-threads": lambda f: f.ticket_reference,
     "api:ticket-thread-detail": lambda f: f.ticket_reference,
+    "api:ticket-escalate": lambda f: f.ticket_reference,
+    "api:ticket-children": lambda f: f.ticket_reference,
+    "api:ticket-child-detail": lambda f: f.ticket_reference,
+    "api:ticket-merge": lambda f: f.ticket_reference,
+    "api:macro-detail": lambda f: f.macro_id,
+    # Each of the two objects of another organization, and each of ours with theirs.
+    "api:ticket-macro-apply": lambda f: {"reference": f.ticket_reference, "pk": f.macro_id},
 }
 
 
@@ -133,7 +144,8 @@ def test_every_api_object_of_another_organization_is_404(acme, foreign, name, pa
         return
     assert name in FOREIGN_OBJECTS, f"{name}: teach FOREIGN_OBJECTS which foreign object it names"
     foreign_id = FOREIGN_OBJECTS[name](foreign)
-    url = _fill(pattern, {n: foreign_id for n in names})
+    values = foreign_id if isinstance(foreign_id, dict) else {n: foreign_id for n in names}
+    url = _fill(pattern, values)
     for method in ("get", "patch", "put", "delete", "post"):
         response = getattr(client, method)(url, {}, format="json")
         assert response.status_code in (404, 405), (method, url, response.status_code)
