@@ -9,6 +9,7 @@ and ours (failed, raw mail kept for a retry, logged as an error).
 
 import hashlib
 import logging
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -55,7 +56,8 @@ def inbound_receive(
         raw_sha256=digest,
         envelope_recipient=recipient,
         raw_size=len(raw),
-        esp_stripped_text=stripped_text[:100_000],
+        esp_stripped_text=stripped_text[:100_000].replace("\x00", ""),
+        message_id_header=_message_id_at_the_edge(raw),
     )
     if len(raw) <= settings.TISKET_INBOUND_INLINE_MAX_BYTES:
         inbound.raw_data = raw
@@ -78,6 +80,21 @@ def inbound_receive(
         existing = InboundMail.objects.defer("raw_data")
         return existing.get(raw_sha256=digest, envelope_recipient=recipient), False
     return inbound, True
+
+
+MESSAGE_ID_RE = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]{1,900})>", re.I | re.M)
+HEADER_END_RE = re.compile(rb"\r?\n\r?\n")
+
+
+def _message_id_at_the_edge(raw: bytes) -> str:
+    """The Message-ID, read off the header block without parsing the mail.
+
+    Recorded at once so that a worker can tell a reply whose question is still
+    on its way through another worker (threads.ingest defers such replies).
+    """
+    end = HEADER_END_RE.search(raw, 0, 65536)
+    match = MESSAGE_ID_RE.search(raw, 0, end.start() if end else 65536)
+    return match.group(1).decode("ascii", "replace").replace("\x00", "") if match else ""
 
 
 def inbound_enqueue(*, inbound_id: int) -> None:

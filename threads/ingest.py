@@ -86,6 +86,7 @@ class _Mail:
     visible: str = ""
     outbound: bool = False
     decided: bool = False
+    deferred: bool = False
 
     def decide(self, status: str, reason: str = "") -> None:
         self.decided = True
@@ -184,6 +185,7 @@ class _Batch:
 
     def run(self) -> list[InboundResult]:
         mails = [_Mail(row=row) for row in self.rows]
+        self.rows_mails = mails
         for mail in mails:
             self._parse(mail)
         live = [m for m in mails if not m.decided]
@@ -193,6 +195,8 @@ class _Batch:
         for mail in live:
             self._route(mail, inboxes)
         live = [m for m in live if not m.decided]
+        self._defer_replies_to_pending(live)
+        live = [m for m in live if not m.deferred]
         if live:
             self._decide(live)
         accepted = [m for m in live if m.row.status == Status.ACCEPTED]
@@ -209,7 +213,8 @@ class _Batch:
         ]
         for hook in _after_ingest_hooks():
             hook(results)  # in this transaction: a ticket opens with its thread, or neither
-        return results
+        self.files = []  # stored with the batch: no longer ours to discard
+        return [r for r, m in zip(results, mails, strict=True) if not m.deferred]
 
     def _parse(self, mail: _Mail) -> None:
         try:
@@ -238,6 +243,28 @@ class _Batch:
         mail.dedupe_key = (
             message_id_key(parsed.message_id) if parsed.message_id else parsed.content_key
         )
+
+    def _defer_replies_to_pending(self, mails: list[_Mail]) -> None:
+        """Leave for later a reply whose question another worker is storing right now.
+
+        Another worker's batch may hold the mail this one answers, its thread not
+        committed yet: matched now, the reply would open a thread of its own.
+        Left pending, it is taken by the next run, after the question's commit.
+        """
+        ours = {m.row.message_id_header for m in self.rows_mails if m.row.message_id_header}
+        wanted = {ref for m in mails for ref in m.parsed.thread_message_ids if ref not in ours}
+        if not wanted:
+            return
+        pending = set(
+            InboundMail.objects.filter(
+                status=Status.PENDING, message_id_header__in=wanted
+            ).values_list("message_id_header", flat=True)
+        )
+        for mail in mails:
+            if pending.intersection(mail.parsed.thread_message_ids):
+                mail.deferred = True
+                mail.decided = True
+                mail.row.status = self.from_status
 
     def _decide(self, mails: list[_Mail]) -> None:
         """Duplicate, quarantined or accepted (into which thread), each mail in order."""
@@ -286,6 +313,13 @@ class _Batch:
             mail.member = members.get((org, sender))
             if self.trust_sender:
                 thread = mail.row.thread
+                if thread is not None and thread.organization_id != org:
+                    mail.decide(
+                        Status.QUARANTINED,
+                        f"Not released: its address now belongs to another organization "
+                        f"than {thread.reference}'s.",
+                    )
+                    continue
             else:
                 thread = matcher.match(
                     org, mail.inbox.organization.code, parsed, mail.tags, in_batch[org]
@@ -321,7 +355,11 @@ class _Batch:
             seen[key] = mail
             if parsed.message_id:
                 in_batch[org][mail.dedupe_key] = thread
-            joined[id(thread)].update(e for _, e in [("", sender), *parsed.to, *parsed.cc] if e)
+            joined[id(thread)].update(
+                e
+                for _, e in [("", sender), *parsed.to, *parsed.cc]
+                if e and address_without_tag(e) not in own[org]
+            )
             mail.own_addresses = own[org]
             mail.decide(Status.ACCEPTED)
 
@@ -382,7 +420,9 @@ class _Batch:
             by_org[thread.organization_id].append(thread)
         codes = {m.inbox.organization_id: m.inbox.organization.code for m in mails}
         # The sequence's row lock is held from here to the commit: keep it short.
-        for org, threads in by_org.items():
+        # Locks in a fixed order (organizations, then threads, by id), so that two
+        # workers' batches never wait on each other in a circle.
+        for org, threads in sorted(by_org.items()):
             last = sequence_next(organization_id=org, name="thread", count=len(threads))
             for number, thread in enumerate(threads, start=last - len(threads) + 1):
                 thread.number = number
@@ -425,7 +465,6 @@ class _Batch:
             for attachment in mail.attachments:
                 attachment.message = mail.message
         Attachment.objects.bulk_create([a for m in mails for a in m.attachments])
-        self.files = []  # stored: no longer ours to discard
         participants = {
             (mail.thread.pk, email): Participant(thread=mail.thread, email=email, name=name[:200])
             for mail in mails
@@ -437,7 +476,7 @@ class _Batch:
             if email and address_without_tag(email) not in mail.own_addresses
         }
         Participant.objects.bulk_create(participants.values(), ignore_conflicts=True)
-        for thread_mails in counts.values():
+        for thread_mails in sorted(counts.values(), key=lambda ms: ms[0].thread.pk):
             thread = thread_mails[0].thread
             if thread_mails[0].thread_created:
                 continue
@@ -456,6 +495,7 @@ class _Batch:
 
     def _finish(self, mails: list[_Mail]) -> None:
         now = timezone.now()
+        mails = [m for m in mails if not m.deferred]
         for mail in mails:
             row = mail.row
             if mail.duplicate_of is not None:

@@ -26,9 +26,11 @@ def stable_bytes(message: AnymailInboundMessage, *, seed: str) -> bytes:
 
 
 def _payload_seed(esp_event) -> str:
-    try:
+    # The whole payload, mail included: a boundary the mail could contain would
+    # have to be derived from a hash of that very mail.
+    if isinstance(esp_event, dict):
         body = json.dumps(esp_event, sort_keys=True, default=str).encode()
-    except (TypeError, ValueError):
+    else:  # ESPs that post forms give Anymail the request itself
         body = getattr(esp_event, "body", b"") or repr(esp_event).encode()
     return hashlib.sha256(body).hexdigest()
 

@@ -28,10 +28,13 @@ LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*"
-_NAME = r"""(?:(?P<name>[A-Za-z0-9 .'_-]*?)|"(?P<quoted>[^"\\@<>]*)")"""
-SIMPLE_ADDRESS_RE = re.compile(
-    rf"\s*(?:(?P<bare>{_ADDR_SPEC})|{_NAME}\s*<(?P<spec>{_ADDR_SPEC})>)\s*"
-)
+_WORD = r"[A-Za-z0-9.'_-]+"
+# Words separated by single spaces, and nothing else ambiguous, so that the
+# match is linear: a name with runs of spaces goes to the strict parser.
+# A quoted name: printable ASCII but for the quote, backslash, '@', '<' and '>'.
+_NAME = rf"""(?:(?P<name>{_WORD}(?: {_WORD})*) ?|"(?P<quoted>[ !#-;=?A-\[\]-~]*)" ?)"""
+SIMPLE_ADDRESS_RE = re.compile(rf"(?P<bare>{_ADDR_SPEC})|{_NAME}?<(?P<spec>{_ADDR_SPEC})>")
+SIMPLE_MAX_LENGTH = 320
 MAX_REFERENCES = 50
 # Charsets that mailers declare but Python does not know, or that lie.
 CHARSET_ALIASES = {
@@ -86,10 +89,14 @@ class ParsedMail:
 
 
 def fix_surrogates(value: str) -> str:
-    """Undo surrogateescape of raw 8-bit header bytes: decode them as UTF-8, replacing errors."""
+    """Text safe to store: raw 8-bit bytes decoded as UTF-8 (errors replaced), NULs dropped.
+
+    surrogateescape leaves undecoded header bytes as lone surrogates; and a NUL,
+    which a mail may well carry, is the one character PostgreSQL cannot store.
+    """
     if any("\udc80" <= ch <= "\udcff" for ch in value):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return value
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value.replace("\x00", "")
 
 
 def _unfold(value: str) -> str:
@@ -109,7 +116,8 @@ def header_text(msg: Message, name: str) -> str:
         return ""
     value = str(value)
     if value.isascii() and "=?" not in value:
-        return _unfold(value).strip()  # nothing to decode: the parser would return it as is
+        # Nothing to decode: the parser would return it as is.
+        return _unfold(value).strip().replace("\x00", "")
     try:
         return fix_surrogates(str(policy.default.header_factory(name, _unfold(str(value)))))
     except Exception:  # a malformed header must not sink the whole mail
@@ -158,13 +166,18 @@ def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
     parts = value.split(",") if '"' not in value else [value]
     pairs = []
     for part in parts:
-        if not part.strip():
+        part = part.strip(" \t")
+        if not part:
             continue
+        if len(part) > SIMPLE_MAX_LENGTH:
+            return None
         match = SIMPLE_ADDRESS_RE.fullmatch(part)
         if match is None:
             return None
         spec = (match["bare"] or match["spec"]).lower()
-        display = " ".join((match["name"] or match["quoted"] or "").split())
+        if not address_is_valid(spec):
+            return None
+        display = clean_header_value(match["name"] or match["quoted"] or "", max_length=200)
         if spec not in {p[1] for p in pairs}:
             pairs.append((display, spec))
     return pairs
@@ -177,6 +190,7 @@ def _is_serious(defect: Exception) -> bool:
 
 
 def message_ids(value: str) -> list[str]:
+    value = value.replace("\x00", "")
     ids = MSGID_RE.findall(value)
     if not ids and value.strip() and " " not in value.strip():
         ids = [value.strip().strip("<>")]
@@ -198,10 +212,10 @@ def decode_payload(part: Message) -> str:
             continue
         try:
             codecs.lookup(candidate)
-            return data.decode(candidate)
+            return data.decode(candidate).replace("\x00", "")
         except (LookupError, UnicodeDecodeError):
             continue
-    return data.decode("cp1252", "replace") if data else ""
+    return data.decode("cp1252", "replace").replace("\x00", "") if data else ""
 
 
 def part_filename(part: Message) -> str:
@@ -276,7 +290,9 @@ def split_parts(msg: Message) -> tuple[str, str, list[MailAttachment]]:
                 continue
             if content_type.startswith("message/") and not filename:
                 filename = "attached-message.eml"
-            content_id = _unfold(str(part.get("Content-ID", ""))).strip().strip("<>")
+            content_id = (
+                fix_surrogates(_unfold(str(part.get("Content-ID", "")))).strip().strip("<>")
+            )
             sniffed = sniff_content_type(data, declared=content_type, filename=filename)
             attachments.append(
                 MailAttachment(
