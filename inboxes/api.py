@@ -61,6 +61,7 @@ class InboxListApi(OrganizationApiMixin, GenericAPIView):
     def get_queryset(self) -> QuerySet[Inbox]:
         return selectors.inboxes_list(organization=self.organization)
 
+    @extend_schema(responses=InboxSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(InboxSerializer(page, many=True).data)

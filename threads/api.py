@@ -87,7 +87,7 @@ class MessageSerializer(serializers.ModelSerializer):
     to = AddressSerializer(many=True)
     cc = AddressSerializer(many=True)
     attachments = AttachmentSerializer(many=True)
-    author = serializers.EmailField(source="author.user.email", default=None)
+    author = serializers.EmailField(source="author.user.email", default=None, allow_null=True)
     is_automated = serializers.BooleanField()
 
     class Meta:
@@ -116,8 +116,8 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class InboundMailSerializer(serializers.ModelSerializer):
-    inbox = serializers.CharField(source="inbox.name", default=None)
-    thread = serializers.CharField(source="thread.reference", default=None)
+    inbox = serializers.CharField(source="inbox.name", default=None, allow_null=True)
+    thread = serializers.CharField(source="thread.reference", default=None, allow_null=True)
 
     class Meta:
         model = InboundMail
@@ -162,7 +162,8 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
             OpenApiParameter("inbox", int, description="Inbox id"),
             OpenApiParameter("status", str, description="Comma-separated statuses"),
             OpenApiParameter("q", str, description="Reference, subject or client"),
-        ]
+        ],
+        responses=ThreadSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -196,6 +197,7 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
     serializer_class = MessageSerializer
     pagination_class = MessagePagination
 
+    @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
         thread = selectors.thread_get(organization=self.organization, reference=reference)
         page = self.paginate_queryset(selectors.messages_list(thread=thread))
@@ -234,6 +236,7 @@ class AttachmentDownloadApi(OrganizationApiMixin, APIView):
 class QuarantineListApi(OrganizationApiMixin, GenericAPIView):
     serializer_class = InboundMailSerializer
 
+    @extend_schema(responses=InboundMailSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.quarantine_list(organization=self.organization))
         return self.get_paginated_response(InboundMailSerializer(page, many=True).data)
@@ -267,7 +270,10 @@ class InboundLogApi(OrganizationApiMixin, GenericAPIView):
     serializer_class = InboundMailSerializer
     read_role = Role.ADMIN
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, description="Comma-separated")])
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, description="Comma-separated")],
+        responses=InboundMailSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         mails = selectors.inbound_log(
             organization=self.organization, status=request.query_params.get("status", "")

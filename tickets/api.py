@@ -6,12 +6,14 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 
 from inboxes.models import Inbox
 from threads.selectors import thread_get
-from tickets import macros, selectors, services, workflows
+from tickets import csat, macros, selectors, services, workflows
 from tickets.models import Macro, Note, Queue, Ticket, TicketEvent
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
@@ -52,7 +54,9 @@ class QueueWriteSerializer(serializers.Serializer):
 class TicketSerializer(serializers.ModelSerializer):
     queue = serializers.IntegerField(source="queue_id", allow_null=True)
     assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
-    assignee_email = serializers.EmailField(source="assignee.user.email", default=None)
+    assignee_email = serializers.EmailField(
+        source="assignee.user.email", default=None, allow_null=True
+    )
     tags = serializers.SerializerMethodField()
     threads = serializers.SerializerMethodField()
 
@@ -124,7 +128,7 @@ class AssignSerializer(serializers.Serializer):
 
 
 class NoteSerializer(serializers.ModelSerializer):
-    author = serializers.EmailField(source="author.user.email", default=None)
+    author = serializers.EmailField(source="author.user.email", default=None, allow_null=True)
 
     class Meta:
         model = Note
@@ -136,7 +140,7 @@ class NoteCreateSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.EmailField(source="actor.user.email", default=None)
+    actor = serializers.EmailField(source="actor.user.email", default=None, allow_null=True)
 
     class Meta:
         model = TicketEvent
@@ -202,6 +206,7 @@ class QueueListApi(TicketsApiMixin, GenericAPIView):
     def get_queryset(self) -> QuerySet[Queue]:
         return selectors.queues_list(organization=self.organization)
 
+    @extend_schema(responses=QueueSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(QueueSerializer(page, many=True).data)
@@ -288,7 +293,8 @@ class TicketListApi(TicketsApiMixin, GenericAPIView):
             OpenApiParameter("assignee", str, description="A member's id, 'me' or 'none'"),
             OpenApiParameter("tag", str),
             OpenApiParameter("updated_since", str, description="ISO 8601 date and time"),
-        ]
+        ],
+        responses=TicketSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -356,6 +362,7 @@ class TicketNotesApi(TicketsApiMixin, GenericAPIView):
 
     serializer_class = NoteSerializer
 
+    @extend_schema(responses=NoteSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
         notes = selectors.notes_list(ticket=self.ticket(reference))
         page = self.paginate_queryset(notes.order_by("-id"))
@@ -380,6 +387,7 @@ class TicketEventsApi(TicketsApiMixin, GenericAPIView):
     serializer_class = EventSerializer
     pagination_class = type("EventPagination", (CursorPagination,), {"ordering": ("id",)})
 
+    @extend_schema(responses=EventSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
         page = self.paginate_queryset(selectors.events_list(ticket=self.ticket(reference)))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
@@ -439,6 +447,7 @@ class TicketChildrenApi(TicketsApiMixin, GenericAPIView):
 
     serializer_class = TicketSerializer
 
+    @extend_schema(responses=TicketSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
         parent = self.ticket(reference)
         children = selectors.tickets_list(organization=self.organization).filter(parent=parent)
@@ -485,6 +494,13 @@ class TicketMergeApi(TicketsApiMixin, GenericAPIView):
 
 
 class MacroSerializer(serializers.ModelSerializer):
+    actions = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text='e.g. {"status": "waiting_on_customer", "priority": "high", "queue": 3, '
+        '"assignee": 12, "tags_add": ["billing"], "tags_remove": ["new"]}',
+    )
+
     class Meta:
         model = Macro
         fields = ["id", "name", "body", "actions", "created_at"]
@@ -495,6 +511,7 @@ class MacroListApi(TicketsApiMixin, GenericAPIView):
     serializer_class = MacroSerializer
     write_role = Role.SUPERVISOR
 
+    @extend_schema(responses=MacroSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(Macro.objects.filter(organization=self.organization))
         return self.get_paginated_response(MacroSerializer(page, many=True).data)
@@ -551,3 +568,43 @@ class TicketMacroApplyApi(TicketsApiMixin, GenericAPIView):
         return Response(
             {"ticket": TicketSerializer(self.ticket(reference)).data, "reply": result.reply}
         )
+
+
+class RatingSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class RatingLinkSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="The ticket's reference")
+    subject = serializers.CharField()
+    rated = serializers.BooleanField(help_text="Whether this resolution was rated already")
+
+
+class CsatApi(GenericAPIView):
+    """A client rates a resolution through the signed link of their mail (no login)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle]
+    serializer_class = RatingLinkSerializer
+
+    def _ticket(self, token: str) -> tuple[Ticket, int]:
+        try:
+            return csat.csat_ticket(token=token)
+        except csat.RatingLinkError as exc:
+            raise Http404(str(exc)) from None
+
+    @extend_schema(auth=[], responses=RatingLinkSerializer)
+    def get(self, request: Request, token: str) -> Response:
+        ticket, resolution = self._ticket(token)
+        rated = ticket.ratings.filter(resolution=resolution).exists()
+        return Response({"ticket": ticket.reference, "subject": ticket.subject, "rated": rated})
+
+    @extend_schema(auth=[], request=RatingSerializer, responses={201: RatingSerializer})
+    def post(self, request: Request, token: str) -> Response:
+        self._ticket(token)
+        serializer = RatingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rating = csat.csat_record(token=token, **serializer.validated_data)
+        return Response({"score": rating.score, "comment": rating.comment}, status=201)

@@ -121,3 +121,7 @@ def ticket_merged_event(
 
 def ticket_macro_applied_event(*, ticket: Ticket, actor: Membership | None, macro) -> TicketEvent:
     return _event(ticket, TicketEvent.Kind.MACRO_APPLIED, actor, macro=macro.name)
+
+
+def ticket_rated_event(*, ticket: Ticket, score: int) -> TicketEvent:
+    return _event(ticket, TicketEvent.Kind.RATED, None, score=score)

@@ -32,6 +32,8 @@ def macro_validate(*, organization: Organization, body: str, actions: dict) -> N
         ENGINE.from_string(body)
     except TemplateSyntaxError as exc:
         raise MacroError(f"The text does not compile: {exc}") from None
+    if not isinstance(actions, dict):
+        raise MacroError('Actions are an object, such as {"status": "closed"}.')
     unknown = set(actions) - ACTIONS
     if unknown:
         raise MacroError(f"Unknown actions: {', '.join(sorted(unknown))}.")

@@ -206,6 +206,7 @@ class TicketEvent(models.Model):
         INCIDENT_LINKED = "incident_linked"
         INCIDENT_UNLINKED = "incident_unlinked"
         MACRO_APPLIED = "macro_applied"
+        RATED = "rated"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -250,3 +251,24 @@ class Macro(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Rating(models.Model):
+    """A client's satisfaction rating of one resolution of a ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="ratings")
+    resolution = models.PositiveIntegerField(help_text="0 for the first resolution, then 1, 2…")
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "resolution"], name="rating_once"),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for {self.ticket_id}"

@@ -133,6 +133,7 @@ class MemberListApi(OrganizationApiMixin, GenericAPIView):
     def get_queryset(self) -> QuerySet[Membership]:
         return selectors.members_list(organization=self.organization)
 
+    @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MemberSerializer(page, many=True).data)
@@ -184,6 +185,7 @@ class TokenListApi(OrganizationApiMixin, GenericAPIView):
             tokens = tokens.filter(membership=self.membership)
         return tokens
 
+    @extend_schema(responses=TokenSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(TokenSerializer(page, many=True).data)

@@ -92,6 +92,7 @@ urlpatterns = [
         tickets_api.TicketMacroApplyApi.as_view(),
         name="ticket-macro-apply",
     ),
+    path("csat/<str:token>/", tickets_api.CsatApi.as_view(), name="csat"),
     path("macros/", tickets_api.MacroListApi.as_view(), name="macro-list"),
     path("macros/<int:pk>/", tickets_api.MacroDetailApi.as_view(), name="macro-detail"),
     path("inbound/raw/", threads_api.InboundRawApi.as_view(), name="inbound-raw"),

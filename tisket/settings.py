@@ -321,7 +321,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "tisket.api_pagination.CursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["tisket.api_auth.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": env("TISKET_API_RATE", "1200/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env("TISKET_API_RATE", "1200/minute"),
+        "anon": env("TISKET_PUBLIC_RATE", "60/minute"),
+    },
     "EXCEPTION_HANDLER": "tisket.api_errors.exception_handler",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -338,6 +341,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "ThreadStatus": "threads.models.Thread.Status",
+        "TicketStatus": "tickets.models.Ticket.Status",
+        "InboundMailStatus": "threads.models.InboundMail.Status",
+        "Role": "tisket.models.Role",
+    },
     # Swagger UI's assets are served from this installation, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
