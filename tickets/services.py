@@ -283,8 +283,9 @@ def tickets_after_ingest(results: list[InboundResult]) -> None:
     """What new mail does to tickets, in the transaction that stored the mail.
 
     A new thread opens a ticket when its inbox is in a queue (the inbox's
-    default queue); a client's reply moves a waiting or resolved ticket back
-    to open; a member's reply from their own mail client is a first response.
+    default queue), unless automatic mail started it; a client's reply moves
+    a waiting or resolved ticket back to open; a member's reply from their own
+    mail client is a first response.
     """
     accepted = [r for r in results if r.message is not None and r.inbound.status == "accepted"]
     new_threads = [r for r in accepted if r.thread_created]
@@ -305,6 +306,8 @@ def _tickets_open_for_threads(results: list[InboundResult]) -> None:
         queue = queues.get(result.thread.inbox_id)
         if queue is None:
             continue  # an inbox in no queue keeps its mail as threads only
+        if result.message.is_automated:
+            continue  # a bounce or an auto-reply is no work for an agent
         thread, message = result.thread, result.message
         ticket = ticket_create(
             organization=thread.organization,

@@ -167,6 +167,12 @@ def test_a_new_thread_opens_a_ticket_in_its_inboxs_queue(acme, routed):
     assert kinds(ticket) == ["created", "linked"]
 
 
+def test_automatic_mail_starting_a_thread_opens_no_ticket(acme, routed):
+    result = deliver(make_mail(subject="Out of office", headers={"Auto-Submitted": "auto-replied"}))
+    assert result.inbound.status == "accepted"
+    assert not Ticket.objects.exists()
+
+
 def test_a_thread_of_an_inbox_in_no_queue_stays_a_thread(acme, inbox):
     result = deliver(make_mail())
     assert not Ticket.objects.exists()

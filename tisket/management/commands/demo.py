@@ -5,6 +5,8 @@ from django.db import transaction
 from inboxes.models import Inbox
 from inboxes.services import inbox_create
 from threads.inbound import inbound_process, inbound_receive
+from tickets.models import Queue
+from tickets.services import queue_create
 from tisket import services
 from tisket.models import Membership, Organization, Role
 
@@ -29,14 +31,29 @@ class Command(BaseCommand):
                     user=user, organization=organization, defaults={"role": role}
                 )
         inbox = self._inbox(organization)
+        self._queue(organization, inbox)
         for raw in demo_mails(inbox.address):
             mail, created = inbound_receive(raw=raw, source="demo", enqueue=False)
             if created:
                 inbound_process(inbound_id=mail.pk)
         self.stdout.write(
-            f"Demo organization '{organization.slug}' is ready; its inbox is {inbox.address}.\n"
+            f"Demo organization '{organization.slug}' is ready; its inbox is {inbox.address}, "
+            "in the queue Support.\n"
             f"Log in at {settings.SITE_URL}/accounts/login/ as agent@acme.test "
             f"(or owner@acme.test) with the password '{DEMO_PASSWORD}'."
+        )
+
+    def _queue(self, organization: Organization, inbox: Inbox) -> None:
+        if Queue.objects.filter(organization=organization, name="Support").exists():
+            return
+        agents = Membership.objects.filter(organization=organization, role=Role.AGENT)
+        queue_create(
+            organization=organization,
+            name="Support",
+            actor=None,
+            members=list(agents),
+            inboxes=[inbox],
+            auto_assign=True,
         )
 
     def _inbox(self, organization: Organization) -> Inbox:
