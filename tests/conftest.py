@@ -129,14 +129,14 @@ def globex(db) -> Cast:
 def inbox(acme):
     from inboxes.services import inbox_create
 
-    return inbox_create(organization=acme.org, name="support")
+    return inbox_create(organization=acme.org, name="support", auto_ack_enabled=False)
 
 
 @pytest.fixture
 def globex_inbox(globex):
     from inboxes.services import inbox_create
 
-    return inbox_create(organization=globex.org, name="help")
+    return inbox_create(organization=globex.org, name="help", auto_ack_enabled=False)
 
 
 def api_client(membership: Membership, role: str = "") -> APIClient:

@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from threads import inbound
-from threads.models import Attachment, InboundMail, Message, Participant, Thread
+from threads import inbound, outbound
+from threads.models import Attachment, InboundMail, Message, OutboundMail, Participant, Thread
 
 
 class ParticipantInline(admin.TabularInline):
@@ -126,3 +126,25 @@ class InboundMailAdmin(admin.ModelAdmin):
             lambda m: inbound.quarantine_discard(inbound=m, actor=None),
             "Discarded",
         )
+
+
+@admin.register(OutboundMail)
+class OutboundMailAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "kind", "status", "attempts", "subject", "inbox", "sent_at"]
+    list_filter = ["status", "kind", "organization"]
+    list_select_related = ["inbox"]
+    search_fields = ["message_id_header", "subject", "thread__reference"]
+    readonly_fields = [f.name for f in OutboundMail._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Send failed mail again")
+    def send_again(self, request: HttpRequest, queryset) -> None:
+        # Only rows that failed: a row in 'sending' may have left already.
+        rows = list(queryset.filter(status=OutboundMail.Status.FAILED).values_list("pk", flat=True))
+        OutboundMail.objects.filter(pk__in=rows).update(status=OutboundMail.Status.PENDING)
+        for pk in rows:
+            outbound.outbox_enqueue(outbound_id=pk)
+        self.message_user(request, f"Queued {len(rows)} mail(s) again.")

@@ -5,11 +5,17 @@ import hmac
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponseRedirect
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import parsers, serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
@@ -17,8 +23,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from threads import inbound, selectors, services
-from threads.models import Attachment, InboundMail, Message, Thread
+from threads import inbound, outbound, selectors, services
+from threads.models import Attachment, InboundMail, Message, OutboundMail, Thread
+from tickets.services import ticket_reply_sent
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
 from tisket.models import Role
@@ -83,7 +90,17 @@ class AddressSerializer(serializers.Serializer):
     email = serializers.CharField()
 
 
+class DeliverySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(OutboundMail.Status.choices)
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
 class MessageSerializer(serializers.ModelSerializer):
+    delivery = serializers.SerializerMethodField(
+        help_text="For a mail we send: whether it left, or why not (null otherwise)."
+    )
     to = AddressSerializer(many=True)
     cc = AddressSerializer(many=True)
     attachments = AttachmentSerializer(many=True)
@@ -112,7 +129,13 @@ class MessageSerializer(serializers.ModelSerializer):
             "sent_at",
             "created_at",
             "attachments",
+            "delivery",
         ]
+
+    @extend_schema_field(DeliverySerializer(allow_null=True))
+    def get_delivery(self, message: Message) -> dict | None:
+        deliveries = list(message.deliveries.all())
+        return DeliverySerializer(deliveries[-1]).data if deliveries else None
 
 
 class InboundMailSerializer(serializers.ModelSerializer):
@@ -193,9 +216,30 @@ class MessagePagination(CursorPagination):
     ordering = ("created_at", "id")
 
 
+class ReplySerializer(serializers.Serializer):
+    body = serializers.CharField(help_text="Plain text; sent to the thread's clients.")
+    cc = serializers.ListField(child=serializers.EmailField(), required=False, default=list)
+
+
 class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
+    """The thread's messages; POST sends an agent's reply to its clients."""
+
     serializer_class = MessageSerializer
     pagination_class = MessagePagination
+
+    @extend_schema(request=ReplySerializer, responses={201: MessageSerializer})
+    def post(self, request: Request, reference: str) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        serializer = ReplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            message, _ = outbound.reply_send(
+                thread=thread, author=self.membership, **serializer.validated_data
+            )
+            ticket_reply_sent(thread=thread, message=message, actor=self.membership)
+        message = selectors.messages_list(thread=thread).get(pk=message.pk)
+        data = MessageSerializer(message, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:

@@ -220,3 +220,55 @@ class InboundMail(models.Model):
             return bytes(self.raw_data)
         with self.raw_file.open("rb") as handle:
             return handle.read()
+
+
+class OutboundMail(models.Model):
+    """The outbox: one mail to send, written in the transaction that causes it.
+
+    Its Message-ID is fixed when the row is written. The sender claims a row
+    by moving it to `sending` in a committed transaction before it talks to the
+    transport, so a row the transport may have accepted is never sent again,
+    whatever crashes afterwards.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        AUTO_ACK = "auto_ack", "Auto-acknowledgement"
+        REPLY = "reply", "Reply"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, null=True, on_delete=models.CASCADE, related_name="outbox")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=998)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    message_id_header = models.CharField("Message-ID", max_length=998, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "outbound mail"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["inbox", "kind", "created_at"], name="outbox_inbox_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} <{self.message_id_header}>"

@@ -1,7 +1,7 @@
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from threads.models import Attachment, InboundMail, Message, Participant, Thread
+from threads.models import Attachment, InboundMail, Message, OutboundMail, Participant, Thread
 from tisket.models import Organization
 
 
@@ -41,7 +41,10 @@ def messages_list(*, thread: Thread) -> QuerySet[Message]:
     return (
         Message.objects.filter(thread=thread)
         .select_related("author__user")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
+            Prefetch("deliveries", queryset=OutboundMail.objects.order_by("id")),
+        )
         .order_by("created_at", "id")
     )
 

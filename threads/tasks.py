@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from threads import inbound
+from threads import inbound, outbound
 
 
 @shared_task(acks_late=True)
@@ -20,3 +20,16 @@ def inbound_mail_process(inbound_id: int | None = None) -> int:
 def inbound_mail_sweep() -> int:
     """Queue mail left pending; beat runs it every minute."""
     return len(inbound.inbound_sweep())
+
+
+@shared_task(acks_late=True)
+def outbox_send_task(outbound_id: int) -> str | None:
+    """Send one outbound mail; a row already claimed or sent is left alone."""
+    sent = outbound.outbox_send(outbound_id=outbound_id)
+    return sent.status if sent else None
+
+
+@shared_task
+def outbox_sweep_task() -> int:
+    """Queue outbound mail that is due again; beat runs it every minute."""
+    return len(outbound.outbox_sweep())

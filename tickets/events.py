@@ -125,3 +125,15 @@ def ticket_macro_applied_event(*, ticket: Ticket, actor: Membership | None, macr
 
 def ticket_rated_event(*, ticket: Ticket, score: int) -> TicketEvent:
     return _event(ticket, TicketEvent.Kind.RATED, None, score=score)
+
+
+def ticket_reply_sent_event(
+    *, ticket: Ticket, actor: Membership | None, message: Message
+) -> TicketEvent:
+    return _event(
+        ticket,
+        TicketEvent.Kind.REPLY_SENT,
+        actor,
+        thread=message.thread.reference,
+        message=message.pk,
+    )

@@ -3,17 +3,14 @@
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.template import Context, Engine, TemplateSyntaxError
 
 from tickets import events, services
 from tickets.models import Macro, Queue, Ticket
 from tisket.errors import ConflictError, NotAllowedError
+from tisket.lib.templating import TemplateSyntaxError, render_plain, template_check
 from tisket.models import Membership, Organization, Role
 
 ACTIONS = {"status", "priority", "queue", "assignee", "tags_add", "tags_remove"}
-# Macro text is written by supervisors, but rendered with plain values only:
-# no model object reaches the template, so no attribute can be walked to.
-ENGINE = Engine(builtins=[], libraries={}, autoescape=False)
 
 
 class MacroError(services.TicketError):
@@ -29,7 +26,7 @@ class MacroResult:
 def macro_validate(*, organization: Organization, body: str, actions: dict) -> None:
     """Check a macro's text compiles and its actions name real values of the organization."""
     try:
-        ENGINE.from_string(body)
+        template_check(body)
     except TemplateSyntaxError as exc:
         raise MacroError(f"The text does not compile: {exc}") from None
     if not isinstance(actions, dict):
@@ -102,7 +99,7 @@ def macro_render(*, macro: Macro, ticket: Ticket, agent: Membership | None) -> s
         "agent_name": agent.user.get_full_name() if agent else "",
         "organization": {"name": ticket.organization.name},
     }
-    return ENGINE.from_string(macro.body).render(Context(context, autoescape=False)).strip()
+    return render_plain(macro.body, context)
 
 
 @transaction.atomic

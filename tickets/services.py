@@ -406,3 +406,16 @@ def queue_update(*, queue: Queue, **fields) -> Queue:
 def queue_delete(*, queue: Queue) -> None:
     """Delete a queue; its tickets stay, without a queue."""
     queue.delete()
+
+
+def ticket_reply_sent(*, thread: Thread, message: Message, actor: Membership | None) -> None:
+    """An agent answered the client on a linked thread: the first response, and an event."""
+    link = TicketThread.objects.select_related("ticket").filter(thread=thread).first()
+    if link is None:
+        return
+    ticket = link.ticket
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = message.created_at
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=["first_responded_at", "updated_at"])
+    events.ticket_reply_sent_event(ticket=ticket, actor=actor, message=message)

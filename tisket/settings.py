@@ -270,7 +270,10 @@ TISKET_INBOUND_MAX_REQUEST_BYTES = env_int("TISKET_INBOUND_MAX_REQUEST_BYTES", 5
 TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
 TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/")
 # Called with each batch of processed mail, inside the transaction that stored it.
-TISKET_AFTER_INGEST = ["tickets.services.tickets_after_ingest"]
+TISKET_AFTER_INGEST = [
+    "tickets.services.tickets_after_ingest",
+    "threads.outbound.auto_ack_after_ingest",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = TISKET_INBOUND_MAX_REQUEST_BYTES
 
 # Background work. Production: Redis. Embedded default: Celery's filesystem
@@ -307,6 +310,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE = {
     "inbound-mail-sweep": {"task": "threads.tasks.inbound_mail_sweep", "schedule": 60},
+    "outbox-sweep": {"task": "threads.tasks.outbox_sweep_task", "schedule": 60},
     "clear-expired-sessions": {
         "task": "tisket.tasks.sessions_clear",
         "schedule": 6 * 3600,

@@ -365,7 +365,7 @@ def main() -> None:
             "from tisket import services; from inboxes.services import inbox_create;"
             "owner, _ = services.user_get_or_create(email='owner@bench.test');"
             "org = services.organization_create(name='Bench', slug='bench', owner=owner);"
-            "inbox_create(organization=org, name='support')"
+            "inbox_create(organization=org, name='support', auto_ack_enabled=False)"
         )
         _manage(env, "shell", "--no-imports", "-c", setup)
         log(f"{count} mails from {len(corpus)} corpus messages")

@@ -96,7 +96,7 @@ def test_the_queue_is_drained_in_batches(inbox):
 def test_workers_draining_at_once_store_each_mail_once_with_gap_free_references():
     require_postgres()
     org = OrganizationFactory(slug="acme", code="ACME")
-    support = inbox_create(organization=org, name="support")
+    support = inbox_create(organization=org, name="support", auto_ack_enabled=False)
     question = make_mail(message_id="<dup@client.test>", to=support.address)
     receive(*(make_mail(subject=f"q{n}", to=support.address) for n in range(300)))
     receive(*(f"Received: by relay{n}\r\n".encode() + question for n in range(20)))

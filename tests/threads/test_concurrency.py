@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def support():
     require_postgres()
     org = OrganizationFactory(slug="acme", code="ACME")
-    return inbox_create(organization=org, name="support")
+    return inbox_create(organization=org, name="support", auto_ack_enabled=False)
 
 
 def test_100_concurrent_new_threads_get_100_distinct_consecutive_references(support):

@@ -207,8 +207,8 @@ def test_a_mail_without_message_id_is_deduplicated_by_content(inbox):
 
 
 def test_one_mail_to_two_inboxes_of_one_organization_is_stored_once_in_the_first_named(acme):
-    sales = inbox_create(organization=acme.org, name="sales")
-    support = inbox_create(organization=acme.org, name="support")
+    sales = inbox_create(organization=acme.org, name="sales", auto_ack_enabled=False)
+    support = inbox_create(organization=acme.org, name="support", auto_ack_enabled=False)
     raw = make_mail(to="sales.acme@in.tisket.test, support.acme@in.tisket.test")
     # Delivered once per envelope recipient, the second delivery processed first.
     second = deliver(raw, recipient=support.address)

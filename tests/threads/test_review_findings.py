@@ -130,7 +130,7 @@ def test_a_failed_batch_leaves_no_attachment_files(inbox, monkeypatch, settings,
 def test_a_reply_waits_while_another_worker_holds_its_question():
     require_postgres()
     org = OrganizationFactory(slug="acme", code="ACME")
-    support = inbox_create(organization=org, name="support")
+    support = inbox_create(organization=org, name="support", auto_ack_enabled=False)
     question = inbound_receive(
         raw=make_mail(to=support.address, message_id="<q@client.test>"), source="t", enqueue=False
     )[0]

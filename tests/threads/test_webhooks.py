@@ -131,7 +131,7 @@ def test_other_urls_keep_the_small_request_limit(client, db):
 def test_twenty_concurrent_posts_of_one_payload_store_one_message():
     require_postgres()
     org = OrganizationFactory(slug="acme", code="ACME")
-    inbox = inbox_create(organization=org, name="support")
+    inbox = inbox_create(organization=org, name="support", auto_ack_enabled=False)
     inbox_update(inbox=inbox, extra_addresses=["mailbox@inbound.postmarkapp.com"])
     body = payload()
 

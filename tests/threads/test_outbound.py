@@ -1,0 +1,274 @@
+"""Replies and acknowledgements through a real SMTP server (aiosmtpd)."""
+
+import email
+import socket
+from datetime import timedelta
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.utils import timezone
+
+from inboxes.services import inbox_create, inbox_update
+from tests.conftest import api_client
+from tests.mail import deliver, make_mail
+from threads import outbound
+from threads.models import Message, OutboundMail, Thread
+from tickets import services as tickets
+
+S = OutboundMail.Status
+
+
+class Mailbox:
+    """An SMTP server's handler that keeps what it is sent, or answers as told."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.answer = "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.answer.startswith("250"):
+            mail = email.message_from_bytes(envelope.original_content, policy=policy.default)
+            self.received.append((list(envelope.rcpt_tos), mail))
+        return self.answer
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(settings):
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def quiet_inbox(inbox):
+    return inbox  # the tests' inboxes do not acknowledge unless asked
+
+
+@pytest.fixture
+def acking_inbox(inbox):
+    return inbox_update(inbox=inbox, auto_ack_enabled=True)
+
+
+def reply(client, reference: str, body: str, capture, **extra):
+    with capture(execute=True):
+        return client.post(
+            f"/api/v1/threads/{reference}/messages/", {"body": body, **extra}, format="json"
+        )
+
+
+def test_an_agents_reply_reaches_the_client_threaded(
+    acme, quiet_inbox, smtp, django_capture_on_commit_callbacks
+):
+    first = deliver(make_mail(message_id="<q1@client.test>", cc="bob@client.test"))
+    response = reply(
+        api_client(acme.agent), "THD-ACME-001", "Try again now.", django_capture_on_commit_callbacks
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["direction"] == "outbound"
+    [(recipients, sent)] = smtp.received
+    assert sorted(recipients) == ["bob@client.test", "jane@client.test"]
+    assert sent["From"].addresses[0].addr_spec == "support.acme@in.tisket.test"
+    assert str(sent["Subject"]) == "[THD-ACME-001] Re: Cannot log in"
+    assert sent["In-Reply-To"] == "<q1@client.test>"
+    assert "<q1@client.test>" in sent["References"]
+    reply_to = sent["Reply-To"].addresses[0].addr_spec
+    assert reply_to.startswith("support.acme+r")
+    stored = Message.objects.get(direction="outbound")
+    assert sent["Message-ID"] == f"<{stored.message_id}>"
+    assert OutboundMail.objects.get().status == S.SENT
+    # The client answers the Reply-To address, from a mail program that drops the subject.
+    answer = deliver(make_mail(to=reply_to, subject="thanks", in_reply_to=sent["Message-ID"]))
+    assert answer.thread == first.thread
+
+
+def test_a_reply_records_the_tickets_first_response(
+    acme, inbox, smtp, django_capture_on_commit_callbacks
+):
+    queue = tickets.queue_create(organization=acme.org, name="S", actor=None, inboxes=[inbox])
+    thread = deliver(make_mail()).thread
+    ticket = thread.ticket_link.ticket
+    assert ticket.queue == queue
+    reply(api_client(acme.agent), thread.reference, "On it.", django_capture_on_commit_callbacks)
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at is not None
+    assert ticket.events.filter(kind="reply_sent").exists()
+
+
+def test_internal_notes_never_leave_in_a_reply(
+    acme, inbox, smtp, django_capture_on_commit_callbacks
+):
+    tickets.queue_create(organization=acme.org, name="S", actor=None, inboxes=[inbox])
+    thread = deliver(make_mail()).thread
+    tickets.ticket_note_add(
+        ticket=thread.ticket_link.ticket, body="NOTE-5e2a do not tell", actor=acme.agent
+    )
+    smtp.received.clear()
+    reply(api_client(acme.agent), thread.reference, "Fixed.", django_capture_on_commit_callbacks)
+    assert all("NOTE-5e2a" not in sent.as_string() for _, sent in smtp.received)
+
+
+def test_a_new_conversation_is_acknowledged_once_per_sender_and_window(
+    acme, acking_inbox, smtp, django_capture_on_commit_callbacks
+):
+    inbox_update(
+        inbox=acking_inbox, auto_ack_text="Hi {{ client_name }}, we got {{ thread.reference }}."
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(make_mail(subject="first"))
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(make_mail(subject="second"))  # same sender, new thread, within the window
+    [(recipients, ack)] = smtp.received
+    assert recipients == ["jane@client.test"]
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["X-Auto-Response-Suppress"] == "All"
+    text = ack.get_body(preferencelist=("plain",)).get_content()
+    assert text.strip() == "Hi Jane Client, we got THD-ACME-001."
+    assert Thread.objects.get(number=1).message_count == 2
+    with timezone.override("UTC"):
+        OutboundMail.objects.update(created_at=timezone.now() - timedelta(days=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(make_mail(subject="third"))
+    assert len(smtp.received) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"headers": {"Auto-Submitted": "auto-replied"}},
+        {"headers": {"Precedence": "bulk"}},
+        {"sender": "MAILER-DAEMON@client.test"},
+        {"sender": "help.globex@in.tisket.test"},
+        {"sender": "agent@acme.test"},
+    ],
+)
+def test_nothing_acknowledges_automatic_mail_our_own_or_a_members(
+    acme, acking_inbox, smtp, django_capture_on_commit_callbacks, kwargs
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(make_mail(**kwargs))
+    assert smtp.received == []
+    assert not OutboundMail.objects.exists()
+
+
+def test_two_desks_and_an_autoresponder_cannot_loop(
+    acme, globex, acking_inbox, smtp, django_capture_on_commit_callbacks
+):
+    inbox = acking_inbox
+    help_desk = inbox_create(organization=globex.org, name="help", auto_ack_enabled=True)
+    # An autoresponder that answers everything, without any RFC 3834 header.
+    for round_ in range(10):
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(make_mail(sender="robot@client.test", subject=f"Your mail {round_}"))
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(make_mail(sender=inbox.address, to=help_desk.address, subject=f"ack {round_}"))
+    acks = [r for r, _ in smtp.received]
+    assert acks == [["robot@client.test"]]  # one per sender per window, none between desks
+
+
+def test_smtp_down_then_up_delivers_once(acme, quiet_inbox, settings):
+    deliver(make_mail())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
+    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hello")
+    sent = outbound.outbox_send(outbound_id=row.pk)  # nothing listens: a temporary failure
+    assert sent.status == S.PENDING
+    assert sent.attempts == 1
+    assert sent.next_attempt_at > timezone.now()
+    assert "Connection" in sent.last_error or "refused" in sent.last_error.lower()
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=settings.EMAIL_PORT)
+    controller.start()
+    try:
+        assert outbound.outbox_send(outbound_id=row.pk) is None  # not due yet
+        OutboundMail.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+        assert outbound.outbox_sweep() == [row.pk]  # eager in tests: queued means sent
+        assert outbound.outbox_sweep() == []
+    finally:
+        controller.stop()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (S.SENT, 2)
+    assert len(mailbox.received) == 1
+
+
+def test_a_permanent_refusal_fails_after_one_attempt(acme, quiet_inbox, smtp):
+    deliver(make_mail())
+    smtp.answer = "550 5.1.1 No such user"
+    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    sent = outbound.outbox_send(outbound_id=row.pk)
+    assert (sent.status, sent.attempts) == (S.FAILED, 1)
+    assert "550" in sent.last_error
+    assert outbound.outbox_send(outbound_id=row.pk) is None
+
+
+def test_a_row_claimed_before_a_crash_is_never_sent_again(acme, quiet_inbox, smtp):
+    deliver(make_mail())
+    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    # The worker claimed the row and died after the transport took the mail.
+    OutboundMail.objects.filter(pk=row.pk).update(
+        status=S.SENDING, next_attempt_at=timezone.now() - timedelta(hours=2)
+    )
+    assert outbound.outbox_send(outbound_id=row.pk) is None
+    outbound.outbox_sweep()
+    row.refresh_from_db()
+    assert row.status == S.FAILED
+    assert "may or may not have left" in row.last_error
+    assert smtp.received == []
+
+
+def test_an_encoded_line_break_in_a_subject_adds_no_header(
+    acme, quiet_inbox, smtp, django_capture_on_commit_callbacks
+):
+    raw = make_mail(subject="placeholder").replace(
+        b"Subject: placeholder", b"Subject: =?utf-8?q?Hi=0D=0ABcc=3A_victim=40evil.test?="
+    )
+    deliver(raw)
+    reply(api_client(acme.agent), "THD-ACME-001", "Hello", django_capture_on_commit_callbacks)
+    [(recipients, sent)] = smtp.received
+    assert recipients == ["jane@client.test"]
+    assert sent["Bcc"] is None
+    assert "victim@evil.test" not in recipients
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [({"body": "  "}, 400), ({"body": "x", "cc": ["not an address"]}, 400), ({}, 400)],
+)
+def test_a_bad_reply_is_a_400_and_sends_nothing(acme, quiet_inbox, smtp, payload, status):
+    deliver(make_mail())
+    response = api_client(acme.agent).post(
+        "/api/v1/threads/THD-ACME-001/messages/", payload, format="json"
+    )
+    assert response.status_code == status
+    assert not OutboundMail.objects.exists()
+
+
+def test_viewers_cannot_reply_and_other_organizations_get_404(acme, globex, quiet_inbox):
+    deliver(make_mail())
+    url = "/api/v1/threads/THD-ACME-001/messages/"
+    assert api_client(acme.viewer).post(url, {"body": "x"}, format="json").status_code == 403
+    assert api_client(globex.owner).post(url, {"body": "x"}, format="json").status_code == 404
+
+
+def test_a_failed_reply_is_shown_on_its_thread(acme, quiet_inbox, smtp):
+    deliver(make_mail())
+    smtp.answer = "550 5.1.1 No such user"
+    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    outbound.outbox_send(outbound_id=row.pk)
+    messages = api_client(acme.agent).get("/api/v1/threads/THD-ACME-001/messages/").json()
+    inbound_message, reply_message = messages["results"]
+    assert inbound_message["delivery"] is None
+    assert reply_message["delivery"]["status"] == "failed"
+    assert "550" in reply_message["delivery"]["last_error"]

@@ -1,0 +1,319 @@
+"""Outgoing mail of conversations: agents' replies and auto-acknowledgements, via the outbox.
+
+A reply or an acknowledgement is stored as an outbound Message and an
+OutboundMail row in one transaction; outbox_send() delivers the row after
+commit. Loop safety (RFC 3834): nothing automatic answers automatic mail, our
+own addresses or members, and a sender gets one acknowledgement per inbox per
+window at most; acknowledgements say Auto-Submitted: auto-replied.
+"""
+
+import logging
+import re
+import smtplib
+import socket
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.utils import timezone
+from django.utils.html import linebreaks
+
+from inboxes.selectors import organization_addresses
+from threads.ingest import InboundResult
+from threads.models import Message, OutboundMail, Participant, Thread
+from threads.services import message_id_key, participants_add, thread_message_added
+from tisket.errors import NotAllowedError, TisketError
+from tisket.lib.addresses import (
+    address_format,
+    address_is_valid,
+    address_normalize,
+    address_with_tag,
+)
+from tisket.lib.reply_tokens import reply_token_make
+from tisket.lib.templating import render_plain
+from tisket.models import Membership, Role
+
+logger = logging.getLogger(__name__)
+
+Status = OutboundMail.Status
+AUTO_ACK_WINDOW = timedelta(hours=24)
+SEND_LIFETIME = timedelta(days=2)
+STUCK_SENDING = timedelta(hours=1)
+SUBJECT_PREFIX_RE = re.compile(
+    r"^\s*(?:\[THD-[A-Z0-9]+-\d+\]\s*|(?:re|fwd?|aw|sv|tr)\s*:\s*)+", re.I
+)
+DEFAULT_AUTO_ACK = (
+    "Hello {{ client_name }},\n\n"
+    "We received your message and will answer as soon as we can. Your reference is "
+    "{{ thread.reference }}; keep it in the subject if you write again.\n\n"
+    "{{ inbox.name }}"
+)
+
+
+class ReplyError(TisketError):
+    pass
+
+
+def new_message_id() -> str:
+    # Under our own domain: a mail that comes back bearing it is recognised as ours.
+    return f"{uuid.uuid4().hex}@{settings.TISKET_INBOUND_DOMAIN}"
+
+
+def thread_subject(thread: Thread) -> str:
+    """`[THD-ACME-001] Re: <subject>`, whatever prefixes the subject had piled up."""
+    bare = SUBJECT_PREFIX_RE.sub("", thread.subject).strip() or "(no subject)"
+    return f"[{thread.reference}] Re: {bare}"[:998]
+
+
+def _threading_headers(thread: Thread, inbox_address: str) -> dict[str, str]:
+    ids = list(
+        Message.objects.filter(thread=thread)
+        .exclude(message_id="")
+        .order_by("created_at", "id")
+        .values_list("message_id", flat=True)
+    )
+    headers = {"Reply-To": address_with_tag(inbox_address, reply_token_make(thread.pk))}
+    if ids:
+        headers["In-Reply-To"] = f"<{ids[-1]}>"
+        # The first and the latest: what RFC 5322 asks to keep when trimming.
+        kept = ids if len(ids) <= 20 else [ids[0], *ids[-19:]]
+        headers["References"] = " ".join(f"<{i}>" for i in kept)
+    return headers
+
+
+def _client_recipients(thread: Thread, exclude: set[str]) -> list[str]:
+    members = set(
+        Membership.objects.filter(organization_id=thread.organization_id).values_list(
+            "user__email", flat=True
+        )
+    )
+    return [
+        email
+        for email in Participant.objects.filter(thread=thread).values_list("email", flat=True)
+        if email not in members and email not in exclude
+    ]
+
+
+def _store_outbound(
+    *,
+    thread: Thread,
+    kind: str,
+    to: list[str],
+    cc: list[str],
+    text: str,
+    author: Membership | None,
+    automated: str = "",
+    extra_headers: dict[str, str] | None = None,
+) -> tuple[Message, OutboundMail]:
+    inbox = thread.inbox
+    message_id = new_message_id()
+    headers = _threading_headers(thread, inbox.address) | (extra_headers or {})
+    subject = thread_subject(thread)
+    html = linebreaks(text)  # escaped, then paragraphs: safe by construction
+    message = Message.objects.create(
+        organization_id=thread.organization_id,
+        thread=thread,
+        direction=Message.Direction.OUTBOUND,
+        from_email=inbox.address,
+        from_name=inbox.sender_name,
+        to=[{"name": "", "email": e} for e in to],
+        cc=[{"name": "", "email": e} for e in cc],
+        subject=subject,
+        html=html,
+        text=text,
+        visible_text=text,
+        message_id=message_id,
+        in_reply_to=headers.get("In-Reply-To", ""),
+        references=headers.get("References", ""),
+        dedupe_key=message_id_key(message_id),
+        author=author,
+        automated_reason=automated,
+    )
+    outbound = OutboundMail.objects.create(
+        organization_id=thread.organization_id,
+        inbox=inbox,
+        thread=thread,
+        message=message,
+        kind=kind,
+        to=to,
+        cc=cc,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=headers,
+        message_id_header=message_id,
+    )
+    transaction.on_commit(lambda: outbox_enqueue(outbound_id=outbound.pk))
+    return message, outbound
+
+
+@transaction.atomic
+def reply_send(
+    *, thread: Thread, author: Membership, body: str, cc: list[str] = ()
+) -> tuple[Message, OutboundMail | None]:
+    """An agent's public reply: stored on the thread, mailed to its clients."""
+    if not author.has_role(Role.AGENT):
+        raise NotAllowedError("Viewers cannot reply.")
+    if author.organization_id != thread.organization_id:
+        raise NotAllowedError("That thread is not of your organization.")
+    body = body.strip()
+    if not body:
+        raise ReplyError("A reply needs some text.")
+    own = organization_addresses(organization_id=thread.organization_id)
+    extra = [address_normalize(a) for a in cc]
+    bad = [a for a in extra if not address_is_valid(a)]
+    if bad:
+        raise ReplyError(f"Not an email address: {', '.join(bad)}.")
+    participants_add(thread=thread, people=[("", a) for a in extra], exclude=own)
+    to = _client_recipients(thread, exclude=own)
+    if not to:
+        raise ReplyError("This conversation has no client to write to.")
+    message, outbound = _store_outbound(
+        thread=thread, kind=OutboundMail.Kind.REPLY, to=to[:1], cc=to[1:], text=body, author=author
+    )
+    thread_message_added(thread=thread, reopen=False)
+    return message, outbound
+
+
+def auto_ack_after_ingest(results: list[InboundResult]) -> None:
+    """Acknowledge new conversations, where the inbox wants it and loop safety allows."""
+    for result in results:
+        if not result.thread_created or result.message is None:
+            continue
+        message, thread = result.message, result.thread
+        inbox = thread.inbox
+        sender = message.from_email
+        if not inbox.auto_ack_enabled or message.is_automated or not sender:
+            continue
+        if message.direction != Message.Direction.INBOUND:
+            continue
+        if Membership.objects.filter(organization_id=thread.organization_id, user__email=sender):
+            continue  # a member opening a conversation needs no receipt
+        since = timezone.now() - AUTO_ACK_WINDOW
+        if OutboundMail.objects.filter(
+            inbox=inbox, kind=OutboundMail.Kind.AUTO_ACK, to=[sender], created_at__gte=since
+        ).exists():
+            continue  # one per sender per inbox per window: two desks cannot ping-pong
+        text = render_plain(
+            inbox.auto_ack_text or DEFAULT_AUTO_ACK,
+            {
+                "client_name": message.from_name or sender,
+                "thread": {"reference": thread.reference, "subject": thread.subject},
+                "inbox": {"name": inbox.sender_name, "address": inbox.address},
+            },
+        )
+        _store_outbound(
+            thread=thread,
+            kind=OutboundMail.Kind.AUTO_ACK,
+            to=[sender],
+            cc=[],
+            text=text,
+            author=None,
+            automated="auto-acknowledgement",
+            extra_headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
+        )
+        thread_message_added(thread=thread, reopen=False)
+
+
+# --- Sending ----------------------------------------------------------------------
+
+
+def outbox_enqueue(*, outbound_id: int) -> None:
+    """Hand a committed row to the worker; if the broker is down, the sweep will."""
+    from threads.tasks import outbox_send_task
+
+    try:
+        outbox_send_task.delay(outbound_id)
+    except Exception as exc:
+        logger.warning("outbound #%s not queued (%s); the sweep will send it", outbound_id, exc)
+
+
+def outbox_sweep() -> list[int]:
+    """Queue rows that are due; give up on rows stuck mid-send (their outcome is unknown)."""
+    now = timezone.now()
+    OutboundMail.objects.filter(
+        status=Status.SENDING, next_attempt_at__lt=now - STUCK_SENDING
+    ).update(
+        status=Status.FAILED,
+        last_error="The sender stopped mid-send; the mail may or may not have left. Not retried.",
+    )
+    ids = list(
+        OutboundMail.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for outbound_id in ids:
+        outbox_enqueue(outbound_id=outbound_id)
+    return ids
+
+
+def _build(outbound: OutboundMail) -> EmailMultiAlternatives:
+    inbox = outbound.inbox
+    headers = {"Message-ID": f"<{outbound.message_id_header}>", **outbound.headers}
+    reply_to = headers.pop("Reply-To", None)
+    mail = EmailMultiAlternatives(
+        subject=outbound.subject,
+        body=outbound.text,
+        from_email=address_format(inbox.sender_name, inbox.address),
+        to=outbound.to,
+        cc=outbound.cc,
+        reply_to=[reply_to] if reply_to else None,
+        headers=headers,
+    )
+    if outbound.html:
+        mail.attach_alternative(outbound.html, "text/html")
+    return mail
+
+
+def _is_temporary(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status is not None:  # an ESP's HTTP answer (Anymail)
+        return status == 429 or status >= 500
+    return isinstance(
+        error, smtplib.SMTPServerDisconnected | ConnectionError | socket.timeout | OSError
+    )
+
+
+def outbox_send(*, outbound_id: int) -> OutboundMail | None:
+    """Send one due row, once: claimed in its own commit before the transport is called."""
+    with transaction.atomic():
+        outbound = (
+            OutboundMail.objects.select_for_update(skip_locked=True)
+            .select_related("inbox__organization")
+            .filter(pk=outbound_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
+            .first()
+        )
+        if outbound is None:
+            return None
+        outbound.status = Status.SENDING
+        outbound.attempts += 1
+        outbound.next_attempt_at = timezone.now()
+        outbound.save(update_fields=["status", "attempts", "next_attempt_at"])
+    try:
+        mail = _build(outbound)
+        mail.connection = get_connection()
+        mail.send(fail_silently=False)
+    except Exception as error:
+        now = timezone.now()
+        outbound.last_error = f"{type(error).__name__}: {error}"[:2000]
+        too_old = now - outbound.created_at > SEND_LIFETIME
+        if _is_temporary(error) and not too_old:
+            outbound.status = Status.PENDING
+            backoff = min(timedelta(seconds=30) * 2 ** (outbound.attempts - 1), timedelta(hours=1))
+            outbound.next_attempt_at = now + backoff
+        else:
+            outbound.status = Status.FAILED
+        outbound.save(update_fields=["status", "last_error", "next_attempt_at"])
+        logger.warning("outbound #%s %s: %s", outbound.pk, outbound.status, outbound.last_error)
+        return outbound
+    outbound.status = Status.SENT
+    outbound.sent_at = timezone.now()
+    outbound.last_error = ""
+    outbound.save(update_fields=["status", "sent_at", "last_error"])
+    return outbound
