@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inboxes.models import Inbox
 from threads import inbound, outbound, selectors, services
 from threads.models import Attachment, InboundMail, Message, OutboundMail, Thread
 from tickets.services import ticket_reply_sent
@@ -162,6 +163,18 @@ class InboundMailSerializer(serializers.ModelSerializer):
         ]
 
 
+class ThreadStartSerializer(serializers.Serializer):
+    inbox = serializers.IntegerField(
+        required=False, help_text="The inbox to send from; blank: the organization's first."
+    )
+    to = serializers.ListField(child=serializers.EmailField(), min_length=1, max_length=50)
+    cc = serializers.ListField(
+        child=serializers.EmailField(), required=False, default=list, max_length=50
+    )
+    subject = serializers.CharField(max_length=998)
+    body = serializers.CharField()
+
+
 class ThreadPagination(CursorPagination):
     ordering = ("-updated_at", "-id")
 
@@ -191,6 +204,20 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ThreadSerializer(page, many=True).data)
+
+    @extend_schema(request=ThreadStartSerializer, responses={201: ThreadSerializer})
+    def post(self, request: Request) -> Response:
+        """Write to a client first: a new conversation from one of the inboxes."""
+        serializer = ThreadStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        inboxes = Inbox.objects.filter(organization=self.organization).order_by("created_at", "id")
+        inbox = inboxes.filter(pk=data.pop("inbox")).first() if "inbox" in data else inboxes.first()
+        if inbox is None:
+            raise serializers.ValidationError({"inbox": "No such inbox."})
+        thread, _, _ = outbound.thread_start(inbox=inbox, author=self.membership, **data)
+        thread = selectors.thread_get(organization=self.organization, reference=thread.reference)
+        return Response(ThreadSerializer(thread).data, status=status.HTTP_201_CREATED)
 
 
 class ThreadDetailApi(OrganizationApiMixin, GenericAPIView):

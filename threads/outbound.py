@@ -20,10 +20,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.html import linebreaks
 
+from inboxes.models import Inbox
 from inboxes.selectors import organization_addresses
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Thread
-from threads.services import message_id_key, participants_add, thread_message_added
+from threads.services import (
+    message_id_key,
+    participants_add,
+    thread_create,
+    thread_message_added,
+)
 from tisket.errors import NotAllowedError, TisketError
 from tisket.lib.addresses import (
     address_format,
@@ -106,11 +112,13 @@ def _store_outbound(
     author: Membership | None,
     automated: str = "",
     extra_headers: dict[str, str] | None = None,
+    subject: str = "",
 ) -> tuple[Message, OutboundMail]:
     inbox = thread.inbox
     message_id = new_message_id()
     headers = _threading_headers(thread, inbox.address) | (extra_headers or {})
-    subject = thread_subject(thread)
+    # A first mail carries the reference without "Re:"; every later one is a reply.
+    subject = f"[{thread.reference}] {subject}"[:998] if subject else thread_subject(thread)
     html = linebreaks(text)  # escaped, then paragraphs: safe by construction
     message = Message.objects.create(
         organization_id=thread.organization_id,
@@ -175,6 +183,52 @@ def reply_send(
     )
     thread_message_added(thread=thread, reopen=False)
     return message, outbound
+
+
+@transaction.atomic
+def thread_start(
+    *,
+    inbox: Inbox,
+    author: Membership,
+    to: list[str],
+    subject: str,
+    body: str,
+    cc: list[str] = (),
+) -> tuple[Thread, Message, OutboundMail]:
+    """An agent writes to a client first: a new thread, its first message, and the mail."""
+    if not author.has_role(Role.AGENT):
+        raise NotAllowedError("Viewers cannot write to clients.")
+    if author.organization_id != inbox.organization_id:
+        raise NotAllowedError("That inbox is not of your organization.")
+    subject, body = " ".join(subject.split())[:998], body.strip()
+    if not subject or not body:
+        raise ReplyError("A new conversation needs a subject and some text.")
+    recipients = [address_normalize(a) for a in [*to, *cc]]
+    bad = [a for a in recipients if not address_is_valid(a)]
+    if bad or not to:
+        raise ReplyError(f"Not an email address: {', '.join(bad) or '(none given)'}.")
+    own = organization_addresses(organization_id=inbox.organization_id)
+    if own.intersection(recipients):
+        raise ReplyError("A conversation is with a client, not with one of our own addresses.")
+    to_, cc_ = recipients[: len(to)], recipients[len(to) :]
+    thread = thread_create(
+        organization=inbox.organization,
+        inbox=inbox,
+        subject=subject,
+        client_email=to_[0],
+        client_name="",
+    )
+    participants_add(thread=thread, people=[("", a) for a in recipients], exclude=own)
+    message, outbound = _store_outbound(
+        thread=thread,
+        kind=OutboundMail.Kind.REPLY,
+        to=to_,
+        cc=cc_,
+        text=body,
+        author=author,
+        subject=subject,
+    )
+    return thread, message, outbound
 
 
 def auto_ack_after_ingest(results: list[InboundResult]) -> None:

@@ -272,3 +272,55 @@ def test_a_failed_reply_is_shown_on_its_thread(acme, quiet_inbox, smtp):
     assert inbound_message["delivery"] is None
     assert reply_message["delivery"]["status"] == "failed"
     assert "550" in reply_message["delivery"]["last_error"]
+
+
+def test_an_agent_starts_a_conversation_and_the_clients_answer_threads_back(
+    acme, quiet_inbox, smtp, django_capture_on_commit_callbacks
+):
+    client = api_client(acme.agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/threads/",
+            {
+                "to": ["Ann@Customer.test"],
+                "cc": ["boss@customer.test"],
+                "subject": "Your renewal",
+                "body": "Hello Ann, your plan renews next week.",
+            },
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    thread = response.json()
+    assert thread["reference"] == "THD-ACME-001"
+    assert thread["inbox"] == "support"  # the organization's first inbox, preselected
+    assert thread["message_count"] == 1
+    [(recipients, sent)] = smtp.received
+    assert sorted(recipients) == ["ann@customer.test", "boss@customer.test"]
+    assert str(sent["Subject"]) == "[THD-ACME-001] Your renewal"
+    answer = deliver(
+        make_mail(
+            sender="ann@customer.test",
+            to=sent["Reply-To"].addresses[0].addr_spec,
+            subject="Re: Your renewal",
+            in_reply_to=sent["Message-ID"],
+        )
+    )
+    assert answer.inbound.status == "accepted"
+    assert answer.thread.reference == "THD-ACME-001"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"to": [], "subject": "s", "body": "b"}, "to"),
+        ({"to": ["x"], "subject": "s", "body": "b"}, "to"),
+        ({"to": ["a@b.test"], "subject": "", "body": "b"}, "subject"),
+        ({"to": ["a@b.test"], "subject": "s", "body": "b", "inbox": 99999}, "inbox"),
+        ({"to": ["support.acme@in.tisket.test"], "subject": "s", "body": "b"}, "detail"),
+    ],
+)
+def test_a_bad_new_conversation_is_a_400_and_creates_nothing(acme, quiet_inbox, payload, field):
+    response = api_client(acme.agent).post("/api/v1/threads/", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Thread.objects.exists()
