@@ -2,7 +2,15 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from threads import inbound, outbound
-from threads.models import Attachment, InboundMail, Message, OutboundMail, Participant, Thread
+from threads.models import (
+    Attachment,
+    InboundMail,
+    Message,
+    OutboundMail,
+    Participant,
+    Suppression,
+    Thread,
+)
 
 
 class ParticipantInline(admin.TabularInline):
@@ -148,3 +156,10 @@ class OutboundMailAdmin(admin.ModelAdmin):
         for pk in rows:
             outbound.outbox_enqueue(outbound_id=pk)
         self.message_user(request, f"Queued {len(rows)} mail(s) again.")
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["address", "reason", "until", "created_at"]
+    search_fields = ["address"]
+    date_hierarchy = "created_at"

@@ -8,8 +8,9 @@ class ThreadsConfig(AppConfig):
     def ready(self) -> None:
         # Anymail hands inbound mail of every ESP to this one signal: it is the
         # documented integration point of its webhooks, so we connect to it here.
-        from anymail.signals import inbound
+        from anymail.signals import inbound, tracking
 
-        from threads.webhooks import anymail_inbound_received
+        from threads.webhooks import anymail_inbound_received, anymail_tracking_received
 
         inbound.connect(anymail_inbound_received, dispatch_uid="tisket-inbound")
+        tracking.connect(anymail_tracking_received, dispatch_uid="tisket-tracking")

@@ -261,6 +261,17 @@ class OutboundMail(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    esp_message_id = models.CharField(
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text="The ESP's id, for its tracking events.",
+    )
+    delivery_event = models.CharField(
+        max_length=20, blank=True, help_text="The ESP's last word: delivered, bounced, complained…"
+    )
+    delivery_detail = models.TextField(blank=True)
+    delivery_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -272,3 +283,18 @@ class OutboundMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status} <{self.message_id_header}>"
+
+
+class Suppression(models.Model):
+    """An address no automatic mail goes to for a while: it bounced hard, or complained."""
+
+    address = models.CharField(max_length=320, unique=True)
+    reason = models.CharField(max_length=200)
+    until = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.address} until {self.until:%Y-%m-%d}"

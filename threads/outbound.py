@@ -23,7 +23,7 @@ from django.utils.html import linebreaks
 from inboxes.models import Inbox
 from inboxes.selectors import organization_addresses
 from threads.ingest import InboundResult
-from threads.models import Message, OutboundMail, Participant, Thread
+from threads.models import Message, OutboundMail, Participant, Suppression, Thread
 from threads.services import (
     message_id_key,
     participants_add,
@@ -47,6 +47,7 @@ Status = OutboundMail.Status
 AUTO_ACK_WINDOW = timedelta(hours=24)
 SEND_LIFETIME = timedelta(days=2)
 STUCK_SENDING = timedelta(hours=1)
+SUPPRESS_FOR = timedelta(days=60)
 SUBJECT_PREFIX_RE = re.compile(
     r"^\s*(?:\[THD-[A-Z0-9]+-\d+\]\s*|(?:re|fwd?|aw|sv|tr)\s*:\s*)+", re.I
 )
@@ -245,6 +246,8 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
             continue
         if Membership.objects.filter(organization_id=thread.organization_id, user__email=sender):
             continue  # a member opening a conversation needs no receipt
+        if address_suppressed(sender):
+            continue  # it bounced or complained: no automatic mail for a while
         since = timezone.now() - AUTO_ACK_WINDOW
         if OutboundMail.objects.filter(
             inbox=inbox, kind=OutboundMail.Kind.AUTO_ACK, to=[sender], created_at__gte=since
@@ -369,5 +372,33 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
     outbound.status = Status.SENT
     outbound.sent_at = timezone.now()
     outbound.last_error = ""
-    outbound.save(update_fields=["status", "sent_at", "last_error"])
+    # An ESP (through Anymail) names the message; its tracking events use that name.
+    esp_ids = getattr(getattr(mail, "anymail_status", None), "message_id", None)
+    if isinstance(esp_ids, set):
+        esp_ids = sorted(str(i) for i in esp_ids if i is not None)[0] if esp_ids else None
+    outbound.esp_message_id = str(esp_ids)[:200] if esp_ids is not None else ""
+    outbound.save(update_fields=["status", "sent_at", "last_error", "esp_message_id"])
     return outbound
+
+
+def delivery_recorded(
+    *, esp_message_id: str, event: str, recipient: str, detail: str, hard: bool
+) -> OutboundMail | None:
+    """An ESP's word on a mail we sent; a hard bounce or a complaint suppresses the address."""
+    outbound = OutboundMail.objects.filter(esp_message_id=esp_message_id).first()
+    if outbound is not None:
+        outbound.delivery_event = event[:20]
+        outbound.delivery_detail = detail[:2000]
+        outbound.delivery_at = timezone.now()
+        outbound.save(update_fields=["delivery_event", "delivery_detail", "delivery_at"])
+    address = address_normalize(recipient)
+    if hard and address_is_valid(address):
+        Suppression.objects.update_or_create(
+            address=address,
+            defaults={"reason": f"{event}: {detail}"[:200], "until": timezone.now() + SUPPRESS_FOR},
+        )
+    return outbound
+
+
+def address_suppressed(address: str) -> bool:
+    return Suppression.objects.filter(address=address, until__gt=timezone.now()).exists()

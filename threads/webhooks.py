@@ -77,3 +77,21 @@ class PostmarkInboundView(PostmarkInboundWebhookView):
             esp_event=esp_event,
             message=message,
         )
+
+
+def anymail_tracking_received(sender, event, esp_name: str, **kwargs) -> None:
+    """Delivery, bounce and complaint events of the mail we sent (/anymail/<esp>/tracking/)."""
+    from threads.outbound import delivery_recorded
+
+    if not event.message_id:
+        return
+    payload = event.esp_event if isinstance(event.esp_event, dict) else {}
+    # Postmark calls a soft bounce a bounce too; only a hard one stops automatic mail.
+    soft = payload.get("Type") == "SoftBounce"
+    delivery_recorded(
+        esp_message_id=str(event.message_id),
+        event=event.event_type,
+        recipient=event.recipient or "",
+        detail=event.description or event.mta_response or event.reject_reason or "",
+        hard=event.event_type == "complained" or (event.event_type == "bounced" and not soft),
+    )

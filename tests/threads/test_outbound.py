@@ -324,3 +324,108 @@ def test_a_bad_new_conversation_is_a_400_and_creates_nothing(acme, quiet_inbox, 
     assert response.status_code == 400
     assert field in response.json()
     assert not Thread.objects.exists()
+
+
+TRACKING_URL = "/anymail/postmark/tracking/"
+WEBHOOK_AUTH = "Basic " + __import__("base64").b64encode(b"tisket:webhook-secret").decode()
+
+
+def _postmark(client, payload: dict):
+    import json
+
+    return client.post(
+        TRACKING_URL, json.dumps(payload), content_type="application/json",
+        HTTP_AUTHORIZATION=WEBHOOK_AUTH,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def esp(settings):
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    mail.outbox = []
+    return mail.outbox
+
+
+def _sent_reply(acme) -> OutboundMail:
+    deliver(make_mail())
+    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    return outbound.outbox_send(outbound_id=row.pk)
+
+
+def test_an_esp_names_the_mail_and_its_delivery_is_recorded(client, acme, quiet_inbox, esp):
+    row = _sent_reply(acme)
+    assert row.status == S.SENT
+    assert row.esp_message_id == "0"
+    response = _postmark(
+        client,
+        {
+            "RecordType": "Delivery",
+            "MessageID": "0",
+            "Recipient": "jane@client.test",
+            "DeliveredAt": "2026-11-22T10:00:00Z",
+            "Details": "Test delivery",
+            "Tag": "",
+            "ServerID": 1,
+            "Metadata": {},
+        },
+    )
+    assert response.status_code == 200
+    row.refresh_from_db()
+    assert row.delivery_event == "delivered"
+
+
+def test_a_hard_bounce_stops_automatic_mail_to_the_address_for_60_days(
+    client, acme, acking_inbox, esp, django_capture_on_commit_callbacks
+):
+    from threads.models import Suppression
+
+    row = _sent_reply(acme)
+    bounce = {
+        "RecordType": "Bounce",
+        "Type": "HardBounce",
+        "TypeCode": 1,
+        "MessageID": row.esp_message_id,
+        "Email": "jane@client.test",
+        "Description": "The server was unable to deliver your message",
+        "Details": "smtp;550 5.1.1 unknown user",
+        "BouncedAt": "2026-11-22T10:00:00Z",
+        "Inactive": True,
+        "CanActivate": True,
+        "Subject": "x",
+        "Tag": "",
+        "ServerID": 1,
+        "Metadata": {},
+    }
+    assert _postmark(client, bounce).status_code == 200
+    row.refresh_from_db()
+    assert row.delivery_event == "bounced"
+    suppression = Suppression.objects.get(address="jane@client.test")
+    assert suppression.until > timezone.now() + timedelta(days=59)
+    esp.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(make_mail(subject="a new question"))
+    assert esp == []  # no acknowledgement to a bouncing address
+
+
+def test_a_soft_bounce_suppresses_nothing(client, acme, quiet_inbox, esp):
+    from threads.models import Suppression
+
+    row = _sent_reply(acme)
+    soft = {
+        "RecordType": "Bounce",
+        "Type": "SoftBounce",
+        "TypeCode": 4096,
+        "MessageID": row.esp_message_id,
+        "Email": "jane@client.test",
+        "Description": "Mailbox full",
+        "Details": "452 4.2.2",
+        "BouncedAt": "2026-11-22T10:00:00Z",
+        "Subject": "x",
+        "Tag": "",
+        "ServerID": 1,
+        "Metadata": {},
+    }
+    assert _postmark(client, soft).status_code == 200
+    assert not Suppression.objects.exists()
