@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -42,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 Status = InboundMail.Status
 BATCH_SIZE = 100
+BATCH_BYTES = 32 * 1024 * 1024
+MAX_RUNS = 3
+RUNS_TTL = 24 * 3600
 ROW_FIELDS = [
     "status",
     "reason",
@@ -115,10 +119,13 @@ def ingest(
         with transaction.atomic():
             _commit_without_waiting_for_disk()
             batch.lock(ids, limit)
-            return batch.run()
+            results = batch.run()
+        _runs_finished([row.pk for row in batch.rows])
+        return results
     except Exception as exc:
         batch.discard_files()
         rows = [row.pk for row in batch.rows]
+        _runs_finished(rows)  # an exception is handled here, not a crash
         if len(rows) > 1 or (len(rows) == 1 and isinstance(exc, IntegrityError) and not _alone):
             # The batch's writes failed: run each mail alone, so a bad one fails alone.
             # (A mail alone that raced another worker to the same Message-ID is, on
@@ -150,11 +157,30 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def _runs_started(pks: list[int]) -> dict[int, int]:
+    """Count a start for each mail, in the shared cache; returns how many each has had.
+
+    A worker that dies mid-batch (out of memory on a monstrous mail, say) never
+    clears its counts: the next run sees suspects and takes them one at a time,
+    so one poisonous mail cannot hold up the queue forever.
+    """
+    keys = {pk: f"tisket:inbound:runs:{pk}" for pk in pks}
+    seen = cache.get_many(keys.values())
+    counts = {pk: seen.get(key, 0) + 1 for pk, key in keys.items()}
+    cache.set_many({keys[pk]: n for pk, n in counts.items()}, timeout=RUNS_TTL)
+    return counts
+
+
+def _runs_finished(pks: list[int]) -> None:
+    cache.delete_many([f"tisket:inbound:runs:{pk}" for pk in pks])
+
+
 def _fail(pk: int, *, from_status: str, error: Exception) -> InboundResult:
     # Our fault, not the sender's: keep the raw mail for a retry, say why, move on.
+    # A release that fails stays a held mail: the agent's decision is not lost.
     logger.error("inbound #%s failed: %s", pk, type(error).__name__, exc_info=error)
     InboundMail.objects.filter(pk=pk, status=from_status).update(
-        status=Status.FAILED,
+        status=Status.QUARANTINED if from_status == Status.QUARANTINED else Status.FAILED,
         reason=f"{type(error).__name__}: {error}"[:1000],
         error="".join(traceback.format_exception(error))[-10_000:],
         attempts=F("attempts") + 1,
@@ -172,12 +198,42 @@ class _Batch:
         self.files: list[Attachment] = []
 
     def lock(self, ids: list[int] | None, limit: int) -> None:
+        """Lock the batch's mails: up to `limit`, and BATCH_BYTES of raw mail, at least one."""
         rows = InboundMail.objects.select_for_update(skip_locked=True).filter(
             status=self.from_status
         )
         if ids is not None:
             rows = rows.filter(pk__in=ids)
-        self.rows = list(rows.order_by("received_at", "id")[:limit])
+        candidates = list(rows.order_by("received_at", "id").values_list("pk", "raw_size")[:limit])
+        runs = _runs_started([pk for pk, _ in candidates])
+        poisonous = [pk for pk, _ in candidates if runs[pk] > MAX_RUNS]
+        if poisonous:
+            InboundMail.objects.filter(pk__in=poisonous).update(
+                status=Status.FAILED,
+                reason=f"Processing this mail stopped the worker {MAX_RUNS} times; "
+                "kept for mail_retry once the cause is fixed.",
+                processed_at=timezone.now(),
+            )
+            _runs_finished(poisonous)
+            logger.error("inbound %s set aside: they stopped the worker", poisonous)
+        suspects = [pk for pk, _ in candidates if 1 < runs[pk] <= MAX_RUNS]
+        chosen: list[int] = suspects[:1]  # after a crash, suspects go alone
+        total = 0
+        for pk, size in candidates if not chosen else []:
+            if runs[pk] > MAX_RUNS:
+                continue
+            if chosen and total + size > BATCH_BYTES:
+                break  # oldest first: the rest waits for the next batch
+            chosen.append(pk)
+            total += size
+        # Mails not taken this time: their count goes back to what it was.
+        left = [pk for pk, _ in candidates if pk not in chosen and pk not in poisonous]
+        cache.set_many(
+            {f"tisket:inbound:runs:{pk}": runs[pk] - 1 for pk in left if runs[pk] > 1},
+            timeout=RUNS_TTL,
+        )
+        _runs_finished([pk for pk in left if runs[pk] == 1])
+        self.rows = list(InboundMail.objects.filter(pk__in=chosen).order_by("received_at", "id"))
 
     def discard_files(self) -> None:
         attachments_discard(attachments=self.files)
@@ -401,7 +457,10 @@ class _Batch:
 
     def _fail_in_batch(self, mail: _Mail, exc: Exception) -> None:
         logger.error("inbound #%s failed: %s", mail.row.pk, type(exc).__name__, exc_info=exc)
-        mail.decide(Status.FAILED, f"{type(exc).__name__}: {exc}"[:1000])
+        # A release that fails stays a held mail: the agent's decision is not lost.
+        held = self.from_status == Status.QUARANTINED
+        reason = f"{'Release failed: ' if held else ''}{type(exc).__name__}: {exc}"[:1000]
+        mail.decide(Status.QUARANTINED if held else Status.FAILED, reason)
         mail.row.error = "".join(traceback.format_exception(exc))[-10_000:]
 
     def _store(self, mails: list[_Mail]) -> None:

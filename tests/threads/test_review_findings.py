@@ -163,3 +163,44 @@ def test_a_reply_waits_while_another_worker_holds_its_question():
     results = ingest.ingest()
     assert [r.inbound.status for r in results] == [S.ACCEPTED, S.ACCEPTED]
     assert results[0].thread == results[1].thread
+
+
+def _pending(*subjects: str) -> list[int]:
+    return [
+        inbound_receive(raw=make_mail(subject=s), source="t", enqueue=False)[0].pk for s in subjects
+    ]
+
+
+def test_a_mail_that_stopped_the_worker_goes_alone_then_is_set_aside(inbox):
+    from django.core.cache import cache
+
+    suspect, other = _pending("suspect", "other")
+    cache.set(f"tisket:inbound:runs:{suspect}", 1)  # one run started, never finished: a crash
+    assert [r.inbound.pk for r in ingest.ingest()] == [suspect]  # alone
+    assert [r.inbound.pk for r in ingest.ingest()] == [other]
+    poison, *_ = _pending("poison")
+    cache.set(f"tisket:inbound:runs:{poison}", ingest.MAX_RUNS)
+    assert ingest.ingest() == []
+    poison_row = InboundMail.objects.get(pk=poison)
+    assert poison_row.status == S.FAILED
+    assert "stopped the worker" in poison_row.reason
+    assert inbound.inbound_retry(inbound=poison_row).inbound.status == S.ACCEPTED
+
+
+def test_a_batch_stops_at_its_byte_budget_oldest_first(inbox, monkeypatch):
+    first, second, third = _pending("a", "b", "c")
+    sizes = dict(InboundMail.objects.values_list("pk", "raw_size"))
+    monkeypatch.setattr(ingest, "BATCH_BYTES", sizes[first] + sizes[second])
+    assert [r.inbound.pk for r in ingest.ingest()] == [first, second]
+    assert [r.inbound.pk for r in ingest.ingest()] == [third]
+
+
+def test_a_failed_release_keeps_the_mail_held_with_the_reason(inbox, acme, monkeypatch):
+    deliver(make_mail(message_id="<q@client.test>"))
+    held = deliver(
+        make_mail(sender="eve@evil.test", in_reply_to="<q@client.test>", html="<p>x</p>")
+    )
+    monkeypatch.setattr(ingest, "sanitize_html", lambda html: 1 / 0)
+    result = inbound.quarantine_release(inbound=held.inbound, actor=acme.agent)
+    assert result.inbound.status == S.QUARANTINED
+    assert result.inbound.reason.startswith("Release failed: ZeroDivisionError")
