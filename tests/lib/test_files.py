@@ -179,7 +179,7 @@ _MESSAGE = (
         (_OLE, "old.xls", "application/vnd.ms-excel"),
         (_OLE, "", "application/x-ole-storage"),
         (_OLE + "__substg1.0_0037001F".encode("utf-16-le"), "", "application/vnd.ms-outlook"),
-        (gzip.compress(b"hello"), "", "application/gzip"),
+        (gzip.compress(b"hello", mtime=0), "", "application/gzip"),
         (b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 24, "", "application/x-7z-compressed"),
         (b"Rar!\x1a\x07\x01\x00\x33\x92\xb5\xe5", "", "application/vnd.rar"),
         (b"Rar!\x1a\x07\x00\xcf\x90\x73\x00", "", "application/vnd.rar"),
