@@ -1,5 +1,6 @@
 """REST API of inboxes."""
 
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -7,7 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inboxes import selectors, services
+from inboxes import selectors, services, transports
 from inboxes.models import Inbox
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Role
@@ -15,6 +16,8 @@ from tisket.models import Role
 
 class InboxSerializer(serializers.ModelSerializer):
     extra_addresses = serializers.SerializerMethodField()
+    smtp_password_set = serializers.SerializerMethodField()
+    esp_settings_set = serializers.SerializerMethodField()
 
     class Meta:
         model = Inbox
@@ -28,11 +31,25 @@ class InboxSerializer(serializers.ModelSerializer):
             "auto_ack_enabled",
             "auto_ack_text",
             "max_message_bytes",
+            "transport",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_username",
+            "smtp_password_set",
+            "esp_name",
+            "esp_settings_set",
             "created_at",
         ]
 
     def get_extra_addresses(self, inbox: Inbox) -> list[str]:
         return [a.address for a in inbox.extra_addresses.all()]
+
+    def get_smtp_password_set(self, inbox: Inbox) -> bool:
+        return bool(inbox.smtp_password_sealed)
+
+    def get_esp_settings_set(self, inbox: Inbox) -> bool:
+        return bool(inbox.esp_settings_sealed)
 
 
 class InboxWriteSerializer(serializers.Serializer):
@@ -46,12 +63,61 @@ class InboxWriteSerializer(serializers.Serializer):
     extra_addresses = serializers.ListField(
         child=serializers.EmailField(), required=False, max_length=50
     )
+    transport = serializers.ChoiceField(Inbox.Transport.choices, required=False)
+    smtp_host = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    smtp_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
+    smtp_security = serializers.ChoiceField(Inbox.Security.choices, required=False)
+    smtp_username = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    smtp_password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Stored encrypted, never shown.",
+    )
+    esp_name = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    esp_settings = serializers.DictField(
+        required=False,
+        write_only=True,
+        help_text='The ESP backend\'s settings, e.g. {"server_token": "..."}; stored encrypted.',
+    )
 
 
 class InboxCreateSerializer(InboxWriteSerializer):
     name = serializers.CharField(
         max_length=30, help_text="Lowercase a-z, 0-9 and hyphens; the address's first part."
     )
+
+
+TRANSPORT_FIELDS = (
+    "transport",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
+    "esp_name",
+    "esp_settings",
+)
+
+
+def _set_transport(inbox: Inbox, data: dict) -> None:
+    given = {k: data.pop(k) for k in TRANSPORT_FIELDS if k in data}
+    if not given:
+        return
+    current = {
+        "transport": inbox.transport,
+        "smtp_host": inbox.smtp_host,
+        "smtp_port": inbox.smtp_port,
+        "smtp_security": inbox.smtp_security,
+        "smtp_username": inbox.smtp_username,
+        "esp_name": inbox.esp_name,
+    }
+    transports.inbox_transport_set(inbox=inbox, **(current | given))
+
+
+class SmtpTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
 
 
 class InboxListApi(OrganizationApiMixin, GenericAPIView):
@@ -70,7 +136,11 @@ class InboxListApi(OrganizationApiMixin, GenericAPIView):
     def post(self, request: Request) -> Response:
         serializer = InboxCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        inbox = services.inbox_create(organization=self.organization, **serializer.validated_data)
+        data = serializer.validated_data
+        with transaction.atomic():
+            transport = {k: data.pop(k) for k in TRANSPORT_FIELDS if k in data}
+            inbox = services.inbox_create(organization=self.organization, **data)
+            _set_transport(inbox, transport)
         inbox = selectors.inbox_get(organization=self.organization, pk=inbox.pk)
         return Response(InboxSerializer(inbox).data, status=status.HTTP_201_CREATED)
 
@@ -88,7 +158,10 @@ class InboxDetailApi(OrganizationApiMixin, GenericAPIView):
         inbox = selectors.inbox_get(organization=self.organization, pk=pk)
         serializer = InboxWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.inbox_update(inbox=inbox, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        with transaction.atomic():
+            _set_transport(inbox, data)
+            services.inbox_update(inbox=inbox, **data)
         inbox = selectors.inbox_get(organization=self.organization, pk=pk)
         return Response(InboxSerializer(inbox).data)
 
@@ -97,3 +170,16 @@ class InboxDetailApi(OrganizationApiMixin, GenericAPIView):
         inbox = selectors.inbox_get(organization=self.organization, pk=pk)
         services.inbox_delete(inbox=inbox)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InboxSmtpTestApi(OrganizationApiMixin, GenericAPIView):
+    """Connect to the inbox's own SMTP server as sending would, and say what happened."""
+
+    serializer_class = SmtpTestSerializer
+    write_role = Role.ADMIN
+
+    @extend_schema(request=None, responses=SmtpTestSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        inbox = selectors.inbox_get(organization=self.organization, pk=pk)
+        ok, message = transports.smtp_test(inbox=inbox)
+        return Response({"ok": ok, "message": message})

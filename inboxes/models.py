@@ -46,6 +46,30 @@ class Inbox(models.Model):
         default=DEFAULT_MAX_MESSAGE_BYTES,
         help_text="Attachments beyond this total per message are replaced by a note.",
     )
+
+    # Outgoing transport: the installation's default, or this inbox's own.
+    class Transport(models.TextChoices):
+        DEFAULT = "default", "The installation's default"
+        SMTP = "smtp", "Its own SMTP server"
+        ESP = "esp", "Its own ESP account (Anymail)"
+
+    class Security(models.TextChoices):
+        STARTTLS = "starttls", "STARTTLS"
+        SSL = "ssl", "SSL/TLS"
+        NONE = "none", "None"
+
+    transport = models.CharField(
+        max_length=10, choices=Transport.choices, default=Transport.DEFAULT
+    )
+    smtp_host = models.CharField(max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField(default=587)
+    smtp_security = models.CharField(max_length=10, choices=Security.choices, default="starttls")
+    smtp_username = models.CharField(max_length=255, blank=True)
+    smtp_password_sealed = models.TextField(blank=True, help_text="Encrypted; never shown.")
+    esp_name = models.CharField(max_length=30, blank=True, help_text="e.g. postmark, mailgun")
+    esp_settings_sealed = models.TextField(
+        blank=True, help_text="Encrypted JSON of the ESP's backend settings; never shown."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

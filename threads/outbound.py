@@ -15,13 +15,14 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import linebreaks
 
 from inboxes.models import Inbox
 from inboxes.selectors import organization_addresses
+from inboxes.transports import inbox_connection
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Suppression, Thread
 from threads.services import (
@@ -354,7 +355,7 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
         outbound.save(update_fields=["status", "attempts", "next_attempt_at"])
     try:
         mail = _build(outbound)
-        mail.connection = get_connection()
+        mail.connection = inbox_connection(outbound.inbox)
         mail.send(fail_silently=False)
     except Exception as error:
         now = timezone.now()

@@ -18,6 +18,11 @@ urlpatterns = [
     path("tokens/<int:pk>/", api.TokenDetailApi.as_view(), name="token-detail"),
     path("inboxes/", inboxes_api.InboxListApi.as_view(), name="inbox-list"),
     path("inboxes/<int:pk>/", inboxes_api.InboxDetailApi.as_view(), name="inbox-detail"),
+    path(
+        "inboxes/<int:pk>/test-smtp/",
+        inboxes_api.InboxSmtpTestApi.as_view(),
+        name="inbox-test-smtp",
+    ),
     path("threads/", threads_api.ThreadListApi.as_view(), name="thread-list"),
     path("threads/<str:reference>/", threads_api.ThreadDetailApi.as_view(), name="thread-detail"),
     path(

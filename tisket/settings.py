@@ -258,6 +258,9 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Tisket <tisket@localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
+# Keys that encrypt secrets at rest (inbox SMTP passwords, ESP keys); see tisket/lib/secrets_box.py.
+TISKET_ENCRYPTION_KEYS = env_list("TISKET_ENCRYPTION_KEYS")
+
 # Inbound mail
 TISKET_INBOUND_DOMAIN = env("TISKET_INBOUND_DOMAIN", "tisket.localhost").lower()
 TISKET_INBOUND_SECRET = env("TISKET_INBOUND_SECRET")

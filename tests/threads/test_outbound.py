@@ -1,9 +1,6 @@
 """Replies and acknowledgements through a real SMTP server (aiosmtpd)."""
 
-import email
-import socket
 from datetime import timedelta
-from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -12,6 +9,7 @@ from django.utils import timezone
 from inboxes.services import inbox_create, inbox_update
 from tests.conftest import api_client
 from tests.mail import deliver, make_mail
+from tests.smtp import Mailbox, free_port
 from threads import outbound
 from threads.models import Message, OutboundMail, Thread
 from tickets import services as tickets
@@ -19,30 +17,10 @@ from tickets import services as tickets
 S = OutboundMail.Status
 
 
-class Mailbox:
-    """An SMTP server's handler that keeps what it is sent, or answers as told."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-        self.answer = "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        if self.answer.startswith("250"):
-            mail = email.message_from_bytes(envelope.original_content, policy=policy.default)
-            self.received.append((list(envelope.rcpt_tos), mail))
-        return self.answer
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp(settings):
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
@@ -181,7 +159,7 @@ def test_two_desks_and_an_autoresponder_cannot_loop(
 def test_smtp_down_then_up_delivers_once(acme, quiet_inbox, settings):
     deliver(make_mail())
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
     _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hello")
     sent = outbound.outbox_send(outbound_id=row.pk)  # nothing listens: a temporary failure
     assert sent.status == S.PENDING
