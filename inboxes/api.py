@@ -8,8 +8,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inboxes import selectors, services, transports
+from inboxes import imap, selectors, services, transports
 from inboxes.models import Inbox
+from threads.mailboxes import mailbox_poll
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Role
 
@@ -18,6 +19,7 @@ class InboxSerializer(serializers.ModelSerializer):
     extra_addresses = serializers.SerializerMethodField()
     smtp_password_set = serializers.SerializerMethodField()
     esp_settings_set = serializers.SerializerMethodField()
+    imap_password_set = serializers.SerializerMethodField()
 
     class Meta:
         model = Inbox
@@ -39,6 +41,14 @@ class InboxSerializer(serializers.ModelSerializer):
             "smtp_password_set",
             "esp_name",
             "esp_settings_set",
+            "imap_host",
+            "imap_port",
+            "imap_security",
+            "imap_username",
+            "imap_password_set",
+            "imap_folder",
+            "imap_last_checked_at",
+            "imap_last_error",
             "created_at",
         ]
 
@@ -50,6 +60,9 @@ class InboxSerializer(serializers.ModelSerializer):
 
     def get_esp_settings_set(self, inbox: Inbox) -> bool:
         return bool(inbox.esp_settings_sealed)
+
+    def get_imap_password_set(self, inbox: Inbox) -> bool:
+        return bool(inbox.imap_password_sealed)
 
 
 class InboxWriteSerializer(serializers.Serializer):
@@ -75,6 +88,17 @@ class InboxWriteSerializer(serializers.Serializer):
         help_text="Stored encrypted, never shown.",
     )
     esp_name = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    imap_host = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    imap_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
+    imap_security = serializers.ChoiceField(Inbox.Security.choices, required=False)
+    imap_username = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    imap_password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Stored encrypted; never shown.",
+    )
+    imap_folder = serializers.CharField(max_length=255, required=False)
     esp_settings = serializers.DictField(
         required=False,
         write_only=True,
@@ -98,6 +122,23 @@ TRANSPORT_FIELDS = (
     "esp_name",
     "esp_settings",
 )
+
+
+IMAP_FIELDS = ("host", "port", "security", "username", "password", "folder")
+
+
+def _set_mailbox(inbox: Inbox, data: dict) -> None:
+    given = {k: data.pop(f"imap_{k}") for k in IMAP_FIELDS if f"imap_{k}" in data}
+    if not given:
+        return
+    current = {k: getattr(inbox, f"imap_{k}") for k in IMAP_FIELDS if k != "password"}
+    imap.inbox_imap_set(inbox=inbox, **(current | given))
+
+
+class MailboxResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+    fetched = serializers.IntegerField(required=False)
 
 
 def _set_transport(inbox: Inbox, data: dict) -> None:
@@ -139,8 +180,10 @@ class InboxListApi(OrganizationApiMixin, GenericAPIView):
         data = serializer.validated_data
         with transaction.atomic():
             transport = {k: data.pop(k) for k in TRANSPORT_FIELDS if k in data}
+            mailbox = {k: data.pop(k) for k in list(data) if k.startswith("imap_")}
             inbox = services.inbox_create(organization=self.organization, **data)
             _set_transport(inbox, transport)
+            _set_mailbox(inbox, mailbox)
         inbox = selectors.inbox_get(organization=self.organization, pk=inbox.pk)
         return Response(InboxSerializer(inbox).data, status=status.HTTP_201_CREATED)
 
@@ -161,6 +204,7 @@ class InboxDetailApi(OrganizationApiMixin, GenericAPIView):
         data = dict(serializer.validated_data)
         with transaction.atomic():
             _set_transport(inbox, data)
+            _set_mailbox(inbox, data)
             services.inbox_update(inbox=inbox, **data)
         inbox = selectors.inbox_get(organization=self.organization, pk=pk)
         return Response(InboxSerializer(inbox).data)
@@ -183,3 +227,36 @@ class InboxSmtpTestApi(OrganizationApiMixin, GenericAPIView):
         inbox = selectors.inbox_get(organization=self.organization, pk=pk)
         ok, message = transports.smtp_test(inbox=inbox)
         return Response({"ok": ok, "message": message})
+
+
+class InboxImapTestApi(OrganizationApiMixin, GenericAPIView):
+    """Connect to the inbox's IMAP mailbox as polling would, and say what happened."""
+
+    serializer_class = MailboxResultSerializer
+    write_role = Role.ADMIN
+
+    @extend_schema(request=None, responses=MailboxResultSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        inbox = selectors.inbox_get(organization=self.organization, pk=pk)
+        ok, message = imap.imap_test(inbox=inbox)
+        return Response({"ok": ok, "message": message})
+
+
+class InboxFetchNowApi(OrganizationApiMixin, GenericAPIView):
+    """Poll the inbox's IMAP mailbox now instead of at the next minute."""
+
+    serializer_class = MailboxResultSerializer
+    write_role = Role.ADMIN
+
+    @extend_schema(request=None, responses=MailboxResultSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        inbox = selectors.inbox_get(organization=self.organization, pk=pk)
+        if not inbox.imap_host:
+            return Response({"ok": False, "message": "This inbox has no IMAP mailbox."})
+        try:
+            fetched = mailbox_poll(inbox=inbox)
+        except imap.MailboxError as exc:
+            return Response({"ok": False, "message": str(exc), "fetched": 0})
+        return Response(
+            {"ok": True, "message": f"Fetched {fetched} new mail(s).", "fetched": fetched}
+        )

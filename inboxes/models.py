@@ -70,6 +70,17 @@ class Inbox(models.Model):
     esp_settings_sealed = models.TextField(
         blank=True, help_text="Encrypted JSON of the ESP's backend settings; never shown."
     )
+    # An IMAP mailbox to poll (optional): new mail by UID, nothing depends on \\Seen.
+    imap_host = models.CharField(max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_security = models.CharField(max_length=10, choices=Security.choices, default="ssl")
+    imap_username = models.CharField(max_length=255, blank=True)
+    imap_password_sealed = models.TextField(blank=True, help_text="Encrypted; never shown.")
+    imap_folder = models.CharField(max_length=255, default="INBOX")
+    imap_uidvalidity = models.BigIntegerField(null=True, blank=True)
+    imap_last_uid = models.BigIntegerField(default=0)
+    imap_last_checked_at = models.DateTimeField(null=True, blank=True)
+    imap_last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -33,3 +33,11 @@ def outbox_send_task(outbound_id: int) -> str | None:
 def outbox_sweep_task() -> int:
     """Queue outbound mail that is due again; beat runs it every minute."""
     return len(outbound.outbox_sweep())
+
+
+@shared_task
+def mailboxes_poll_task() -> int:
+    """Poll the inboxes' IMAP mailboxes; beat runs it every minute."""
+    from threads.mailboxes import mailboxes_poll
+
+    return sum(n for n in mailboxes_poll().values() if isinstance(n, int))

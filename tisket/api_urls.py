@@ -19,6 +19,16 @@ urlpatterns = [
     path("inboxes/", inboxes_api.InboxListApi.as_view(), name="inbox-list"),
     path("inboxes/<int:pk>/", inboxes_api.InboxDetailApi.as_view(), name="inbox-detail"),
     path(
+        "inboxes/<int:pk>/test-imap/",
+        inboxes_api.InboxImapTestApi.as_view(),
+        name="inbox-test-imap",
+    ),
+    path(
+        "inboxes/<int:pk>/fetch-now/",
+        inboxes_api.InboxFetchNowApi.as_view(),
+        name="inbox-fetch-now",
+    ),
+    path(
         "inboxes/<int:pk>/test-smtp/",
         inboxes_api.InboxSmtpTestApi.as_view(),
         name="inbox-test-smtp",

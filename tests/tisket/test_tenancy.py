@@ -73,6 +73,8 @@ FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:token-detail": lambda f: f.token_id,
     "api:inbox-detail": lambda f: f.inbox_id,
     "api:inbox-test-smtp": lambda f: f.inbox_id,
+    "api:inbox-test-imap": lambda f: f.inbox_id,
+    "api:inbox-fetch-now": lambda f: f.inbox_id,
     "api:thread-detail": lambda f: f.thread_reference,
     "api:thread-messages": lambda f: f.thread_reference,
     "api:attachment-download": lambda f: f.attachment_id,
