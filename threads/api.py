@@ -244,8 +244,12 @@ class MessagePagination(CursorPagination):
 
 
 class ReplySerializer(serializers.Serializer):
-    body = serializers.CharField(help_text="Plain text; sent to the thread's clients.")
+    body = serializers.CharField(help_text="Markdown; sent to the thread's clients.")
     cc = serializers.ListField(child=serializers.EmailField(), required=False, default=list)
+    attachments = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list,
+        help_text="Files (multipart/form-data); typed by content, capped per inbox.",
+    )  # fmt: skip
 
 
 class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
@@ -253,15 +257,18 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
 
     serializer_class = MessageSerializer
     pagination_class = MessagePagination
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
 
     @extend_schema(request=ReplySerializer, responses={201: MessageSerializer})
     def post(self, request: Request, reference: str) -> Response:
         thread = selectors.thread_get(organization=self.organization, reference=reference)
         serializer = ReplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        files = [(f.name, f.read()) for f in data.pop("attachments")]
         with transaction.atomic():
             message, _ = outbound.reply_send(
-                thread=thread, author=self.membership, **serializer.validated_data
+                thread=thread, author=self.membership, attachments=files, **data
             )
             ticket_reply_sent(thread=thread, message=message, actor=self.membership)
         message = selectors.messages_list(thread=thread).get(pk=message.pk)

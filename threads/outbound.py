@@ -14,11 +14,11 @@ import socket
 import uuid
 from datetime import timedelta
 
+import markdown
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
-from django.utils.html import linebreaks
 
 from inboxes.models import Inbox
 from inboxes.selectors import organization_addresses
@@ -26,6 +26,8 @@ from inboxes.transports import inbox_connection
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Suppression, Thread
 from threads.services import (
+    attachments_prepare,
+    attachments_save,
     message_id_key,
     participants_add,
     thread_create,
@@ -38,6 +40,9 @@ from tisket.lib.addresses import (
     address_normalize,
     address_with_tag,
 )
+from tisket.lib.files import safe_filename, sniff_content_type
+from tisket.lib.html import sanitize_html
+from tisket.lib.mail.parse import MailAttachment
 from tisket.lib.reply_tokens import reply_token_make
 from tisket.lib.templating import render_plain
 from tisket.models import Membership, Role
@@ -62,6 +67,15 @@ DEFAULT_AUTO_ACK = (
 
 class ReplyError(TisketError):
     pass
+
+
+def body_html(text: str) -> str:
+    """An agent's Markdown as HTML, through the same allow-list as inbound mail.
+
+    Raw HTML in the Markdown is escaped first: agents write text, not markup.
+    """
+    source = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return sanitize_html(markdown.markdown(source, extensions=["sane_lists", "nl2br"]))
 
 
 def new_message_id() -> str:
@@ -121,7 +135,7 @@ def _store_outbound(
     headers = _threading_headers(thread, inbox.address) | (extra_headers or {})
     # A first mail carries the reference without "Re:"; every later one is a reply.
     subject = f"[{thread.reference}] {subject}"[:998] if subject else thread_subject(thread)
-    html = linebreaks(text)  # escaped, then paragraphs: safe by construction
+    html = body_html(text)
     message = Message.objects.create(
         organization_id=thread.organization_id,
         thread=thread,
@@ -161,9 +175,14 @@ def _store_outbound(
 
 @transaction.atomic
 def reply_send(
-    *, thread: Thread, author: Membership, body: str, cc: list[str] = ()
+    *,
+    thread: Thread,
+    author: Membership,
+    body: str,
+    cc: list[str] = (),
+    attachments: list[tuple[str, bytes]] = (),
 ) -> tuple[Message, OutboundMail | None]:
-    """An agent's public reply: stored on the thread, mailed to its clients."""
+    """An agent's reply (Markdown, with files): stored on the thread, mailed to its clients."""
     if not author.has_role(Role.AGENT):
         raise NotAllowedError("Viewers cannot reply.")
     if author.organization_id != thread.organization_id:
@@ -180,9 +199,27 @@ def reply_send(
     to = _client_recipients(thread, exclude=own)
     if not to:
         raise ReplyError("This conversation has no client to write to.")
+    total = sum(len(data) for _, data in attachments)
+    if total > thread.inbox.max_message_bytes:
+        limit = thread.inbox.max_message_bytes // (1024 * 1024)
+        raise ReplyError(f"The attachments exceed this inbox's limit of {limit} MB per message.")
     message, outbound = _store_outbound(
         thread=thread, kind=OutboundMail.Kind.REPLY, to=to[:1], cc=to[1:], text=body, author=author
     )
+    if attachments:
+        parts = [
+            MailAttachment(
+                filename=safe_filename(name),
+                content_type=sniff_content_type(data, filename=name),
+                declared_type="",
+                data=data,
+            )
+            for name, data in attachments
+        ]
+        stored = attachments_prepare(
+            organization_id=thread.organization_id, parts=parts, max_bytes=total
+        )
+        attachments_save(message=message, attachments=stored)
     thread_message_added(thread=thread, reopen=False)
     return message, outbound
 
@@ -322,6 +359,10 @@ def _build(outbound: OutboundMail) -> EmailMultiAlternatives:
     )
     if outbound.html:
         mail.attach_alternative(outbound.html, "text/html")
+    if outbound.message is not None:
+        for attachment in outbound.message.attachments.exclude(file=""):
+            with attachment.file.open("rb") as handle:
+                mail.attach(attachment.filename, handle.read(), attachment.content_type)
     return mail
 
 

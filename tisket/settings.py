@@ -271,7 +271,8 @@ TISKET_INBOUND_INLINE_MAX_BYTES = env_int("TISKET_INBOUND_INLINE_MAX_BYTES", 512
 # keeps Django's usual limit, enforced by tisket.middleware.RequestSizeLimitMiddleware.
 TISKET_INBOUND_MAX_REQUEST_BYTES = env_int("TISKET_INBOUND_MAX_REQUEST_BYTES", 50 * 1024 * 1024)
 TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
-TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/")
+# Paths that take large bodies: inbound mail, and replies with attachments.
+TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/", "/api/v1/threads/")
 # Called with each batch of processed mail, inside the transaction that stored it.
 TISKET_AFTER_INGEST = [
     "tickets.services.tickets_after_ingest",

@@ -407,3 +407,48 @@ def test_a_soft_bounce_suppresses_nothing(client, acme, quiet_inbox, esp):
     }
     assert _postmark(client, soft).status_code == 200
     assert not Suppression.objects.exists()
+
+
+def test_a_reply_in_markdown_with_a_file_reaches_the_client(
+    acme, quiet_inbox, smtp, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    deliver(make_mail())
+    invoice = SimpleUploadedFile("../../invoice.pdf", b"%PDF-1.4\n" + b"1" * 2000)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(acme.agent).post(
+            "/api/v1/threads/THD-ACME-001/messages/",
+            {"body": "Here is **the invoice**.\n\n<script>x</script>", "attachments": [invoice]},
+            format="multipart",
+        )
+    assert response.status_code == 201, response.content
+    stored = response.json()["attachments"]
+    assert [(a["filename"], a["content_type"]) for a in stored] == [
+        ("invoice.pdf", "application/pdf")
+    ]
+    [(_, sent)] = smtp.received
+    html = sent.get_body(preferencelist=("html",)).get_content()
+    assert "<strong>the invoice</strong>" in html
+    assert "<script" not in html
+    [part] = list(sent.iter_attachments())
+    assert part.get_filename() == "invoice.pdf"
+    assert part.get_content().startswith(b"%PDF-1.4")
+
+
+def test_attachments_over_the_inbox_limit_are_refused(acme, quiet_inbox):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from inboxes.services import inbox_update
+
+    inbox_update(inbox=quiet_inbox, max_message_bytes=1024 * 1024)
+    deliver(make_mail())
+    big = SimpleUploadedFile("big.bin", b"x" * (2 * 1024 * 1024))
+    response = api_client(acme.agent).post(
+        "/api/v1/threads/THD-ACME-001/messages/",
+        {"body": "big", "attachments": [big]},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "limit of 1 MB" in response.json()["detail"]
+    assert not OutboundMail.objects.exists()
