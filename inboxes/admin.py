@@ -1,8 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from inboxes import services
+from inboxes import imap, services, transports
 from inboxes.models import Inbox, InboxAddress
 
 
@@ -19,6 +19,34 @@ class InboxAdmin(admin.ModelAdmin):
     search_fields = ["name", "address", "extra_addresses__address", "organization__slug"]
     inlines = [InboxAddressInline]
     autocomplete_fields = ["organization"]
+    actions = ["test_smtp", "test_imap", "fetch_now"]
+    exclude = ["smtp_password_sealed", "esp_settings_sealed", "imap_password_sealed"]
+
+    def _report(self, request: HttpRequest, inbox: Inbox, ok: bool, message: str) -> None:
+        level = messages.SUCCESS if ok else messages.ERROR
+        self.message_user(request, f"{inbox.address}: {message}", level)
+
+    @admin.action(description="Test the SMTP server")
+    def test_smtp(self, request: HttpRequest, queryset) -> None:
+        for inbox in queryset:
+            self._report(request, inbox, *transports.smtp_test(inbox=inbox))
+
+    @admin.action(description="Test the IMAP mailbox")
+    def test_imap(self, request: HttpRequest, queryset) -> None:
+        for inbox in queryset:
+            self._report(request, inbox, *imap.imap_test(inbox=inbox))
+
+    @admin.action(description="Fetch new mail from the IMAP mailbox now")
+    def fetch_now(self, request: HttpRequest, queryset) -> None:
+        from threads.mailboxes import mailbox_poll
+
+        for inbox in queryset.exclude(imap_host=""):
+            try:
+                fetched = mailbox_poll(inbox=inbox)
+            except imap.MailboxError as exc:
+                self._report(request, inbox, False, str(exc))
+            else:
+                self._report(request, inbox, True, f"fetched {fetched} new mail(s).")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Inbox | None = None) -> list[str]:
         return (

@@ -107,3 +107,17 @@ def test_test_and_fetch_now_through_the_api(imap_server, mailbox, inbox, acme):
     assert body["imap_password_set"] is True
     assert "wrong" not in str(body)
     assert api_client(acme.agent).post(f"/api/v1/inboxes/{inbox.pk}/fetch-now/").status_code == 403
+
+
+def test_admin_tests_the_mailbox_and_fetches_now(imap_server, mailbox, inbox, client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    imap_server.deliver(mailbox, make_mail())
+    url = "/admin/inboxes/inbox/"
+    tested = client.post(url, {"action": "test_imap", "_selected_action": [inbox.pk]}, follow=True)
+    assert "holds 1 mail(s)" in tested.content.decode()
+    fetched = client.post(url, {"action": "fetch_now", "_selected_action": [inbox.pk]}, follow=True)
+    assert "fetched 1 new mail(s)" in fetched.content.decode()
+    smtp = client.post(url, {"action": "test_smtp", "_selected_action": [inbox.pk]}, follow=True)
+    assert "does not send through its own SMTP server" in smtp.content.decode()
