@@ -2,7 +2,6 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from inboxes.models import Inbox, InboxAddress
-from tisket.lib.addresses import address_without_tag
 from tisket.models import Organization
 
 
@@ -17,20 +16,6 @@ def inbox_get(*, organization: Organization, pk: int) -> Inbox:
         return inboxes_list(organization=organization).get(pk=pk)
     except (Inbox.DoesNotExist, ValueError, TypeError):
         raise Http404("No such inbox.") from None
-
-
-def inbox_for_address(*, address: str) -> Inbox | None:
-    """The inbox that owns an address (plus-tag ignored), in any organization."""
-    address = address_without_tag(address)
-    inbox = Inbox.objects.select_related("organization").filter(address=address).first()
-    if inbox is None:
-        extra = (
-            InboxAddress.objects.select_related("inbox__organization")
-            .filter(address=address)
-            .first()
-        )
-        inbox = extra.inbox if extra else None
-    return inbox
 
 
 def organization_addresses(*, organization_id: int) -> set[str]:

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from threads import inbound, outbound
+from threads.mailboxes import mailboxes_poll
 
 
 @shared_task(acks_late=True)
@@ -38,6 +39,4 @@ def outbox_sweep_task() -> int:
 @shared_task
 def mailboxes_poll_task() -> int:
     """Poll the inboxes' IMAP mailboxes; beat runs it every minute."""
-    from threads.mailboxes import mailboxes_poll
-
     return sum(n for n in mailboxes_poll().values() if isinstance(n, int))
