@@ -72,7 +72,10 @@ def _fresh_cache() -> None:
     """Throttle counters and cached lookups never carry over from one test to the next."""
     from django.core.cache import cache
 
+    from tickets.sla import terms_memo_clear
+
     cache.clear()
+    terms_memo_clear()
 
 
 @dataclass

@@ -240,9 +240,17 @@ class OutboundMail(models.Model):
     class Kind(models.TextChoices):
         AUTO_ACK = "auto_ack", "Auto-acknowledgement"
         REPLY = "reply", "Reply"
+        NOTIFICATION = "notification", "Notification to a member"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="+")
+    inbox = models.ForeignKey(
+        Inbox,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Sent from this inbox; blank: from the installation's address.",
+    )
     thread = models.ForeignKey(Thread, null=True, on_delete=models.CASCADE, related_name="outbox")
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"

@@ -12,11 +12,13 @@ import re
 import smtplib
 import socket
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import markdown
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -315,6 +317,65 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
 # --- Sending ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MemberMail:
+    """A mail to a member about something under their bell."""
+
+    membership: Membership
+    subject: str
+    text: str
+    url: str = ""
+
+
+def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
+    """Queue mails to members who want them, in one insert and one hand-over to the worker.
+
+    Sent from the installation's address (DEFAULT_FROM_EMAIL), not an inbox:
+    it is our mail to our own people, never part of a conversation. Members
+    who turned mail off, inactive users and suppressed addresses get none.
+    """
+    wanted = [m for m in mails if m.membership.email_notifications and m.membership.user.is_active]
+    suppressed = set(
+        Suppression.objects.filter(
+            address__in={m.membership.user.email for m in wanted}, until__gt=timezone.now()
+        ).values_list("address", flat=True)
+    )
+    site = settings.SITE_URL.rstrip("/")
+    rows = []
+    for mail in wanted:
+        if mail.membership.user.email in suppressed:
+            continue
+        link = f"{site}{mail.url}" if mail.url.startswith("/") else mail.url
+        rows.append(
+            OutboundMail(
+                organization_id=mail.membership.organization_id,
+                inbox=None,
+                kind=OutboundMail.Kind.NOTIFICATION,
+                to=[mail.membership.user.email],
+                subject=mail.subject[:998],
+                text=f"{mail.text}\n\n{link}".strip() if link else mail.text,
+                headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+                message_id_header=new_message_id(),
+            )
+        )
+    if not rows:
+        return []
+    created = OutboundMail.objects.bulk_create(rows)
+    ids = [row.pk for row in created]
+    transaction.on_commit(lambda: outbox_enqueue_many(outbound_ids=ids))
+    return created
+
+
+def outbox_enqueue_many(*, outbound_ids: list[int]) -> None:
+    """Hand many committed rows to the worker as one task; if the broker is down, the sweep will."""
+    from threads.tasks import outbox_send_many_task
+
+    try:
+        outbox_send_many_task.delay(outbound_ids)
+    except Exception as exc:
+        logger.warning("%d outbound mails not queued (%s); the sweep will", len(outbound_ids), exc)
+
+
 def outbox_enqueue(*, outbound_id: int) -> None:
     """Hand a committed row to the worker; if the broker is down, the sweep will."""
     from threads.tasks import outbox_send_task
@@ -351,7 +412,11 @@ def _build(outbound: OutboundMail) -> EmailMultiAlternatives:
     mail = EmailMultiAlternatives(
         subject=outbound.subject,
         body=outbound.text,
-        from_email=address_format(inbox.sender_name, inbox.address),
+        from_email=(
+            address_format(inbox.sender_name, inbox.address)
+            if inbox is not None
+            else settings.DEFAULT_FROM_EMAIL
+        ),
         to=outbound.to,
         cc=outbound.cc,
         reply_to=[reply_to] if reply_to else None,
@@ -383,7 +448,7 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
     """Send one due row, once: claimed in its own commit before the transport is called."""
     with transaction.atomic():
         outbound = (
-            OutboundMail.objects.select_for_update(skip_locked=True)
+            OutboundMail.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("inbox__organization")
             .filter(pk=outbound_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
             .first()
@@ -396,7 +461,9 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
         outbound.save(update_fields=["status", "attempts", "next_attempt_at"])
     try:
         mail = _build(outbound)
-        mail.connection = inbox_connection(outbound.inbox)
+        mail.connection = (
+            inbox_connection(outbound.inbox) if outbound.inbox is not None else get_connection()
+        )
         mail.send(fail_silently=False)
     except Exception as error:
         now = timezone.now()

@@ -30,6 +30,13 @@ def outbox_send_task(outbound_id: int) -> str | None:
     return sent.status if sent else None
 
 
+@shared_task(acks_late=True)
+def outbox_send_many_task(outbound_ids: list[int]) -> int:
+    """Send many outbound mails (notifications written together); each row is claimed alone."""
+    sent = [outbound.outbox_send(outbound_id=pk) for pk in outbound_ids]
+    return sum(1 for row in sent if row is not None and row.status == "sent")
+
+
 @shared_task
 def outbox_sweep_task() -> int:
     """Queue outbound mail that is due again; beat runs it every minute."""

@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from tickets.models import Note, Queue, QueueMember, Tag, Ticket, TicketEvent, TicketThread
+from tickets.models import (
+    Note,
+    Queue,
+    QueueMember,
+    SlaBreach,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketThread,
+)
 
 
 class QueueMemberInline(admin.TabularInline):
@@ -37,7 +46,26 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = ["organization", "status", "priority", "queue", "created_via"]
     list_select_related = ["queue", "assignee__user"]
     search_fields = ["reference", "subject", "customer_email", "tags__name"]
-    readonly_fields = ["organization", "number", "reference", "reopen_count", "created_at"]
+    readonly_fields = [
+        "organization",
+        "number",
+        "reference",
+        "reopen_count",
+        "created_at",
+        "sla_policy",
+        "sla_started_at",
+        "sla_paused_at",
+        "first_response_due_at",
+        "next_response_due_at",
+        "resolution_due_at",
+    ]
+    exclude = [
+        "sla_pauses",
+        "first_response_alert_at",
+        "next_response_started_at",
+        "next_response_alert_at",
+        "resolution_alert_at",
+    ]
     raw_id_fields = ["assignee", "parent", "merged_into", "queue"]
     filter_horizontal = ["tags"]
     inlines = [TicketThreadInline, NoteInline]
@@ -66,3 +94,18 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "organization"]
     list_filter = ["organization"]
     search_fields = ["name"]
+
+
+@admin.register(SlaBreach)
+class SlaBreachAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "metric", "priority", "due_at", "breached_at"]
+    list_filter = ["organization", "metric", "priority"]
+    search_fields = ["ticket__reference"]
+    list_select_related = ["ticket"]
+    date_hierarchy = "breached_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SlaBreach | None = None) -> bool:
+        return False

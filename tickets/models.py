@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils import timezone
 
+from sla.models import Metric, SlaPolicy
 from threads.models import Thread
 from tisket.models import Membership, Organization
 
@@ -127,11 +128,47 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    # SLA clocks (tickets.sla keeps them). Each metric has its deadline and its
+    # alert: the instant the sweep acts next, at 75 % of the target (warning)
+    # and then at the deadline (breach); null once breached or stopped.
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    sla_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the resolution clock: creation or reopen."
+    )
+    sla_paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Since when the clocks wait on the customer."
+    )
+    sla_pauses = models.JSONField(
+        default=list, blank=True, help_text="Finished pauses since the clocks started."
+    )
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_alert_at = models.DateTimeField(null=True, blank=True)
+    next_response_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="The client message waiting for an answer."
+    )
+    next_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_response_alert_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_alert_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "number"], name="ticket_number_unique")
         ]
         indexes = [
+            # The SLA sweep's claims: only running, unpaused clocks are in them.
+            *(
+                models.Index(
+                    fields=[f"{metric}_alert_at"],
+                    name=f"ticket_sla_{metric}",
+                    condition=models.Q(
+                        **{f"{metric}_alert_at__isnull": False}, sla_paused_at__isnull=True
+                    ),
+                )
+                for metric in ("first_response", "next_response", "resolution")
+            ),
             models.Index(fields=["organization", "-updated_at", "-id"], name="ticket_org_updated"),
             models.Index(
                 fields=["organization", "status", "-updated_at", "-id"], name="ticket_org_status"
@@ -207,6 +244,8 @@ class TicketEvent(models.Model):
         INCIDENT_UNLINKED = "incident_unlinked"
         MACRO_APPLIED = "macro_applied"
         RATED = "rated"
+        SLA_WARNING = "sla_warning"
+        SLA_BREACHED = "sla_breached"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -222,6 +261,28 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id}"
+
+
+class SlaBreach(models.Model):
+    """A target missed: which clock of which ticket, when it was due, when the sweep saw it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_breaches")
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    priority = models.CharField(max_length=10, choices=Ticket.Priority.choices)
+    due_at = models.DateTimeField()
+    breached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-breached_at", "-id"]
+        verbose_name = "SLA breach"
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "metric", "due_at"], name="sla_breach_once")
+        ]
+        indexes = [models.Index(fields=["organization", "breached_at"], name="breach_org_time")]
+
+    def __str__(self) -> str:
+        return f"{self.metric} of {self.ticket_id} due {self.due_at:%Y-%m-%d %H:%M}"
 
 
 class Macro(models.Model):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from threads.ingest import InboundResult
 from threads.models import Message, Thread
-from tickets import events
+from tickets import events, sla
 from tickets.models import (
     OPEN_STATUSES,
     Note,
@@ -87,6 +87,7 @@ def ticket_create(
         updated_at=now,
     )
     events.ticket_created_event(ticket=ticket, actor=actor)
+    sla.sla_ticket_created(ticket)
     if tags:
         ticket.tags.set(_tags(organization, tags))
     if assignee is not None:
@@ -154,6 +155,8 @@ def ticket_update(
     if changed:
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=[f for f in [*changed, "updated_at"] if f != "tags"])
+    if {"priority", "customer_email", "customer_organization"} & set(changed):
+        sla.sla_terms_changed(ticket)
     return ticket
 
 
@@ -175,6 +178,7 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Membership | None) 
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=fields)
     events.ticket_status_event(ticket=ticket, actor=actor, old=old, new=new)
+    sla.sla_status_changed(ticket, old=old, now=ticket.updated_at)
     if new == Ticket.Status.RESOLVED:
         _incident_resolve_children(parent=ticket, actor=actor)
     return ticket
@@ -336,6 +340,7 @@ def _tickets_follow_replies(results: list[InboundResult]) -> None:
             if ticket.first_responded_at is None:
                 ticket.first_responded_at = message.created_at
                 ticket.save(update_fields=["first_responded_at"])
+            sla.sla_agent_replied(ticket)
             continue
         if message.is_automated:
             continue
@@ -344,6 +349,7 @@ def _tickets_follow_replies(results: list[InboundResult]) -> None:
             ticket_set_status(ticket=ticket, status=Ticket.Status.OPEN, actor=None)
         else:
             Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+        sla.sla_client_wrote(ticket, at=message.created_at)
 
 
 @transaction.atomic
@@ -418,4 +424,5 @@ def ticket_reply_sent(*, thread: Thread, message: Message, actor: Membership | N
         ticket.first_responded_at = message.created_at
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=["first_responded_at", "updated_at"])
+    sla.sla_agent_replied(ticket)
     events.ticket_reply_sent_event(ticket=ticket, actor=actor, message=message)

@@ -5,7 +5,7 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest
 
 from tisket import services
-from tisket.models import ApiToken, Membership, Organization, Sequence, User
+from tisket.models import ApiToken, Membership, Notification, Organization, Sequence, User
 
 admin.site.site_header = "Tisket administration"
 admin.site.site_title = "Tisket admin"
@@ -142,3 +142,12 @@ class SequenceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Sequence | None = None) -> bool:
         return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "recipient", "kind", "created_at", "read_at"]
+    list_filter = ["organization", "kind"]
+    search_fields = ["title", "recipient__user__email"]
+    raw_id_fields = ["recipient"]
+    list_select_related = ["recipient__user"]

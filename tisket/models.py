@@ -160,6 +160,9 @@ class Membership(models.Model):
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    email_notifications = models.BooleanField(
+        default=True, help_text="Also send this member's notifications by email."
+    )
     created_at = models.DateTimeField(default=tz.now)
 
     class Meta:
@@ -231,3 +234,39 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}/{self.name}={self.last_value}"
+
+
+class Notification(models.Model):
+    """Something a member should know: shown under the bell, and mailed if they wish."""
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned to you"
+        CLIENT_REPLIED = "client_replied", "Client replied"
+        SLA_WARNING = "sla_warning", "SLA at risk"
+        SLA_BREACHED = "sla_breached", "SLA breached"
+        MENTIONED = "mentioned", "Mentioned in a note"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True, help_text="Where it points, in the UI.")
+    created_at = models.DateTimeField(default=tz.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_list"),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}: {self.title}"

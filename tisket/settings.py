@@ -316,6 +316,7 @@ CELERY_BEAT_SCHEDULE = {
     "inbound-mail-sweep": {"task": "threads.tasks.inbound_mail_sweep", "schedule": 60},
     "outbox-sweep": {"task": "threads.tasks.outbox_sweep_task", "schedule": 60},
     "mailboxes-poll": {"task": "threads.tasks.mailboxes_poll_task", "schedule": 60},
+    "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "schedule": 60},
     "clear-expired-sessions": {
         "task": "tisket.tasks.sessions_clear",
         "schedule": 6 * 3600,

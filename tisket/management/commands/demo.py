@@ -1,9 +1,12 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from inboxes.models import Inbox
 from inboxes.services import inbox_create
+from sla.models import SlaPolicy
+from sla.services import calendar_create, calendar_import_holidays, policy_create
 from threads.inbound import inbound_process, inbound_receive
 from tickets.models import Queue
 from tickets.services import queue_create
@@ -32,6 +35,7 @@ class Command(BaseCommand):
                 )
         inbox = self._inbox(organization)
         self._queue(organization, inbox)
+        self._sla(organization)
         for raw in demo_mails(inbox.address):
             mail, created = inbound_receive(raw=raw, source="demo", enqueue=False)
             if created:
@@ -55,6 +59,29 @@ class Command(BaseCommand):
             inboxes=[inbox],
             auto_assign=True,
         )
+
+    def _sla(self, organization: Organization) -> None:
+        """Office hours in Paris with France's holidays, and a default Standard policy."""
+        if SlaPolicy.objects.filter(organization=organization).exists():
+            return
+        calendar = calendar_create(organization=organization, name="Paris office")
+        year = timezone.now().year
+        calendar_import_holidays(calendar=calendar, country="FR", years=[year, year + 1])
+        policy_create(
+            organization=organization,
+            name="Standard",
+            calendar=calendar,
+            is_default=True,
+            targets={
+                "urgent": {"first_response_minutes": 30, "next_response_minutes": 60,
+                           "resolution_minutes": 240},
+                "high": {"first_response_minutes": 60, "next_response_minutes": 120,
+                         "resolution_minutes": 480},
+                "normal": {"first_response_minutes": 240, "next_response_minutes": 480,
+                           "resolution_minutes": 1440},
+                "low": {"first_response_minutes": 480, "resolution_minutes": 2400},
+            },
+        )  # fmt: skip
 
     def _inbox(self, organization: Organization) -> Inbox:
         existing = Inbox.objects.filter(organization=organization, name="support").first()

@@ -1,0 +1,85 @@
+"""Admin of SLA settings; every save has the open tickets' deadlines recomputed."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils import timezone
+
+from sla.models import (
+    BusinessCalendar,
+    CustomerDomain,
+    CustomerOrganization,
+    Holiday,
+    OpeningHours,
+    SlaPolicy,
+    SlaTarget,
+)
+from tickets.tasks import sla_recompute_later
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+class RecomputeMixin:
+    """Bump updated_at (the deadline math's memo key) and recompute after any change."""
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        type(obj).objects.filter(pk=obj.pk).update(updated_at=timezone.now())
+        sla_recompute_later(organization_id=obj.organization_id)
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(RecomputeMixin, admin.ModelAdmin):
+    list_display = ["name", "organization", "timezone", "always_open", "updated_at"]
+    list_filter = ["organization", "always_open"]
+    search_fields = ["name", "organization__slug"]
+    inlines = [OpeningHoursInline, HolidayInline]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class SlaTargetInline(admin.TabularInline):
+    model = SlaTarget
+    extra = 0
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(RecomputeMixin, admin.ModelAdmin):
+    list_display = ["name", "organization", "calendar", "is_default", "updated_at"]
+    list_filter = ["organization", "is_default"]
+    search_fields = ["name", "organization__slug"]
+    inlines = [SlaTargetInline]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class CustomerDomainInline(admin.TabularInline):
+    model = CustomerDomain
+    extra = 0
+    exclude = ["organization"]
+
+
+@admin.register(CustomerOrganization)
+class CustomerOrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "policy"]
+    list_filter = ["organization", "policy"]
+    search_fields = ["name", "domains__domain"]
+    inlines = [CustomerDomainInline]
+    readonly_fields = ["created_at"]
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        for instance in formset.save(commit=False):
+            instance.organization_id = form.instance.organization_id
+            instance.save()
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        sla_recompute_later(organization_id=form.instance.organization_id)

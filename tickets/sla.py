@@ -1,0 +1,540 @@
+"""A ticket's SLA clocks: its policy, when each target falls due, pauses, and the sweep.
+
+Three clocks run on a ticket, each against its policy's target for the
+ticket's priority, counted in business minutes of the policy's calendar:
+
+- first response: from creation until the first public agent reply;
+- next response: from a client message (once answered before) until the next
+  public agent reply;
+- resolution: from creation, or from the last reopen, until resolved.
+
+Deadlines are columns on the ticket. Each clock also has an alert instant:
+the warning point (75 % of the target), then the deadline itself, then
+nothing once breached. The sweep claims alerts that are due with one UPDATE
+per metric and kind, so each warning and each breach happens once however
+often and however concurrently it runs, and it reads only the index of due
+alerts: its cost grows with the due tickets, not the open ones.
+
+While a ticket waits on the customer its clocks pause; when it resumes, the
+paused business time is added back (the deadline moves by exactly the
+business minutes the pause lasted).
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from sla import clock
+from sla.models import (
+    METRICS,
+    WARNING_SHARE,
+    CustomerDomain,
+    CustomerOrganization,
+    Metric,
+    SlaPolicy,
+    SlaTarget,
+)
+from tickets.models import OPEN_STATUSES, SlaBreach, Ticket, TicketEvent
+from tickets.notifications import Notice, notify_all
+from tisket.models import Membership, Notification, Organization, Role
+
+logger = logging.getLogger(__name__)
+
+PAUSED = Ticket.Status.WAITING_ON_CUSTOMER
+CLOCK_FIELDS = [
+    "sla_policy",
+    "sla_started_at",
+    "sla_paused_at",
+    "sla_pauses",
+    "first_response_due_at",
+    "first_response_alert_at",
+    "next_response_started_at",
+    "next_response_due_at",
+    "next_response_alert_at",
+    "resolution_due_at",
+    "resolution_alert_at",
+]
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A policy with what its deadlines need: targets by priority and the pure calendar."""
+
+    policy: SlaPolicy
+    targets: dict[str, SlaTarget]
+    calendar: clock.Calendar
+
+    def minutes(self, priority: str, metric: str) -> int | None:
+        target = self.targets.get(priority)
+        return target.minutes(metric) if target is not None else None
+
+
+def _policies_prefetched():
+    return SlaPolicy.objects.select_related("calendar").prefetch_related(
+        "targets", "calendar__hours", "calendar__holidays"
+    )
+
+
+def policy_terms(policies: Iterable[SlaPolicy]) -> dict[int, Terms]:
+    """Terms of policies fetched with their targets and calendars (see _policies_prefetched)."""
+    return {
+        policy.pk: Terms(
+            policy=policy,
+            targets={t.priority: t for t in policy.targets.all()},
+            calendar=policy.calendar.as_clock(),
+        )
+        for policy in policies
+    }
+
+
+def terms_of(organization_id: int) -> dict[int, Terms]:
+    return policy_terms(_policies_prefetched().filter(organization_id=organization_id))
+
+
+def policy_for(ticket: Ticket) -> SlaPolicy | None:
+    """The tier of the ticket's customer organization (by name, else by the client's
+    address domain), else the organization's default policy."""
+    customer = None
+    if ticket.customer_organization:
+        customer = CustomerOrganization.objects.filter(
+            organization_id=ticket.organization_id,
+            name__iexact=ticket.customer_organization.strip(),
+        ).first()
+    if customer is None and "@" in ticket.customer_email:
+        domain = ticket.customer_email.rsplit("@", 1)[1].lower()
+        found = (
+            CustomerDomain.objects.filter(organization_id=ticket.organization_id, domain=domain)
+            .select_related("customer")
+            .first()
+        )
+        customer = found.customer if found else None
+    if customer is not None and customer.policy_id is not None:
+        return customer.policy
+    return SlaPolicy.objects.filter(organization_id=ticket.organization_id, is_default=True).first()
+
+
+def _pauses(ticket: Ticket, now: datetime) -> list[tuple[datetime, datetime]]:
+    pauses = [(parse_datetime(start), parse_datetime(end)) for start, end in ticket.sla_pauses]
+    if ticket.sla_paused_at is not None:
+        pauses.append((ticket.sla_paused_at, max(now, ticket.sla_paused_at)))
+    return pauses
+
+
+def _paused_minutes(
+    pauses: list[tuple[datetime, datetime]], since: datetime, calendar: clock.Calendar
+) -> float:
+    """Business minutes of the pauses after `since`: what the clock gives back."""
+    return sum(
+        clock.business_minutes(max(start, since), end, calendar)
+        for start, end in pauses
+        if end > since
+    )
+
+
+def _clock_start(ticket: Ticket, metric: str) -> datetime | None:
+    """When the metric's clock started, or None when it does not run."""
+    if ticket.status not in OPEN_STATUSES:
+        return None
+    if metric == Metric.FIRST_RESPONSE:
+        return ticket.created_at if ticket.first_responded_at is None else None
+    if metric == Metric.NEXT_RESPONSE:
+        if ticket.first_responded_at is None:
+            return None  # the first response covers the client's early messages
+        return ticket.next_response_started_at
+    return ticket.sla_started_at or ticket.created_at
+
+
+def _stage(ticket: Ticket, metric: str) -> str:
+    due = getattr(ticket, f"{metric}_due_at")
+    alert = getattr(ticket, f"{metric}_alert_at")
+    if due is None:
+        return "stopped"
+    if alert is None:
+        return "breached"
+    return "warned" if alert >= due else "running"
+
+
+def sla_refresh(
+    ticket: Ticket,
+    *,
+    terms: Terms | None,
+    now: datetime | None = None,
+    restart: Iterable[str] = (),
+) -> None:
+    """Set the ticket's deadlines and alerts from its state (in memory; the caller saves).
+
+    A clock in `restart` starts afresh (its warning and breach may happen
+    again); otherwise a warning or breach already claimed is not claimed
+    twice, unless the new deadline lies ahead again (a lowered priority).
+    """
+    now = now or timezone.now()
+    restart = set(restart)
+    pauses = _pauses(ticket, now)
+    for metric in METRICS:
+        start = _clock_start(ticket, metric)
+        minutes = terms.minutes(ticket.priority, metric) if terms is not None else None
+        due = alert = None
+        if start is not None and minutes is not None:
+            calendar = terms.calendar
+            paused = _paused_minutes(pauses, start, calendar)
+            due = clock.due_at(start, minutes + paused, calendar)
+            warn = clock.due_at(start, minutes * WARNING_SHARE + paused, calendar)
+            stage = "running" if metric in restart else _stage(ticket, metric)
+            if stage in ("running", "stopped"):
+                alert = warn
+            elif stage == "warned" or due > now:
+                alert = due
+        setattr(ticket, f"{metric}_due_at", due)
+        setattr(ticket, f"{metric}_alert_at", alert)
+
+
+_TERMS_CACHE: dict[tuple, Terms] = {}
+
+
+def terms_memo_clear() -> None:
+    _TERMS_CACHE.clear()
+
+
+def _terms_for(ticket: Ticket) -> Terms | None:
+    """The ticket's policy terms: one query while the policy and calendar are unchanged.
+
+    Every change to a policy's targets or a calendar's hours and holidays
+    bumps its updated_at (sla.services), which keys this process-wide memo.
+    """
+    if ticket.sla_policy_id is None:
+        return None
+    policy = SlaPolicy.objects.select_related("calendar").filter(pk=ticket.sla_policy_id).first()
+    if policy is None:
+        return None
+    key = (policy.pk, policy.updated_at, policy.calendar_id, policy.calendar.updated_at)
+    terms = _TERMS_CACHE.get(key)
+    if terms is None:
+        if len(_TERMS_CACHE) > 256:
+            _TERMS_CACHE.clear()
+        terms = policy_terms(_policies_prefetched().filter(pk=policy.pk))[policy.pk]
+        _TERMS_CACHE[key] = terms
+    return terms
+
+
+def _save(ticket: Ticket) -> None:
+    ticket.save(update_fields=CLOCK_FIELDS)
+
+
+def sla_ticket_created(ticket: Ticket) -> None:
+    """Start the clocks of a new ticket under its customer's policy."""
+    ticket.sla_policy = policy_for(ticket)
+    ticket.sla_started_at = ticket.created_at
+    sla_refresh(ticket, terms=_terms_for(ticket), restart=METRICS)
+    _save(ticket)
+
+
+def sla_terms_changed(ticket: Ticket) -> None:
+    """Priority or customer changed: the policy may differ, and the deadlines do."""
+    ticket.sla_policy = policy_for(ticket)
+    sla_refresh(ticket, terms=_terms_for(ticket))
+    _save(ticket)
+
+
+def sla_status_changed(ticket: Ticket, *, old: str, now: datetime) -> None:
+    """Pause while waiting on the customer, resume with the time given back, restart on reopen."""
+    new = ticket.status
+    restart: list[str] = []
+    if new == PAUSED and ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+    elif new != PAUSED and ticket.sla_paused_at is not None:
+        ticket.sla_pauses = [
+            *ticket.sla_pauses,
+            [ticket.sla_paused_at.isoformat(), now.isoformat()],
+        ]
+        ticket.sla_paused_at = None
+    if old not in OPEN_STATUSES and new in OPEN_STATUSES:
+        # A reopen restarts the clocks: the client waits for an answer again.
+        ticket.sla_started_at = now
+        ticket.sla_pauses = []
+        ticket.next_response_started_at = now
+        restart = [Metric.NEXT_RESPONSE, Metric.RESOLUTION]
+    if new not in OPEN_STATUSES:
+        ticket.next_response_started_at = None
+    sla_refresh(ticket, terms=_terms_for(ticket), now=now, restart=restart)
+    _save(ticket)
+
+
+def sla_client_wrote(ticket: Ticket, *, at: datetime) -> None:
+    """A client message starts the next-response clock, unless one already waits."""
+    if ticket.next_response_started_at is not None or ticket.status not in OPEN_STATUSES:
+        return
+    ticket.next_response_started_at = at
+    sla_refresh(ticket, terms=_terms_for(ticket), restart=[Metric.NEXT_RESPONSE])
+    _save(ticket)
+
+
+def sla_agent_replied(ticket: Ticket) -> None:
+    """A public agent reply stops the first-response and next-response clocks."""
+    ticket.next_response_started_at = None
+    sla_refresh(ticket, terms=_terms_for(ticket))
+    _save(ticket)
+
+
+def sla_recompute(*, organization_id: int, policy_ids: Iterable[int] | None = None) -> int:
+    """Recompute the deadlines of open tickets after a calendar or policy change.
+
+    Tickets are taken in batches, each batch written with one bulk update.
+    """
+    terms = terms_of(organization_id)
+    tickets = Ticket.objects.filter(organization_id=organization_id, status__in=OPEN_STATUSES)
+    if policy_ids is not None:
+        tickets = tickets.filter(sla_policy_id__in=list(policy_ids))
+    count = 0
+    last_id = 0
+    now = timezone.now()
+    while True:
+        with transaction.atomic():
+            batch = list(tickets.filter(pk__gt=last_id).order_by("pk").select_for_update()[:500])
+            if not batch:
+                return count
+            for ticket in batch:
+                sla_refresh(ticket, terms=terms.get(ticket.sla_policy_id), now=now)
+            Ticket.objects.bulk_update(batch, CLOCK_FIELDS)
+        count += len(batch)
+        last_id = batch[-1].pk
+
+
+# The sweep ------------------------------------------------------------------
+
+
+def _claim(metric: str, kind: str, now: datetime) -> list[tuple[int, datetime]]:
+    """Move due alerts of one metric a stage on, atomically: [(ticket id, due at)].
+
+    A warning claim moves the alert to the deadline; a breach claim clears it.
+    Under concurrent sweeps each row is claimed once: PostgreSQL re-checks the
+    WHERE clause on a row another sweep just updated.
+    """
+    quote = connection.ops.quote_name
+    table = quote(Ticket._meta.db_table)
+    alert, due = quote(f"{metric}_alert_at"), quote(f"{metric}_due_at")
+    if kind == "warning":
+        change, stage = f"{alert} = {due}", f"{alert} < {due}"
+    else:
+        change, stage = f"{alert} = NULL", f"{alert} >= {due}"
+    # Only quoted model field names go into the statement; `now` is a parameter.
+    sql = (
+        f"UPDATE {table} SET {change} "  # noqa: S608
+        f"WHERE {alert} IS NOT NULL AND {quote('sla_paused_at')} IS NULL "
+        f"AND {alert} <= %s AND {stage} RETURNING {quote('id')}, {due}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now])
+        rows = cursor.fetchall()
+    return [(pk, _aware(due_at)) for pk, due_at in rows]
+
+
+def _aware(value) -> datetime:
+    if isinstance(value, str):  # SQLite hands RETURNING values back as text
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+
+
+@dataclass
+class SweepResult:
+    warnings: int = 0
+    breaches: int = 0
+    escalated: int = 0
+
+
+@transaction.atomic
+def sla_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Warn at 75 %, record breaches at 100 %, notify, and escalate urgent breaches."""
+    now = now or timezone.now()
+    result = SweepResult()
+    claimed: dict[str, list[tuple[str, int, datetime]]] = {"warning": [], "breach": []}
+    for metric in METRICS:
+        for kind in ("warning", "breach"):
+            claimed[kind] += [(metric, pk, due) for pk, due in _claim(metric, kind, now)]
+    if not claimed["warning"] and not claimed["breach"]:
+        return result
+    ids = {pk for rows in claimed.values() for _, pk, _ in rows}
+    tickets = Ticket.objects.select_related(
+        "organization", "assignee__user", "assignee__organization"
+    ).in_bulk(ids)
+    result.warnings = len(claimed["warning"])
+    result.breaches = len(claimed["breach"])
+    _record(claimed, tickets, now)
+    _notify(claimed, tickets)
+    result.escalated = _escalate_urgent(claimed["breach"], tickets)
+    return result
+
+
+def _record(claimed, tickets: dict[int, Ticket], now: datetime) -> None:
+    SlaBreach.objects.bulk_create(
+        [
+            SlaBreach(
+                organization_id=tickets[pk].organization_id,
+                ticket_id=pk,
+                metric=metric,
+                priority=tickets[pk].priority,
+                due_at=due,
+                breached_at=now,
+            )
+            for metric, pk, due in claimed["breach"]
+        ],
+        ignore_conflicts=True,
+    )
+    kinds = {"warning": TicketEvent.Kind.SLA_WARNING, "breach": TicketEvent.Kind.SLA_BREACHED}
+    TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(
+                ticket_id=pk,
+                kind=kinds[kind],
+                data={"metric": metric, "due_at": due.isoformat()},
+                created_at=now,
+            )
+            for kind, rows in claimed.items()
+            for metric, pk, due in rows
+        ]
+    )
+
+
+def _supervisors(organization_ids: set[int]) -> dict[int, list[Membership]]:
+    found: dict[int, list[Membership]] = {}
+    for membership in Membership.objects.filter(
+        organization_id__in=organization_ids,
+        role__in=[Role.SUPERVISOR, Role.ADMIN, Role.OWNER],
+        user__is_active=True,
+    ).select_related("user", "organization"):
+        found.setdefault(membership.organization_id, []).append(membership)
+    return found
+
+
+def _notify(claimed, tickets: dict[int, Ticket]) -> None:
+    """The assignee hears of warnings and breaches; supervisors of breaches too.
+
+    One notice per member and kind per sweep: a member with one ticket at
+    stake gets it by name, one with many gets a digest, never a flood.
+    """
+    supervisors = _supervisors({tickets[pk].organization_id for _, pk, _ in claimed["breach"]})
+    at_stake: dict[tuple[int, str], tuple[Membership, list]] = {}
+    for kind, rows in claimed.items():
+        for metric, pk, due in rows:
+            ticket = tickets[pk]
+            recipients = [ticket.assignee] if ticket.assignee_id else []
+            if kind == "breach":
+                recipients += supervisors.get(ticket.organization_id, [])
+            for member in recipients:
+                at_stake.setdefault((member.pk, kind), (member, []))[1].append(
+                    (metric, ticket, due)
+                )
+    notify_all([_notice(member, kind, items) for (_, kind), (member, items) in at_stake.items()])
+
+
+def _notice(member: Membership, kind: str, items: list) -> Notice:
+    notification_kind = (
+        Notification.Kind.SLA_WARNING if kind == "warning" else Notification.Kind.SLA_BREACHED
+    )
+    lines = [
+        f"{ticket.reference} {ticket.subject} ({ticket.priority}): "
+        f"{Metric(metric).label.lower()} due {_when(due, ticket.organization)}"
+        for metric, ticket, due in items
+    ]
+    slug = member.organization.slug
+    if len(items) == 1:
+        metric, ticket, due = items[0]
+        label = Metric(metric).label.lower()
+        title = (
+            f"{ticket.reference}: {label} due {_when(due, ticket.organization)}"
+            if kind == "warning"
+            else f"{ticket.reference}: {label} target missed"
+        )
+        url = f"/{slug}/tickets/{ticket.reference}/"
+    else:
+        what = "at risk of missing their SLA" if kind == "warning" else "missed their SLA"
+        title = f"{len(items)} tickets {what}"
+        state = "at_risk" if kind == "warning" else "breached"
+        url = f"/{slug}/?sla={state}"
+    return Notice(
+        recipient=member, kind=notification_kind, title=title, body="\n".join(lines), url=url
+    )
+
+
+def _when(due: datetime, organization: Organization) -> str:
+    local = timezone.localtime(due, ZoneInfo(organization.timezone))
+    return local.strftime("%a %d %b %H:%M %Z")
+
+
+def _escalate_urgent(breaches, tickets: dict[int, Ticket]) -> int:
+    """Urgent tickets that missed a target go up to a supervisor, unless one has them already
+    (an escalated ticket is not escalated again by the next missed target)."""
+    from tickets.workflows import ticket_escalate
+
+    escalated = 0
+    for pk in sorted({pk for _, pk, _ in breaches}):
+        ticket = tickets[pk]
+        if ticket.priority != Ticket.Priority.URGENT or ticket.status not in OPEN_STATUSES:
+            continue
+        if ticket.escalation_level > 0:
+            continue
+        try:
+            ticket_escalate(ticket=ticket, actor=None)
+        except Exception:  # its own savepoint: one failure never stops the sweep
+            logger.exception("escalating %s after its SLA breach failed", ticket.reference)
+            continue
+        escalated += 1
+    return escalated
+
+
+# Reading the clocks ----------------------------------------------------------
+
+
+def sla_state(ticket: Ticket, now: datetime | None = None) -> str | None:
+    """paused, breached, at_risk, on_track; None when no clock runs."""
+    now = now or timezone.now()
+    dues = [(m, getattr(ticket, f"{m}_due_at")) for m in METRICS]
+    running = [(m, due) for m, due in dues if due is not None]
+    if not running:
+        return None
+    if ticket.sla_paused_at is not None:
+        return "paused"
+    if any(due <= now for _, due in running):
+        return "breached"
+    for metric, due in running:
+        alert = getattr(ticket, f"{metric}_alert_at")
+        if alert is not None and (alert >= due or alert <= now):
+            return "at_risk"
+    return "on_track"
+
+
+def sla_next_due(ticket: Ticket) -> datetime | None:
+    dues = [getattr(ticket, f"{m}_due_at") for m in METRICS]
+    return min((d for d in dues if d is not None), default=None)
+
+
+def sla_state_q(state: str, now: datetime) -> Q:
+    """Tickets in an SLA state, as a filter over the deadline columns."""
+    running = Q()
+    for metric in METRICS:
+        running |= Q(**{f"{metric}_due_at__isnull": False})
+    unpaused = Q(sla_paused_at__isnull=True)
+    breached = Q()
+    at_risk = Q()
+    for metric in METRICS:
+        due, alert = f"{metric}_due_at", f"{metric}_alert_at"
+        breached |= Q(**{f"{due}__lte": now})
+        warned = Q(**{f"{alert}__isnull": False}) & (
+            Q(**{f"{alert}__gte": F(due)}) | Q(**{f"{alert}__lte": now})
+        )
+        at_risk |= Q(**{f"{due}__gt": now}) & warned
+    if state == "paused":
+        return running & Q(sla_paused_at__isnull=False)
+    if state == "breached":
+        return unpaused & breached
+    if state == "at_risk":
+        return unpaused & ~breached & at_risk & running
+    if state == "on_track":
+        return unpaused & running & ~breached & ~at_risk
+    raise ValueError(f"unknown SLA state {state!r}")
