@@ -13,7 +13,7 @@ from rest_framework.throttling import AnonRateThrottle
 
 from inboxes.models import Inbox
 from threads.selectors import thread_get
-from tickets import csat, macros, selectors, services, workflows
+from tickets import csat, macros, selectors, services, sla, workflows
 from tickets.models import Macro, Note, Queue, Ticket, TicketEvent
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
@@ -51,6 +51,20 @@ class QueueWriteSerializer(serializers.Serializer):
     open_ticket_cap = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
 
+class TicketSlaSerializer(serializers.Serializer):
+    policy = serializers.CharField(source="sla_policy.name", default=None, allow_null=True)
+    state = serializers.SerializerMethodField(
+        help_text="on_track, at_risk, breached, paused; null when no clock runs."
+    )
+    first_response_due_at = serializers.DateTimeField(allow_null=True)
+    next_response_due_at = serializers.DateTimeField(allow_null=True)
+    resolution_due_at = serializers.DateTimeField(allow_null=True)
+    paused_since = serializers.DateTimeField(source="sla_paused_at", allow_null=True)
+
+    def get_state(self, ticket: Ticket) -> str | None:
+        return sla.sla_state(ticket)
+
+
 class TicketSerializer(serializers.ModelSerializer):
     queue = serializers.IntegerField(source="queue_id", allow_null=True)
     assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
@@ -59,6 +73,7 @@ class TicketSerializer(serializers.ModelSerializer):
     )
     tags = serializers.SerializerMethodField()
     threads = serializers.SerializerMethodField()
+    sla = TicketSlaSerializer(source="*", read_only=True)
 
     class Meta:
         model = Ticket
@@ -81,6 +96,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "reopen_count",
             "first_responded_at",
             "resolved_at",
+            "sla",
             "created_at",
             "updated_at",
         ]
@@ -282,6 +298,7 @@ class TicketListApi(TicketsApiMixin, GenericAPIView):
             queue=params.get("queue", ""),
             assignee=params.get("assignee", ""),
             tag=params.get("tag", ""),
+            sla_state=params.get("sla", ""),
             updated_since=updated_since,
         )
 
@@ -292,6 +309,7 @@ class TicketListApi(TicketsApiMixin, GenericAPIView):
             OpenApiParameter("queue", int),
             OpenApiParameter("assignee", str, description="A member's id, 'me' or 'none'"),
             OpenApiParameter("tag", str),
+            OpenApiParameter("sla", str, enum=["on_track", "at_risk", "breached", "paused"]),
             OpenApiParameter("updated_since", str, description="ISO 8601 date and time"),
         ],
         responses=TicketSerializer(many=True),

@@ -2,8 +2,11 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from tickets import sla
 from tickets.models import Note, Queue, QueueMember, Ticket, TicketEvent, TicketThread
+from tisket.errors import TisketError
 from tisket.models import Membership, Organization
 
 
@@ -24,6 +27,9 @@ def queue_get(*, organization: Organization, pk: int) -> Queue:
         raise Http404("No such queue.") from None
 
 
+SLA_STATES = ("on_track", "at_risk", "breached", "paused")
+
+
 def tickets_list(
     *,
     organization: Organization,
@@ -33,10 +39,11 @@ def tickets_list(
     queue: str = "",
     assignee: str = "",
     tag: str = "",
+    sla_state: str = "",
     updated_since: datetime | None = None,
 ) -> QuerySet[Ticket]:
     tickets = Ticket.objects.filter(organization=organization).select_related(
-        "queue", "assignee__user"
+        "queue", "assignee__user", "sla_policy"
     )
     if status:
         tickets = tickets.filter(status__in=status.split(","))
@@ -56,6 +63,10 @@ def tickets_list(
         tickets = tickets.filter(tags__name=" ".join(tag.strip().lower().split()))
     if updated_since is not None:
         tickets = tickets.filter(updated_at__gte=updated_since)
+    if sla_state:
+        if sla_state not in SLA_STATES:
+            raise TisketError(f"sla: use one of {', '.join(SLA_STATES)}.")
+        tickets = tickets.filter(sla.sla_state_q(sla_state, timezone.now()))
     return tickets.prefetch_related(
         Prefetch("thread_links", queryset=TicketThread.objects.select_related("thread")),
         "tags",

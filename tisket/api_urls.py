@@ -3,6 +3,7 @@
 from django.urls import path
 
 from inboxes import api as inboxes_api
+from sla import api as sla_api
 from threads import api as threads_api
 from tickets import api as tickets_api
 from tisket import api
@@ -110,5 +111,22 @@ urlpatterns = [
     path("csat/<str:token>/", tickets_api.CsatApi.as_view(), name="csat"),
     path("macros/", tickets_api.MacroListApi.as_view(), name="macro-list"),
     path("macros/<int:pk>/", tickets_api.MacroDetailApi.as_view(), name="macro-detail"),
+    path("sla/summary/", sla_api.SlaSummaryApi.as_view(), name="sla-summary"),
+    path("sla/metrics/", sla_api.SlaMetricsApi.as_view(), name="sla-metrics"),
+    path("sla/calendars/", sla_api.CalendarListApi.as_view(), name="sla-calendar-list"),
+    path(
+        "sla/calendars/<int:pk>/",
+        sla_api.CalendarDetailApi.as_view(),
+        name="sla-calendar-detail",
+    ),
+    path(
+        "sla/calendars/<int:pk>/import-holidays/",
+        sla_api.CalendarHolidayImportApi.as_view(),
+        name="sla-calendar-import-holidays",
+    ),
+    path("sla/policies/", sla_api.PolicyListApi.as_view(), name="sla-policy-list"),
+    path("sla/policies/<int:pk>/", sla_api.PolicyDetailApi.as_view(), name="sla-policy-detail"),
+    path("customers/", sla_api.CustomerListApi.as_view(), name="customer-list"),
+    path("customers/<int:pk>/", sla_api.CustomerDetailApi.as_view(), name="customer-detail"),
     path("inbound/raw/", threads_api.InboundRawApi.as_view(), name="inbound-raw"),
 ]

@@ -31,10 +31,14 @@ class Foreign:
     queue_id: int
     ticket_reference: str
     macro_id: int
+    calendar_id: int
+    policy_id: int
+    customer_id: int
 
 
 @pytest.fixture
 def foreign(globex, globex_inbox) -> Foreign:
+    from sla import services as sla_services
     from tests.mail import deliver, make_mail
     from tickets.macros import macro_save
     from tickets.services import queue_create, ticket_note_add
@@ -50,6 +54,11 @@ def foreign(globex, globex_inbox) -> Foreign:
     ticket = first.thread.ticket_link.ticket
     ticket_note_add(ticket=ticket, body="globex internal note", actor=globex.agent)
     macro = macro_save(organization=globex.org, actor=None, name="Globex macro", body="hi")
+    calendar = sla_services.calendar_create(organization=globex.org, name="Globex hours")
+    policy = sla_services.policy_create(organization=globex.org, name="Gold", calendar=calendar)
+    customer = sla_services.customer_save(
+        organization=globex.org, name="Globex client", policy=policy, domains=["client.test"]
+    )
     return Foreign(
         cast=globex,
         token_id=services.api_token_create(membership=globex.agent, name="theirs")[0].pk,
@@ -60,6 +69,9 @@ def foreign(globex, globex_inbox) -> Foreign:
         queue_id=queue.pk,
         ticket_reference=ticket.reference,
         macro_id=macro.pk,
+        calendar_id=calendar.pk,
+        policy_id=policy.pk,
+        customer_id=customer.pk,
     )
 
 
@@ -92,6 +104,10 @@ FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:ticket-child-detail": lambda f: f.ticket_reference,
     "api:ticket-merge": lambda f: f.ticket_reference,
     "api:macro-detail": lambda f: f.macro_id,
+    "api:sla-calendar-detail": lambda f: f.calendar_id,
+    "api:sla-calendar-import-holidays": lambda f: f.calendar_id,
+    "api:sla-policy-detail": lambda f: f.policy_id,
+    "api:customer-detail": lambda f: f.customer_id,
     # Each of the two objects of another organization, and each of ours with theirs.
     "api:ticket-macro-apply": lambda f: {"reference": f.ticket_reference, "pk": f.macro_id},
 }
