@@ -1,0 +1,464 @@
+"""Faults in real processes: the broker down under a web request, workers killed mid-way.
+
+No mocks: gunicorn, the Celery workers and the SMTP server are real processes or
+sockets; the workers use the embedded (filesystem) broker in the test's own data
+directory. Only the moment of a fault is chosen: a database lock that the worker
+must wait for holds it there while it is killed.
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection, transaction
+from django.db.models import F
+
+from tests.conftest import require_service
+from tests.mail import deliver, make_mail
+from tests.smtp import Mailbox, free_port
+from threads.models import InboundMail, Message, Thread
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = ["-m", "celery", "--app", "tisket", "worker", "--pool", "solo",
+          "--without-mingle", "--without-gossip", "--loglevel", "INFO"]  # fmt: skip
+QUICK = 10  # seconds: what "answers at once" allows a web request, broker timeouts included
+
+
+def _env(data_dir: Path, database_url: str = "") -> dict[str, str]:
+    """A production process's environment: its data dir, the embedded broker and cache."""
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CELERY_", "EMAIL_")) and k not in {"REDIS_URL", "DATABASE_URL"}
+    }
+    return inherited | {
+        "DJANGO_SETTINGS_MODULE": "tisket.settings",
+        "TISKET_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url or f"sqlite:///{data_dir / 'db.sqlite3'}",
+        "TISKET_INBOUND_DOMAIN": "in.tisket.test",
+    }
+
+
+def _django(env: dict[str, str], code: str) -> str:
+    """Run code in `manage.py shell` under env; what it printed."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+class Child:
+    """A child process (and its own children), its output collected as it comes."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, text=True, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: str, count: int = 1, timeout: float = 30) -> None:
+        """Until `count` lines of the output match pattern."""
+        deadline = time.monotonic() + timeout
+        while sum(bool(re.search(pattern, line)) for line in list(self.lines)) < count:
+            assert self.process.poll() is None, f"it exited:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {pattern!r} in {timeout} s:\n{self.output}"
+            time.sleep(0.1)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str]) -> Iterator[Child]:
+    child = Child(args, env)
+    try:
+        yield child
+    finally:
+        child.kill(signal.SIGTERM)
+
+
+def _wait(condition, timeout: float = 30, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what or condition} not within {timeout} s"
+        time.sleep(0.05)
+
+
+# --- An installation on SQLite, in processes of its own ------------------------------
+
+SETUP = """
+import json
+from inboxes.services import inbox_create
+from tests.mail import make_mail
+from threads.inbound import inbound_process, inbound_receive
+from tisket import services
+
+agent, _ = services.user_get_or_create(email="agent@acme.test")
+org = services.organization_create(name="Acme", slug="acme", code="ACME", owner=agent)
+inbox = inbox_create(organization=org, name="support", auto_ack_enabled=False)
+raw = make_mail(to=inbox.address, message_id="<q1@client.test>")
+mail, _ = inbound_receive(raw=raw, source="test", enqueue=False)
+thread = inbound_process(inbound_id=mail.pk).thread
+_, key = services.api_token_create(membership=agent.memberships.get(), name="faults")
+print(json.dumps({"token": key, "reference": thread.reference}))
+"""
+
+OUTBOX = """
+import json
+from threads.models import OutboundMail
+rows = OutboundMail.objects.values("id", "status", "attempts", "message_id_header", "last_error")
+print(json.dumps(list(rows)))
+"""
+
+
+@dataclass
+class Site:
+    env: dict[str, str]
+    database: Path
+    token: str
+    reference: str
+
+    def outbox(self) -> list[dict]:
+        return json.loads(_django(self.env, OUTBOX))
+
+
+@pytest.fixture(scope="module")
+def installation(tmp_path_factory) -> tuple[Path, dict]:
+    """Migrated once for the module; each test works on a copy of it."""
+    data = tmp_path_factory.mktemp("installation")
+    env = _env(data)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    return data, json.loads(_django(env, SETUP))
+
+
+@pytest.fixture
+def site(installation, tmp_path) -> Site:
+    """A new installation on SQLite: jane@client.test asked on THD-ACME-001; an agent's token."""
+    template, made = installation
+    data = shutil.copytree(template, tmp_path / "data")
+    return Site(_env(data), data / "db.sqlite3", made["token"], made["reference"])
+
+
+class Server(Mailbox):
+    """An SMTP server's handler: keeps what it accepts, runs a hook before saying so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_accepting = lambda: None
+        self.quit = threading.Event()
+        self.env: dict[str, str] = {}
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.before_accepting()
+        return await super().handle_DATA(server, session, envelope)
+
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        self.quit.set()
+        return "221 Bye"
+
+
+@pytest.fixture
+def smtp() -> Iterator[Server]:
+    """A real SMTP server; its env makes an installation send through it."""
+    server = Server()
+    controller = Controller(server, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    server.env = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(controller.port),
+        "EMAIL_TIMEOUT": "5",
+    }
+    yield server
+    controller.stop()
+
+
+@contextmanager
+def broker_down(how: str) -> Iterator[dict[str, str]]:
+    """The environment of a web server whose Redis is down, in one of three ways."""
+    if how == "silent":  # accepts connections, never answers: paused, swapping, half-open
+        with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
+            yield {"CELERY_BROKER_URL": f"redis://127.0.0.1:{listener.getsockname()[1]}/0"}
+    elif how == "all of redis":  # broker and cache, as REDIS_URL configures production
+        yield {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    else:  # refused: nothing listens where the broker should be
+        yield {"CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def post_reply(port: int, site: Site, body: str) -> tuple[int, dict]:
+    web = http.client.HTTPConnection("127.0.0.1", port, timeout=QUICK)
+    try:
+        web.request(
+            "POST",
+            f"/api/v1/threads/{site.reference}/messages/",
+            body=json.dumps({"body": body}),
+            headers={"Authorization": f"Token {site.token}", "Content-Type": "application/json"},
+        )
+        response = web.getresponse()
+        content = response.read()
+    except TimeoutError:
+        pytest.fail(f"the reply was not answered within {QUICK} s")
+    finally:
+        web.close()
+    if response.status != 201:
+        return response.status, {"error": content.decode(errors="replace")[:500]}
+    return response.status, json.loads(content)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "refused",
+        "silent",
+        "all of redis",
+    ],
+)
+def test_a_reply_posted_while_redis_is_down_is_stored_then_sent_once_by_the_sweep(site, smtp, how):
+    """With Redis down, the reply is stored and answered 201 at once, its mail pending.
+
+    Once a worker is back, the periodic sweep sends it, once: a second sweep sends nothing.
+    """
+    port = free_port()
+    with broker_down(how) as down, running(
+        ["-m", "gunicorn", "tisket.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--graceful-timeout", "1"],
+        site.env | down | {"HOME": site.env["TISKET_DATA_DIR"]},  # gunicorn's control socket
+    ) as web:  # fmt: skip
+        _wait(lambda: _listening(port), what="gunicorn listening")
+        started = time.monotonic()
+        status, reply = post_reply(port, site, "Try again now.")
+        elapsed = time.monotonic() - started
+    assert status == 201, (reply, web.output)
+    assert elapsed < QUICK
+    assert reply["delivery"]["status"] == "pending"
+    [row] = site.outbox()
+    assert (row["status"], row["attempts"]) == ("pending", 0)
+    assert row["message_id_header"] == reply["message_id"]
+
+    sweep = "from threads.tasks import outbox_sweep_task; outbox_sweep_task.delay()"
+    with running(WORKER, site.env | smtp.env) as worker:
+        _django(site.env, sweep)  # what beat does every minute
+        worker.wait_for(r"outbox_send_task\[.*\] succeeded .*: 'sent'")
+        _django(site.env, sweep)
+        worker.wait_for(r"outbox_sweep_task\[.*\] succeeded .*: 0")
+    [(recipients, sent)] = smtp.received
+    assert recipients == ["jane@client.test"]
+    assert sent["Message-ID"] == f"<{reply['message_id']}>"
+    assert [r["status"] for r in site.outbox()] == ["sent"]
+    assert "Traceback" not in worker.output, worker.output
+
+
+REPLY = """
+import json
+from threads.outbound import reply_send
+from threads.models import Thread
+from tisket.models import Membership
+
+thread = Thread.objects.get()
+message, outbound = reply_send(thread=thread, author=Membership.objects.get(), body="Fixed.")
+print(json.dumps({"id": outbound.pk, "message_id": message.message_id}))
+"""
+
+REDELIVER = """
+from threads.tasks import outbox_send_task, outbox_sweep_task
+
+outbox_send_task.delay({id})
+outbox_sweep_task.delay()
+"""
+
+AN_HOUR_LATER = """
+from datetime import timedelta
+from django.db.models import F
+from threads.models import OutboundMail
+from threads.tasks import outbox_sweep_task
+
+OutboundMail.objects.update(next_attempt_at=F("next_attempt_at") - timedelta(hours=2))
+outbox_sweep_task.delay()
+"""
+
+
+def test_a_mail_the_server_accepted_is_never_sent_again_after_its_worker_is_killed(site, smtp):
+    """A worker killed after the SMTP server accepted a mail, before it could record
+    that, leaves the row "sending"; no redelivery or sweep sends it again.
+
+    Sending is at most once: outbox_send claims the row in its own commit before the
+    transport is called, and only pending rows are sent. An hour on, the sweep marks
+    the row failed, its outcome unknown (here: delivered), and still sends nothing.
+    """
+    env = site.env | smtp.env
+    reply = json.loads(_django(env, REPLY))  # stored, and queued on the embedded broker
+    database = sqlite3.connect(site.database, isolation_level=None, check_same_thread=False)
+    # The server takes the database's write lock before it answers 250: the worker,
+    # told the mail is sent, waits to record it, and is killed there.
+    smtp.before_accepting = lambda: database.execute("BEGIN IMMEDIATE")
+    try:
+        with running(WORKER, env) as worker:
+            _wait(smtp.quit.is_set, what="the mail accepted and the session over")
+            worker.kill()
+    finally:
+        database.close()  # the lock with it
+    assert len(smtp.received) == 1
+    [row] = site.outbox()
+    assert (row["status"], row["attempts"]) == ("sending", 1)
+
+    with running(WORKER, env) as worker:
+        # The task again (as a broker redelivers an unacknowledged one), and the sweep.
+        _django(env, REDELIVER.format(id=reply["id"]))
+        worker.wait_for(r"outbox_send_task\[.*\] succeeded .*: None")
+        worker.wait_for(r"outbox_sweep_task\[.*\] succeeded .*: 0")
+        # An hour later: the sweep gives the row up.
+        _django(env, AN_HOUR_LATER)
+        worker.wait_for(r"outbox_sweep_task\[.*\] succeeded .*: 0", count=2)
+    [(_, sent)] = smtp.received
+    assert sent["Message-ID"] == f"<{reply['message_id']}>"
+    [row] = site.outbox()
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "may or may not have left" in row["last_error"]
+    assert "Traceback" not in worker.output, worker.output
+
+
+# --- A worker on the test's own PostgreSQL database -----------------------------------
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    return (
+        f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or 'localhost'}"
+        f":{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+def _waiting_on_me() -> list[int]:
+    """The database sessions waiting for a lock this one holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT pid FROM pg_locks WHERE NOT granted"
+            " AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def _has_written(pid: int, model) -> bool:
+    """Whether that session's open transaction has written rows of model."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_locks WHERE pid = %s AND mode = 'RowExclusiveLock'"
+            " AND relation = %s::regclass",
+            [pid, model._meta.db_table],
+        )
+        return cursor.fetchone() is not None
+
+
+def _session_alive(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone() is not None
+
+
+RECEIVE = """
+from pathlib import Path
+from threads.inbound import inbound_receive
+
+inbound_receive(raw=Path({path!r}).read_bytes(), source="test")
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_whose_worker_is_killed_mid_transaction_is_processed_once_by_the_sweep(
+    acme, inbox, tmp_path
+):
+    """A recorded reply whose worker dies mid-batch, its message written but not
+    committed, is pending again; the sweep then stores it once.
+    """
+    require_service(
+        "PostgreSQL",
+        connection.vendor == "postgresql",
+        "the worker process shares the test's database: set DATABASE_URL",
+    )
+    thread = deliver(make_mail(message_id="<q1@client.test>")).thread
+    answer = tmp_path / "answer.eml"
+    answer.write_bytes(
+        make_mail(
+            subject="Re: Cannot log in",
+            body="Still broken.",
+            message_id="<a1@client.test>",
+            in_reply_to="<q1@client.test>",
+        )
+    )
+    env = _env(tmp_path / "data", _database_url())
+    with running(WORKER, env) as worker:
+        with transaction.atomic():
+            # An agent's transaction holds the thread: the worker, having written the
+            # message, waits to count it on the thread.
+            Thread.objects.select_for_update().get(pk=thread.pk)
+            _django(env, RECEIVE.format(path=str(answer)))  # the edge records it, queues a run
+            _wait(_waiting_on_me, what="the worker waiting on the thread")
+            [session] = _waiting_on_me()
+            assert _has_written(session, Message)
+            worker.kill()
+        # Released, the dead worker's session ends its transaction: rolled back.
+        _wait(lambda: not _session_alive(session), what="the dead worker's session ending")
+    row = InboundMail.objects.get(message_id_header="a1@client.test")
+    assert row.status == InboundMail.Status.PENDING
+    assert not Message.objects.filter(message_id="a1@client.test").exists()
+
+    # A minute later, the sweep queues a run over it.
+    InboundMail.objects.filter(pk=row.pk).update(
+        received_at=F("received_at") - timedelta(minutes=2)
+    )
+    with running(WORKER, env) as worker:
+        _django(env, "from threads.tasks import inbound_mail_sweep; inbound_mail_sweep.delay()")
+        worker.wait_for(r"inbound_mail_process\[.*\] succeeded .*: 1")
+    row.refresh_from_db()
+    assert row.status == InboundMail.Status.ACCEPTED
+    assert list(thread.messages.order_by("id").values_list("message_id", flat=True)) == [
+        "q1@client.test",
+        "a1@client.test",
+    ]
+    thread.refresh_from_db()
+    assert thread.message_count == 2
+    assert "Traceback" not in worker.output, worker.output
