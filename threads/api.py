@@ -4,10 +4,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
-from django.db import transaction
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpResponseRedirect
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -25,8 +22,9 @@ from rest_framework.views import APIView
 
 from inboxes.models import Inbox
 from threads import inbound, outbound, selectors, services
+from threads.downloads import attachment_response
 from threads.models import Attachment, InboundMail, Message, OutboundMail, Thread
-from tickets.services import ticket_reply_sent
+from tickets.services import thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
 from tisket.models import Role
@@ -266,11 +264,9 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         files = [(f.name, f.read()) for f in data.pop("attachments")]
-        with transaction.atomic():
-            message, _ = outbound.reply_send(
-                thread=thread, author=self.membership, attachments=files, **data
-            )
-            ticket_reply_sent(thread=thread, message=message, actor=self.membership)
+        message, _ = thread_reply_send(
+            thread=thread, author=self.membership, attachments=files, **data
+        )
         message = selectors.messages_list(thread=thread).get(pk=message.pk)
         data = MessageSerializer(message, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
@@ -289,26 +285,10 @@ class AttachmentDownloadApi(OrganizationApiMixin, APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int):
         attachment = selectors.attachment_get(organization=self.organization, pk=pk)
-        if not attachment.file:
+        response = attachment_response(attachment)
+        if response is None:
             return Response({"detail": attachment.omitted_reason or "No content."}, status=410)
-        storage = attachment.file.storage
-        if not isinstance(storage, FileSystemStorage):
-            # Remote storage (S3): a short-lived signed link that forces a download.
-            disposition = f'attachment; filename="{attachment.filename}"'
-            url = storage.url(
-                attachment.file.name,
-                parameters={
-                    "ResponseContentDisposition": disposition,
-                    "ResponseContentType": attachment.content_type,
-                },
-            )
-            return HttpResponseRedirect(url)
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.filename,
-            content_type=attachment.content_type,
-        )
+        return response
 
 
 class QuarantineListApi(OrganizationApiMixin, GenericAPIView):

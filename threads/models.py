@@ -30,6 +30,8 @@ class Thread(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # Part of every signed client link (threads.client_access): bumping it revokes them all.
+    client_link_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -42,6 +44,12 @@ class Thread(models.Model):
             ),
             models.Index(
                 fields=["organization", "inbox", "-updated_at", "-id"], name="thread_org_inbox"
+            ),
+            # The queue's default: unresolved work, latest activity first, read in order.
+            models.Index(
+                fields=["organization", "-updated_at", "-id"],
+                name="thread_org_unresolved",
+                condition=models.Q(status__in=["open", "in_progress"]),
             ),
         ]
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from inboxes.models import Inbox
 from inboxes.selectors import organization_addresses
 from inboxes.transports import inbox_connection
+from threads.client_access import client_link_footer
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Suppression, Thread
 from threads.services import (
@@ -157,6 +158,9 @@ def _store_outbound(
         author=author,
         automated_reason=automated,
     )
+    # Every mail to a client ends with a signed link to the conversation's page
+    # (the mail's, not the stored message's: the page itself needs no link).
+    link_text, link_html = client_link_footer(thread=thread, email=to[0]) if to else ("", "")
     outbound = OutboundMail.objects.create(
         organization_id=thread.organization_id,
         inbox=inbox,
@@ -166,8 +170,8 @@ def _store_outbound(
         to=to,
         cc=cc,
         subject=subject,
-        text=text,
-        html=html,
+        text=f"{text}\n\n{link_text}" if link_text else text,
+        html=f"{html}\n{link_html}" if link_html else html,
         headers=headers,
         message_id_header=message_id,
     )
@@ -364,6 +368,26 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
     ids = [row.pk for row in created]
     transaction.on_commit(lambda: outbox_enqueue_many(outbound_ids=ids))
     return created
+
+
+def address_mail(*, organization_id: int, to: str, subject: str, text: str) -> OutboundMail | None:
+    """Queue one mail from the installation's address to someone not yet a member (an
+    invitation); None when the address is suppressed for bouncing."""
+    to = address_normalize(to)
+    if address_suppressed(to):
+        return None
+    outbound = OutboundMail.objects.create(
+        organization_id=organization_id,
+        inbox=None,
+        kind=OutboundMail.Kind.NOTIFICATION,
+        to=[to],
+        subject=subject[:998],
+        text=text,
+        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        message_id_header=new_message_id(),
+    )
+    transaction.on_commit(lambda: outbox_enqueue(outbound_id=outbound.pk))
+    return outbound
 
 
 def outbox_enqueue_many(*, outbound_ids: list[int]) -> None:

@@ -77,3 +77,17 @@ def inbound_log(*, organization: Organization, status: str = "") -> QuerySet[Inb
     if status:
         mails = mails.filter(status__in=status.split(","))
     return mails.defer("raw_data", "error")
+
+
+def message_get(*, organization: Organization, pk: int) -> Message:
+    try:
+        return Message.objects.prefetch_related("attachments").get(organization=organization, pk=pk)
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such message.") from None
+
+
+def inbound_messages_after(*, thread: Thread, message_id: int) -> QuerySet[Message]:
+    """The client messages of the thread newer than the given one (by id: ids only grow)."""
+    return Message.objects.filter(
+        thread=thread, direction=Message.Direction.INBOUND, pk__gt=message_id
+    )

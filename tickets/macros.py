@@ -1,5 +1,6 @@
 """Macros: a canned reply rendered for one ticket, and actions applied with it in one go."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -78,11 +79,11 @@ def macro_save(
     return macro
 
 
-def macro_render(*, macro: Macro, ticket: Ticket, agent: Membership | None) -> str:
-    """The macro's reply text for this ticket."""
+def macro_context(*, ticket: Ticket, agent: Membership | None) -> dict:
+    """The variables a macro's text may use, for this ticket."""
     link = ticket.thread_links.select_related("thread").first()
     thread = link.thread if link else None
-    context = {
+    return {
         "client_name": (thread.client_name if thread else "") or ticket.customer_email,
         "client_email": ticket.customer_email or (thread.client_email if thread else ""),
         "thread": {
@@ -99,7 +100,25 @@ def macro_render(*, macro: Macro, ticket: Ticket, agent: Membership | None) -> s
         "agent_name": agent.user.get_full_name() if agent else "",
         "organization": {"name": ticket.organization.name},
     }
-    return render_plain(macro.body, context)
+
+
+def macro_render(*, macro: Macro, ticket: Ticket, agent: Membership | None) -> str:
+    """The macro's reply text for this ticket."""
+    return render_plain(macro.body, macro_context(ticket=ticket, agent=agent))
+
+
+def macros_render(
+    *, macros: Iterable[Macro], ticket: Ticket, agent: Membership | None
+) -> dict[int, str]:
+    """Each macro's reply text for this ticket, by macro id, from one look-up of the context."""
+    context = macro_context(ticket=ticket, agent=agent)
+    rendered = {}
+    for macro in macros:
+        try:
+            rendered[macro.pk] = render_plain(macro.body, context)
+        except TemplateSyntaxError:  # saved past macro_validate (Django admin): show it as is
+            rendered[macro.pk] = macro.body
+    return rendered
 
 
 @transaction.atomic

@@ -152,6 +152,12 @@ class Ticket(models.Model):
     next_response_alert_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     resolution_alert_at = models.DateTimeField(null=True, blank=True)
+    sla_warn_at = models.DateTimeField(
+        null=True, blank=True, help_text="The first 75 % point of the running clocks: at risk."
+    )
+    sla_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="The first deadline of the running clocks: breached."
+    )
 
     class Meta:
         constraints = [
@@ -168,6 +174,17 @@ class Ticket(models.Model):
                     ),
                 )
                 for metric in ("first_response", "next_response", "resolution")
+            ),
+            # The queue and the summary find tickets by SLA state with these ranges.
+            models.Index(
+                fields=["organization", "sla_due_at"],
+                name="ticket_sla_due",
+                condition=models.Q(sla_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["organization", "sla_warn_at"],
+                name="ticket_sla_warn",
+                condition=models.Q(sla_warn_at__isnull=False),
             ),
             models.Index(fields=["organization", "-updated_at", "-id"], name="ticket_org_updated"),
             models.Index(
@@ -333,3 +350,23 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}/5 for {self.ticket_id}"
+
+
+class SavedView(models.Model):
+    """A named set of queue filters: a member's own, or shared with the organization."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000, help_text="The queue's filters, as a query string.")
+    shared = models.BooleanField(default=False, help_text="Everyone in the organization sees it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,5 +1,6 @@
 """Telling members what needs them: a notification under the bell, and a mail if they wish."""
 
+import re
 from dataclasses import dataclass
 
 from threads.outbound import MemberMail, notification_mails
@@ -15,8 +16,33 @@ class Notice:
     url: str = ""
 
 
+MENTION_RE = re.compile(r"(?<![\w.])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
+
+
+def ticket_url(ticket) -> str:
+    """Where a notice about a ticket points, in the agent UI."""
+    return f"/{ticket.organization.slug}/tickets/{ticket.reference}/"
+
+
+def mentioned_members(organization_id: int, text: str) -> list[Membership]:
+    """Members named in a note as @alex (the address's first part) or @alex@acme.test."""
+    names = {name.lower().rstrip(".") for name in MENTION_RE.findall(text)}
+    if not names:
+        return []
+    members = Membership.objects.filter(
+        organization_id=organization_id, user__is_active=True
+    ).select_related("user", "organization")
+    return [
+        m
+        for m in members
+        if m.user.email.lower() in names or m.user.email.lower().split("@")[0] in names
+    ]
+
+
 def notify_all(notices: list[Notice]) -> list[Notification]:
     """Write every notice under its recipient's bell and queue the mails, in two inserts."""
+    if not notices:
+        return []
     notifications = Notification.objects.bulk_create(
         [
             Notification(

@@ -6,9 +6,10 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from threads import outbound
 from threads.ingest import InboundResult
-from threads.models import Message, Thread
-from tickets import events, sla
+from threads.models import Message, OutboundMail, Thread
+from tickets import events, notifications, sla
 from tickets.models import (
     OPEN_STATUSES,
     Note,
@@ -20,7 +21,7 @@ from tickets.models import (
     ticket_reference,
 )
 from tisket.errors import ConflictError, NotAllowedError, TisketError
-from tisket.models import Membership, Organization, Role
+from tisket.models import Membership, Notification, Organization, Role
 from tisket.services import sequence_next
 
 EDITABLE = ("subject", "description", "category", "customer_email", "customer_organization")
@@ -177,11 +178,30 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Membership | None) 
     ticket.status = new
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=fields)
+    _threads_follow_status(ticket)
     events.ticket_status_event(ticket=ticket, actor=actor, old=old, new=new)
     sla.sla_status_changed(ticket, old=old, now=ticket.updated_at)
     if new == Ticket.Status.RESOLVED:
         _incident_resolve_children(parent=ticket, actor=actor)
     return ticket
+
+
+# A linked thread shows its ticket's status in the thread's coarser terms, so the
+# queue filters unresolved work on the thread's own column, without a join.
+THREAD_STATUS_OF = {
+    Ticket.Status.NEW: Thread.Status.OPEN,
+    Ticket.Status.OPEN: Thread.Status.OPEN,
+    Ticket.Status.IN_PROGRESS: Thread.Status.IN_PROGRESS,
+    Ticket.Status.WAITING_ON_CUSTOMER: Thread.Status.IN_PROGRESS,
+    Ticket.Status.RESOLVED: Thread.Status.RESOLVED,
+    Ticket.Status.CLOSED: Thread.Status.CLOSED,
+}
+
+
+def _threads_follow_status(ticket: Ticket) -> None:
+    Thread.objects.filter(ticket_link__ticket=ticket).exclude(
+        status=THREAD_STATUS_OF[ticket.status]
+    ).update(status=THREAD_STATUS_OF[ticket.status])
 
 
 def _incident_resolve_children(*, parent: Ticket, actor: Membership | None) -> None:
@@ -212,6 +232,19 @@ def ticket_assign(
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=["assignee", "updated_at"])
     events.ticket_assigned_event(ticket=ticket, actor=actor, assignee=assignee, automatic=automatic)
+    if assignee is not None and assignee != actor:
+        by = f" by {actor.user.get_short_name()}" if actor is not None else ""
+        notifications.notify_all(
+            [
+                notifications.Notice(
+                    recipient=assignee,
+                    kind=Notification.Kind.ASSIGNED,
+                    title=f"{ticket.reference} assigned to you{by}",
+                    body=f"{ticket.subject} ({ticket.get_priority_display().lower()})",
+                    url=notifications.ticket_url(ticket),
+                )
+            ]
+        )
     return ticket
 
 
@@ -258,6 +291,20 @@ def ticket_note_add(*, ticket: Ticket, body: str, actor: Membership) -> Note:
     note = Note.objects.create(ticket=ticket, author=actor, body=body.strip())
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
     events.ticket_note_added_event(ticket=ticket, actor=actor, note=note)
+    mentioned = notifications.mentioned_members(ticket.organization_id, note.body)
+    notifications.notify_all(
+        [
+            notifications.Notice(
+                recipient=member,
+                kind=Notification.Kind.MENTIONED,
+                title=f"{actor.user.get_short_name()} mentioned you on {ticket.reference}",
+                body=note.body[:500],
+                url=notifications.ticket_url(ticket),
+            )
+            for member in mentioned
+            if member != actor
+        ]
+    )
     return note
 
 
@@ -271,6 +318,7 @@ def ticket_thread_link(*, ticket: Ticket, thread: Thread, actor: Membership | No
             return existing
         raise ConflictError(f"{thread.reference} already belongs to {existing.ticket.reference}.")
     link = TicketThread.objects.create(ticket=ticket, thread=thread)
+    _threads_follow_status(ticket)
     events.ticket_linked_event(ticket=ticket, actor=actor, thread=thread)
     return link
 
@@ -345,6 +393,18 @@ def _tickets_follow_replies(results: list[InboundResult]) -> None:
         if message.is_automated:
             continue
         events.ticket_client_replied_event(ticket=ticket, message=message)
+        if ticket.assignee_id is not None:
+            notifications.notify_all(
+                [
+                    notifications.Notice(
+                        recipient=ticket.assignee,
+                        kind=Notification.Kind.CLIENT_REPLIED,
+                        title=f"{message.from_email} replied on {ticket.reference}",
+                        body=message.visible_text[:500],
+                        url=notifications.ticket_url(ticket),
+                    )
+                ]
+            )
         if ticket.status in (Ticket.Status.WAITING_ON_CUSTOMER, Ticket.Status.RESOLVED):
             ticket_set_status(ticket=ticket, status=Ticket.Status.OPEN, actor=None)
         else:
@@ -426,3 +486,20 @@ def ticket_reply_sent(*, thread: Thread, message: Message, actor: Membership | N
     ticket.save(update_fields=["first_responded_at", "updated_at"])
     sla.sla_agent_replied(ticket)
     events.ticket_reply_sent_event(ticket=ticket, actor=actor, message=message)
+
+
+@transaction.atomic
+def thread_reply_send(
+    *,
+    thread: Thread,
+    author: Membership,
+    body: str,
+    cc: Sequence[str] = (),
+    attachments: Sequence[tuple[str, bytes]] = (),
+) -> tuple[Message, OutboundMail | None]:
+    """An agent's reply to a thread's clients, and what it does to the thread's ticket."""
+    message, mail = outbound.reply_send(
+        thread=thread, author=author, body=body, cc=list(cc), attachments=list(attachments)
+    )
+    ticket_reply_sent(thread=thread, message=message, actor=author)
+    return message, mail

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -60,6 +60,8 @@ CLOCK_FIELDS = [
     "next_response_alert_at",
     "resolution_due_at",
     "resolution_alert_at",
+    "sla_warn_at",
+    "sla_due_at",
 ]
 
 
@@ -177,6 +179,7 @@ def sla_refresh(
     now = now or timezone.now()
     restart = set(restart)
     pauses = _pauses(ticket, now)
+    dues, warnings = [], []
     for metric in METRICS:
         start = _clock_start(ticket, metric)
         minutes = terms.minutes(ticket.priority, metric) if terms is not None else None
@@ -186,6 +189,8 @@ def sla_refresh(
             paused = _paused_minutes(pauses, start, calendar)
             due = clock.due_at(start, minutes + paused, calendar)
             warn = clock.due_at(start, minutes * WARNING_SHARE + paused, calendar)
+            dues.append(due)
+            warnings.append(warn)
             stage = "running" if metric in restart else _stage(ticket, metric)
             if stage in ("running", "stopped"):
                 alert = warn
@@ -193,6 +198,10 @@ def sla_refresh(
                 alert = due
         setattr(ticket, f"{metric}_due_at", due)
         setattr(ticket, f"{metric}_alert_at", alert)
+    # The state at a glance: at risk from the first warning point, breached from the
+    # first deadline. Plain instants, so the queue filters by state with a range.
+    ticket.sla_warn_at = min(warnings, default=None)
+    ticket.sla_due_at = min(dues, default=None)
 
 
 _TERMS_CACHE: dict[tuple, Terms] = {}
@@ -493,48 +502,38 @@ def _escalate_urgent(breaches, tickets: dict[int, Ticket]) -> int:
 
 def sla_state(ticket: Ticket, now: datetime | None = None) -> str | None:
     """paused, breached, at_risk, on_track; None when no clock runs."""
-    now = now or timezone.now()
-    dues = [(m, getattr(ticket, f"{m}_due_at")) for m in METRICS]
-    running = [(m, due) for m, due in dues if due is not None]
-    if not running:
+    if ticket.sla_due_at is None:
         return None
     if ticket.sla_paused_at is not None:
         return "paused"
-    if any(due <= now for _, due in running):
+    now = now or timezone.now()
+    if ticket.sla_due_at <= now:
         return "breached"
-    for metric, due in running:
-        alert = getattr(ticket, f"{metric}_alert_at")
-        if alert is not None and (alert >= due or alert <= now):
-            return "at_risk"
+    if ticket.sla_warn_at is not None and ticket.sla_warn_at <= now:
+        return "at_risk"
     return "on_track"
 
 
 def sla_next_due(ticket: Ticket) -> datetime | None:
-    dues = [getattr(ticket, f"{m}_due_at") for m in METRICS]
-    return min((d for d in dues if d is not None), default=None)
+    return ticket.sla_due_at
 
 
-def sla_state_q(state: str, now: datetime) -> Q:
-    """Tickets in an SLA state, as a filter over the deadline columns."""
-    running = Q()
-    for metric in METRICS:
-        running |= Q(**{f"{metric}_due_at__isnull": False})
-    unpaused = Q(sla_paused_at__isnull=True)
-    breached = Q()
-    at_risk = Q()
-    for metric in METRICS:
-        due, alert = f"{metric}_due_at", f"{metric}_alert_at"
-        breached |= Q(**{f"{due}__lte": now})
-        warned = Q(**{f"{alert}__isnull": False}) & (
-            Q(**{f"{alert}__gte": F(due)}) | Q(**{f"{alert}__lte": now})
-        )
-        at_risk |= Q(**{f"{due}__gt": now}) & warned
+def sla_state_q(state: str, now: datetime, prefix: str = "") -> Q:
+    """Tickets in an SLA state, as ranges over the first warning point and deadline.
+
+    `prefix` reaches the ticket through a relation (e.g. "ticket_link__ticket__").
+    """
+
+    def q(**lookups) -> Q:
+        return Q(**{prefix + name: value for name, value in lookups.items()})
+
     if state == "paused":
-        return running & Q(sla_paused_at__isnull=False)
+        return q(sla_due_at__isnull=False, sla_paused_at__isnull=False)
+    unpaused = q(sla_paused_at__isnull=True)
     if state == "breached":
-        return unpaused & breached
+        return unpaused & q(sla_due_at__lte=now)
     if state == "at_risk":
-        return unpaused & ~breached & at_risk & running
+        return unpaused & q(sla_warn_at__lte=now, sla_due_at__gt=now)
     if state == "on_track":
-        return unpaused & running & ~breached & ~at_risk
+        return unpaused & q(sla_warn_at__gt=now)
     raise ValueError(f"unknown SLA state {state!r}")

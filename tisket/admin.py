@@ -5,7 +5,15 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest
 
 from tisket import services
-from tisket.models import ApiToken, Membership, Notification, Organization, Sequence, User
+from tisket.models import (
+    ApiToken,
+    Invitation,
+    Membership,
+    Notification,
+    Organization,
+    Sequence,
+    User,
+)
 
 admin.site.site_header = "Tisket administration"
 admin.site.site_title = "Tisket admin"
@@ -151,3 +159,23 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["title", "recipient__user__email"]
     raw_id_fields = ["recipient"]
     list_select_related = ["recipient__user"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are sent from the organization's settings; here they are looked at or revoked."""
+
+    list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["organization", "role"]
+    search_fields = ["email", "organization__slug"]
+    readonly_fields = ["token_hash", "created_at", "accepted_at", "invited_by"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # an invitation needs its mailed link: the settings page makes it
+
+    @admin.action(description="Revoke selected invitations")
+    def revoke(self, request: HttpRequest, queryset) -> None:
+        for invitation in queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True):
+            services.invitation_revoke(invitation=invitation, actor=None)
+        self.message_user(request, "Revoked the pending invitations among those selected.")

@@ -9,3 +9,24 @@ def organizations(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     return {"my_organizations": lambda: list(organizations_for_user(user=user))}
+
+
+def navigation(request: HttpRequest) -> dict:
+    """The bell's unread count, held mail and the member's rights, for the top bar.
+
+    Each is a callable, so a page that does not show the bar queries nothing.
+    """
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {}
+    from threads.selectors import quarantine_list
+    from tisket.models import Notification, Role
+
+    return {
+        "nav_unread": lambda: Notification.objects.filter(
+            recipient=membership, read_at__isnull=True
+        ).count(),
+        "nav_quarantined": lambda: quarantine_list(organization=membership.organization).count(),
+        "can_admin": membership.has_role(Role.ADMIN),
+        "can_work": membership.has_role(Role.AGENT),
+    }

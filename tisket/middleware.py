@@ -3,6 +3,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+REPLY_PATH_ENDS = ("/reply/", "/threads/new/")
+
 
 class RequestSizeLimitMiddleware:
     """Django's usual body limit everywhere but the inbound mail paths, which take large mail.
@@ -15,7 +17,10 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        large = request.path.startswith(settings.TISKET_LARGE_REQUEST_PATHS)
+        large = request.path.startswith(settings.TISKET_LARGE_REQUEST_PATHS) or (
+            # The reply box and the new conversation form carry attachments.
+            request.path.endswith(REPLY_PATH_ENDS) and "/threads/" in request.path
+        )
         limit = (
             settings.TISKET_INBOUND_MAX_REQUEST_BYTES
             if large

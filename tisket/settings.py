@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +134,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "tisket.urls"
@@ -149,6 +151,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tisket.context_processors.organizations",
+                "tisket.context_processors.navigation",
             ],
         },
     },
@@ -273,6 +276,8 @@ TISKET_INBOUND_MAX_REQUEST_BYTES = env_int("TISKET_INBOUND_MAX_REQUEST_BYTES", 5
 TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
 # Paths that take large bodies: inbound mail, and replies with attachments.
 TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/", "/api/v1/threads/")
+# Days a client's signed link to their conversation (in every outbound mail) stays valid.
+TISKET_CLIENT_LINK_DAYS = env_int("TISKET_CLIENT_LINK_DAYS", 30)
 # Called with each batch of processed mail, inside the transaction that stored it.
 TISKET_AFTER_INGEST = [
     "tickets.services.tickets_after_ingest",

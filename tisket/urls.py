@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from threads import views as threads_views
 from threads.webhooks import PostmarkInboundView
 from tisket import views
 from tisket.forms import LoginForm
@@ -18,13 +19,40 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/invitations/", include("tisket.settings_pages.invitations")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("tisket.api_urls", namespace="api")),
     path("", views.home, name="home"),
-    path("<slug:org_slug>/", views.org_home, name="org-home"),
+    path("c/", include("threads.client_pages")),
+    path("<slug:org_slug>/", include("tickets.urls")),
+    path("<slug:org_slug>/", include("tickets.views.conversation")),
+    path("<slug:org_slug>/", include("threads.client_links")),
+    path("<slug:org_slug>/settings/", include("tisket.settings_pages")),
     path("<slug:org_slug>/members/", views.org_members, name="org-members"),
+    path("<slug:org_slug>/notifications/", views.notifications, name="notifications"),
+    path(
+        "<slug:org_slug>/notifications/count/",
+        views.notifications_count,
+        name="notifications-count",
+    ),
+    path(
+        "<slug:org_slug>/notifications/<int:notification>/read/",
+        views.notification_read,
+        name="notification-read",
+    ),
+    path("<slug:org_slug>/quarantine/", threads_views.quarantine, name="quarantine"),
+    path(
+        "<slug:org_slug>/quarantine/<int:quarantined>/release/",
+        threads_views.quarantine_release,
+        name="quarantine-release",
+    ),
+    path(
+        "<slug:org_slug>/quarantine/<int:quarantined>/discard/",
+        threads_views.quarantine_discard,
+        name="quarantine-discard",
+    ),
 ]
 
 # ESP webhooks (/anymail/<esp>/inbound/ and /tracking/) exist only with a secret:

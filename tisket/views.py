@@ -5,26 +5,23 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from inboxes.selectors import inboxes_list
-from threads.models import Thread
-from threads.selectors import quarantine_list
-from tisket.models import Role
+from tisket.models import Notification, Role
 from tisket.selectors import members_list, membership_for_user, organizations_for_user
+from tisket.services import notifications_mark_read
 
 logger = logging.getLogger(__name__)
 
 LAST_ORG_SESSION_KEY = "tisket_last_org"
-OPEN_STATUSES = [Thread.Status.OPEN, Thread.Status.IN_PROGRESS]
 
 
 def org_view(min_role: str = Role.VIEWER) -> Callable:
@@ -42,7 +39,8 @@ def org_view(min_role: str = Role.VIEWER) -> Callable:
                 raise PermissionDenied("Your role does not allow this.")
             request.membership = membership
             request.organization = membership.organization
-            request.session[LAST_ORG_SESSION_KEY] = org_slug
+            if request.session.get(LAST_ORG_SESSION_KEY) != org_slug:
+                request.session[LAST_ORG_SESSION_KEY] = org_slug  # a write only on a switch
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -58,19 +56,6 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "tisket/no_organization.html")
     last = request.session.get(LAST_ORG_SESSION_KEY)
     return redirect("org-home", org_slug=last if last in organizations else organizations[0])
-
-
-@org_view()
-def org_home(request: HttpRequest) -> HttpResponse:
-    organization = request.organization
-    inboxes = inboxes_list(organization=organization).annotate(
-        open_threads=Count("threads", filter=Q(threads__status__in=OPEN_STATUSES))
-    )
-    context = {
-        "inboxes": inboxes,
-        "quarantined": quarantine_list(organization=organization).count(),
-    }
-    return render(request, "tisket/org_home.html", context)
 
 
 @org_view()
@@ -121,3 +106,40 @@ def _check_broker() -> str:
         logger.error("healthz: broker check failed: %s", exc)
         return f"error: {type(exc).__name__}"
     return "ok"
+
+
+@org_view()
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The member's notifications, newest first; POST marks all read or sets mail on/off."""
+    membership = request.membership
+    if request.method == "POST":
+        if "email_notifications" in request.POST:
+            membership.email_notifications = request.POST["email_notifications"] == "on"
+            membership.save(update_fields=["email_notifications"])
+            state = "on" if membership.email_notifications else "off"
+            messages.success(request, f"Email notifications are {state}.")
+        else:
+            done = notifications_mark_read(membership=membership)
+            messages.success(request, f"Marked {done} notification{'s' if done != 1 else ''} read.")
+        return redirect("notifications", org_slug=request.organization.slug)
+    items = Notification.objects.filter(recipient=membership).order_by("-created_at", "-id")[:100]
+    return render(request, "tisket/notifications.html", {"items": items, "nav": "notifications"})
+
+
+@org_view()
+def notifications_count(request: HttpRequest) -> HttpResponse:
+    """The bell's badge (htmx polls it)."""
+    unread = Notification.objects.filter(recipient=request.membership, read_at__isnull=True).count()
+    return HttpResponse(f'<span class="count">{unread}</span>' if unread else "")
+
+
+@require_POST
+@org_view()
+def notification_read(request: HttpRequest, notification: int) -> HttpResponse:
+    """Mark one read and follow it."""
+    item = get_object_or_404(Notification, pk=notification, recipient=request.membership)
+    notifications_mark_read(membership=request.membership, ids=[item.pk])
+    # Only a path inside this organization is followed, never an outside address.
+    if item.url.startswith(f"/{request.organization.slug}/"):
+        return redirect(item.url)
+    return redirect("notifications", org_slug=request.organization.slug)

@@ -56,3 +56,19 @@ def test_admin_revoke_action(superuser_client, acme):
 def test_non_staff_members_cannot_use_admin(client, acme):
     client.force_login(acme.owner.user)
     assert client.get("/admin/").status_code == 302
+
+
+def test_admin_revokes_pending_invitations(superuser_client, acme):
+    from tisket import services
+    from tisket.models import Invitation
+
+    invitation, _ = services.invitation_create(
+        organization=acme.org, email="new@acme.test", role="agent", actor=None
+    )
+    response = superuser_client.post(
+        reverse("admin:tisket_invitation_changelist"),
+        {"action": "revoke", "_selected_action": [invitation.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert Invitation.objects.get(pk=invitation.pk).revoked_at is not None

@@ -1,0 +1,152 @@
+// The conversation page: reply/note tabs, keyboard shortcuts, the "replying" flag that the
+// presence heartbeat sends, and macros. No eval, no inline handlers: htmx does the requests.
+(function () {
+  "use strict";
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  function composer() { return $("#reply"); }
+
+  function showTab(name, focus) {
+    var box = composer();
+    if (!box) return;
+    var pane = $("#pane-" + name);
+    if (!pane) return;
+    box.dataset.tab = name;
+    $$(".composer-tab", box).forEach(function (tab) {
+      tab.setAttribute("aria-selected", tab.dataset.tab === name ? "true" : "false");
+    });
+    $$(".pane", box).forEach(function (p) { p.hidden = p !== pane; });
+    if (focus) {
+      var area = $("textarea", pane);
+      if (area) area.focus();
+    }
+  }
+
+  // The reply box's text tells the others "X is replying": flip the flag and ping at once.
+  var typing = null;
+  function updateTyping() {
+    var area = $("#reply-body");
+    var flag = $("#typing-flag");
+    if (!area || !flag) return;
+    var now = area.value.trim() ? "1" : "0";
+    if (now === typing) return;
+    var first = typing === null;
+    typing = now;
+    flag.value = now;
+    if (!first) document.body.dispatchEvent(new CustomEvent("typing-changed"));
+  }
+
+  function insertText(area, text) {
+    if (!area || !text) return;
+    var start = area.selectionStart || 0;
+    var end = area.selectionEnd || 0;
+    var before = area.value.slice(0, start);
+    var after = area.value.slice(end);
+    var glue = before && !/\n$/.test(before) ? "\n\n" : "";
+    area.value = before + glue + text + after;
+    var caret = (before + glue + text).length;
+    area.focus();
+    area.setSelectionRange(caret, caret);
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function isTypingTarget(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest(".composer-tab");
+    if (tab) {
+      showTab(tab.dataset.tab, true);
+      return;
+    }
+    var button = event.target.closest("[data-macro]");
+    if (!button) return;
+    var select = $("#macro-select");
+    var option = select && select.selectedOptions[0];
+    if (!option || !option.value) {
+      if (select) select.focus();
+      return;
+    }
+    showTab("reply", false);
+    if (button.dataset.macro === "insert") {
+      insertText($("#reply-body"), option.dataset.body);
+    } else if (window.htmx) {
+      // The answer is the refreshed side panel, and the macro's text out of band (#macro-reply).
+      window.htmx.ajax("POST", option.dataset.apply, {
+        source: select, target: "#side-panel", swap: "outerHTML",
+        values: { thread: (($("#pane-note input[name=thread]") || {}).value || "") },
+      });
+    }
+    select.value = "";
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && target.matches("[data-composer]")) {
+      var form = target.form;
+      if (form) {
+        event.preventDefault();
+        var send = $("[data-send]", form);
+        if (form.requestSubmit) form.requestSubmit(send || undefined); else form.submit();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(target)) return;
+    if (event.key === "r" && $("#pane-reply")) { event.preventDefault(); showTab("reply", true); }
+    if (event.key === "n" && $("#pane-note")) { event.preventDefault(); showTab("note", true); }
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "reply-body") updateTyping();
+  });
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.type !== "file") return;
+    var out = $("[data-files]", input.form || document);
+    if (!out) return;
+    var files = Array.prototype.slice.call(input.files);
+    var total = files.reduce(function (sum, f) { return sum + f.size; }, 0);
+    var max = Number(input.dataset.maxBytes || 0);
+    var tooLarge = max && total > max;
+    var message = "Too large: " + (total / 1048576).toFixed(1) + " MB; at most " +
+      (max / 1048576).toFixed(1) + " MB per reply.";
+    input.setCustomValidity(tooLarge ? message : "");
+    out.classList.toggle("is-error", !!tooLarge);
+    out.textContent = tooLarge ? message : files.map(function (f) { return f.name; }).join(", ");
+  });
+
+  // Errors of the side panel (400, 403, 409) come back as the panel with its message: show it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if ((status === 400 || status === 403 || status === 409) && event.detail.target &&
+        event.detail.target.id === "side-panel") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var holder = $("#macro-reply");
+    if (holder && holder.dataset.reply) {
+      insertText($("#reply-body"), holder.dataset.reply);
+      holder.dataset.reply = "";
+    }
+  });
+
+  function start() {
+    updateTyping();
+    var box = composer();
+    if (box && box.dataset.tab) showTab(box.dataset.tab, false);
+    // A held reply: bring the message that arrived meanwhile into view.
+    var fresh = $(".msg.is-new");
+    if (fresh) fresh.scrollIntoView({ block: "center" });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

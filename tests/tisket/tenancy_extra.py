@@ -1,0 +1,32 @@
+"""Parameters of organization pages beyond the common ones, for the tenancy walk.
+
+Each maps a URL parameter name to a function of the `foreign` fixture (the
+other organization's objects) that gives the object it names.
+"""
+
+from collections.abc import Callable
+
+
+def _foreign_invitation(foreign) -> int:
+    """A pending invitation of the other organization (settings pages)."""
+    from tisket import services
+
+    invitation, _ = services.invitation_create(
+        organization=foreign.cast.org, email="invitee@elsewhere.test", role="agent", actor=None
+    )
+    return invitation.pk
+
+
+def _foreign_saved_view(foreign) -> int:
+    """A queue view saved by a member of the other organization."""
+    from tickets.models import SavedView
+
+    return SavedView.objects.create(
+        organization=foreign.cast.org, owner=foreign.cast.agent, name="theirs", query=""
+    ).pk
+
+
+EXTRA_UI_PARAMS: dict[str, Callable] = {
+    "invitation": _foreign_invitation,
+    "view": _foreign_saved_view,
+}

@@ -1,0 +1,172 @@
+"""The inbox form: what an admin sets, how it sends, and which IMAP mailbox it polls."""
+
+import json
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from inboxes.models import Inbox
+from tisket.lib.templating import TemplateSyntaxError, template_check
+from tisket.settings_pages.forms import split_list
+
+Security = Inbox.Security
+KEPT = "•••••••• stored; blank keeps it"
+
+
+class ColorInput(forms.TextInput):
+    input_type = "color"
+
+
+class InboxForm(forms.Form):
+    name = forms.CharField(
+        max_length=30,
+        help_text="Lowercase a-z, 0-9 and hyphens; the first part of the address. "
+        "It never changes.",
+    )
+    display_name = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Sender name",
+        help_text="The name clients see on replies; blank: the organization's name.",
+    )
+    color = forms.RegexField(
+        r"^#[0-9a-fA-F]{6}$",
+        widget=ColorInput,
+        label="Colour",
+        error_messages={"invalid": "Use a colour such as #3454d1."},
+    )
+    auto_ack_enabled = forms.BooleanField(
+        required=False,
+        label="Send an automatic acknowledgement",
+        help_text="To each new conversation; never to automatic mail or twice a day.",
+    )
+    auto_ack_text = forms.CharField(
+        required=False,
+        label="Acknowledgement text",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Blank: the standard text. Variables: {{ client_name }}, "
+        "{{ thread.reference }}, {{ thread.subject }}, {{ inbox.name }}.",
+    )
+    extra_addresses = forms.CharField(
+        required=False,
+        label="Extra addresses",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "support@example.com"}),
+        help_text="Other addresses whose mail lands here (forward them to the address above); "
+        "one per line.",
+    )
+
+    transport = forms.ChoiceField(
+        choices=Inbox.Transport.choices, widget=forms.RadioSelect, label="Sends through"
+    )
+    smtp_host = forms.CharField(max_length=255, required=False, label="SMTP host")
+    smtp_port = forms.IntegerField(min_value=1, max_value=65535, initial=587, label="Port")
+    smtp_security = forms.ChoiceField(choices=Security.choices, label="Security")
+    smtp_username = forms.CharField(max_length=255, required=False, label="User name")
+    smtp_password = forms.CharField(
+        required=False,
+        strip=False,
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    esp_name = forms.CharField(
+        max_length=30, required=False, label="ESP", help_text="Anymail's name: postmark, mailgun…"
+    )
+    esp_settings = forms.CharField(
+        required=False,
+        label="ESP settings (JSON)",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"server_token": "…"}'}),
+    )
+
+    imap_host = forms.CharField(
+        max_length=255, required=False, label="IMAP host", help_text="Blank: no mailbox to poll."
+    )
+    imap_port = forms.IntegerField(min_value=1, max_value=65535, initial=993, label="Port")
+    imap_security = forms.ChoiceField(choices=Security.choices, label="Security")
+    imap_username = forms.CharField(max_length=255, required=False, label="User name")
+    imap_password = forms.CharField(
+        required=False,
+        strip=False,
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    imap_folder = forms.CharField(max_length=255, initial="INBOX", label="Folder")
+
+    # Secrets are write-only: the form never shows them, and blank keeps the stored one.
+    SECRETS = ("smtp_password", "esp_settings", "imap_password")
+
+    def __init__(self, *args, inbox: Inbox | None = None, **kwargs) -> None:
+        self.inbox = inbox
+        if inbox is not None:
+            initial = {
+                name: getattr(inbox, name)
+                for name in self.base_fields
+                if name not in self.SECRETS and name != "extra_addresses"
+            }
+            initial["extra_addresses"] = "\n".join(a.address for a in inbox.extra_addresses.all())
+            kwargs.setdefault("initial", initial)
+        else:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "color": Inbox._meta.get_field("color").default,
+                    "auto_ack_enabled": True,
+                    "transport": Inbox.Transport.DEFAULT,
+                    "smtp_security": Security.STARTTLS,
+                    "imap_security": Security.SSL,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if inbox is not None:
+            del self.fields["name"]
+            for name, is_set in (
+                ("smtp_password", inbox.smtp_password_sealed),
+                ("imap_password", inbox.imap_password_sealed),
+                ("esp_settings", inbox.esp_settings_sealed),
+            ):
+                if is_set:
+                    self.fields[name].widget.attrs["placeholder"] = KEPT
+
+    def clean_auto_ack_text(self) -> str:
+        text = self.cleaned_data["auto_ack_text"]
+        try:
+            template_check(text)
+        except TemplateSyntaxError as error:
+            raise ValidationError(f"The text does not compile: {error}") from None
+        return text
+
+    def clean_extra_addresses(self) -> list[str]:
+        return split_list(self.cleaned_data["extra_addresses"])
+
+    def clean_esp_settings(self) -> dict | None:
+        raw = self.cleaned_data["esp_settings"].strip()
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError as error:
+            raise ValidationError(f"This is not JSON: {error}.") from None
+        if not isinstance(value, dict):
+            raise ValidationError('Use a JSON object, such as {"server_token": "…"}.')
+        return value
+
+    def settings_args(self) -> dict:
+        """display_name, colour, acknowledgement and extra addresses, for inbox_update."""
+        keys = ("display_name", "color", "auto_ack_enabled", "auto_ack_text", "extra_addresses")
+        return {k: self.cleaned_data[k] for k in keys}
+
+    def transport_args(self) -> dict:
+        """The arguments of inbox_transport_set; a blank secret is None (keep)."""
+        data = self.cleaned_data
+        keys = ("transport", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
+        return {
+            **{k: data[k] for k in keys},
+            "smtp_password": data["smtp_password"] or None,
+            "esp_name": data["esp_name"],
+            "esp_settings": data["esp_settings"],
+        }
+
+    def mailbox_args(self) -> dict:
+        """The arguments of inbox_imap_set; a blank password is None (keep)."""
+        data = self.cleaned_data
+        keys = ("host", "port", "security", "username", "folder")
+        return {k: data[f"imap_{k}"] for k in keys} | {"password": data["imap_password"] or None}
