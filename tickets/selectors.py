@@ -119,6 +119,28 @@ THREAD_STATUS_FOR = {
     "closed": "closed",
 }
 QUEUE_PAGE = 50
+QUEUE_THREAD_FIELDS = (
+    "organization_id",
+    "inbox_id",
+    "reference",
+    "subject",
+    "status",
+    "client_email",
+    "client_name",
+    "message_count",
+    "updated_at",
+)
+QUEUE_TICKET_FIELDS = (
+    "organization_id",
+    "reference",
+    "status",
+    "priority",
+    "queue_id",
+    "assignee_id",
+    "sla_due_at",
+    "sla_warn_at",
+    "sla_paused_at",
+)
 
 
 @dataclass(frozen=True)
@@ -224,8 +246,22 @@ def queue_page(threads: QuerySet[Thread], limit: int) -> list[Thread]:
             # whole read (tens of ms under load), whatever the planner estimates.
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         keys = list(threads.values_list("pk", flat=True)[:limit])
-    rows = Thread.objects.filter(pk__in=keys).select_related(
-        "inbox", "ticket_link__ticket__assignee__user", "ticket_link__ticket__queue"
+    ticket = "ticket_link__ticket__"
+    rows = (
+        Thread.objects.filter(pk__in=keys)
+        .select_related("inbox", f"{ticket}assignee__user", f"{ticket}queue")
+        .only(  # a row's own columns: no mail bodies, descriptions or inbox secrets
+            *QUEUE_THREAD_FIELDS,
+            "inbox__name",
+            "inbox__color",
+            "ticket_link__thread_id",
+            "ticket_link__ticket_id",
+            *(ticket + name for name in QUEUE_TICKET_FIELDS),
+            f"{ticket}queue__name",
+            f"{ticket}assignee__user_id",
+            f"{ticket}assignee__user__full_name",
+            f"{ticket}assignee__user__email",
+        )
     )
     by_key = {thread.pk: thread for thread in rows.prefetch_related("ticket_link__ticket__tags")}
     return [by_key[key] for key in keys if key in by_key]

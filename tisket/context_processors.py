@@ -1,3 +1,5 @@
+from functools import cache
+
 from django.http import HttpRequest
 
 from tisket.selectors import organizations_for_user
@@ -23,10 +25,12 @@ def navigation(request: HttpRequest) -> dict:
     from tisket.models import Notification, Role
 
     return {
-        "nav_unread": lambda: Notification.objects.filter(
-            recipient=membership, read_at__isnull=True
-        ).count(),
-        "nav_quarantined": lambda: quarantine_list(organization=membership.organization).count(),
+        "nav_unread": cache(
+            lambda: Notification.objects.filter(recipient=membership, read_at__isnull=True).count()
+        ),
+        "nav_quarantined": cache(
+            lambda: quarantine_list(organization=membership.organization).count()
+        ),
         "can_admin": membership.has_role(Role.ADMIN),
         "can_work": membership.has_role(Role.AGENT),
     }

@@ -12,17 +12,19 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
-from inboxes.selectors import inboxes_list
+from inboxes.models import Inbox
 from threads.models import Thread
 from tickets import selectors, services, sla
-from tickets.models import SavedView, Ticket
+from tickets.models import Queue, SavedView, Ticket
 from tickets.selectors import QUEUE_PAGE, UNRESOLVED, QueueFilters
 from tisket.errors import TisketError
 from tisket.models import Membership, Role
 from tisket.selectors import members_list
-from tisket.templatetags.tisket_ui import SLA_LABELS, due_in
+from tisket.templatetags.tisket_ui import SLA_LABELS, ago, due_in
 from tisket.views import org_view
 
 STATUS_PRESETS = {
@@ -138,7 +140,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     rows = rows[:QUEUE_PAGE]
     context = {
         "nav": "queue",
-        "rows": [_row(thread, request.organization, now) for thread in rows],
+        "rows": rows,
+        "rows_html": rows_html(
+            [_row(thread, request.organization, now) for thread in rows],
+            can_work=request.membership.has_role(Role.AGENT),
+            now=now,
+            organization=request.organization,
+        ),
         "filters": filters,
         "status": params.get("status", "unresolved") or "unresolved",
         "params": params,
@@ -150,9 +158,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         "since": now.isoformat(),
         "errors": errors,
         "now": now,
-        "inboxes": inboxes_list(organization=request.organization),
-        "queues": selectors.queues_list(organization=request.organization).only("id", "name"),
-        "members": members_list(organization=request.organization),
+        "inboxes": Inbox.objects.filter(organization=request.organization).only("id", "name"),
+        "queues": Queue.objects.filter(organization=request.organization).only("id", "name"),
+        "assignees": [
+            (str(m.pk), m.user.full_name or m.user.email)
+            for m in members_list(organization=request.organization)
+            if m.has_role(Role.AGENT)
+        ],
         "statuses": Ticket.Status.choices,
         "priorities": Ticket.Priority.choices,
         "views": _views(request.membership),
@@ -206,6 +218,81 @@ def _row(thread: Thread, organization, now: datetime) -> Row:
         sla_title=f"Next deadline {_local(due, organization):%a %d %b %H:%M}" if due else "",
         tags=[tag.name for tag in ticket.tags.all()] if ticket else [],
     )
+
+
+ROW = (
+    '<tr class="row{breached}" data-href="{url}">{pick}'
+    '<td class="conv"><span class="dot" style="background: {color}" title="Inbox {inbox}"></span>'
+    '<a class="subject" href="{url}">{subject}</a>'
+    '<div class="refs muted small">{refs}{tags}</div></td>'
+    '<td class="client"><span class="name">{client}</span>{client_email}</td>'
+    '<td><span class="status s-{status}">{status_label}</span></td>'
+    "<td>{priority}</td>"
+    '<td class="assignee">{assignee}</td>'
+    "<td>{sla}</td>"
+    '<td class="right nowrap muted" title="{updated}">{ago}</td></tr>'
+)
+
+
+def rows_html(rows: list[Row], *, can_work: bool, now: datetime, organization) -> SafeString:
+    """The queue's rows, drawn in Python: the one hot loop of the page (50 rows a request),
+    where the template engine's per-variable cost dominated the page's time."""
+    out = []
+    for row in rows:
+        thread, ticket = row.thread, row.ticket
+        refs = thread.reference
+        if ticket is not None:
+            refs += f" · {ticket.reference}"
+            if ticket.queue is not None:
+                refs += f" · {ticket.queue.name}"
+        count = thread.message_count
+        refs += f" · {count} message{'s' if count != 1 else ''}"
+        out.append(
+            format_html(
+                ROW,
+                breached=" is-breached" if row.sla_state == "breached" else "",
+                url=row.url,
+                pick=format_html(
+                    '<td class="pick"><input type="checkbox" name="thread" value="{}" '
+                    'aria-label="Select {}"></td>',
+                    thread.reference,
+                    thread.reference,
+                )
+                if can_work
+                else "",
+                color=thread.inbox.color,
+                inbox=thread.inbox.name,
+                subject=thread.subject or "(no subject)",
+                refs=refs,
+                tags=format_html_join("", ' <span class="tag">{}</span>', ((t,) for t in row.tags)),
+                client=thread.client_name or thread.client_email,
+                client_email=format_html('<div class="muted small">{}</div>', thread.client_email)
+                if thread.client_name
+                else "",
+                status=row.status,
+                status_label=row.status_label,
+                priority=format_html(
+                    '<span class="prio p-{}">{}</span>',
+                    ticket.priority,
+                    ticket.get_priority_display(),
+                )
+                if ticket is not None
+                else "",
+                assignee=row.assignee
+                or (mark_safe('<span class="muted">Unassigned</span>') if ticket else ""),
+                sla=format_html(
+                    '<span class="sla sla-{}" title="{}">{}</span>',
+                    row.sla_state,
+                    row.sla_title,
+                    row.sla_text,
+                )
+                if row.sla_state
+                else "",
+                updated=f"{_local(thread.updated_at, organization):%a %d %b %Y %H:%M}",
+                ago=ago(thread.updated_at, now),
+            )
+        )
+    return mark_safe("\n".join(out))  # noqa: S308  each piece built by format_html
 
 
 def _local(moment: datetime, organization) -> datetime:
