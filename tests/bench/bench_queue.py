@@ -1,0 +1,349 @@
+"""Queue benchmark: the queue page and the queue API over 10,000 and then 1,000,000 threads.
+
+The threads (four in five with a ticket: statuses, priorities, assignees, SLA
+deadlines, the newest mostly unresolved and the old mostly resolved, as on a
+real desk) are written with COPY on PostgreSQL. Each figure is the server
+time of 200 requests through Django's full stack (middleware, view, template,
+database), rotating through the filters an agent uses: unresolved, mine,
+unassigned, urgent, an inbox, a queue, waiting on customer, SLA breached and
+at risk, a reference searched, and the next page. The same requests run at
+10,000 threads and at 1,000,000, so their ratio shows how the queue scales.
+
+Needs DATABASE_URL (PostgreSQL); it creates its own database.
+"""
+
+import io
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUESTS = 200
+AGENTS = 20
+TARGET_P95_MS = 50
+TARGET_GROWTH = 1.5
+
+
+def log(message: str) -> None:
+    print(f"[queue] {message}", file=sys.stderr, flush=True)
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("bench queue: set DATABASE_URL to a PostgreSQL server")
+    return urlunsplit(urlsplit(url)._replace(path="/tisket_bench_queue"))
+
+
+def _recreate_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _setup_django(url: str, data_dir: str) -> None:
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="tisket.settings",
+        TISKET_DATA_DIR=data_dir,
+        CELERY_BROKER_URL="memory://",
+        LOG_LEVEL="WARNING",
+        ALLOWED_HOSTS="testserver",
+        DB_CONN_MAX_AGE="600",
+    )
+    os.environ.pop("REDIS_URL", None)
+    for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=os.environ, check=True
+        )
+    import django
+
+    django.setup()
+
+
+def _organization():
+    from inboxes.services import inbox_create
+    from tickets.services import queue_create
+    from tisket import services
+    from tisket.models import Membership, Role
+
+    owner, _ = services.user_get_or_create(email="owner@bench.test", full_name="Owner")
+    organization = services.organization_create(
+        name="Bench", slug="bench", code="BENCH", owner=owner, timezone_name="UTC"
+    )
+    agents = []
+    for n in range(AGENTS):
+        user, _ = services.user_get_or_create(email=f"agent{n}@bench.test", full_name=f"Agent {n}")
+        agents.append(
+            Membership.objects.create(user=user, organization=organization, role=Role.AGENT)
+        )
+    inboxes = [inbox_create(organization=organization, name=f"box{n}") for n in range(4)]
+    queues = [
+        queue_create(organization=organization, name=f"Queue {n}", actor=None, inboxes=[box])
+        for n, box in enumerate(inboxes)
+    ]
+    return organization, agents, inboxes, queues
+
+
+def _copy(cursor, table: str, columns: list[str], rows) -> None:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        while chunk := buffer.read(1 << 20):
+            copy.write(chunk)
+
+
+def _generate(url: str, organization, agents, inboxes, queues, first: int, count: int) -> None:
+    """Threads numbered first..first+count-1, the highest number the most recent."""
+    rng = random.Random(first)
+    now = datetime.now(UTC)
+    total = 1_000_000
+    unresolved_status = ["new", "open", "in_progress", "waiting_on_customer"]
+    from tickets.selectors import THREAD_STATUS_FOR
+
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM threads_thread")
+        thread_id = cursor.fetchone()[0]
+        cursor.execute("SELECT coalesce(max(id), 0) FROM tickets_ticket")
+        ticket_id = cursor.fetchone()[0]
+        threads, tickets, links = [], [], []
+        for n in range(first, first + count):
+            thread_id += 1
+            age = timedelta(minutes=(total - n) * 0.5)  # one a half minute, back ~1 year
+            moment = now - age
+            recent = age < timedelta(days=7)
+            box = rng.randrange(len(inboxes))
+            unresolved = rng.random() < (0.8 if recent else 0.03)
+            has_ticket = rng.random() < 0.8
+            status = (
+                rng.choice(unresolved_status) if unresolved else rng.choice(["resolved", "closed"])
+            )
+            if not has_ticket and status in ("new", "waiting_on_customer"):
+                status = "open"
+            thread_status = THREAD_STATUS_FOR[status]
+            threads.append(
+                (
+                    thread_id,
+                    organization.pk,
+                    inboxes[box].pk,
+                    n,
+                    f"THD-BENCH-{n:03d}",
+                    f"Question {n} about invoice {rng.randrange(10_000)}",
+                    thread_status,
+                    f"client{n % 50_000}@example.com",
+                    f"Client {n % 50_000}",
+                    rng.randrange(1, 8),
+                    moment.isoformat(),
+                    moment.isoformat(),
+                    moment.isoformat(),
+                    0,
+                )
+            )
+            if not has_ticket:
+                continue
+            ticket_id += 1
+            assignee = agents[rng.randrange(AGENTS)].pk if rng.random() < 0.85 else None
+            due = moment + timedelta(hours=rng.choice([1, 4, 8, 24]))
+            running = status in unresolved_status
+            tickets.append(
+                (
+                    ticket_id,
+                    organization.pk,
+                    n,
+                    f"TKT-BENCH-{n:03d}",
+                    f"Question {n}",
+                    "",
+                    "",
+                    rng.choices(["urgent", "high", "normal", "low"], [5, 15, 60, 20])[0],
+                    status,
+                    queues[box].pk,
+                    assignee,
+                    0,
+                    "email",
+                    f"client{n % 50_000}@example.com",
+                    "",
+                    0,
+                    "",
+                    "[]",
+                    moment.isoformat(),
+                    moment.isoformat(),
+                    moment.isoformat() if running else None,
+                    due.isoformat() if running else None,
+                    (due - timedelta(minutes=30)).isoformat() if running else None,
+                    now.isoformat() if status == "waiting_on_customer" else None,
+                    (due - timedelta(minutes=30)).isoformat() if running else None,
+                    due.isoformat() if running else None,
+                )
+            )
+            links.append((thread_id, ticket_id, thread_id, moment.isoformat()))
+        _copy(
+            cursor,
+            "threads_thread",
+            [
+                "id",
+                "organization_id",
+                "inbox_id",
+                "number",
+                "reference",
+                "subject",
+                "status",
+                "client_email",
+                "client_name",
+                "message_count",
+                "created_at",
+                "updated_at",
+                "last_message_at",
+                "client_link_version",
+            ],
+            threads,
+        )
+        _copy(
+            cursor,
+            "tickets_ticket",
+            [
+                "id",
+                "organization_id",
+                "number",
+                "reference",
+                "subject",
+                "description",
+                "category",
+                "priority",
+                "status",
+                "queue_id",
+                "assignee_id",
+                "escalation_level",
+                "created_via",
+                "customer_email",
+                "customer_organization",
+                "reopen_count",
+                "status_before_incident",
+                "sla_pauses",
+                "created_at",
+                "updated_at",
+                "sla_started_at",
+                "resolution_due_at",
+                "resolution_alert_at",
+                "sla_paused_at",
+                "sla_warn_at",
+                "sla_due_at",
+            ],
+            tickets,
+        )
+        _copy(cursor, "tickets_ticketthread", ["id", "ticket_id", "thread_id", "created_at"], links)
+        for table in ("threads_thread", "tickets_ticket", "tickets_ticketthread"):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"(SELECT max(id) FROM {table}))"
+            )
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in ("threads_thread", "tickets_ticket", "tickets_ticketthread"):
+            conn.execute(f"VACUUM ANALYZE {table}")
+
+
+def _requests(agents, inboxes, queues, last_number: int) -> list[tuple[str, str]]:
+    """(path, who) pairs: the page and the API, with the filters agents use."""
+    rng = random.Random(7)
+    page_filters = [
+        "",
+        "assignee=me",
+        "assignee=none",
+        "priority=urgent",
+        f"inbox={inboxes[1].pk}",
+        f"queue={queues[2].pk}",
+        "status=waiting_on_customer",
+        "sla=breached",
+        "sla=at_risk",
+        "priority=high&assignee=me",
+    ]
+    requests = []
+    for n in range(REQUESTS):
+        if n % 10 == 9:
+            number = last_number - rng.randrange(1000)
+            requests.append((f"/bench/?q=THD-BENCH-{number:03d}", "page"))
+        elif n % 4 == 3:
+            status = rng.choice(["open", "in_progress", "waiting_on_customer", "new"])
+            requests.append((f"/api/v1/tickets/?status={status}", "api"))
+        else:
+            requests.append((f"/bench/?{page_filters[n % len(page_filters)]}", "page"))
+    return requests
+
+
+def _measure(organization, agents, requests) -> dict:
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tisket.services import api_token_create
+
+    agent = agents[0]
+    browser = Client()
+    browser.force_login(agent.user)
+    key = api_token_create(membership=agent, name="bench")[1]
+    api = Client(headers={"authorization": f"Token {key}"})
+    for path, who in requests[:20]:  # warm caches, templates and the connection
+        (browser if who == "page" else api).get(path)
+    timings: dict[str, list[float]] = {"page": [], "api": []}
+    queries: list[int] = []
+    for path, who in requests:
+        client = browser if who == "page" else api
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            began = time.perf_counter()
+            response = client.get(path)
+            elapsed = (time.perf_counter() - began) * 1000
+        if response.status_code != 200:
+            sys.exit(f"bench queue: {path} answered {response.status_code}")
+        timings[who].append(elapsed)
+        if who == "page":
+            queries.append(len(captured))
+    everything = sorted(timings["page"] + timings["api"])
+    return {
+        "p50": statistics.median(everything),
+        "p95": everything[int(len(everything) * 0.95) - 1],
+        "page_p95": sorted(timings["page"])[int(len(timings["page"]) * 0.95) - 1],
+        "api_p95": sorted(timings["api"])[int(len(timings["api"]) * 0.95) - 1],
+        "queries": max(queries),
+    }
+
+
+def main() -> None:
+    url = _database_url()
+    _recreate_database(url)
+    with tempfile.TemporaryDirectory() as data_dir:
+        _setup_django(url, data_dir)
+        organization, agents, inboxes, queues = _organization()
+        log("10,000 threads")
+        _generate(url, organization, agents, inboxes, queues, 990_001, 10_000)
+        requests = _requests(agents, inboxes, queues, 1_000_000)
+        small = _measure(organization, agents, requests)
+        log(f"at 10k: p50 {small['p50']:.1f} ms, p95 {small['p95']:.1f} ms")
+        log("990,000 more threads (COPY)")
+        for start in range(1, 990_001, 110_000):
+            _generate(url, organization, agents, inboxes, queues, start, 110_000)
+            log(f"  {start + 110_000 - 1:,} written")
+        large = _measure(organization, agents, requests)
+        log(f"at 1M: p50 {large['p50']:.1f} ms, p95 {large['p95']:.1f} ms")
+    print(
+        f"BENCH queue threads=1000000 p50_ms={large['p50']:.1f} p95_ms={large['p95']:.1f} "
+        f"p95_ms_at_10k={small['p95']:.1f} queries={large['queries']} "
+        f"page_p95_ms={large['page_p95']:.1f} api_p95_ms={large['api_p95']:.1f} "
+        f"growth_10k_to_1m={large['p95'] / small['p95']:.2f} "
+        f"ratio_to_50ms={large['p95'] / TARGET_P95_MS:.2f} "
+        f"ratio_to_1_5x={large['p95'] / small['p95'] / TARGET_GROWTH:.2f}"
+    )
