@@ -22,7 +22,7 @@ def client_link_revoke(request: HttpRequest, thread: str) -> HttpResponse:
         "The links to this conversation sent to the client so far no longer open it. "
         "Our next mail to the client carries a new one.",
     )
-    # The conversation page (URL name "thread") lives in tickets.views.conversation.
+    # The conversation page (URL name "thread") lives in the package tickets.views.conversation.
     return redirect(f"/{request.organization.slug}/threads/{found.reference}/")
 
 

@@ -1,0 +1,39 @@
+"""The conversation page: a thread's messages, its ticket's notes and timeline, the side panel,
+the reply box, presence of other agents; message bodies, attachments, new conversations.
+
+Email HTML is never part of our pages: each body is its own document, served
+with a strict Content-Security-Policy into an iframe sandboxed without
+scripts or same-origin rights, so that even a mail that got past the
+sanitizer can neither run code nor reach the agent's session.
+"""
+
+from django.urls import path
+
+from tickets.views.conversation.actions import (
+    thread_page,
+    thread_presence,
+    thread_reply,
+    ticket_macro_apply,
+    ticket_note,
+    ticket_page,
+    ticket_update,
+)
+from tickets.views.conversation.bodies import attachment_download, message_body
+from tickets.views.conversation.new import thread_new
+
+urlpatterns = [
+    path("threads/new/", thread_new, name="thread-new"),
+    path("threads/<str:thread>/", thread_page, name="thread"),
+    path("threads/<str:thread>/reply/", thread_reply, name="thread-reply"),
+    path("threads/<str:thread>/presence/", thread_presence, name="thread-presence"),
+    path("messages/<int:message>/body/", message_body, name="message-body"),
+    path("attachments/<int:attachment>/", attachment_download, name="attachment"),
+    path("tickets/<str:ticket>/", ticket_page, name="ticket"),
+    path("tickets/<str:ticket>/update/", ticket_update, name="ticket-update"),
+    path("tickets/<str:ticket>/notes/", ticket_note, name="ticket-note"),
+    path(
+        "tickets/<str:ticket>/macros/<int:macro>/apply/",
+        ticket_macro_apply,
+        name="ticket-macro-apply",
+    ),
+]

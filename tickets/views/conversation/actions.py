@@ -1,0 +1,302 @@
+"""The conversation's pages and what agents do on them: reply, note, side panel, macros,
+presence."""
+
+from django.contrib import messages as flash
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from threads import selectors as thread_selectors
+from threads.models import Thread
+from threads.presence import presence_others, presence_touch
+from threads.services import thread_set_status
+from tickets import macros, selectors, services, workflows
+from tickets.models import Macro, Queue, Ticket
+from tickets.views.conversation.common import (
+    THREAD_NEXT_STATUSES,
+    TICKET_NEXT_STATUSES,
+    addresses_parse,
+    thread_or_404,
+    ticket_links,
+    ticket_or_404,
+)
+from tickets.views.conversation.page import (
+    conversation_render,
+    panel_context,
+)
+from tisket.errors import TisketError
+from tisket.models import Membership, Role
+from tisket.views import org_view
+
+# --- Pages --------------------------------------------------------------------------------------
+
+
+@require_GET
+@org_view()
+def thread_page(request: HttpRequest, thread: str) -> HttpResponse:
+    found = thread_or_404(request, thread)
+    ticket = selectors.ticket_for_thread(organization=request.organization, thread_id=found.pk)
+    if ticket is not None:
+        ticket.organization = request.organization
+    return conversation_render(request, thread=found, ticket=ticket)
+
+
+@require_GET
+@org_view()
+def ticket_page(request: HttpRequest, ticket: str) -> HttpResponse:
+    """The ticket's first conversation; a ticket without one shows its notes and panel alone."""
+    found = ticket_or_404(request, ticket)
+    links = ticket_links(found)
+    if links:
+        return redirect(
+            "thread", org_slug=request.organization.slug, thread=links[0].thread.reference
+        )
+    return conversation_render(request, thread=None, ticket=found)
+
+
+def _back(request: HttpRequest, *, thread: Thread | None, ticket: Ticket | None, anchor: str = ""):
+    slug = request.organization.slug
+    if thread is not None:
+        url = reverse("thread", kwargs={"org_slug": slug, "thread": thread.reference})
+    else:
+        url = reverse("ticket", kwargs={"org_slug": slug, "ticket": ticket.reference})
+    return redirect(f"{url}#{anchor}" if anchor else url)
+
+
+@require_POST
+@org_view(min_role=Role.AGENT)
+def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
+    """Send the agent's reply, unless a client message arrived that the agent has not seen."""
+    found = thread_or_404(request, thread)
+    ticket = selectors.ticket_for_thread(organization=request.organization, thread_id=found.pk)
+    if ticket is not None:
+        ticket.organization = request.organization
+    draft = {
+        "body": request.POST.get("body", ""),
+        "cc": request.POST.get("cc", ""),
+        "status": request.POST.get("status", ""),
+    }
+    seen = request.POST.get("seen", "")
+    seen_id = int(seen) if seen.isdigit() else 0
+
+    def again(*, error: str = "", warning: str = "", status: int = 400, new_since=None):
+        return conversation_render(
+            request,
+            thread=found,
+            ticket=ticket,
+            draft=draft,
+            error=error,
+            warning=warning,
+            new_since=new_since,
+            status=status,
+        )
+
+    if thread_selectors.inbound_messages_after(thread=found, message_id=seen_id).exists():
+        return again(
+            warning="A new message arrived; read it before sending. Your reply was not sent.",
+            new_since=seen_id,
+            status=409,
+        )
+    new_status = request.POST.get("status", "") if request.POST.get("set_status") else ""
+    allowed = TICKET_NEXT_STATUSES if ticket is not None else THREAD_NEXT_STATUSES
+    if new_status and new_status not in allowed:
+        return again(error=f"Unknown status “{new_status}”.")
+    files = request.FILES.getlist("attachments")
+    try:
+        with transaction.atomic():
+            message, _ = services.thread_reply_send(
+                thread=found,
+                author=request.membership,
+                body=draft["body"],
+                cc=addresses_parse(draft["cc"]),
+                attachments=[(f.name, f.read()) for f in files],
+            )
+            _set_status(request, thread=found, ticket=ticket, status=new_status)
+    except TisketError as exc:
+        return again(error=str(exc), status=exc.status_code)
+    presence_touch(
+        thread_id=found.pk,
+        membership_id=request.membership.pk,
+        name=request.user.get_full_name(),
+        typing=False,
+    )
+    flash.success(request, "Reply sent." + (" Status changed." if new_status else ""))
+    return _back(request, thread=found, ticket=ticket, anchor=f"message-{message.pk}")
+
+
+def _set_status(
+    request: HttpRequest, *, thread: Thread | None, ticket: Ticket | None, status: str
+) -> None:
+    if not status:
+        return
+    if ticket is not None:
+        services.ticket_set_status(ticket=ticket, status=status, actor=request.membership)
+    elif thread is not None:
+        thread_set_status(thread=thread, status=status, actor=request.membership)
+
+
+def _thread_of_ticket(request: HttpRequest, ticket: Ticket, reference: str) -> Thread | None:
+    """The conversation the agent wrote from, if it is one of the ticket's; else its first."""
+    links = ticket_links(ticket)
+    for link in links:
+        if link.thread.reference == reference.upper():
+            return thread_or_404(request, reference)
+    return thread_or_404(request, links[0].thread.reference) if links else None
+
+
+@require_POST
+@org_view(min_role=Role.AGENT)
+def ticket_note(request: HttpRequest, ticket: str) -> HttpResponse:
+    """Add an internal note to the ticket (and set its status, when asked)."""
+    found = ticket_or_404(request, ticket)
+    thread = _thread_of_ticket(request, found, request.POST.get("thread", ""))
+    draft = {"note": request.POST.get("body", "")}
+    new_status = request.POST.get("status", "") if request.POST.get("set_status") else ""
+    try:
+        if new_status and new_status not in TICKET_NEXT_STATUSES:
+            raise TisketError(f"Unknown status “{new_status}”.")
+        with transaction.atomic():
+            note = services.ticket_note_add(
+                ticket=found, body=draft["note"], actor=request.membership
+            )
+            _set_status(request, thread=thread, ticket=found, status=new_status)
+    except TisketError as exc:
+        return conversation_render(
+            request,
+            thread=thread,
+            ticket=found,
+            draft=draft,
+            tab="note",
+            error=str(exc),
+            status=exc.status_code,
+        )
+    flash.success(request, "Internal note added.")
+    return _back(request, thread=thread, ticket=found, anchor=f"note-{note.pk}")
+
+
+def _panel(request: HttpRequest, ticket: Ticket, *, error: str = "", status: int = 200):
+    ticket = ticket_or_404(request, ticket.reference)  # fresh: tags, links and counts as saved
+    thread = _thread_of_ticket(request, ticket, request.POST.get("thread", ""))
+    context = panel_context(request, ticket=ticket, thread=thread) | {"panel_error": error}
+    return render(request, "conversation/_side_panel.html", context, status=status)
+
+
+def _member(request: HttpRequest, value: str) -> Membership | None:
+    if not value:
+        return None
+    member = (
+        Membership.objects.filter(organization=request.organization, pk=value)
+        .select_related("user")
+        .first()
+        if value.isdigit()
+        else None
+    )
+    if member is None:
+        raise TisketError("No such member.")
+    return member
+
+
+@require_POST
+@org_view(min_role=Role.AGENT)
+def ticket_update(request: HttpRequest, ticket: str) -> HttpResponse:
+    """Change one or more of the ticket's fields from the side panel."""
+    found = ticket_or_404(request, ticket)
+    data = request.POST
+    try:
+        with transaction.atomic():
+            changes: dict = {}
+            if "priority" in data:
+                if data["priority"] not in Ticket.Priority.values:
+                    raise TisketError(f"Unknown priority “{data['priority']}”.")
+                changes["priority"] = data["priority"]
+            if "queue" in data:
+                queue = data["queue"]
+                changes["queue"] = (
+                    Queue.objects.filter(organization=request.organization, pk=queue).first()
+                    if queue.isdigit()
+                    else None
+                )
+                if queue and changes["queue"] is None:
+                    raise TisketError("No such queue.")
+            if "tags" in data:
+                changes["tags"] = [t for t in data["tags"].split(",") if t.strip()]
+            if changes:
+                services.ticket_update(ticket=found, actor=request.membership, **changes)
+            if "assignee" in data:
+                assignee = _member(request, data["assignee"])
+                services.ticket_assign(ticket=found, assignee=assignee, actor=request.membership)
+            if "status" in data:
+                if data["status"] not in Ticket.Status.values:
+                    raise TisketError(f"Unknown status “{data['status']}”.")
+                services.ticket_set_status(
+                    ticket=found, status=data["status"], actor=request.membership
+                )
+            if "escalate" in data:
+                workflows.ticket_escalate(ticket=found, actor=request.membership)
+    except TisketError as exc:
+        if request.htmx:
+            return _panel(request, found, error=str(exc), status=exc.status_code)
+        flash.error(request, str(exc))
+        return _back(request, thread=_thread_of_ticket(request, found, ""), ticket=found)
+    if request.htmx:
+        return _panel(request, found)
+    flash.success(request, "Ticket updated.")
+    thread = _thread_of_ticket(request, found, data.get("thread", ""))
+    return _back(request, thread=thread, ticket=found)
+
+
+@require_POST
+@org_view(min_role=Role.AGENT)
+def ticket_macro_apply(request: HttpRequest, ticket: str, macro: int) -> HttpResponse:
+    """Apply a macro's actions to the ticket; its text goes into the reply box."""
+    found = ticket_or_404(request, ticket)
+    chosen = Macro.objects.filter(organization=request.organization, pk=macro).first()
+    if chosen is None:
+        raise Http404("No such macro.")
+    try:
+        result = macros.macro_apply(macro=chosen, ticket=found, actor=request.membership)
+    except ObjectDoesNotExist:
+        error = "This macro names a queue or a member that no longer exists."
+        if request.htmx:
+            return _panel(request, found, error=error, status=400)
+        flash.error(request, error)
+        return _back(request, thread=_thread_of_ticket(request, found, ""), ticket=found)
+    except TisketError as exc:
+        if request.htmx:
+            return _panel(request, found, error=str(exc), status=exc.status_code)
+        flash.error(request, str(exc))
+        return _back(request, thread=_thread_of_ticket(request, found, ""), ticket=found)
+    if request.htmx:
+        response = _panel(request, found)
+        reply = render(request, "conversation/_macro_reply.html", {"reply": result.reply})
+        response.content += reply.content
+        return response
+    thread = _thread_of_ticket(request, found, request.POST.get("thread", ""))
+    flash.success(request, f"Macro “{chosen.name}” applied.")
+    slug = request.organization.slug
+    if thread is None:
+        return redirect("ticket", org_slug=slug, ticket=found.reference)
+    url = reverse("thread", kwargs={"org_slug": slug, "thread": thread.reference})
+    return redirect(f"{url}?macro={chosen.pk}#reply")
+
+
+@require_POST
+@org_view()
+def thread_presence(request: HttpRequest, thread: str) -> HttpResponse:
+    """The heartbeat of an open conversation: note this member, answer with the others.
+
+    Any member may send it: viewing is not a write, and a viewer is worth knowing about too.
+    """
+    found = thread_or_404(request, thread)
+    typing = request.POST.get("typing") == "1" and request.membership.has_role(Role.AGENT)
+    presence_touch(
+        thread_id=found.pk,
+        membership_id=request.membership.pk,
+        name=request.user.get_full_name(),
+        typing=typing,
+    )
+    others = presence_others(thread_id=found.pk, membership_id=request.membership.pk)
+    return render(request, "conversation/_presence.html", {"presence": others})

@@ -1,0 +1,337 @@
+"""The conversation page: messages, notes, the side panel and the timeline, assembled."""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from sla.models import METRICS
+from threads import selectors as thread_selectors
+from threads.models import Attachment, Message, Participant, Thread
+from threads.presence import presence_others
+from tickets import macros, selectors, sla
+from tickets.models import Queue, Ticket, TicketEvent
+from tickets.views.conversation.bodies import inline_image
+from tickets.views.conversation.common import (
+    ANY_TAG,
+    BLOCK_TAG,
+    IMAGE_HEIGHT,
+    LINE_BREAK,
+    SLA_METRIC_LABELS,
+    THREAD_NEXT_STATUSES,
+    TICKET_NEXT_STATUSES,
+    assignees_list,
+    client_recipients,
+    ticket_links,
+)
+from tisket.lib.html import REMOTE_IMAGE_PREFIX
+from tisket.models import Role
+
+# --- What the page shows ------------------------------------------------------------------------
+
+
+@dataclass
+class MessageView:
+    """A message as the page shows it: which body, how tall, what to flag."""
+
+    message: Message
+    is_new: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return "message"
+
+    @property
+    def at(self) -> datetime:
+        return self.message.created_at
+
+    @property
+    def has_html(self) -> bool:
+        return bool(self.message.html.strip())
+
+    @property
+    def full_text(self) -> str:
+        return self.message.text or self.message.visible_text
+
+    @property
+    def has_quote(self) -> bool:
+        """The mail carries quoted history beyond its new part."""
+        visible = self.message.visible_text.strip()
+        return bool(visible) and visible != self.full_text.strip()
+
+    @property
+    def remote_images(self) -> bool:
+        return REMOTE_IMAGE_PREFIX in self.message.html
+
+    @property
+    def delivery(self):
+        """The latest attempt to mail this message (outbound only), or None."""
+        deliveries = list(self.message.deliveries.all())
+        return deliveries[-1] if deliveries else None
+
+    @property
+    def delivery_failed(self) -> bool:
+        mail = self.delivery
+        return mail is not None and (
+            mail.status == "failed" or mail.delivery_event in ("bounced", "rejected", "failed")
+        )
+
+    def _frame_height(self, chars_per_line: int) -> int:
+        def wrapped(text: str) -> int:
+            return math.ceil(len(text) / chars_per_line)
+
+        html = self.message.html
+        text_lines = sum(
+            max(1, wrapped(line))
+            for line in (self.full_text or " ").splitlines()
+            if line.strip() or not html
+        )
+        pieces = (ANY_TAG.sub("", piece).strip() for piece in LINE_BREAK.split(html))
+        html_lines = sum(wrapped(piece) for piece in pieces if piece)
+        blocks = len(BLOCK_TAG.findall(html))
+        images = sum(
+            min(int(height), 400) if height else 150 for height in IMAGE_HEIGHT.findall(html)
+        )
+        lines = max(text_lines, html_lines)
+        return max(60, min(16 + 21 * lines + 15 * blocks + images, 900))
+
+    @property
+    def frame_height(self) -> int:
+        """A guess of the body's height in pixels: a sandboxed frame cannot tell its own."""
+        return self._frame_height(95)
+
+    @property
+    def frame_height_narrow(self) -> int:
+        """The same guess on a phone, where lines wrap sooner."""
+        return self._frame_height(38)
+
+
+@dataclass
+class NoteView:
+    note: object
+    is_new: bool = False
+
+    @property
+    def kind(self) -> str:
+        return "note"
+
+    @property
+    def at(self) -> datetime:
+        return self.note.created_at
+
+
+def _span(seconds: float) -> str:
+    minutes = int(abs(seconds) // 60)
+    if minutes < 1:
+        return "less than 1 min"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@dataclass
+class Deadline:
+    label: str
+    due_at: datetime
+    text: str
+    breached: bool
+
+
+def _deadlines(ticket: Ticket, now: datetime) -> list[Deadline]:
+    paused = ticket.sla_paused_at is not None
+    found = []
+    for metric in METRICS:
+        due = getattr(ticket, f"{metric}_due_at")
+        if due is None:
+            continue
+        seconds = (due - now).total_seconds()
+        if paused:
+            text = "paused while waiting on the customer"
+        elif seconds >= 0:
+            text = f"due in {_span(seconds)}"
+        else:
+            text = f"breached {_span(seconds)} ago"
+        found.append(
+            Deadline(SLA_METRIC_LABELS.get(metric, metric), due, text, seconds < 0 and not paused)
+        )
+    return found
+
+
+EVENT_TEXT = {
+    TicketEvent.Kind.CREATED: "created the ticket",
+    TicketEvent.Kind.NOTE_ADDED: "added an internal note",
+    TicketEvent.Kind.REPLY_SENT: "replied to the client",
+    TicketEvent.Kind.CLIENT_REPLIED: "The client replied",
+    TicketEvent.Kind.RATED: "The client rated the help",
+}
+STATUS_LABELS = dict(Ticket.Status.choices)
+PRIORITY_LABELS = dict(Ticket.Priority.choices)
+
+
+def event_text(event: TicketEvent) -> str:
+    """One line of the timeline, after the actor's name."""
+    data, kind = event.data or {}, event.kind
+    if kind == TicketEvent.Kind.STATUS:
+        old, new = STATUS_LABELS.get(data.get("old"), "?"), STATUS_LABELS.get(data.get("new"), "?")
+        return f"changed the status from {old} to {new}"
+    if kind == TicketEvent.Kind.PRIORITY:
+        old, new = PRIORITY_LABELS.get(data.get("old"), "?"), PRIORITY_LABELS.get(data.get("new"))
+        return f"changed the priority from {old} to {new}"
+    if kind == TicketEvent.Kind.QUEUE:
+        return f"moved it from {data.get('old') or 'no queue'} to {data.get('new') or 'no queue'}"
+    if kind == TicketEvent.Kind.ASSIGNED:
+        how = " automatically" if data.get("automatic") else ""
+        who = data.get("assignee")
+        return f"assigned it{how} to {who}" if who else "unassigned it"
+    if kind == TicketEvent.Kind.TAGS:
+        return f"set the tags to {', '.join(data.get('new') or []) or 'none'}"
+    if kind == TicketEvent.Kind.ESCALATED:
+        to = f" to {data['to']}" if data.get("to") else ""
+        return f"escalated it to level {data.get('level')}{to}"
+    if kind == TicketEvent.Kind.LINKED:
+        return f"linked the conversation {data.get('thread')}"
+    if kind == TicketEvent.Kind.UNLINKED:
+        return f"unlinked the conversation {data.get('thread')}"
+    if kind == TicketEvent.Kind.MERGED:
+        return f"merged {data.get('source')} into {data.get('target')}"
+    if kind == TicketEvent.Kind.INCIDENT_LINKED:
+        return f"made {data.get('child')} part of the incident {data.get('parent')}"
+    if kind == TicketEvent.Kind.INCIDENT_UNLINKED:
+        return f"took {data.get('child')} out of the incident {data.get('parent')}"
+    if kind == TicketEvent.Kind.MACRO_APPLIED:
+        return f"applied the macro “{data.get('macro')}”"
+    if kind == TicketEvent.Kind.UPDATED:
+        return f"changed {', '.join(data.get('fields') or [])}"
+    if kind == TicketEvent.Kind.RATED:
+        return f"The client rated the help {data.get('score')}/5"
+    if kind in (TicketEvent.Kind.SLA_WARNING, TicketEvent.Kind.SLA_BREACHED):
+        metric = SLA_METRIC_LABELS.get(data.get("metric"), data.get("metric", ""))
+        verb = "is at risk" if kind == TicketEvent.Kind.SLA_WARNING else "was breached"
+        return f"SLA: {metric.lower()} {verb}"
+    return EVENT_TEXT.get(kind, kind.replace("_", " "))
+
+
+def _event_line(event: TicketEvent) -> tuple[str, str]:
+    """Who did it (blank when the sentence names its own subject) and what they did."""
+    text = event_text(event)
+    if text[:1].isupper():
+        return "", text
+    return (event.actor.user.get_full_name() if event.actor else "Tisket"), text
+
+
+def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread | None) -> dict:
+    """What the side panel shows: the ticket's fields, links, people and SLA, or the thread's."""
+    now = timezone.now()
+    context: dict = {
+        "ticket": ticket,
+        "thread": thread,
+        "can_work": request.membership.has_role(Role.AGENT),
+    }
+    if ticket is None:
+        context["participants"] = list(thread.participants.all()) if thread else []
+        return context
+    participants = Participant.objects.filter(thread__ticket_link__ticket=ticket).order_by(
+        "created_at", "id"
+    )
+    seen, people = set(), []
+    for person in participants:
+        if person.email not in seen:
+            seen.add(person.email)
+            people.append(person)
+    events = list(selectors.events_list(ticket=ticket).order_by("created_at", "id"))
+    context.update(
+        participants=people,
+        statuses=Ticket.Status.choices,
+        priorities=Ticket.Priority.choices,
+        queues=list(Queue.objects.filter(organization=request.organization).order_by("name")),
+        assignees=assignees_list(request),
+        tags=", ".join(tag.name for tag in ticket.tags.all()),
+        linked_threads=[link.thread for link in ticket_links(ticket)],
+        children=list(ticket.children.order_by("number")),
+        sla_state=sla.sla_state(ticket, now),
+        deadlines=_deadlines(ticket, now),
+        events=[(event, *_event_line(event)) for event in events],
+    )
+    return context
+
+
+def conversation_render(
+    request: HttpRequest,
+    *,
+    thread: Thread | None,
+    ticket: Ticket | None,
+    draft: dict | None = None,
+    tab: str = "reply",
+    error: str = "",
+    warning: str = "",
+    new_since: int | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The conversation page: messages and notes by time, the side panel, the reply box."""
+    entries: list = []
+    last_message_id = 0
+    if thread is not None:
+        for message in thread_selectors.messages_list(thread=thread):
+            html = message.html
+            shown = [
+                a
+                for a in message.attachments.all()
+                if not (inline_image(a) and f"cid:{a.content_id}" in html)
+            ]
+            is_new = new_since is not None and message.pk > new_since
+            entries.append(MessageView(message=message, is_new=is_new, attachments=shown))
+            last_message_id = max(last_message_id, message.pk)
+    if ticket is not None:
+        entries.extend(NoteView(note=note) for note in selectors.notes_list(ticket=ticket))
+    entries.sort(key=lambda e: e.at)
+    can_work = request.membership.has_role(Role.AGENT)
+    macro_list, macro_bodies = [], {}
+    if ticket is not None and can_work:
+        macro_list = list(selectors.macros_list(organization=request.organization))
+        macro_bodies = macros.macros_render(
+            macros=macro_list, ticket=ticket, agent=request.membership
+        )
+    draft = dict(draft or {})
+    insert = request.GET.get("macro", "")
+    if insert.isdigit() and int(insert) in macro_bodies and not draft.get("body"):
+        draft["body"] = macro_bodies[int(insert)]
+    context = {
+        "nav": "queue",
+        "thread": thread,
+        "ticket": ticket,
+        "entries": entries,
+        "last_message_id": last_message_id,
+        "draft": draft,
+        "tab": "note" if thread is None else (tab if ticket is not None else "reply"),
+        "error": error,
+        "warning": warning,
+        "macros": [(m, macro_bodies[m.pk]) for m in macro_list],
+        "next_statuses": (
+            [(s.value, s.label) for s in TICKET_NEXT_STATUSES]
+            if ticket is not None
+            else [(s.value, s.label) for s in THREAD_NEXT_STATUSES]
+        ),
+        "recipients": client_recipients(request, thread) if thread is not None and can_work else [],
+        # Past the request limit the middleware refuses the whole post; say so before sending.
+        "max_upload_bytes": (
+            min(settings.TISKET_MAX_REQUEST_BYTES - 65536, thread.inbox.max_message_bytes)
+            if thread is not None
+            else 0
+        ),
+        "presence": (
+            presence_others(thread_id=thread.pk, membership_id=request.membership.pk)
+            if thread is not None
+            else []
+        ),
+        **panel_context(request, ticket=ticket, thread=thread),
+    }
+    return render(request, "conversation/thread.html", context, status=status)
