@@ -389,6 +389,8 @@ def _tickets_follow_replies(results: list[InboundResult]) -> None:
                 ticket.first_responded_at = message.created_at
                 ticket.save(update_fields=["first_responded_at"])
             sla.sla_agent_replied(ticket)
+            if ticket.status == Ticket.Status.NEW:
+                ticket_set_status(ticket=ticket, status=Ticket.Status.OPEN, actor=None)
             continue
         if message.is_automated:
             continue
@@ -486,6 +488,9 @@ def ticket_reply_sent(*, thread: Thread, message: Message, actor: Membership | N
     ticket.save(update_fields=["first_responded_at", "updated_at"])
     sla.sla_agent_replied(ticket)
     events.ticket_reply_sent_event(ticket=ticket, actor=actor, message=message)
+    if ticket.status == Ticket.Status.NEW:
+        # Answered is no longer new: someone has it in hand.
+        ticket_set_status(ticket=ticket, status=Ticket.Status.OPEN, actor=actor)
 
 
 @transaction.atomic

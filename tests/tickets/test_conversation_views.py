@@ -337,12 +337,14 @@ def test_send_and_set_status(acme, conv, web):
     assert conv.ticket.status == Ticket.Status.WAITING_ON_CUSTOMER
 
 
-def test_the_status_is_not_changed_by_a_plain_send(acme, conv, web):
+def test_a_plain_send_ignores_the_chosen_status_and_only_takes_a_new_ticket_to_open(
+    acme, conv, web
+):
     web(acme.agent).post(
         url(conv, "reply/"), {"body": "Done.", "seen": conv.last.pk, "status": "closed"}
     )
     conv.ticket.refresh_from_db()
-    assert conv.ticket.status == Ticket.Status.NEW
+    assert conv.ticket.status == Ticket.Status.OPEN  # answered: no longer new, not closed
 
 
 def test_a_thread_without_ticket_gets_its_status_from_send_and_set(acme, inbox, web):

@@ -221,8 +221,22 @@ def test_a_members_reply_from_their_mail_client_is_the_first_response(acme, rout
     ticket = thread.ticket_link.ticket
     ticket.refresh_from_db()
     assert ticket.first_responded_at is not None
-    assert ticket.status == S.NEW
+    assert ticket.status == S.OPEN  # answered: no longer new
     assert not TicketEvent.objects.filter(kind="client_replied").exists()
+
+
+def test_an_agents_first_reply_takes_a_new_ticket_to_open(acme, routed):
+    from tests.conftest import api_client
+
+    thread = deliver(make_mail(message_id="<q@client.test>")).thread
+    response = api_client(acme.agent).post(
+        f"/api/v1/threads/{thread.reference}/messages/", {"body": "On it."}, format="json"
+    )
+    assert response.status_code == 201
+    ticket = thread.ticket_link.ticket
+    ticket.refresh_from_db()
+    assert ticket.status == S.OPEN
+    assert kinds(ticket)[-1] == "status"
 
 
 def test_a_batch_opens_one_ticket_per_new_thread(acme, routed):
