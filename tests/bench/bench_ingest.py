@@ -28,9 +28,10 @@ import venv
 from email.utils import make_msgid
 from http.client import HTTPConnection
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+
+from tests.bench.support import bench_database_url, recreate_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
@@ -42,24 +43,6 @@ CLIENTS = 8
 
 def log(message: str) -> None:
     print(f"[ingest] {message}", file=sys.stderr, flush=True)
-
-
-def _database_url(name: str) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench ingest: set DATABASE_URL to a PostgreSQL server (it creates its own databases)"
-        )
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _recreate_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _corpus_mails() -> list[bytes]:
@@ -339,8 +322,8 @@ def bench_peer(mails: list[bytes]) -> float:
             check=True,
         )  # fmt: skip
         (home / ".ready").touch()
-    database_url = _database_url("tisket_bench_peer")
-    _recreate_database(database_url)
+    database_url = bench_database_url("ingest", "tisket_bench_peer")
+    recreate_database(database_url)
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work) / "mails"
         folder.mkdir()
@@ -369,8 +352,8 @@ def main() -> None:
     if not redis_url:
         sys.exit("bench ingest: set REDIS_URL (the worker runs on Redis)")
     broker_url = redis_url.rsplit("/", 1)[0] + "/13"
-    database_url = _database_url("tisket_bench")
-    _recreate_database(database_url)
+    database_url = bench_database_url("ingest", "tisket_bench")
+    recreate_database(database_url)
     corpus = _corpus_mails()
     mails = [_unique(corpus[n % len(corpus)], n) for n in range(count)]
     with tempfile.TemporaryDirectory() as data_dir:

@@ -13,20 +13,17 @@ Needs DATABASE_URL (PostgreSQL); it creates its own database.
 """
 
 import io
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.support import bench_database_url, recreate_database, setup_django
+
 REQUESTS = 200
 AGENTS = 20
 TARGET_P95_MS = 50
@@ -35,41 +32,6 @@ TARGET_GROWTH = 1.5
 
 def log(message: str) -> None:
     print(f"[queue] {message}", file=sys.stderr, flush=True)
-
-
-def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench queue: set DATABASE_URL to a PostgreSQL server")
-    return urlunsplit(urlsplit(url)._replace(path="/tisket_bench_queue"))
-
-
-def _recreate_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _setup_django(url: str, data_dir: str) -> None:
-    os.environ.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="tisket.settings",
-        TISKET_DATA_DIR=data_dir,
-        CELERY_BROKER_URL="memory://",
-        LOG_LEVEL="WARNING",
-        ALLOWED_HOSTS="testserver",
-        DB_CONN_MAX_AGE="600",
-    )
-    os.environ.pop("REDIS_URL", None)
-    for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=ROOT, env=os.environ, check=True
-        )
-    import django
-
-    django.setup()
 
 
 def _organization():
@@ -323,10 +285,10 @@ def _measure(organization, agents, requests) -> dict:
 
 
 def main() -> None:
-    url = _database_url()
-    _recreate_database(url)
+    url = bench_database_url("queue", "tisket_bench_queue")
+    recreate_database(url)
     with tempfile.TemporaryDirectory() as data_dir:
-        _setup_django(url, data_dir)
+        setup_django(url, data_dir, static=True, ALLOWED_HOSTS="testserver", DB_CONN_MAX_AGE="600")
         organization, agents, inboxes, queues = _organization()
         log("10,000 threads")
         _generate(url, organization, agents, inboxes, queues, 990_001, 10_000)

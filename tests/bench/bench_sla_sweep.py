@@ -10,19 +10,14 @@ Each figure is the median of three sweeps, the due tickets re-armed between.
 Needs DATABASE_URL (PostgreSQL); it creates its own database.
 """
 
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+from tests.bench.support import bench_database_url, recreate_database, setup_django
 
-ROOT = Path(__file__).resolve().parents[2]
 DUE = 1000
 LIMIT_SECONDS = 1.0
 RUNS = 3
@@ -30,38 +25,6 @@ RUNS = 3
 
 def log(message: str) -> None:
     print(f"[sla_sweep] {message}", file=sys.stderr, flush=True)
-
-
-def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench sla_sweep: set DATABASE_URL to a PostgreSQL server")
-    return urlunsplit(urlsplit(url)._replace(path="/tisket_bench_sla"))
-
-
-def _recreate_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _setup_django(url: str, data_dir: str) -> None:
-    os.environ.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="tisket.settings",
-        TISKET_DATA_DIR=data_dir,
-        CELERY_BROKER_URL="memory://",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("REDIS_URL", None)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=os.environ, check=True
-    )
-    import django
-
-    django.setup()
 
 
 def _organization():
@@ -171,10 +134,10 @@ def _time_sweeps(organization, numbers: range) -> float:
 
 
 def main() -> None:
-    url = _database_url()
-    _recreate_database(url)
+    url = bench_database_url("sla_sweep", "tisket_bench_sla")
+    recreate_database(url)
     with tempfile.TemporaryDirectory() as data_dir:
-        _setup_django(url, data_dir)
+        setup_django(url, data_dir)
         organization = _organization()
         log("10,000 open tickets, 1,000 of them due")
         _insert(organization, 1, 10_000, due=DUE)
