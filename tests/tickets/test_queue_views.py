@@ -203,3 +203,17 @@ def test_a_thread_without_a_ticket_shows_its_own_status(acme, inbox, web):
     Thread.objects.filter(pk=result.thread.pk).update(status="resolved")
     assert "Question 1" not in page(web(acme.agent))
     assert "Question 1" in page(web(acme.agent), "status=resolved")
+
+
+def test_hostile_subjects_names_and_tags_are_escaped(acme, inbox, support, web):
+    result = mail_in(
+        inbox,
+        1,
+        subject='<img src=x onerror="alert(1)">',
+        sender='"<script>alert(2)</script>" <evil@example.com>',
+    )
+    services.ticket_update(ticket=ticket_of(result), actor=None, tags=["<b>x</b>"])
+    html = page(web(acme.agent))
+    assert "<img src=x" not in html and "<script>alert" not in html and "<b>x</b>" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
