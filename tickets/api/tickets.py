@@ -1,54 +1,18 @@
-"""REST API of tickets and queues: the same services as every other interface."""
+"""REST API of tickets: list, create, change, assign, notes, events, links, incidents, merge."""
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 
-from inboxes.models import Inbox
 from threads.selectors import thread_get
-from tickets import csat, macros, selectors, services, sla, workflows
-from tickets.models import Macro, Note, Queue, Ticket, TicketEvent
-from tisket.api_auth import OrganizationApiMixin
+from tickets import selectors, services, sla, workflows
+from tickets.api.common import TicketsApiMixin
+from tickets.models import Note, Ticket, TicketEvent
 from tisket.api_pagination import CursorPagination
-from tisket.models import Membership, Role
-
-
-class QueueSerializer(serializers.ModelSerializer):
-    members = serializers.SerializerMethodField()
-    inboxes = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Queue
-        fields = [
-            "id",
-            "name",
-            "members",
-            "inboxes",
-            "auto_assign",
-            "open_ticket_cap",
-            "created_at",
-        ]
-
-    def get_members(self, queue: Queue) -> list[int]:
-        return [m.membership_id for m in queue.queue_members.all()]
-
-    def get_inboxes(self, queue: Queue) -> list[int]:
-        return [i.pk for i in queue.inboxes.all()]
-
-
-class QueueWriteSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, required=False)
-    members = serializers.ListField(child=serializers.IntegerField(), required=False)
-    inboxes = serializers.ListField(child=serializers.IntegerField(), required=False)
-    auto_assign = serializers.BooleanField(required=False)
-    open_ticket_cap = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
 
 class TicketSlaSerializer(serializers.Serializer):
@@ -165,115 +129,6 @@ class EventSerializer(serializers.ModelSerializer):
 
 class ThreadLinkSerializer(serializers.Serializer):
     thread = serializers.CharField(help_text="The thread's reference, e.g. THD-ACME-001")
-
-
-class TicketsApiMixin(OrganizationApiMixin):
-    def member(self, pk: int | None) -> Membership | None:
-        if pk is None:
-            return None
-        member = Membership.objects.select_related("user").filter(
-            organization=self.organization, pk=pk
-        )
-        if not member:
-            raise serializers.ValidationError({"assignee": "No such member."})
-        return member[0]
-
-    def queue(self, pk: int | None) -> Queue | None:
-        if pk is None:
-            return None
-        try:
-            return Queue.objects.get(organization=self.organization, pk=pk)
-        except Queue.DoesNotExist:
-            raise serializers.ValidationError({"queue": "No such queue."}) from None
-
-    def ticket(self, reference: str) -> Ticket:
-        return selectors.ticket_get(organization=self.organization, reference=reference)
-
-    def other_ticket(self, reference: str) -> Ticket:
-        """A ticket named in the request body: 400 (not 404) when it is not there."""
-        try:
-            return self.ticket(reference)
-        except Http404:
-            raise serializers.ValidationError({"ticket": "No such ticket."}) from None
-
-    def macro(self, pk: int) -> Macro:
-        try:
-            return Macro.objects.get(organization=self.organization, pk=pk)
-        except Macro.DoesNotExist:
-            raise Http404("No such macro.") from None
-
-    def inboxes(self, ids: list[int]) -> list[Inbox]:
-        inboxes = list(Inbox.objects.filter(organization=self.organization, pk__in=ids))
-        if len(inboxes) != len(set(ids)):
-            raise serializers.ValidationError({"inboxes": "No such inbox."})
-        return inboxes
-
-    def thread(self, reference: str):
-        try:
-            return thread_get(organization=self.organization, reference=reference)
-        except Http404:
-            raise serializers.ValidationError({"thread": "No such thread."}) from None
-
-
-class QueueListApi(TicketsApiMixin, GenericAPIView):
-    serializer_class = QueueSerializer
-    write_role = Role.SUPERVISOR
-
-    def get_queryset(self) -> QuerySet[Queue]:
-        return selectors.queues_list(organization=self.organization)
-
-    @extend_schema(responses=QueueSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(QueueSerializer(page, many=True).data)
-
-    @extend_schema(request=QueueWriteSerializer, responses={201: QueueSerializer})
-    def post(self, request: Request) -> Response:
-        serializer = QueueWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if "name" not in data:
-            raise serializers.ValidationError({"name": "A queue needs a name."})
-        queue = services.queue_create(
-            organization=self.organization,
-            actor=self.membership,
-            name=data.pop("name"),
-            members=[self.member(pk) for pk in data.pop("members", [])],
-            inboxes=self.inboxes(data.pop("inboxes", [])),
-            **data,
-        )
-        queue = selectors.queue_get(organization=self.organization, pk=queue.pk)
-        return Response(QueueSerializer(queue).data, status=status.HTTP_201_CREATED)
-
-
-class QueueDetailApi(TicketsApiMixin, GenericAPIView):
-    serializer_class = QueueSerializer
-    write_role = Role.SUPERVISOR
-
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(
-            QueueSerializer(selectors.queue_get(organization=self.organization, pk=pk)).data
-        )
-
-    @extend_schema(request=QueueWriteSerializer, responses=QueueSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
-        queue = selectors.queue_get(organization=self.organization, pk=pk)
-        serializer = QueueWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if "members" in data:
-            members = [self.member(m) for m in data.pop("members")]
-            services.queue_set_members(queue=queue, members=members)
-        if "inboxes" in data:
-            services.queue_set_inboxes(queue=queue, inboxes=self.inboxes(data.pop("inboxes")))
-        services.queue_update(queue=queue, **data)
-        queue = selectors.queue_get(organization=self.organization, pk=pk)
-        return Response(QueueSerializer(queue).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int) -> Response:
-        services.queue_delete(queue=selectors.queue_get(organization=self.organization, pk=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TicketPagination(CursorPagination):
@@ -509,120 +364,3 @@ class TicketMergeApi(TicketsApiMixin, GenericAPIView):
         target = self.other_ticket(serializer.validated_data["into"])
         workflows.ticket_merge(source=source, target=target, actor=self.membership)
         return Response(TicketSerializer(self.ticket(target.reference)).data)
-
-
-class MacroSerializer(serializers.ModelSerializer):
-    actions = serializers.DictField(
-        required=False,
-        default=dict,
-        help_text='e.g. {"status": "waiting_on_customer", "priority": "high", "queue": 3, '
-        '"assignee": 12, "tags_add": ["billing"], "tags_remove": ["new"]}',
-    )
-
-    class Meta:
-        model = Macro
-        fields = ["id", "name", "body", "actions", "created_at"]
-        read_only_fields = ["id", "created_at"]
-
-
-class MacroListApi(TicketsApiMixin, GenericAPIView):
-    serializer_class = MacroSerializer
-    write_role = Role.SUPERVISOR
-
-    @extend_schema(responses=MacroSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(Macro.objects.filter(organization=self.organization))
-        return self.get_paginated_response(MacroSerializer(page, many=True).data)
-
-    @extend_schema(request=MacroSerializer, responses={201: MacroSerializer})
-    def post(self, request: Request) -> Response:
-        serializer = MacroSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        macro = macros.macro_save(
-            organization=self.organization, actor=self.membership, **serializer.validated_data
-        )
-        return Response(MacroSerializer(macro).data, status=status.HTTP_201_CREATED)
-
-
-class MacroDetailApi(TicketsApiMixin, GenericAPIView):
-    serializer_class = MacroSerializer
-    write_role = Role.SUPERVISOR
-
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(MacroSerializer(self.macro(pk)).data)
-
-    @extend_schema(request=MacroSerializer, responses=MacroSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
-        macro = self.macro(pk)
-        serializer = MacroSerializer(macro, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = {"name": macro.name, "body": macro.body, "actions": macro.actions}
-        data.update(serializer.validated_data)
-        macro = macros.macro_save(
-            organization=self.organization, actor=self.membership, macro=macro, **data
-        )
-        return Response(MacroSerializer(macro).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int) -> Response:
-        self.macro(pk).delete()
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class MacroAppliedSerializer(serializers.Serializer):
-    ticket = TicketSerializer()
-    reply = serializers.CharField(help_text="The macro's reply text, rendered for this ticket")
-
-
-class TicketMacroApplyApi(TicketsApiMixin, GenericAPIView):
-    """Apply a macro to the ticket: its actions, each with its event; returns its reply text."""
-
-    serializer_class = MacroAppliedSerializer
-
-    @extend_schema(request=None, responses=MacroAppliedSerializer)
-    def post(self, request: Request, reference: str, pk: int) -> Response:
-        ticket = self.ticket(reference)
-        result = macros.macro_apply(macro=self.macro(pk), ticket=ticket, actor=self.membership)
-        return Response(
-            {"ticket": TicketSerializer(self.ticket(reference)).data, "reply": result.reply}
-        )
-
-
-class RatingSerializer(serializers.Serializer):
-    score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-
-
-class RatingLinkSerializer(serializers.Serializer):
-    ticket = serializers.CharField(help_text="The ticket's reference")
-    subject = serializers.CharField()
-    rated = serializers.BooleanField(help_text="Whether this resolution was rated already")
-
-
-class CsatApi(GenericAPIView):
-    """A client rates a resolution through the signed link of their mail (no login)."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [AnonRateThrottle]
-    serializer_class = RatingLinkSerializer
-
-    def _ticket(self, token: str) -> tuple[Ticket, int]:
-        try:
-            return csat.csat_ticket(token=token)
-        except csat.RatingLinkError as exc:
-            raise Http404(str(exc)) from None
-
-    @extend_schema(auth=[], responses=RatingLinkSerializer)
-    def get(self, request: Request, token: str) -> Response:
-        ticket, resolution = self._ticket(token)
-        rated = ticket.ratings.filter(resolution=resolution).exists()
-        return Response({"ticket": ticket.reference, "subject": ticket.subject, "rated": rated})
-
-    @extend_schema(auth=[], request=RatingSerializer, responses={201: RatingSerializer})
-    def post(self, request: Request, token: str) -> Response:
-        self._ticket(token)
-        serializer = RatingSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        rating = csat.csat_record(token=token, **serializer.validated_data)
-        return Response({"score": rating.score, "comment": rating.comment}, status=201)

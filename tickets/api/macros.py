@@ -1,0 +1,90 @@
+"""REST API of macros, and applying one to a ticket."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tickets import macros
+from tickets.api.common import TicketsApiMixin
+from tickets.api.tickets import TicketSerializer
+from tickets.models import Macro
+from tisket.models import Role
+
+
+class MacroSerializer(serializers.ModelSerializer):
+    actions = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text='e.g. {"status": "waiting_on_customer", "priority": "high", "queue": 3, '
+        '"assignee": 12, "tags_add": ["billing"], "tags_remove": ["new"]}',
+    )
+
+    class Meta:
+        model = Macro
+        fields = ["id", "name", "body", "actions", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class MacroListApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = MacroSerializer
+    write_role = Role.SUPERVISOR
+
+    @extend_schema(responses=MacroSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(Macro.objects.filter(organization=self.organization))
+        return self.get_paginated_response(MacroSerializer(page, many=True).data)
+
+    @extend_schema(request=MacroSerializer, responses={201: MacroSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = MacroSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        macro = macros.macro_save(
+            organization=self.organization, actor=self.membership, **serializer.validated_data
+        )
+        return Response(MacroSerializer(macro).data, status=status.HTTP_201_CREATED)
+
+
+class MacroDetailApi(TicketsApiMixin, GenericAPIView):
+    serializer_class = MacroSerializer
+    write_role = Role.SUPERVISOR
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(MacroSerializer(self.macro(pk)).data)
+
+    @extend_schema(request=MacroSerializer, responses=MacroSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        macro = self.macro(pk)
+        serializer = MacroSerializer(macro, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = {"name": macro.name, "body": macro.body, "actions": macro.actions}
+        data.update(serializer.validated_data)
+        macro = macros.macro_save(
+            organization=self.organization, actor=self.membership, macro=macro, **data
+        )
+        return Response(MacroSerializer(macro).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        self.macro(pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MacroAppliedSerializer(serializers.Serializer):
+    ticket = TicketSerializer()
+    reply = serializers.CharField(help_text="The macro's reply text, rendered for this ticket")
+
+
+class TicketMacroApplyApi(TicketsApiMixin, GenericAPIView):
+    """Apply a macro to the ticket: its actions, each with its event; returns its reply text."""
+
+    serializer_class = MacroAppliedSerializer
+
+    @extend_schema(request=None, responses=MacroAppliedSerializer)
+    def post(self, request: Request, reference: str, pk: int) -> Response:
+        ticket = self.ticket(reference)
+        result = macros.macro_apply(macro=self.macro(pk), ticket=ticket, actor=self.membership)
+        return Response(
+            {"ticket": TicketSerializer(self.ticket(reference)).data, "reply": result.reply}
+        )
