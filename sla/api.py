@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,7 +17,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sla import services
+from sla import selectors, services
 from sla.models import (
     METRICS,
     BusinessCalendar,
@@ -85,21 +84,17 @@ class HolidayImportSerializer(serializers.Serializer):
     )
 
 
-def _calendars(organization) -> QuerySet[BusinessCalendar]:
-    return BusinessCalendar.objects.filter(organization=organization).prefetch_related(
-        "hours", "holidays"
-    )
-
-
-def _get(queryset, pk: int, what: str):
-    try:
-        return queryset.get(pk=pk)
-    except queryset.model.DoesNotExist:
-        raise Http404(f"No such {what}.") from None
-
-
 class SlaAdminMixin(OrganizationApiMixin):
     write_role = Role.ADMIN
+
+    def calendar(self, pk) -> BusinessCalendar:
+        return selectors.calendar_get(organization=self.organization, pk=pk)
+
+    def policy(self, pk) -> SlaPolicy:
+        return selectors.policy_get(organization=self.organization, pk=pk)
+
+    def customer(self, pk) -> CustomerOrganization:
+        return selectors.customer_get(organization=self.organization, pk=pk)
 
     def recompute(self, policy_ids: list[int] | None = None) -> None:
         sla_recompute_later(organization_id=self.organization.pk, policy_ids=policy_ids)
@@ -109,7 +104,7 @@ class CalendarListApi(SlaAdminMixin, GenericAPIView):
     serializer_class = CalendarSerializer
 
     def get_queryset(self) -> QuerySet[BusinessCalendar]:
-        return _calendars(self.organization)
+        return selectors.calendars_list(organization=self.organization)
 
     @extend_schema(responses=CalendarSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -131,7 +126,7 @@ class CalendarListApi(SlaAdminMixin, GenericAPIView):
             )
             if data.get("holidays"):
                 services.calendar_set_holidays(calendar=calendar, holidays=data["holidays"])
-        calendar = _get(self.get_queryset(), calendar.pk, "calendar")
+        calendar = self.calendar(calendar.pk)
         return Response(CalendarSerializer(calendar).data, status=status.HTTP_201_CREATED)
 
 
@@ -139,12 +134,10 @@ class CalendarDetailApi(SlaAdminMixin, GenericAPIView):
     serializer_class = CalendarSerializer
 
     def get(self, request: Request, pk: int) -> Response:
-        return Response(
-            CalendarSerializer(_get(_calendars(self.organization), pk, "calendar")).data
-        )
+        return Response(CalendarSerializer(self.calendar(pk)).data)
 
     def patch(self, request: Request, pk: int) -> Response:
-        calendar = _get(_calendars(self.organization), pk, "calendar")
+        calendar = self.calendar(pk)
         serializer = CalendarSerializer(calendar, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -159,11 +152,11 @@ class CalendarDetailApi(SlaAdminMixin, GenericAPIView):
             if "holidays" in data:
                 services.calendar_set_holidays(calendar=calendar, holidays=data["holidays"])
             self.recompute(list(calendar.policies.values_list("pk", flat=True)))
-        return Response(CalendarSerializer(_get(_calendars(self.organization), pk, "x")).data)
+        return Response(CalendarSerializer(self.calendar(pk)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        services.calendar_delete(calendar=_get(_calendars(self.organization), pk, "calendar"))
+        services.calendar_delete(calendar=self.calendar(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -176,7 +169,7 @@ class CalendarHolidayImportApi(SlaAdminMixin, GenericAPIView):
         responses=inline_serializer("HolidayImport", {"added": serializers.IntegerField()})
     )
     def post(self, request: Request, pk: int) -> Response:
-        calendar = _get(_calendars(self.organization), pk, "calendar")
+        calendar = self.calendar(pk)
         serializer = HolidayImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
@@ -213,10 +206,6 @@ class PolicySerializer(serializers.ModelSerializer):
         return value
 
 
-def _policies(organization) -> QuerySet[SlaPolicy]:
-    return SlaPolicy.objects.filter(organization=organization).prefetch_related("targets")
-
-
 def _targets(items: list[dict]) -> dict:
     return {t["priority"]: {f"{m}_minutes": t.get(f"{m}_minutes") for m in METRICS} for t in items}
 
@@ -225,7 +214,7 @@ class PolicyListApi(SlaAdminMixin, GenericAPIView):
     serializer_class = PolicySerializer
 
     def get_queryset(self) -> QuerySet[SlaPolicy]:
-        return _policies(self.organization)
+        return selectors.policies_list(organization=self.organization)
 
     @extend_schema(responses=PolicySerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -237,7 +226,7 @@ class PolicyListApi(SlaAdminMixin, GenericAPIView):
         serializer = PolicySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        calendar = _get(_calendars(self.organization), data["calendar_id"], "calendar")
+        calendar = self.calendar(data["calendar_id"])
         policy = services.policy_create(
             organization=self.organization,
             name=data["name"],
@@ -245,7 +234,7 @@ class PolicyListApi(SlaAdminMixin, GenericAPIView):
             is_default=data.get("is_default", False),
             targets=_targets(data.get("targets", [])),
         )
-        policy = _get(self.get_queryset(), policy.pk, "policy")
+        policy = self.policy(policy.pk)
         return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
@@ -253,16 +242,16 @@ class PolicyDetailApi(SlaAdminMixin, GenericAPIView):
     serializer_class = PolicySerializer
 
     def get(self, request: Request, pk: int) -> Response:
-        return Response(PolicySerializer(_get(_policies(self.organization), pk, "policy")).data)
+        return Response(PolicySerializer(self.policy(pk)).data)
 
     def patch(self, request: Request, pk: int) -> Response:
-        policy = _get(_policies(self.organization), pk, "policy")
+        policy = self.policy(pk)
         serializer = PolicySerializer(policy, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         calendar = None
         if "calendar_id" in data:
-            calendar = _get(_calendars(self.organization), data["calendar_id"], "calendar")
+            calendar = self.calendar(data["calendar_id"])
         with transaction.atomic():
             services.policy_update(
                 policy=policy,
@@ -272,11 +261,11 @@ class PolicyDetailApi(SlaAdminMixin, GenericAPIView):
                 targets=_targets(data["targets"]) if "targets" in data else None,
             )
             self.recompute([policy.pk])
-        return Response(PolicySerializer(_get(_policies(self.organization), pk, "policy")).data)
+        return Response(PolicySerializer(self.policy(pk)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        policy = _get(_policies(self.organization), pk, "policy")
+        policy = self.policy(pk)
         with transaction.atomic():
             services.policy_delete(policy=policy)
             self.recompute()
@@ -303,16 +292,10 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-def _customers(organization) -> QuerySet[CustomerOrganization]:
-    return CustomerOrganization.objects.filter(organization=organization).prefetch_related(
-        "domains"
-    )
-
-
 class CustomerWriteMixin(SlaAdminMixin):
     def save(self, data: dict, customer: CustomerOrganization | None) -> CustomerOrganization:
         policy_id = data.get("policy_id", customer.policy_id if customer else None)
-        policy = _get(_policies(self.organization), policy_id, "policy") if policy_id else None
+        policy = self.policy(policy_id) if policy_id else None
         domains = data.get("domains")
         if domains is None:
             domains = [d.domain for d in customer.domains.all()] if customer else []
@@ -325,14 +308,14 @@ class CustomerWriteMixin(SlaAdminMixin):
                 customer=customer,
             )
             self.recompute()
-        return _get(_customers(self.organization), saved.pk, "customer organization")
+        return self.customer(saved.pk)
 
 
 class CustomerListApi(CustomerWriteMixin, GenericAPIView):
     serializer_class = CustomerSerializer
 
     def get_queryset(self) -> QuerySet[CustomerOrganization]:
-        return _customers(self.organization)
+        return selectors.customers_list(organization=self.organization)
 
     @extend_schema(responses=CustomerSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -351,18 +334,18 @@ class CustomerDetailApi(CustomerWriteMixin, GenericAPIView):
     serializer_class = CustomerSerializer
 
     def get(self, request: Request, pk: int) -> Response:
-        customer = _get(_customers(self.organization), pk, "customer organization")
+        customer = self.customer(pk)
         return Response(CustomerSerializer(customer).data)
 
     def patch(self, request: Request, pk: int) -> Response:
-        customer = _get(_customers(self.organization), pk, "customer organization")
+        customer = self.customer(pk)
         serializer = CustomerSerializer(customer, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         return Response(CustomerSerializer(self.save(serializer.validated_data, customer)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        _get(_customers(self.organization), pk, "customer organization").delete()
+        self.customer(pk).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,15 +5,14 @@ recompute of open tickets after commit, exactly as sla/api.py does.
 """
 
 from django.db import transaction
-from django.db.models import Count, Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
-from sla import services
+from sla import selectors, services
 from sla.models import METRICS, BusinessCalendar, CustomerOrganization, Priority, SlaPolicy
 from tickets.tasks import sla_recompute_later
 from tisket.errors import TisketError
-from tisket.models import Organization
 from tisket.settings_pages.common import admin_view, done, page, refused
 from tisket.settings_pages.forms import form_error
 from tisket.settings_pages.sla_forms import (
@@ -28,35 +27,6 @@ from tisket.settings_pages.sla_forms import (
 )
 
 SECTION = "settings-sla"
-
-
-def _calendars(organization: Organization) -> QuerySet[BusinessCalendar]:
-    return BusinessCalendar.objects.filter(organization=organization).prefetch_related(
-        "hours", "holidays"
-    )
-
-
-def _policies(organization: Organization) -> QuerySet[SlaPolicy]:
-    return (
-        SlaPolicy.objects.filter(organization=organization)
-        .select_related("calendar")
-        .prefetch_related("targets")
-    )
-
-
-def _customers(organization: Organization) -> QuerySet[CustomerOrganization]:
-    return (
-        CustomerOrganization.objects.filter(organization=organization)
-        .select_related("policy")
-        .prefetch_related("domains")
-    )
-
-
-def _get(queryset: QuerySet, pk: int, what: str) -> Model:
-    try:
-        return queryset.get(pk=pk)
-    except queryset.model.DoesNotExist:
-        raise Http404(f"No such {what}.") from None
 
 
 def _recompute(request: HttpRequest, policy_ids: list[int] | None = None) -> None:
@@ -98,8 +68,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "calendars": [(c, _week(c)) for c in calendars],
-        "policies": [(p, _targets(p)) for p in _policies(organization)],
-        "customers": _customers(organization),
+        "policies": [(p, _targets(p)) for p in selectors.policies_list(organization=organization)],
+        "customers": selectors.customers_list(organization=organization),
     }
     return page(request, "settings/sla.html", context, section=SECTION)
 
@@ -145,7 +115,7 @@ def calendar_new(request: HttpRequest) -> HttpResponse:
 
 @admin_view
 def calendar_edit(request: HttpRequest, calendar: int) -> HttpResponse:
-    found = _get(_calendars(request.organization), calendar, "calendar")
+    found = selectors.calendar_get(organization=request.organization, pk=calendar)
     form = CalendarForm(request.POST or None, organization=request.organization, calendar=found)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -162,7 +132,7 @@ def calendar_edit(request: HttpRequest, calendar: int) -> HttpResponse:
                 _recompute(request, _policy_ids(found))
         except TisketError as error:
             form_error(form, error)
-            found = _get(_calendars(request.organization), calendar, "calendar")
+            found = selectors.calendar_get(organization=request.organization, pk=calendar)
         else:
             return done(request, f"Calendar {found.name} saved.", SECTION)
     return _calendar_page(request, form, found)
@@ -171,7 +141,7 @@ def calendar_edit(request: HttpRequest, calendar: int) -> HttpResponse:
 @admin_view
 @require_POST
 def calendar_import_holidays(request: HttpRequest, calendar: int) -> HttpResponse:
-    found = _get(_calendars(request.organization), calendar, "calendar")
+    found = selectors.calendar_get(organization=request.organization, pk=calendar)
     import_form = HolidayImportForm(request.POST)
     if import_form.is_valid():
         data = import_form.cleaned_data
@@ -201,7 +171,7 @@ def calendar_import_holidays(request: HttpRequest, calendar: int) -> HttpRespons
 @admin_view
 @require_POST
 def calendar_delete(request: HttpRequest, calendar: int) -> HttpResponse:
-    found = _get(_calendars(request.organization), calendar, "calendar")
+    found = selectors.calendar_get(organization=request.organization, pk=calendar)
     try:
         services.calendar_delete(calendar=found)
     except TisketError as error:
@@ -240,7 +210,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 @admin_view
 def policy_edit(request: HttpRequest, policy: int) -> HttpResponse:
-    found = _get(_policies(request.organization), policy, "policy")
+    found = selectors.policy_get(organization=request.organization, pk=policy)
     form = PolicyForm(request.POST or None, organization=request.organization, policy=found)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -256,7 +226,7 @@ def policy_edit(request: HttpRequest, policy: int) -> HttpResponse:
                 _recompute(request, [found.pk])
         except TisketError as error:
             form_error(form, error)
-            found = _get(_policies(request.organization), policy, "policy")
+            found = selectors.policy_get(organization=request.organization, pk=policy)
         else:
             return done(request, f"Policy {found.name} saved.", SECTION)
     return _policy_page(request, form, found)
@@ -265,7 +235,7 @@ def policy_edit(request: HttpRequest, policy: int) -> HttpResponse:
 @admin_view
 @require_POST
 def policy_delete(request: HttpRequest, policy: int) -> HttpResponse:
-    found = _get(_policies(request.organization), policy, "policy")
+    found = selectors.policy_get(organization=request.organization, pk=policy)
     with transaction.atomic():
         services.policy_delete(policy=found)
         _recompute(request)
@@ -314,18 +284,18 @@ def customer_new(request: HttpRequest) -> HttpResponse:
 
 @admin_view
 def customer_edit(request: HttpRequest, customer: int) -> HttpResponse:
-    found = _get(_customers(request.organization), customer, "customer organization")
+    found = selectors.customer_get(organization=request.organization, pk=customer)
     form = CustomerForm(request.POST or None, organization=request.organization, customer=found)
     if request.method == "POST" and form.is_valid():
         if _customer_save(request, form, found) is not None:
             return done(request, f"Customer {form.cleaned_data['name']} saved.", SECTION)
-        found = _get(_customers(request.organization), customer, "customer organization")
+        found = selectors.customer_get(organization=request.organization, pk=customer)
     return _customer_page(request, form, found)
 
 
 @admin_view
 @require_POST
 def customer_delete(request: HttpRequest, customer: int) -> HttpResponse:
-    found = _get(_customers(request.organization), customer, "customer organization")
+    found = selectors.customer_get(organization=request.organization, pk=customer)
     found.delete()
     return done(request, f"Customer {found.name} deleted.", SECTION)
