@@ -321,6 +321,20 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
 # --- Sending ----------------------------------------------------------------------
 
 
+def _installation_mail(*, organization_id: int, to: str, subject: str, text: str) -> OutboundMail:
+    """An (unsaved) automatic mail from the installation's address, never to be answered."""
+    return OutboundMail(
+        organization_id=organization_id,
+        inbox=None,
+        kind=OutboundMail.Kind.NOTIFICATION,
+        to=[to],
+        subject=subject[:998],
+        text=text,
+        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        message_id_header=new_message_id(),
+    )
+
+
 @dataclass(frozen=True)
 class MemberMail:
     """A mail to a member about something under their bell."""
@@ -351,15 +365,11 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
             continue
         link = f"{site}{mail.url}" if mail.url.startswith("/") else mail.url
         rows.append(
-            OutboundMail(
+            _installation_mail(
                 organization_id=mail.membership.organization_id,
-                inbox=None,
-                kind=OutboundMail.Kind.NOTIFICATION,
-                to=[mail.membership.user.email],
-                subject=mail.subject[:998],
+                to=mail.membership.user.email,
+                subject=mail.subject,
                 text=f"{mail.text}\n\n{link}".strip() if link else mail.text,
-                headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
-                message_id_header=new_message_id(),
             )
         )
     if not rows:
@@ -376,16 +386,10 @@ def address_mail(*, organization_id: int, to: str, subject: str, text: str) -> O
     to = address_normalize(to)
     if address_suppressed(to):
         return None
-    outbound = OutboundMail.objects.create(
-        organization_id=organization_id,
-        inbox=None,
-        kind=OutboundMail.Kind.NOTIFICATION,
-        to=[to],
-        subject=subject[:998],
-        text=text,
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
-        message_id_header=new_message_id(),
+    outbound = _installation_mail(
+        organization_id=organization_id, to=to, subject=subject, text=text
     )
+    outbound.save()
     transaction.on_commit(lambda: outbox_enqueue(outbound_id=outbound.pk))
     return outbound
 

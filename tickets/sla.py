@@ -514,10 +514,6 @@ def sla_state(ticket: Ticket, now: datetime | None = None) -> str | None:
     return "on_track"
 
 
-def sla_next_due(ticket: Ticket) -> datetime | None:
-    return ticket.sla_due_at
-
-
 def sla_state_q(state: str, now: datetime, prefix: str = "") -> Q:
     """Tickets in an SLA state, as ranges over the first warning point and deadline.
 

@@ -4,6 +4,7 @@ import re
 
 from django.http import HttpRequest
 
+from sla.models import Metric
 from threads import selectors as thread_selectors
 from threads.models import Thread
 from tickets import selectors
@@ -26,11 +27,7 @@ THREAD_NEXT_STATUSES = [
     Thread.Status.OPEN,
     Thread.Status.CLOSED,
 ]
-SLA_METRIC_LABELS = {
-    "first_response": "First response",
-    "next_response": "Next response",
-    "resolution": "Resolution",
-}
+SLA_METRIC_LABELS = dict(Metric.choices)
 ADDRESS_SPLIT = re.compile(r"[\s,;]+")
 # A blocked remote image keeps its place as a light grey box; the CSP allows data: images.
 BLOCKED_IMAGE = (

@@ -30,6 +30,7 @@ from tickets.views.conversation.common import (
 )
 from tisket.lib.html import REMOTE_IMAGE_PREFIX
 from tisket.models import Role
+from tisket.templatetags.tisket_ui import duration_text
 
 # --- What the page shows ------------------------------------------------------------------------
 
@@ -125,19 +126,6 @@ class NoteView:
         return self.note.created_at
 
 
-def _span(seconds: float) -> str:
-    minutes = int(abs(seconds) // 60)
-    if minutes < 1:
-        return "less than 1 min"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
-
-
 @dataclass
 class Deadline:
     label: str
@@ -157,9 +145,9 @@ def _deadlines(ticket: Ticket, now: datetime) -> list[Deadline]:
         if paused:
             text = "paused while waiting on the customer"
         elif seconds >= 0:
-            text = f"due in {_span(seconds)}"
+            text = f"due in {duration_text(seconds, compact=False)}"
         else:
-            text = f"breached {_span(seconds)} ago"
+            text = f"breached {duration_text(seconds, compact=False)} ago"
         found.append(
             Deadline(SLA_METRIC_LABELS.get(metric, metric), due, text, seconds < 0 and not paused)
         )
