@@ -38,3 +38,16 @@ class MembershipFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
     role = Role.AGENT
+
+
+def always_open_policy(organization, targets: dict, name: str = "Standard"):
+    """The organization's default SLA policy on a 24/7 UTC calendar: deadlines are plain
+    clock arithmetic, so a test can state them exactly."""
+    from sla import services as sla_services
+
+    calendar = sla_services.calendar_create(
+        organization=organization, name="Always", always_open=True, timezone_name="UTC"
+    )
+    return sla_services.policy_create(
+        organization=organization, name=name, calendar=calendar, is_default=True, targets=targets
+    )

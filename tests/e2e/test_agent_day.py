@@ -3,8 +3,8 @@ dashboard, the quarantine and the bell. (The conversation has its own browser te
 
 from datetime import timedelta
 
-from sla import services as sla_services
 from tests.e2e.conftest import shot
+from tests.factories import always_open_policy
 from tests.mail import deliver, make_mail
 from tickets import services
 from tickets.models import Ticket
@@ -13,15 +13,9 @@ from tisket.models import Notification
 
 
 def _desk(acme, inbox):
-    calendar = sla_services.calendar_create(
-        organization=acme.org, name="Always", always_open=True, timezone_name="UTC"
-    )
-    sla_services.policy_create(
-        organization=acme.org,
-        name="Standard",
-        calendar=calendar,
-        is_default=True,
-        targets={
+    always_open_policy(
+        acme.org,
+        {
             "normal": {"first_response_minutes": 240, "resolution_minutes": 2880},
             "urgent": {"first_response_minutes": 30, "resolution_minutes": 240},
         },

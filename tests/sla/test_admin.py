@@ -6,8 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from sla import services as sla_services
-from tests.factories import UserFactory
+from tests.factories import UserFactory, always_open_policy
 from tickets import services
 from tickets.models import Ticket
 
@@ -24,22 +23,13 @@ def test_a_policy_changed_in_the_admin_recomputes_open_tickets(
     superuser_client, acme, django_capture_on_commit_callbacks
 ):
     with time_machine.travel(NOW, tick=False):
-        calendar = sla_services.calendar_create(
-            organization=acme.org, name="Always", always_open=True, timezone_name="UTC"
-        )
-        policy = sla_services.policy_create(
-            organization=acme.org,
-            name="Standard",
-            calendar=calendar,
-            is_default=True,
-            targets={"normal": {"first_response_minutes": 60}},
-        )
+        policy = always_open_policy(acme.org, {"normal": {"first_response_minutes": 60}})
         ticket = services.ticket_create(organization=acme.org, subject="x", actor=None)
         target = policy.targets.get()
         form = {
             "organization": acme.org.pk,
             "name": "Standard",
-            "calendar": calendar.pk,
+            "calendar": policy.calendar_id,
             "is_default": "on",
             "targets-TOTAL_FORMS": "1",
             "targets-INITIAL_FORMS": "1",

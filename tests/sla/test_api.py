@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from sla import services as sla_services
 from sla.models import BusinessCalendar, SlaPolicy
 from tests.conftest import api_client
+from tests.factories import always_open_policy
 from tickets import services
 from tickets.models import Ticket
 from tickets.sla import sla_sweep
@@ -143,16 +144,7 @@ def test_a_calendar_in_use_cannot_be_deleted(admin_api, acme):
 def test_a_policy_change_moves_open_tickets_deadlines(
     admin_api, acme, clock, django_capture_on_commit_callbacks
 ):
-    calendar = sla_services.calendar_create(
-        organization=acme.org, name="Always", always_open=True, timezone_name="UTC"
-    )
-    policy = sla_services.policy_create(
-        organization=acme.org,
-        name="Standard",
-        calendar=calendar,
-        is_default=True,
-        targets={"normal": {"first_response_minutes": 60}},
-    )
+    policy = always_open_policy(acme.org, {"normal": {"first_response_minutes": 60}})
     ticket = services.ticket_create(organization=acme.org, subject="x", actor=None)
     assert Ticket.objects.get(pk=ticket.pk).first_response_due_at == NOW + timedelta(hours=1)
     with django_capture_on_commit_callbacks(execute=True):
@@ -196,15 +188,9 @@ def test_only_admins_change_sla_settings(acme, role):
 @pytest.fixture
 def workload(acme, clock):
     """Six tickets: on track, at risk, breached (twice), paused, and one already answered."""
-    calendar = sla_services.calendar_create(
-        organization=acme.org, name="Always", always_open=True, timezone_name="UTC"
-    )
-    sla_services.policy_create(
-        organization=acme.org,
-        name="Standard",
-        calendar=calendar,
-        is_default=True,
-        targets={
+    always_open_policy(
+        acme.org,
+        {
             "normal": {"first_response_minutes": 100},
             "urgent": {"first_response_minutes": 100},
         },

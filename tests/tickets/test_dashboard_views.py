@@ -6,7 +6,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sla import services as sla_services
+from tests.factories import always_open_policy
 from tickets import services
 from tickets.sla import sla_sweep
 
@@ -14,15 +14,8 @@ NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 
 
 def workload(acme, count: int) -> None:
-    calendar = sla_services.calendar_create(
-        organization=acme.org, name="Always", always_open=True, timezone_name="UTC"
-    )
-    sla_services.policy_create(
-        organization=acme.org,
-        name="Standard",
-        calendar=calendar,
-        is_default=True,
-        targets={"normal": {"first_response_minutes": 60, "resolution_minutes": 600}},
+    always_open_policy(
+        acme.org, {"normal": {"first_response_minutes": 60, "resolution_minutes": 600}}
     )
     queue = services.queue_create(organization=acme.org, name="Billing", actor=None)
     for n in range(count):

@@ -7,6 +7,7 @@ import time_machine
 
 from sla import services as sla_services
 from tests.conftest import api_client, in_parallel, require_postgres
+from tests.factories import always_open_policy
 from tests.mail import deliver, make_mail
 from threads.models import OutboundMail
 from tickets import services
@@ -38,12 +39,7 @@ def clock():
 
 @pytest.fixture
 def policy(acme, clock):
-    calendar = sla_services.calendar_create(
-        organization=acme.org, name="Always", timezone_name="UTC", always_open=True
-    )
-    return sla_services.policy_create(
-        organization=acme.org, name="Standard", calendar=calendar, is_default=True, targets=TARGETS
-    )
+    return always_open_policy(acme.org, TARGETS)
 
 
 def minutes(n: float) -> datetime:
@@ -277,12 +273,7 @@ def test_a_breached_clock_whose_deadline_moves_ahead_can_breach_again_later(acme
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sweeps_claim_each_transition_once(acme, clock):
     require_postgres()
-    calendar = sla_services.calendar_create(
-        organization=acme.org, name="Always", timezone_name="UTC", always_open=True
-    )
-    sla_services.policy_create(
-        organization=acme.org, name="Standard", calendar=calendar, is_default=True, targets=TARGETS
-    )
+    always_open_policy(acme.org, TARGETS)
     tickets = [ticket_for(acme) for _ in range(20)]
     clock.move_to(minutes(70))
     results = in_parallel(lambda _: sla_sweep(), range(8), workers=8)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from sla import services as sla_services
 from sla.models import BusinessCalendar, CustomerOrganization, Holiday, SlaPolicy
+from tests.factories import always_open_policy
 from tickets import services as ticket_services
 from tickets.models import Ticket
 from tisket.settings_pages.sla_forms import (
@@ -243,16 +244,7 @@ def test_another_organizations_calendar_cannot_be_chosen(acme, globex, web):
 def test_a_policy_change_moves_open_tickets_deadlines(
     acme, web, django_capture_on_commit_callbacks
 ):
-    calendar = sla_services.calendar_create(
-        organization=acme.org, name="Always", always_open=True, timezone_name="UTC"
-    )
-    policy = sla_services.policy_create(
-        organization=acme.org,
-        name="Standard",
-        calendar=calendar,
-        is_default=True,
-        targets={"normal": {"first_response_minutes": 60}},
-    )
+    policy = always_open_policy(acme.org, {"normal": {"first_response_minutes": 60}})
     with time_machine.travel(NOW, tick=False):
         ticket = ticket_services.ticket_create(organization=acme.org, subject="x", actor=None)
         assert Ticket.objects.get(pk=ticket.pk).first_response_due_at == NOW + timedelta(hours=1)
@@ -261,7 +253,7 @@ def test_a_policy_change_moves_open_tickets_deadlines(
                 f"/acme/settings/sla/policies/{policy.pk}/",
                 {
                     "name": "Standard",
-                    "calendar": calendar.pk,
+                    "calendar": policy.calendar_id,
                     "is_default": "on",
                     **_targets(normal_first_response="15m"),
                 },
