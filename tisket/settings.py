@@ -377,7 +377,7 @@ SPECTACULAR_SETTINGS = {
 # The cache is shared by every process: Redis in production; in the embedded
 # default, files in DATA_DIR, which the web server and the worker both see.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "tisket.cache.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
