@@ -197,6 +197,46 @@ def test_the_same_mail_delivered_again_is_stored_once(inbox):
     assert Message.objects.count() == 1
 
 
+def test_the_edge_records_every_column_and_a_duplicate_leaves_the_transaction_usable(inbox):
+    raw = make_mail(message_id="<edge@client.test>")
+    mail, created = inbound.inbound_receive(
+        raw=raw, source="anymail:postmark", recipient="Support.ACME@in.tisket.test",
+        stripped_text="Hello", enqueue=False,
+    )  # fmt: skip
+    assert created
+    stored = InboundMail.objects.get(pk=mail.pk)
+    assert (stored.source, stored.envelope_recipient, stored.raw_bytes()) == (
+        "anymail:postmark", "support.acme@in.tisket.test", raw,
+    )  # fmt: skip
+    assert (stored.status, stored.attempts, stored.reason, stored.raw_size) == (
+        InboundMail.Status.PENDING, 0, "", len(raw),
+    )  # fmt: skip
+    assert (stored.message_id_header, stored.esp_stripped_text) == ("edge@client.test", "Hello")
+    assert stored.received_at == mail.received_at
+
+    again, created = inbound.inbound_receive(
+        raw=raw, source="raw", recipient="support.acme@in.tisket.test", enqueue=False
+    )
+    assert not created and again.pk == mail.pk
+    assert InboundMail.objects.count() == 1  # the test's transaction still answers
+
+
+def test_a_large_mail_delivered_again_leaves_no_second_file(inbox, settings):
+    settings.TISKET_INBOUND_INLINE_MAX_BYTES = 100
+    raw = make_mail(body="x" * 500)
+    first, created = inbound.inbound_receive(raw=raw, source="test", enqueue=False)
+    assert created and first.raw_data is None
+    storage = first.raw_file.storage
+    folder = first.raw_file.name.rsplit("/", 1)[0]
+    files_before = storage.listdir(folder)[1]
+
+    again, created = inbound.inbound_receive(raw=raw, source="test", enqueue=False)
+
+    assert not created and again.pk == first.pk
+    assert storage.listdir(folder)[1] == files_before
+    assert InboundMail.objects.get(pk=first.pk).raw_bytes() == raw
+
+
 def test_a_mail_without_message_id_is_deduplicated_by_content(inbox):
     raw = make_mail(message_id="")
     assert b"Message-ID" not in raw
