@@ -269,6 +269,9 @@ TISKET_INBOUND_DOMAIN = env("TISKET_INBOUND_DOMAIN", "tisket.localhost").lower()
 TISKET_INBOUND_SECRET = env("TISKET_INBOUND_SECRET")
 # Mails up to this size stay in the inbound log row; larger ones go to storage.
 TISKET_INBOUND_INLINE_MAX_BYTES = env_int("TISKET_INBOUND_INLINE_MAX_BYTES", 512 * 1024)
+# Seconds a web process trusts the "run queued" flag it saw (threads.inbound.inbound_enqueue);
+# each run waits this long before its last look for pending mail.
+TISKET_INBOUND_KICK_WINDOW = 0.1
 # Request bodies: inbound mail paths accept up to TISKET_INBOUND_MAX_REQUEST_BYTES
 # (a 35 MB mail is ~50 MB once base64-encoded in a webhook); every other path
 # keeps Django's usual limit, enforced by tisket.middleware.RequestSizeLimitMiddleware.

@@ -1,0 +1,110 @@
+"""Waking the worker: one run queued for many mails, and never a mail left behind."""
+
+import threading
+import time
+
+import pytest
+from django.core.cache import cache
+from django.db import connections
+
+from inboxes.services import inbox_create
+from tests.conftest import require_postgres
+from tests.factories import OrganizationFactory
+from tests.mail import make_mail
+from tests.smtp import free_port
+from threads import inbound
+from threads.inbound import KICK_KEY, inbound_process_queued, inbound_receive
+from threads.models import InboundMail
+
+S = InboundMail.Status
+
+
+@pytest.fixture(autouse=True)
+def _no_flag_seen(monkeypatch):
+    monkeypatch.setattr(inbound, "_flag_seen_at", float("-inf"))
+
+
+def record(subject: str) -> InboundMail:
+    return inbound_receive(raw=make_mail(subject=subject), source="test")[0]
+
+
+def test_mails_ride_along_with_a_queued_run(inbox, django_capture_on_commit_callbacks):
+    cache.add(KICK_KEY, 0)  # a run is queued and has not started
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mails = [record(f"q{n}") for n in range(3)]
+
+    assert [m.status for m in InboundMail.objects.filter(pk__in=[m.pk for m in mails])] == [
+        S.PENDING
+    ] * 3
+    assert inbound_process_queued() == 3  # the queued run takes them all
+
+
+def test_an_edge_trusts_a_flag_it_saw_within_the_window(
+    inbox, settings, django_capture_on_commit_callbacks
+):
+    settings.TISKET_INBOUND_KICK_WINDOW = 60
+    cache.add(KICK_KEY, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        record("first")  # sees the flag set
+    cache.delete(KICK_KEY)  # the run clears it, and will look again after the window
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = record("second")
+
+    assert cache.get(KICK_KEY) is None  # the edge did not ask again
+    second.refresh_from_db()
+    assert second.status == S.PENDING
+
+    settings.TISKET_INBOUND_KICK_WINDOW = 0  # past the window: the next mail queues a run
+    with django_capture_on_commit_callbacks(execute=True):
+        record("third")
+    assert set(InboundMail.objects.values_list("status", flat=True)) == {S.ACCEPTED}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_looks_again_after_the_window_for_mail_that_trusted_its_flag(settings):
+    require_postgres()
+    settings.TISKET_INBOUND_KICK_WINDOW = 0.5
+    org = OrganizationFactory(slug="acme", code="ACME")
+    support = inbox_create(organization=org, name="support", auto_ack_enabled=False)
+    cache.add(KICK_KEY, 0)
+    processed = []
+
+    def run() -> None:
+        try:
+            processed.append(inbound_process_queued())
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    while cache.get(KICK_KEY) is not None:  # the run found nothing and cleared the flag
+        time.sleep(0.01)
+    # An edge that saw the flag just before it was cleared records a mail and
+    # queues nothing; the run's last look, a window later, must take it.
+    late = inbound_receive(raw=make_mail(to=support.address), source="test", enqueue=False)[0]
+    worker.join(timeout=10)
+
+    assert processed == [1]
+    late.refresh_from_db()
+    assert late.status == S.ACCEPTED
+
+
+def test_a_cache_outage_leaves_the_mail_pending_for_the_sweep(
+    inbox, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "tisket.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens
+        }
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mail, created = inbound_receive(raw=make_mail(), source="test")
+
+    assert created
+    mail.refresh_from_db()
+    assert mail.status == S.PENDING
+    assert "the sweep will retry" in caplog.text
