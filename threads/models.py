@@ -127,9 +127,16 @@ class Message(models.Model):
 
 def attachment_key(instance: "Attachment", filename: str) -> str:
     # Our own key, never the sender's file name: no path tricks, no collisions,
-    # and every object of an organization under its own prefix.
+    # and every object of an organization under its own prefix. Content with a
+    # known digest is stored once per organization (threads.services).
+    if instance.sha256:
+        return attachment_content_key(instance.organization_id, instance.sha256)
     now = timezone.now()
     return f"org-{instance.organization_id}/attachments/{now:%Y/%m}/{uuid.uuid4().hex}"
+
+
+def attachment_content_key(organization_id: int, sha256: str) -> str:
+    return f"org-{organization_id}/attachments/sha256/{sha256[:2]}/{sha256}"
 
 
 class Attachment(models.Model):

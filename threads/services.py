@@ -9,7 +9,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from inboxes.models import Inbox
-from threads.models import Attachment, Message, Participant, Thread, thread_reference
+from threads.models import (
+    Attachment,
+    Message,
+    Participant,
+    Thread,
+    attachment_content_key,
+    thread_reference,
+)
 from tisket.errors import TisketError
 from tisket.lib.addresses import address_without_tag
 from tisket.lib.mail.parse import MailAttachment
@@ -68,8 +75,9 @@ def attachments_prepare(
 ) -> list[Attachment]:
     """Write attachments to storage, unsaved rows returned; past max_bytes a part becomes a note.
 
-    Done before the transaction that stores the message, so that the slow
-    writes (S3) hold no lock; attachments_discard() removes them if unused.
+    Content is stored once per organization, under its SHA-256; a part the
+    organization holds already is not written again. attachments_discard()
+    removes what was written for a message that was not stored after all.
     """
     prepared = []
     total = 0
@@ -90,9 +98,25 @@ def attachments_prepare(
         else:
             total += len(part.data)
             attachment.sha256 = hashlib.sha256(part.data).hexdigest()
-            attachment.file.save(part.filename, ContentFile(part.data), save=False)
+            key = attachment_content_key(organization_id, attachment.sha256)
+            if _stored_already(attachment.file.storage, key, size=len(part.data)):
+                attachment.file.name = key  # a logo in every signature is kept once
+            else:
+                attachment.file.save(part.filename, ContentFile(part.data), save=False)
         prepared.append(attachment)
     return prepared
+
+
+def _stored_already(storage, key: str, *, size: int) -> bool:
+    """Whether the organization holds this content already, whole (not a write cut short).
+
+    A key names its content's SHA-256; a size that differs is a partial write,
+    and the content is written again under a fresh name.
+    """
+    try:
+        return storage.size(key) == size
+    except Exception:  # absent, or the storage cannot tell: write it
+        return False
 
 
 def attachments_save(*, message: Message, attachments: list[Attachment]) -> None:
@@ -103,9 +127,14 @@ def attachments_save(*, message: Message, attachments: list[Attachment]) -> None
 
 
 def attachments_discard(*, attachments: list[Attachment]) -> None:
-    """Remove the files of prepared attachments that were not stored after all."""
+    """Remove the files of prepared attachments that were not stored after all.
+
+    Content kept once per organization stays: another message, in another
+    worker's transaction, may have just taken it. Unused, it is only bytes.
+    """
     for attachment in attachments:
-        if attachment.file:
+        shared = attachment_content_key(attachment.organization_id, attachment.sha256)
+        if attachment.file and attachment.file.name != shared:
             attachment.file.delete(save=False)
 
 

@@ -1,3 +1,4 @@
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -6,7 +7,14 @@ from django.utils import timezone
 from inboxes.services import inbox_create, inbox_update
 from tests.mail import deliver, make_mail
 from threads import inbound, ingest
-from threads.models import Attachment, InboundMail, Message, Participant, Thread
+from threads.models import (
+    Attachment,
+    InboundMail,
+    Message,
+    Participant,
+    Thread,
+    attachment_content_key,
+)
 from threads.services import thread_set_status
 from tisket.lib.reply_tokens import reply_token_make
 
@@ -405,6 +413,48 @@ def test_a_crafted_filename_cannot_escape_its_key(inbox, filename):
     assert ".." not in attachment.file.name
     assert "/" not in attachment.filename and "\\" not in attachment.filename
     assert "\x00" not in attachment.filename and "\u202e" not in attachment.filename
+
+
+def test_content_seen_before_is_stored_once_per_organization(
+    inbox, globex_inbox, settings, tmp_path
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    logo = b"\x89PNG\r\n\x1a\n" + b"logo" * 100
+    first, second = (
+        deliver(make_mail(subject=f"q{n}", attachments=[(f"logo{n}.png", "image/png", logo)]))
+        for n in range(2)
+    )
+    other = deliver(
+        make_mail(to=globex_inbox.address, attachments=[("logo.png", "image/png", logo)])
+    )
+
+    mine = [r.message.attachments.get() for r in (first, second)]
+    theirs = other.message.attachments.get()
+    assert mine[0].file.name == mine[1].file.name  # one copy for the organization
+    assert [a.filename for a in mine] == ["logo0.png", "logo1.png"]
+    assert theirs.file.name != mine[0].file.name  # never shared across organizations
+    assert theirs.file.name.startswith(f"org-{globex_inbox.organization_id}/attachments/")
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 2
+    for attachment in [*mine, theirs]:
+        with attachment.file.open("rb") as handle:
+            assert handle.read() == logo
+
+
+def test_a_copy_cut_short_is_not_taken_for_the_content(inbox, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    data = b"%PDF-1.4 " + b"x" * 1000
+    key = attachment_content_key(inbox.organization_id, hashlib.sha256(data).hexdigest())
+    partial = tmp_path / key
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(data[:100])  # a write that a crash cut short
+
+    attachment = deliver(
+        make_mail(attachments=[("a.pdf", "application/pdf", data)])
+    ).message.attachments.get()
+
+    assert attachment.file.name != key
+    with attachment.file.open("rb") as handle:
+        assert handle.read() == data
 
 
 def test_a_declared_image_that_is_html_is_not_served_as_an_image(inbox):

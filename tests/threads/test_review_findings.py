@@ -116,7 +116,9 @@ def test_a_failed_batch_leaves_no_attachment_files(inbox, monkeypatch, settings,
     monkeypatch.setattr(ingest, "_rows_update", fail_once)
     ids = [
         inbound_receive(
-            raw=make_mail(attachments=[(f"{n}.txt", "text/plain", b"x")]), source="t", enqueue=False
+            raw=make_mail(attachments=[(f"{n}.txt", "text/plain", f"{n}".encode())]),
+            source="t",
+            enqueue=False,
         )[0].pk
         for n in range(2)
     ]
