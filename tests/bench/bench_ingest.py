@@ -2,7 +2,8 @@
 
 1. The webhook: gunicorn serves Tisket; a client posts N Postmark payloads (the
    corpus's real mails, each made unique) to /anymail/postmark/inbound/ with 8
-   keep-alive connections, timing every request.
+   keep-alive connections, timing every request after the first tenth, which
+   warms the server's threads.
 2. The worker: a real Celery worker consumes the N queued mails from Redis,
    first with one process (one core), then, from a clean slate, with two.
 3. The peer: the same mails through django-helpdesk's email-to-ticket function
@@ -156,32 +157,46 @@ def bench_webhook(env: dict, mails: list[bytes]) -> tuple[float, float, float]:
         latencies: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()
+        # The first posts warm every connection's server thread (its database
+        # connection, caches and code paths) and are not timed.
+        warm = max(CLIENTS * 4, len(requests) // 10)
+        timing = threading.Barrier(CLIENTS + 1, timeout=120)
 
-        def client(share: list[bytes]) -> None:
+        def client(share: list[bytes], warm_share: list[bytes]) -> None:
             sock = socket.create_connection(("127.0.0.1", port), timeout=30)
             reader = sock.makefile("rb")
             mine = []
-            for request in share:
-                start = time.perf_counter()
-                sock.sendall(request)
-                status = reader.readline()
-                length = 0
-                while (line := reader.readline()) not in (b"\r\n", b""):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                reader.read(length)
-                mine.append(time.perf_counter() - start)
-                if b" 200 " not in status:
-                    errors.append(status.decode(errors="replace").strip())
+            for timed, batch in ((False, warm_share), (True, share)):
+                if timed:
+                    timing.wait()
+                for request in batch:
+                    start = time.perf_counter()
+                    sock.sendall(request)
+                    status = reader.readline()
+                    length = 0
+                    while (line := reader.readline()) not in (b"\r\n", b""):
+                        if line[:15].lower() == b"content-length:":
+                            length = int(line[15:])
+                    reader.read(length)
+                    if timed:
+                        mine.append(time.perf_counter() - start)
+                    if b" 200 " not in status:
+                        errors.append(status.decode(errors="replace").strip())
             sock.close()
             with lock:
                 latencies.extend(mine)
 
-        shares = [requests[i::CLIENTS] for i in range(CLIENTS)]
-        threads = [threading.Thread(target=client, args=(share,)) for share in shares]
-        started = time.perf_counter()
+        timed_requests = requests[warm:]
+        threads = [
+            threading.Thread(
+                target=client, args=(timed_requests[i::CLIENTS], requests[:warm][i::CLIENTS])
+            )
+            for i in range(CLIENTS)
+        ]
         for thread in threads:
             thread.start()
+        timing.wait()
+        started = time.perf_counter()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
@@ -192,7 +207,7 @@ def bench_webhook(env: dict, mails: list[bytes]) -> tuple[float, float, float]:
         raise RuntimeError(f"{len(errors)} webhook posts failed: {errors[:3]}")
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return len(mails) / elapsed, statistics.median(latencies) * 1000, p99 * 1000
+    return len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000
 
 
 def _pending(database_url: str) -> int:
