@@ -225,7 +225,12 @@ class ThreadDetailApi(OrganizationApiMixin, GenericAPIView):
         thread = selectors.thread_get(organization=self.organization, reference=reference)
         return Response(ThreadSerializer(thread).data)
 
-    @extend_schema(request=ThreadUpdateSerializer, responses=ThreadSerializer)
+    @extend_schema(
+        request=ThreadUpdateSerializer,
+        responses=ThreadSerializer,
+        description="Set the status of a conversation without a ticket. A ticket's "
+        "conversations follow the ticket's status: for them this answers 409.",
+    )
     def patch(self, request: Request, reference: str) -> Response:
         thread = selectors.thread_get(organization=self.organization, reference=reference)
         serializer = ThreadUpdateSerializer(data=request.data)

@@ -17,7 +17,7 @@ from threads.models import (
     attachment_content_key,
     thread_reference,
 )
-from tisket.errors import TisketError
+from tisket.errors import ConflictError, TisketError
 from tisket.lib.addresses import address_without_tag
 from tisket.lib.mail.parse import MailAttachment
 from tisket.models import Membership, Organization
@@ -158,9 +158,15 @@ class ThreadStatusError(TisketError):
 
 @transaction.atomic
 def thread_set_status(*, thread: Thread, status: str, actor: Membership | None) -> Thread:
-    """Change a thread's status."""
+    """Change the status of a thread without a ticket (a ticket's threads follow the ticket)."""
     if status not in Thread.Status.values:
         raise ThreadStatusError(f"Unknown status '{status}'.")
+    link = getattr(thread, "ticket_link", None)  # tickets.TicketThread, when it has one
+    if link is not None:
+        raise ConflictError(
+            f"{thread.reference} follows its ticket {link.ticket.reference}: change the "
+            "ticket's status (PATCH /api/v1/tickets/<reference>/) and the conversation follows."
+        )
     thread.status = status
     thread.updated_at = timezone.now()
     thread.save(update_fields=["status", "updated_at"])

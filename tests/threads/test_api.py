@@ -133,6 +133,24 @@ def test_agents_change_a_threads_status_and_viewers_cannot(acme, conversation):
     assert bad.status_code == 400
 
 
+def test_a_thread_with_a_ticket_follows_the_ticket_and_says_so(acme, conversation):
+    from tickets.services import ticket_create, ticket_thread_link
+
+    ticket = ticket_create(organization=acme.org, subject="Login", actor=acme.agent)
+    ticket_thread_link(ticket=ticket, thread=conversation, actor=acme.agent)
+    conversation.refresh_from_db()
+    before = conversation.status
+
+    response = api_client(acme.agent).patch(
+        "/api/v1/threads/THD-ACME-001/", {"status": "closed"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert ticket.reference in response.json()["detail"]
+    conversation.refresh_from_db()
+    assert conversation.status == before
+
+
 def test_quarantine_is_listed_released_and_discarded_through_the_api(acme, conversation):
     held = deliver(make_mail(sender="eve@evil.test", subject="Re: [THD-ACME-001] a"))
     other = deliver(make_mail(sender="mallory@evil.test", subject="Re: [THD-ACME-001] b"))
