@@ -370,6 +370,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatus": "tickets.models.Ticket.Status",
         "InboundMailStatus": "threads.models.InboundMail.Status",
         "Role": "tisket.models.Role",
+        "MailSecurity": "inboxes.models.Inbox.Security",
     },
     # Swagger UI's assets are served from this installation, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
