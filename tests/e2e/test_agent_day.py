@@ -88,6 +88,10 @@ def test_the_queue_filters_selects_and_changes_tickets(acme, inbox, login):
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto("/acme/")
     shot(page, "queue-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sideways
+    for link in page.locator("nav.mainnav a").all():  # every section in sight, none scrolled off
+        box = link.bounding_box()
+        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390
     assert page.errors == [] and page.dialogs == []
 
 
