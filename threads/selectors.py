@@ -13,16 +13,26 @@ def threads_list(
         threads = threads.filter(inbox_id=inbox)
     if status:
         threads = threads.filter(status__in=status.split(","))
-    if q:
-        q = q.strip()
-        threads = threads.filter(
-            Q(reference__iexact=q)
-            | Q(subject__icontains=q)
-            | Q(client_email__icontains=q)
-            | Q(client_name__icontains=q)
-        )
+    if q := q.strip():
+        threads = threads.filter(thread_text_matches(q))
     return threads.prefetch_related(
         Prefetch("participants", queryset=Participant.objects.order_by("created_at", "id"))
+    )
+
+
+def thread_text_matches(text: str) -> Q:
+    """A reference (THD-ACME-001) finds its conversation; other text, its subject or client.
+
+    Each arm is served by an index: references are unique, and the text columns
+    have a trigram index on PostgreSQL (migration 0008), which an OR of a
+    case-insensitive reference arm would have bypassed for a full scan.
+    """
+    if text.upper().startswith("THD-"):
+        return Q(reference=text.upper())
+    return (
+        Q(subject__icontains=text)
+        | Q(client_email__icontains=text)
+        | Q(client_name__icontains=text)
     )
 
 

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from threads.models import Thread
+from threads.selectors import thread_text_matches
 from tickets import sla
 from tickets.models import Macro, Note, Queue, QueueMember, Ticket, TicketEvent, TicketThread
 from tisket.errors import TisketError
@@ -213,20 +214,14 @@ def queue_threads(
     if filters.q:
         text = filters.q.strip()
         reference = text.upper()
-        if reference.startswith("THD-"):
-            threads = threads.filter(reference=reference)
-        elif reference.startswith("TKT-"):
+        if reference.startswith("TKT-"):
             threads = threads.filter(
                 pk__in=TicketThread.objects.filter(
                     ticket__organization=organization, ticket__reference=reference
                 ).values("thread_id")
             )
         else:
-            threads = threads.filter(
-                Q(subject__icontains=text)
-                | Q(client_email__icontains=text)
-                | Q(client_name__icontains=text)
-            )
+            threads = threads.filter(thread_text_matches(text))
     if after is not None:
         updated_at, pk = after
         threads = threads.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))

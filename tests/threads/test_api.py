@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import api_client
+from tests.conftest import api_client, require_postgres
 from tests.mail import deliver, make_mail
 from threads.models import InboundMail, Thread
 
@@ -39,9 +39,29 @@ def test_the_thread_list_filters_by_inbox_status_and_text(acme, inbox, conversat
     assert everything[1]["inbox"] == "support"
     found = client.get("/api/v1/threads/?q=invoice").json()["results"]
     assert [t["reference"] for t in found] == ["THD-ACME-002"]
-    assert client.get("/api/v1/threads/?q=THD-ACME-001").json()["results"][0]["subject"]
+    by_reference = client.get("/api/v1/threads/?q=thd-acme-001").json()["results"]
+    assert [t["reference"] for t in by_reference] == ["THD-ACME-001"]
+    by_client = client.get("/api/v1/threads/?q=ANN@OTHER").json()["results"]
+    assert [t["reference"] for t in by_client] == ["THD-ACME-002"]
     assert client.get("/api/v1/threads/?status=resolved").json()["results"] == []
     assert len(client.get(f"/api/v1/threads/?inbox={inbox.pk}&status=open").json()["results"]) == 2
+
+
+def test_the_text_search_is_served_by_the_trigram_index(acme, inbox, conversation):
+    require_postgres()
+    from django.db import connection
+
+    from threads.selectors import thread_text_matches
+
+    found = Thread.objects.filter(thread_text_matches("Invoice")).values("id")
+    sql, params = found.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # With sequential scans priced out, the plan shows whether the index's
+        # expressions are the very ones Django's icontains writes.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "thread_search_trgm" in plan
 
 
 def test_the_thread_list_takes_a_constant_number_of_queries(acme, inbox):
