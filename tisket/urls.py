@@ -1,13 +1,12 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from threads import views as threads_views
-from threads.webhooks import PostmarkInboundView
 from tisket import views
 from tisket.forms import LoginForm
+from tisket.webhook_urls import webhook_urlpatterns
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -55,16 +54,5 @@ urlpatterns = [
     ),
 ]
 
-# ESP webhooks (/anymail/<esp>/inbound/ and /tracking/) exist only with a secret:
-# an open webhook would take anyone's mail.
-if settings.ANYMAIL.get("WEBHOOK_SECRET"):
-    urlpatterns[:0] = [
-        path(
-            "anymail/postmark/inbound/",
-            PostmarkInboundView.as_view(),
-            name="postmark-inbound-webhook",
-        ),
-        path("anymail/", include("anymail.urls")),
-    ]
-else:
-    urlpatterns.insert(0, re_path(r"^anymail/", views.webhooks_off, name="anymail-off"))
+# ESP webhooks first: /anymail/ is reserved, never an organization's slug.
+urlpatterns[:0] = webhook_urlpatterns()

@@ -65,12 +65,6 @@ def org_members(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
-def webhooks_off(request: HttpRequest) -> JsonResponse:
-    """ESP webhooks answer this until they have a secret: an open one would take anyone's mail."""
-    detail = "ESP webhooks are off: set TISKET_WEBHOOK_SECRET (user:password) to enable them."
-    return JsonResponse({"detail": detail}, status=503)
-
-
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -3,9 +3,10 @@
 An ESP posts one request per mail, at up to a thousand a second. Those
 requests carry no session, cookie, CSRF token or user, so most of the site's
 middleware would only cost them time: a third of each request, measured. Paths
-under /anymail/ go through a second Django handler that keeps only the
-middleware that applies to them (HTTPS redirect and security headers, the body
-limit, host validation). The URL, the view and Anymail's checks are the same.
+under /anymail/ (a reserved slug) go through a second Django handler that keeps
+only the middleware that applies to them (HTTPS redirect and security headers,
+the body limit, host validation) and knows only the webhooks' URLs. The URLs,
+the views and Anymail's checks are the same as through the whole site.
 """
 
 import os
@@ -29,7 +30,17 @@ WEBHOOK_MIDDLEWARE = frozenset(
 
 
 class WebhookHandler(WSGIHandler):
-    """Django's WSGI handler with only the site's middleware that webhooks need, in its order."""
+    """Django's WSGI handler with only the site's middleware that webhooks need, in its order.
+
+    It resolves paths against the webhooks' URLs alone: a path under /anymail/
+    that is not a webhook is a 404 here, never another page of the site.
+    """
+
+    urlconf = "tisket.webhook_urls"
+
+    def get_response(self, request):
+        request.urlconf = self.urlconf
+        return super().get_response(request)
 
     def load_middleware(self, is_async: bool = False) -> None:
         if is_async:

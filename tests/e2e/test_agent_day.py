@@ -91,7 +91,7 @@ def test_the_queue_filters_selects_and_changes_tickets(acme, inbox, login):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sideways
     for link in page.locator("nav.mainnav a").all():  # every section in sight, none scrolled off
         box = link.bounding_box()
-        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert page.errors == [] and page.dialogs == []
 
 

@@ -11,7 +11,7 @@ from inboxes.services import inbox_create
 from tests.factories import OrganizationFactory
 from tests.mail import make_mail
 from threads.models import InboundMail
-from tisket.wsgi import application
+from tisket.wsgi import WebhookHandler, application
 
 URL = "/anymail/postmark/inbound/"
 AUTH = "Basic " + base64.b64encode(b"tisket:webhook-secret").decode()
@@ -107,3 +107,33 @@ def test_the_lane_keeps_the_inbound_size_limit(support, settings):
 def test_other_methods_and_unknown_webhook_paths_get_the_usual_answers(support):
     assert call("GET", URL, authorization=AUTH)[0] == 405
     assert call("POST", "/anymail/nosuchesp/inbound/", b"{}", authorization=AUTH)[0] == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/anymail/", "/anymail/members/", "/anymail/settings/", "/anymail/quarantine/"]
+)
+def test_the_lane_knows_only_the_webhooks(support, path):
+    # "anymail" is a reserved slug; through the lane no page of the site answers.
+    status, _, content = call("GET", path)
+
+    assert status == 404
+    assert json.loads(content) == {"detail": "Not found."}
+
+
+def test_the_lane_redirects_to_https_as_the_site_does(support, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    lane = WebhookHandler()  # middleware reads its settings when the handler is built
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": URL,
+        "HTTP_HOST": "testserver",
+        "wsgi.input": io.BytesIO(b""),
+    }
+    setup_testing_defaults(environ)
+    started = {}
+    response = lane(environ, lambda status, headers: started.update(status=status, h=headers))
+    response.close()
+
+    assert started["status"].startswith("301")
+    assert dict(started["h"])["Location"] == f"https://testserver{URL}"
+    assert not InboundMail.objects.exists()

@@ -1,0 +1,45 @@
+"""The ESP webhooks' URLs (/anymail/<esp>/inbound/ and /tracking/).
+
+tisket.urls serves them with the rest of the site; tisket.wsgi's webhook lane
+resolves /anymail/ paths against these alone, so that nothing else (an
+organization's pages, say) is ever reached through the lane.
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.urls import URLPattern, URLResolver, include, path, re_path
+
+from threads.webhooks import PostmarkInboundView
+
+
+def webhook_urlpatterns() -> list[URLPattern | URLResolver]:
+    # They exist only with a secret: an open webhook would take anyone's mail.
+    if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+        return [
+            path(
+                "anymail/postmark/inbound/",
+                PostmarkInboundView.as_view(),
+                name="postmark-inbound-webhook",
+            ),
+            path("anymail/", include("anymail.urls")),
+        ]
+    return [re_path(r"^anymail/", webhooks_off, name="anymail-off")]
+
+
+def webhooks_off(request: HttpRequest) -> JsonResponse:
+    """ESP webhooks answer this until they have a secret: an open one would take anyone's mail."""
+    detail = "ESP webhooks are off: set TISKET_WEBHOOK_SECRET (user:password) to enable them."
+    return JsonResponse({"detail": detail}, status=503)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"detail": "Server error."}, status=500)
+
+
+urlpatterns = webhook_urlpatterns()
+handler404 = not_found
+handler500 = server_error
