@@ -144,34 +144,37 @@ def inbound_enqueue(*, inbound_id: int) -> None:
     the first mail queues a run, the ones after it ride along. A run clears the
     flag before its last look for pending mail (inbound_process_queued), so a
     mail that found the flag set is always seen. If the broker or the cache is
-    down, the periodic sweep queues the run.
+    down, the periodic sweep queues a run once they are back.
 
     A process that saw the flag set less than TISKET_INBOUND_KICK_WINDOW ago
     does not look again: a run waits that long between clearing the flag and
     its last look, so that look comes after this mail's commit. At a thousand
     mails a second this spares nearly every mail its round trip to the cache.
     """
-    from threads.tasks import inbound_mail_process
-
-    global _flag_seen_at
     now = time.monotonic()  # read before the flag: the run clears it after this
     if now - _flag_seen_at < settings.TISKET_INBOUND_KICK_WINDOW:
         return
+    _run_queue(inbound_id, seen_at=now)
+
+
+def _run_queue(inbound_id: int, *, seen_at: float) -> None:
+    """Set the flag and queue a run, or ride along with the run that set it."""
+    from threads.tasks import inbound_mail_process
+
+    global _flag_seen_at
     try:
         added = cache.add(KICK_KEY, inbound_id, timeout=KICK_SECONDS)
     except Exception as exc:  # the row is committed; the periodic sweep picks it up
         logger.warning("inbound #%s not queued (cache: %s); the sweep will retry", inbound_id, exc)
         return
-    if not added:
-        _flag_seen_at = now
-        return
-    try:
-        inbound_mail_process.delay(inbound_id)
-    except Exception as exc:  # the row is committed; the periodic sweep picks it up
-        cache.delete(KICK_KEY)
-        logger.warning("inbound #%s not queued (%s); the sweep will retry", inbound_id, exc)
-        return
-    _flag_seen_at = now
+    if added:
+        try:
+            inbound_mail_process.delay(inbound_id)
+        except Exception as exc:  # the row is committed; the periodic sweep picks it up
+            cache.delete(KICK_KEY)
+            logger.warning("inbound #%s not queued (%s); the sweep will retry", inbound_id, exc)
+            return
+    _flag_seen_at = seen_at
 
 
 def inbound_sweep() -> list[int]:
@@ -188,8 +191,9 @@ def inbound_sweep() -> list[int]:
         .values_list("pk", flat=True)[:1000]
     )
     if ids:
-        cache.delete(KICK_KEY)  # whatever run was flagged did not get to them
-        inbound_enqueue(inbound_id=ids[0])
+        # Whatever run was flagged did not get to them. Never trust a flag here.
+        cache.delete(KICK_KEY)
+        _run_queue(ids[0], seen_at=time.monotonic())
     return ids
 
 
@@ -203,11 +207,18 @@ def inbound_process(*, inbound_id: int) -> InboundResult | None:
 
 
 def inbound_process_queued() -> int:
-    """Process pending mail, oldest first, one batch after another until none is left."""
+    """Process pending mail, oldest first, one batch after another until none is left.
+
+    A run that fails (the database went away) clears the flag, so that the next
+    mail queues a fresh run, and raises: its task is retried for the mail that
+    rode along with it.
+    """
     processed = 0
-    while results := ingest(limit=BATCH_SIZE):
-        processed += len(results)
-    cache.delete(KICK_KEY)
+    try:
+        while results := ingest(limit=BATCH_SIZE):
+            processed += len(results)
+    finally:
+        cache.delete(KICK_KEY)
     # Mail recorded while the flag was still set queued no run: it is pending now,
     # or will be within the window in which edges trust a flag they saw.
     time.sleep(settings.TISKET_INBOUND_KICK_WINDOW)

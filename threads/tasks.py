@@ -1,18 +1,28 @@
 """Celery tasks of the inbound pipeline: they take ids and call the services."""
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from threads import inbound, outbound
 from threads.mailboxes import mailboxes_poll
 
 
-@shared_task(acks_late=True)
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=8,
+)
 def inbound_mail_process(inbound_id: int | None = None) -> int:
     """Process pending mail in batches until none is left (the queued one among them).
 
     Every recorded mail queues this task; the first to run takes the whole
     backlog in batches, and the others find little or nothing left. Safe to
     run twice, and on several workers at once: each batch locks its mails.
+    A mail's own trouble fails that mail alone (threads.ingest); the database
+    going away fails the run, which is retried, backing off, for the mails
+    that rode along with it (after eight tries, the periodic sweep).
     """
     return inbound.inbound_process_queued()
 

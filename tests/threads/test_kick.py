@@ -108,3 +108,43 @@ def test_a_cache_outage_leaves_the_mail_pending_for_the_sweep(
     mail.refresh_from_db()
     assert mail.status == S.PENDING
     assert "the sweep will retry" in caplog.text
+
+
+def test_the_sweep_queues_a_run_whatever_flag_its_process_saw(inbox, settings, monkeypatch):
+    settings.TISKET_INBOUND_KICK_WINDOW = 0.3  # the eager run waits it too
+    monkeypatch.setattr(inbound, "_flag_seen_at", time.monotonic())  # "a run is coming"
+    mail = inbound_receive(raw=make_mail(), source="test", enqueue=False)[0]
+    InboundMail.objects.filter(pk=mail.pk).update(
+        received_at=mail.received_at - inbound.PENDING_GRACE * 2
+    )
+
+    assert inbound.inbound_sweep() == [mail.pk]
+
+    mail.refresh_from_db()
+    assert mail.status == S.ACCEPTED
+
+
+def test_a_run_that_loses_the_database_clears_the_flag_and_is_retried(inbox, monkeypatch):
+    from django.db import OperationalError
+
+    from threads.tasks import inbound_mail_process
+
+    mail = inbound_receive(raw=make_mail(), source="test", enqueue=False)[0]
+    cache.add(KICK_KEY, mail.pk)
+    real, calls = inbound.ingest, []
+
+    def down_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            assert cache.get(KICK_KEY) is not None
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(**kwargs)
+
+    monkeypatch.setattr(inbound, "ingest", down_once)
+
+    run = inbound_mail_process.apply(args=[mail.pk], throw=False)
+    assert run.get() == 1  # the retry took the mail
+
+    mail.refresh_from_db()
+    assert mail.status == S.ACCEPTED
+    assert cache.get(KICK_KEY) is None  # cleared by the failed run, and again by the retry
