@@ -99,7 +99,10 @@ def attachments_prepare(
             total += len(part.data)
             attachment.sha256 = hashlib.sha256(part.data).hexdigest()
             key = attachment_content_key(organization_id, attachment.sha256)
-            if _stored_already(attachment.file.storage, key, size=len(part.data)):
+            stored = _stored_already(
+                attachment.file.storage, key, size=len(part.data), sha256=attachment.sha256
+            )
+            if stored:
                 attachment.file.name = key  # a logo in every signature is kept once
             else:
                 attachment.file.save(part.filename, ContentFile(part.data), save=False)
@@ -107,14 +110,22 @@ def attachments_prepare(
     return prepared
 
 
-def _stored_already(storage, key: str, *, size: int) -> bool:
-    """Whether the organization holds this content already, whole (not a write cut short).
+def _stored_already(storage, key: str, *, size: int, sha256: str) -> bool:
+    """Whether the organization holds this very content already, whole.
 
-    A key names its content's SHA-256; a size that differs is a partial write,
-    and the content is written again under a fresh name.
+    The key names the content's SHA-256, but a file written in place can be cut
+    short, or damaged, by a crash: the size, then the bytes are checked before
+    a copy is taken for the content. Otherwise it is written again under a
+    fresh name.
     """
     try:
-        return storage.size(key) == size
+        if storage.size(key) != size:
+            return False
+        digest = hashlib.sha256()
+        with storage.open(key, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256
     except Exception:  # absent, or the storage cannot tell: write it
         return False
 

@@ -457,6 +457,23 @@ def test_a_copy_cut_short_is_not_taken_for_the_content(inbox, settings, tmp_path
         assert handle.read() == data
 
 
+def test_a_damaged_copy_of_the_right_size_is_not_taken_for_the_content(inbox, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    data = b"%PDF-1.4 " + b"x" * 1000
+    key = attachment_content_key(inbox.organization_id, hashlib.sha256(data).hexdigest())
+    damaged = tmp_path / key
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(b"\0" * len(data))  # a crash left zeros where the bytes were
+
+    attachment = deliver(
+        make_mail(attachments=[("a.pdf", "application/pdf", data)])
+    ).message.attachments.get()
+
+    assert attachment.file.name != key
+    with attachment.file.open("rb") as handle:
+        assert handle.read() == data
+
+
 def test_a_declared_image_that_is_html_is_not_served_as_an_image(inbox):
     payload = b"<html><script>alert(1)</script></html>"
     result = deliver(make_mail(attachments=[("cat.png", "image/png", payload)]))
