@@ -11,6 +11,7 @@ from threads.models import (
     Suppression,
     Thread,
 )
+from tisket.errors import TisketError
 
 
 class ParticipantInline(admin.TabularInline):
@@ -148,14 +149,18 @@ class OutboundMailAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Send failed mail again")
+    @admin.action(description="Send failed or bounced mail again")
     def send_again(self, request: HttpRequest, queryset) -> None:
-        # Only rows that failed: a row in 'sending' may have left already.
-        rows = list(queryset.filter(status=OutboundMail.Status.FAILED).values_list("pk", flat=True))
-        OutboundMail.objects.filter(pk__in=rows).update(status=OutboundMail.Status.PENDING)
-        for pk in rows:
-            outbound.outbox_enqueue(outbound_id=pk)
-        self.message_user(request, f"Queued {len(rows)} mail(s) again.")
+        done, refused = 0, []
+        for mail in queryset:
+            try:
+                outbound.outbox_send_again(outbound=mail, actor=None)
+                done += 1
+            except TisketError as exc:  # pending, sending or sent: it may leave yet, or has
+                refused.append(f"#{mail.pk}: {exc}")
+        self.message_user(request, f"Queued {done} mail(s) again.")
+        if refused:
+            self.message_user(request, " ".join(refused), messages.WARNING)
 
 
 @admin.register(Suppression)

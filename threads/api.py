@@ -5,6 +5,7 @@ import hmac
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -282,6 +283,25 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
         page = self.paginate_queryset(selectors.messages_list(thread=thread))
         data = MessageSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
+
+
+class MessageSendAgainApi(OrganizationApiMixin, GenericAPIView):
+    """Queue again an agent's mail to the client that failed to leave or bounced.
+
+    The same Message-ID is used, so a client who did get the first attempt sees
+    the mail once. 409 when the mail is not failed or bounced.
+    """
+
+    serializer_class = MessageSerializer
+
+    @extend_schema(request=None, responses={202: MessageSerializer})
+    def post(self, request: Request, reference: str, pk: int) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        message = get_object_or_404(selectors.messages_list(thread=thread), pk=pk)
+        outbound.message_send_again(message=message, actor=self.membership)
+        message = selectors.messages_list(thread=thread).get(pk=message.pk)
+        data = MessageSerializer(message, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 class AttachmentDownloadApi(OrganizationApiMixin, APIView):

@@ -36,7 +36,7 @@ from threads.services import (
     thread_create,
     thread_message_added,
 )
-from tisket.errors import NotAllowedError, TisketError
+from tisket.errors import ConflictError, NotAllowedError, TisketError
 from tisket.lib.addresses import (
     address_format,
     address_is_valid,
@@ -516,6 +516,51 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
     outbound.esp_message_id = str(esp_ids)[:200] if esp_ids is not None else ""
     outbound.save(update_fields=["status", "sent_at", "last_error", "esp_message_id"])
     return outbound
+
+
+BOUNCE_EVENTS = ("bounced", "rejected", "failed")
+
+
+def outbox_send_again(*, outbound: OutboundMail, actor: Membership | None) -> OutboundMail:
+    """Queue again a mail that failed to leave or bounced; whoever asks has decided to.
+
+    The same row and the same Message-ID: should the first attempt have reached
+    its recipient after all (it failed once the server may have taken it), their
+    mail program shows the mail once. The attempts and the send lifetime start
+    anew. A mail pending, sending or delivered is refused: it may leave yet, or
+    has left.
+    """
+    with transaction.atomic():
+        row = OutboundMail.objects.select_for_update().get(pk=outbound.pk)
+        bounced = row.status == Status.SENT and row.delivery_event in BOUNCE_EVENTS
+        if row.status != Status.FAILED and not bounced:
+            raise ConflictError(
+                f"This mail is {row.get_status_display().lower()}: only a mail that "
+                "failed or bounced can be sent again."
+            )
+        now = timezone.now()
+        row.status = Status.PENDING
+        row.attempts = 0
+        row.next_attempt_at = row.created_at = now
+        row.sent_at = row.delivery_at = None
+        row.last_error = row.esp_message_id = ""
+        row.delivery_event = row.delivery_detail = ""
+        row.save()
+        transaction.on_commit(lambda: outbox_enqueue(outbound_id=row.pk))
+    logger.info("outbound #%s queued again by member #%s", row.pk, getattr(actor, "pk", None))
+    return row
+
+
+def message_send_again(*, message: Message, actor: Membership | None) -> OutboundMail:
+    """Queue again the mail of an agent's message to the client (outbox_send_again)."""
+    outbound = (
+        OutboundMail.objects.filter(message=message, kind=OutboundMail.Kind.REPLY)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if outbound is None:
+        raise ConflictError("Only a mail written to a client can be sent again.")
+    return outbox_send_again(outbound=outbound, actor=actor)
 
 
 def delivery_recorded(

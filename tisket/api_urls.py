@@ -42,6 +42,11 @@ urlpatterns = [
         name="thread-messages",
     ),
     path(
+        "threads/<str:reference>/messages/<int:pk>/send-again/",
+        threads_api.MessageSendAgainApi.as_view(),
+        name="thread-message-send-again",
+    ),
+    path(
         "attachments/<int:pk>/download/",
         threads_api.AttachmentDownloadApi.as_view(),
         name="attachment-download",

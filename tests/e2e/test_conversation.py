@@ -237,3 +237,27 @@ def test_an_agent_starts_a_new_conversation(acme, inbox, login):
     message = thread.messages.get()
     assert OutboundMail.objects.filter(message=message, to=["maria@client.test"]).exists()
     assert page.errors == [] and page.dialogs == []
+
+
+def test_an_agent_sends_a_failed_reply_again(acme, inbox, login):
+    from threads.outbound import reply_send
+
+    conv = seed_conversation(acme, inbox)
+    message, row = reply_send(thread=conv.thread, author=acme.agent, body="Your account is back.")
+    OutboundMail.objects.filter(pk=row.pk).update(
+        status=OutboundMail.Status.FAILED, attempts=1, last_error="550 5.2.2 Mailbox full"
+    )
+    page = login(acme.agent)
+    page.goto(thread_url(conv))
+    failed = page.locator(f"#message-{message.pk} .delivery")
+    expect(failed).to_contain_text("Not delivered. 550 5.2.2 Mailbox full")
+    failed.scroll_into_view_if_needed()
+    shot(page, "conversation-send-again")
+
+    failed.get_by_role("button", name="Send again").click()
+
+    expect(page.locator(".messages")).to_contain_text("Queued to be sent again.")
+    expect(page.locator(f"#message-{message.pk} .delivery")).to_contain_text("Sent")
+    row.refresh_from_db()
+    assert row.status == OutboundMail.Status.SENT
+    assert page.errors == [] and page.dialogs == []

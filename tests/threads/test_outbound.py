@@ -454,3 +454,69 @@ def test_attachments_over_the_inbox_limit_are_refused(acme, quiet_inbox):
     assert response.status_code == 400
     assert "limit of 1 MB" in response.json()["detail"]
     assert not OutboundMail.objects.exists()
+
+
+def test_a_failed_reply_is_sent_again_once_under_its_own_message_id(
+    acme, quiet_inbox, smtp, django_capture_on_commit_callbacks
+):
+    deliver(make_mail())
+    smtp.answer = "550 5.2.2 Mailbox full"
+    message, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    outbound.outbox_send(outbound_id=row.pk)
+    smtp.answer = "250 OK"  # the client made room
+    url = f"/api/v1/threads/THD-ACME-001/messages/{message.pk}/send-again/"
+
+    assert api_client(acme.viewer).post(url).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(acme.agent).post(url)
+
+    assert response.status_code == 202, response.content
+    assert response.json()["delivery"]["status"] == "pending"  # queued; sent at commit
+    [(recipients, sent)] = smtp.received
+    assert recipients == ["jane@client.test"]
+    assert sent["Message-ID"] == f"<{message.message_id}>"  # the client sees it once
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == (S.SENT, 1, "")
+    # Sent now: nothing to send again, and nothing is.
+    again = api_client(acme.agent).post(url)
+    assert again.status_code == 409
+    assert "only a mail that failed or bounced" in again.json()["detail"]
+    assert len(smtp.received) == 1
+
+
+def test_only_an_agents_failed_mail_can_be_sent_again(acme, quiet_inbox, smtp):
+    client_mail = deliver(make_mail()).message
+    response = api_client(acme.agent).post(
+        f"/api/v1/threads/THD-ACME-001/messages/{client_mail.pk}/send-again/"
+    )
+    assert response.status_code == 409
+    assert "written to a client" in response.json()["detail"]
+    other = deliver(make_mail(subject="Another", message_id="<other@client.test>")).message
+    # A message of another conversation is not this conversation's.
+    wrong = f"/api/v1/threads/THD-ACME-001/messages/{other.pk}/send-again/"
+    assert api_client(acme.agent).post(wrong).status_code == 404
+    assert not smtp.received
+
+
+def test_an_agent_sends_a_bounced_reply_again_from_the_conversation(
+    acme, quiet_inbox, smtp, web, django_capture_on_commit_callbacks
+):
+    deliver(make_mail())
+    with django_capture_on_commit_callbacks(execute=True):
+        message, row = outbound.reply_send(
+            thread=Thread.objects.get(), author=acme.agent, body="Hi"
+        )
+    OutboundMail.objects.filter(pk=row.pk).update(
+        esp_message_id="esp-1", delivery_event="bounced", delivery_detail="Mailbox full"
+    )
+    page = web(acme.agent).get("/acme/threads/THD-ACME-001/").content.decode()
+    assert "Bounced." in page and "Send again" in page
+    assert "Send again" not in web(acme.viewer).get("/acme/threads/THD-ACME-001/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web(acme.agent).post(f"/acme/messages/{message.pk}/send-again/", follow=True)
+
+    assert "Queued to be sent again." in response.content.decode()
+    assert len(smtp.received) == 2  # the first attempt, then this one
+    row.refresh_from_db()
+    assert (row.status, row.delivery_event) == (S.SENT, "")

@@ -72,3 +72,31 @@ def test_admin_revokes_pending_invitations(superuser_client, acme):
     )
     assert response.status_code == 200
     assert Invitation.objects.get(pk=invitation.pk).revoked_at is not None
+
+
+def test_admin_sends_failed_mail_again_and_says_which_it_refused(superuser_client, acme, inbox):
+    from tests.mail import deliver, make_mail
+    from threads.models import OutboundMail, Thread
+    from threads.outbound import reply_send
+
+    deliver(make_mail())
+    thread = Thread.objects.get()
+    _, failed = reply_send(thread=thread, author=acme.agent, body="One")
+    _, pending = reply_send(thread=thread, author=acme.agent, body="Two")
+    OutboundMail.objects.filter(pk=failed.pk).update(
+        status=OutboundMail.Status.FAILED, attempts=5, last_error="550 No such user"
+    )
+
+    response = superuser_client.post(
+        "/admin/threads/outboundmail/",
+        {"action": "send_again", "_selected_action": [failed.pk, pending.pk]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "Queued 1 mail(s) again." in page
+    assert f"#{pending.pk}: This mail is pending" in page
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.last_error) == ("pending", 0, "")
+    pending.refresh_from_db()
+    assert pending.status == "pending"

@@ -97,6 +97,10 @@ FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:inbox-fetch-now": lambda f: f.inbox_id,
     "api:thread-detail": lambda f: f.thread_reference,
     "api:thread-messages": lambda f: f.thread_reference,
+    "api:thread-message-send-again": lambda f: {
+        "reference": f.thread_reference,
+        "pk": f.message_id,
+    },
     "api:attachment-download": lambda f: f.attachment_id,
     "api:quarantine-release": lambda f: f.quarantined_id,
     "api:quarantine-discard": lambda f: f.quarantined_id,

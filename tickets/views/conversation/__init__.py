@@ -10,6 +10,7 @@ sanitizer can neither run code nor reach the agent's session.
 from django.urls import path
 
 from tickets.views.conversation.actions import (
+    message_send_again,
     thread_page,
     thread_presence,
     thread_reply,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("threads/<str:thread>/reply/", thread_reply, name="thread-reply"),
     path("threads/<str:thread>/presence/", thread_presence, name="thread-presence"),
     path("messages/<int:message>/body/", message_body, name="message-body"),
+    path("messages/<int:message>/send-again/", message_send_again, name="message-send-again"),
     path("attachments/<int:attachment>/", attachment_download, name="attachment"),
     path("tickets/<str:ticket>/", ticket_page, name="ticket"),
     path("tickets/<str:ticket>/update/", ticket_update, name="ticket-update"),

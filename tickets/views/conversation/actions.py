@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from threads import outbound as thread_outbound
 from threads import selectors as thread_selectors
 from threads.models import Thread
 from threads.presence import presence_others, presence_touch
@@ -125,6 +126,20 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
     )
     flash.success(request, "Reply sent." + (" Status changed." if new_status else ""))
     return _back(request, thread=found, ticket=ticket, anchor=f"message-{message.pk}")
+
+
+@require_POST
+@org_view(min_role=Role.AGENT)
+def message_send_again(request: HttpRequest, message: int) -> HttpResponse:
+    """Queue again an agent's mail that failed to leave or bounced."""
+    found = thread_selectors.message_get(organization=request.organization, pk=message)
+    try:
+        thread_outbound.message_send_again(message=found, actor=request.membership)
+    except TisketError as error:
+        flash.error(request, str(error))
+    else:
+        flash.success(request, "Queued to be sent again.")
+    return _back(request, thread=found.thread, ticket=None, anchor=f"message-{found.pk}")
 
 
 def _set_status(
