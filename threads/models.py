@@ -51,6 +51,9 @@ class Thread(models.Model):
                 name="thread_org_unresolved",
                 condition=models.Q(status__in=["open", "in_progress"]),
             ),
+            # A client's conversations, found by their address (search, history).
+            models.Index(fields=["organization", "client_email"], name="thread_org_client"),
+            # Text search has a trigram index too, on PostgreSQL (migration 0008).
         ]
 
     def __str__(self) -> str:

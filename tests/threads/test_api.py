@@ -43,8 +43,14 @@ def test_the_thread_list_filters_by_inbox_status_and_text(acme, inbox, conversat
     assert [t["reference"] for t in by_reference] == ["THD-ACME-001"]
     by_client = client.get("/api/v1/threads/?q=ANN@OTHER").json()["results"]
     assert [t["reference"] for t in by_client] == ["THD-ACME-002"]
+    deliver(make_mail(subject="Hello", sender="joann@other.test"))
+    # A whole address is that client's; part of one, any client's that holds it.
+    whole = client.get("/api/v1/threads/?q= Ann@Other.test ").json()["results"]
+    assert [t["reference"] for t in whole] == ["THD-ACME-002"]
+    part = client.get("/api/v1/threads/?q=ann@other").json()["results"]
+    assert [t["reference"] for t in part] == ["THD-ACME-003", "THD-ACME-002"]
     assert client.get("/api/v1/threads/?status=resolved").json()["results"] == []
-    assert len(client.get(f"/api/v1/threads/?inbox={inbox.pk}&status=open").json()["results"]) == 2
+    assert len(client.get(f"/api/v1/threads/?inbox={inbox.pk}&status=open").json()["results"]) == 3
 
 
 def test_the_text_search_is_served_by_the_trigram_index(acme, inbox, conversation):
