@@ -95,6 +95,10 @@ class DeliverySerializer(serializers.Serializer):
     attempts = serializers.IntegerField()
     last_error = serializers.CharField()
     sent_at = serializers.DateTimeField(allow_null=True)
+    delivery_event = serializers.CharField(
+        help_text="The ESP's last word once sent: delivered, bounced, complained… (blank: none)."
+    )
+    delivery_detail = serializers.CharField()
 
 
 class MessageSerializer(serializers.ModelSerializer):

@@ -298,6 +298,11 @@ class OutboundMail(models.Model):
     )
     delivery_detail = models.TextField(blank=True)
     delivery_at = models.DateTimeField(null=True, blank=True)
+    earlier_attempts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What became of this mail before it was sent again, oldest first.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -509,12 +509,24 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
     outbound.status = Status.SENT
     outbound.sent_at = timezone.now()
     outbound.last_error = ""
+    outbound.delivery_event = outbound.delivery_detail = ""  # this attempt's word is to come
+    outbound.delivery_at = None
     # An ESP (through Anymail) names the message; its tracking events use that name.
     esp_ids = getattr(getattr(mail, "anymail_status", None), "message_id", None)
     if isinstance(esp_ids, set):
         esp_ids = sorted(str(i) for i in esp_ids if i is not None)[0] if esp_ids else None
     outbound.esp_message_id = str(esp_ids)[:200] if esp_ids is not None else ""
-    outbound.save(update_fields=["status", "sent_at", "last_error", "esp_message_id"])
+    outbound.save(
+        update_fields=[
+            "status",
+            "sent_at",
+            "last_error",
+            "esp_message_id",
+            "delivery_event",
+            "delivery_detail",
+            "delivery_at",
+        ]
+    )
     return outbound
 
 
@@ -539,6 +551,21 @@ def outbox_send_again(*, outbound: OutboundMail, actor: Membership | None) -> Ou
                 "failed or bounced can be sent again."
             )
         now = timezone.now()
+        row.earlier_attempts = [
+            *row.earlier_attempts,
+            {
+                "status": row.status,
+                "attempts": row.attempts,
+                "last_error": row.last_error,
+                "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+                "esp_message_id": row.esp_message_id,
+                "delivery_event": row.delivery_event,
+                "delivery_detail": row.delivery_detail,
+                "queued_at": row.created_at.isoformat(),
+                "sent_again_at": now.isoformat(),
+                "sent_again_by": getattr(actor, "pk", None),
+            },
+        ]
         row.status = Status.PENDING
         row.attempts = 0
         row.next_attempt_at = row.created_at = now
@@ -567,12 +594,14 @@ def delivery_recorded(
     *, esp_message_id: str, event: str, recipient: str, detail: str, hard: bool
 ) -> OutboundMail | None:
     """An ESP's word on a mail we sent; a hard bounce or a complaint suppresses the address."""
-    outbound = OutboundMail.objects.filter(esp_message_id=esp_message_id).first()
-    if outbound is not None:
-        outbound.delivery_event = event[:20]
-        outbound.delivery_detail = detail[:2000]
-        outbound.delivery_at = timezone.now()
-        outbound.save(update_fields=["delivery_event", "delivery_detail", "delivery_at"])
+    # One conditional UPDATE: a mail sent again meanwhile no longer carries this
+    # id, and an event about its first attempt must not land on the new one.
+    outbound = None
+    if esp_message_id:  # never every mail without one
+        rows = OutboundMail.objects.filter(esp_message_id=esp_message_id)
+        now = timezone.now()
+        rows.update(delivery_event=event[:20], delivery_detail=detail[:2000], delivery_at=now)
+        outbound = rows.first()
     address = address_normalize(recipient)
     if hard and address_is_valid(address):
         Suppression.objects.update_or_create(

@@ -477,6 +477,9 @@ def test_a_failed_reply_is_sent_again_once_under_its_own_message_id(
     assert sent["Message-ID"] == f"<{message.message_id}>"  # the client sees it once
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error) == (S.SENT, 1, "")
+    [earlier] = row.earlier_attempts  # what became of the first attempt is kept
+    assert (earlier["status"], earlier["attempts"]) == ("failed", 1)
+    assert "550" in earlier["last_error"] and earlier["sent_again_by"] == acme.agent.pk
     # Sent now: nothing to send again, and nothing is.
     again = api_client(acme.agent).post(url)
     assert again.status_code == 409
@@ -506,17 +509,31 @@ def test_an_agent_sends_a_bounced_reply_again_from_the_conversation(
         message, row = outbound.reply_send(
             thread=Thread.objects.get(), author=acme.agent, body="Hi"
         )
-    OutboundMail.objects.filter(pk=row.pk).update(
-        esp_message_id="esp-1", delivery_event="bounced", delivery_detail="Mailbox full"
-    )
+    OutboundMail.objects.filter(pk=row.pk).update(esp_message_id="esp-1")
+    outbound.delivery_recorded(
+        esp_message_id="esp-1", event="bounced", recipient="jane@client.test",
+        detail="Mailbox full", hard=True,
+    )  # fmt: skip
     page = web(acme.agent).get("/acme/threads/THD-ACME-001/").content.decode()
     assert "Bounced." in page and "Send again" in page
-    assert "Send again" not in web(acme.viewer).get("/acme/threads/THD-ACME-001/").content.decode()
+    viewer = web(acme.viewer)
+    assert "Send again" not in viewer.get("/acme/threads/THD-ACME-001/").content.decode()
+    assert viewer.post(f"/acme/messages/{message.pk}/send-again/").status_code == 403
 
     with django_capture_on_commit_callbacks(execute=True):
         response = web(acme.agent).post(f"/acme/messages/{message.pk}/send-again/", follow=True)
 
-    assert "Queued to be sent again." in response.content.decode()
+    page = response.content.decode()
+    assert "Queued to be sent again." in page
+    assert "jane@client.test bounced hard or complained lately" in page
     assert len(smtp.received) == 2  # the first attempt, then this one
     row.refresh_from_db()
-    assert (row.status, row.delivery_event) == (S.SENT, "")
+    assert (row.status, row.delivery_event, row.esp_message_id) == (S.SENT, "", "")
+    # The ESP's late word on the first attempt does not land on this one.
+    outbound.delivery_recorded(
+        esp_message_id="esp-1", event="bounced", recipient="jane@client.test",
+        detail="late", hard=False,
+    )  # fmt: skip
+    row.refresh_from_db()
+    assert row.delivery_event == ""
+    assert row.earlier_attempts[0]["delivery_event"] == "bounced"

@@ -134,11 +134,18 @@ def message_send_again(request: HttpRequest, message: int) -> HttpResponse:
     """Queue again an agent's mail that failed to leave or bounced."""
     found = thread_selectors.message_get(organization=request.organization, pk=message)
     try:
-        thread_outbound.message_send_again(message=found, actor=request.membership)
+        sent = thread_outbound.message_send_again(message=found, actor=request.membership)
     except TisketError as error:
         flash.error(request, str(error))
     else:
         flash.success(request, "Queued to be sent again.")
+        bounced = [a for a in [*sent.to, *sent.cc] if thread_outbound.address_suppressed(a)]
+        if bounced:
+            flash.warning(
+                request,
+                f"{', '.join(bounced)} bounced hard or complained lately: "
+                "the mail may well bounce again.",
+            )
     return _back(request, thread=found.thread, ticket=None, anchor=f"message-{found.pk}")
 
 
