@@ -539,8 +539,9 @@ def outbox_send_again(*, outbound: OutboundMail, actor: Membership | None) -> Ou
     The same row and the same Message-ID: should the first attempt have reached
     its recipient after all (it failed once the server may have taken it), their
     mail program shows the mail once. The attempts and the send lifetime start
-    anew. A mail pending, sending or delivered is refused: it may leave yet, or
-    has left.
+    anew, a reply's link to the conversation is made afresh, and the earlier
+    outcome is kept. A mail pending, sending or delivered is refused: it may
+    leave yet, or has left.
     """
     with transaction.atomic():
         row = OutboundMail.objects.select_for_update().get(pk=outbound.pk)
@@ -566,6 +567,12 @@ def outbox_send_again(*, outbound: OutboundMail, actor: Membership | None) -> Ou
                 "sent_again_by": getattr(actor, "pk", None),
             },
         ]
+        if row.kind == OutboundMail.Kind.REPLY and row.message_id and row.to:
+            # A fresh link: the first one may have expired, or been withdrawn since.
+            message = Message.objects.select_related("thread").get(pk=row.message_id)
+            link_text, link_html = client_link_footer(thread=message.thread, email=row.to[0])
+            row.text = f"{message.text}\n\n{link_text}"
+            row.html = f"{message.html}\n{link_html}"
         row.status = Status.PENDING
         row.attempts = 0
         row.next_attempt_at = row.created_at = now

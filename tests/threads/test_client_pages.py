@@ -451,3 +451,23 @@ def test_the_absolute_link_uses_the_site_url(acme, inbox, settings):
     settings.SITE_URL = "https://desk.example.com"
     url = client_link_url(thread=conversation(acme), email=JANE)
     assert url.startswith("https://desk.example.com/c/")
+
+
+def test_a_reply_sent_again_carries_a_fresh_link(
+    acme, inbox, client, django_capture_on_commit_callbacks
+):
+    thread = deliver(make_mail()).thread
+    message, row = outbound.reply_send(thread=thread, author=acme.agent, body="Try again now.")
+    OutboundMail.objects.filter(pk=row.pk).update(status=OutboundMail.Status.FAILED)
+    stale = link_in(row.text)
+    client_links_revoke(thread=thread, actor=acme.agent)  # withdrawn before the retry
+    assert client.get(stale).status_code == 410
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outbound.message_send_again(message=message, actor=acme.agent)
+
+    [mail] = django_mail.outbox
+    fresh = link_in(mail.body)
+    assert fresh != stale
+    assert client.get(fresh).status_code == 200
+    assert mail.body.startswith("Try again now.")
