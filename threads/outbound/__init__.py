@@ -1,0 +1,56 @@
+"""Outgoing mail: agents' replies and auto-acknowledgements (compose), mail to members
+(members), the outbox that sends each row once (outbox), and what ESPs tell of it
+(tracking). Callers import from here.
+"""
+
+from threads.outbound.compose import (
+    AUTO_ACK_WINDOW,
+    DEFAULT_AUTO_ACK,
+    ReplyError,
+    auto_ack_after_ingest,
+    body_html,
+    new_message_id,
+    reply_send,
+    thread_start,
+    thread_subject,
+)
+from threads.outbound.members import MemberMail, address_mail, notification_mails
+from threads.outbound.outbox import (
+    BOUNCE_EVENTS,
+    SEND_LIFETIME,
+    STUCK_SENDING,
+    message_send_again,
+    outbox_enqueue,
+    outbox_enqueue_many,
+    outbox_send,
+    outbox_send_again,
+    outbox_sweep,
+)
+from threads.outbound.tracking import SUPPRESS_FOR, address_suppressed, delivery_recorded
+
+__all__ = [
+    "AUTO_ACK_WINDOW",
+    "BOUNCE_EVENTS",
+    "DEFAULT_AUTO_ACK",
+    "SEND_LIFETIME",
+    "STUCK_SENDING",
+    "SUPPRESS_FOR",
+    "MemberMail",
+    "ReplyError",
+    "address_mail",
+    "address_suppressed",
+    "auto_ack_after_ingest",
+    "body_html",
+    "delivery_recorded",
+    "message_send_again",
+    "new_message_id",
+    "notification_mails",
+    "outbox_enqueue",
+    "outbox_enqueue_many",
+    "outbox_send",
+    "outbox_send_again",
+    "outbox_sweep",
+    "reply_send",
+    "thread_start",
+    "thread_subject",
+]

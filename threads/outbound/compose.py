@@ -1,0 +1,306 @@
+"""Agents' replies, new conversations and auto-acknowledgements, written to the outbox.
+
+A reply or an acknowledgement is stored as an outbound Message and an
+OutboundMail row in one transaction; the outbox delivers the row after
+commit. Loop safety (RFC 3834): nothing automatic answers automatic mail, our
+own addresses or members, and a sender gets one acknowledgement per inbox per
+window at most; acknowledgements say Auto-Submitted: auto-replied.
+"""
+
+import re
+import uuid
+from datetime import timedelta
+
+import markdown
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from inboxes.models import Inbox
+from inboxes.selectors import organization_addresses
+from threads.client_access import client_link_footer
+from threads.ingest import InboundResult
+from threads.models import Message, OutboundMail, Participant, Thread
+from threads.outbound.outbox import outbox_enqueue
+from threads.outbound.tracking import address_suppressed
+from threads.services import (
+    attachments_prepare,
+    attachments_save,
+    message_id_key,
+    participants_add,
+    thread_create,
+    thread_message_added,
+)
+from tisket.errors import NotAllowedError, TisketError
+from tisket.lib.addresses import (
+    address_is_valid,
+    address_normalize,
+    address_with_tag,
+)
+from tisket.lib.files import safe_filename, sniff_content_type
+from tisket.lib.html import sanitize_html
+from tisket.lib.mail.parse import MailAttachment
+from tisket.lib.reply_tokens import reply_token_make
+from tisket.lib.templating import render_plain
+from tisket.models import Membership, Role
+
+AUTO_ACK_WINDOW = timedelta(hours=24)
+SUBJECT_PREFIX_RE = re.compile(
+    r"^\s*(?:\[THD-[A-Z0-9]+-\d+\]\s*|(?:re|fwd?|aw|sv|tr)\s*:\s*)+", re.I
+)
+DEFAULT_AUTO_ACK = (
+    "Hello {{ client_name }},\n\n"
+    "We received your message and will answer as soon as we can. Your reference is "
+    "{{ thread.reference }}; keep it in the subject if you write again.\n\n"
+    "{{ inbox.name }}"
+)
+
+
+class ReplyError(TisketError):
+    pass
+
+
+def body_html(text: str) -> str:
+    """An agent's Markdown as HTML, through the same allow-list as inbound mail.
+
+    Raw HTML in the Markdown is escaped first: agents write text, not markup.
+    """
+    source = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return sanitize_html(markdown.markdown(source, extensions=["sane_lists", "nl2br"]))
+
+
+def new_message_id() -> str:
+    # Under our own domain: a mail that comes back bearing it is recognised as ours.
+    return f"{uuid.uuid4().hex}@{settings.TISKET_INBOUND_DOMAIN}"
+
+
+def thread_subject(thread: Thread) -> str:
+    """`[THD-ACME-001] Re: <subject>`, whatever prefixes the subject had piled up."""
+    bare = SUBJECT_PREFIX_RE.sub("", thread.subject).strip() or "(no subject)"
+    return f"[{thread.reference}] Re: {bare}"[:998]
+
+
+def _threading_headers(thread: Thread, inbox_address: str) -> dict[str, str]:
+    ids = list(
+        Message.objects.filter(thread=thread)
+        .exclude(message_id="")
+        .order_by("created_at", "id")
+        .values_list("message_id", flat=True)
+    )
+    headers = {"Reply-To": address_with_tag(inbox_address, reply_token_make(thread.pk))}
+    if ids:
+        headers["In-Reply-To"] = f"<{ids[-1]}>"
+        # The first and the latest: what RFC 5322 asks to keep when trimming.
+        kept = ids if len(ids) <= 20 else [ids[0], *ids[-19:]]
+        headers["References"] = " ".join(f"<{i}>" for i in kept)
+    return headers
+
+
+def _client_recipients(thread: Thread, exclude: set[str]) -> list[str]:
+    members = set(
+        Membership.objects.filter(organization_id=thread.organization_id).values_list(
+            "user__email", flat=True
+        )
+    )
+    return [
+        email
+        for email in Participant.objects.filter(thread=thread).values_list("email", flat=True)
+        if email not in members and email not in exclude
+    ]
+
+
+def _store_outbound(
+    *,
+    thread: Thread,
+    kind: str,
+    to: list[str],
+    cc: list[str],
+    text: str,
+    author: Membership | None,
+    automated: str = "",
+    extra_headers: dict[str, str] | None = None,
+    subject: str = "",
+) -> tuple[Message, OutboundMail]:
+    inbox = thread.inbox
+    message_id = new_message_id()
+    headers = _threading_headers(thread, inbox.address) | (extra_headers or {})
+    # A first mail carries the reference without "Re:"; every later one is a reply.
+    subject = f"[{thread.reference}] {subject}"[:998] if subject else thread_subject(thread)
+    html = body_html(text)
+    message = Message.objects.create(
+        organization_id=thread.organization_id,
+        thread=thread,
+        direction=Message.Direction.OUTBOUND,
+        from_email=inbox.address,
+        from_name=inbox.sender_name,
+        to=[{"name": "", "email": e} for e in to],
+        cc=[{"name": "", "email": e} for e in cc],
+        subject=subject,
+        html=html,
+        text=text,
+        visible_text=text,
+        message_id=message_id,
+        in_reply_to=headers.get("In-Reply-To", ""),
+        references=headers.get("References", ""),
+        dedupe_key=message_id_key(message_id),
+        author=author,
+        automated_reason=automated,
+    )
+    # Every mail to a client ends with a signed link to the conversation's page
+    # (the mail's, not the stored message's: the page itself needs no link).
+    link_text, link_html = client_link_footer(thread=thread, email=to[0]) if to else ("", "")
+    outbound = OutboundMail.objects.create(
+        organization_id=thread.organization_id,
+        inbox=inbox,
+        thread=thread,
+        message=message,
+        kind=kind,
+        to=to,
+        cc=cc,
+        subject=subject,
+        text=f"{text}\n\n{link_text}" if link_text else text,
+        html=f"{html}\n{link_html}" if link_html else html,
+        headers=headers,
+        message_id_header=message_id,
+    )
+    transaction.on_commit(lambda: outbox_enqueue(outbound_id=outbound.pk))
+    return message, outbound
+
+
+@transaction.atomic
+def reply_send(
+    *,
+    thread: Thread,
+    author: Membership,
+    body: str,
+    cc: list[str] = (),
+    attachments: list[tuple[str, bytes]] = (),
+) -> tuple[Message, OutboundMail | None]:
+    """An agent's reply (Markdown, with files): stored on the thread, mailed to its clients."""
+    if not author.has_role(Role.AGENT):
+        raise NotAllowedError("Viewers cannot reply.")
+    if author.organization_id != thread.organization_id:
+        raise NotAllowedError("That thread is not of your organization.")
+    body = body.strip()
+    if not body:
+        raise ReplyError("A reply needs some text.")
+    own = organization_addresses(organization_id=thread.organization_id)
+    extra = [address_normalize(a) for a in cc]
+    bad = [a for a in extra if not address_is_valid(a)]
+    if bad:
+        raise ReplyError(f"Not an email address: {', '.join(bad)}.")
+    participants_add(thread=thread, people=[("", a) for a in extra], exclude=own)
+    to = _client_recipients(thread, exclude=own)
+    if not to:
+        raise ReplyError("This conversation has no client to write to.")
+    total = sum(len(data) for _, data in attachments)
+    if total > thread.inbox.max_message_bytes:
+        limit = thread.inbox.max_message_bytes // (1024 * 1024)
+        raise ReplyError(f"The attachments exceed this inbox's limit of {limit} MB per message.")
+    message, outbound = _store_outbound(
+        thread=thread, kind=OutboundMail.Kind.REPLY, to=to[:1], cc=to[1:], text=body, author=author
+    )
+    if attachments:
+        parts = [
+            MailAttachment(
+                filename=safe_filename(name),
+                content_type=sniff_content_type(data, filename=name),
+                declared_type="",
+                data=data,
+            )
+            for name, data in attachments
+        ]
+        stored = attachments_prepare(
+            organization_id=thread.organization_id, parts=parts, max_bytes=total
+        )
+        attachments_save(message=message, attachments=stored)
+    thread_message_added(thread=thread, reopen=False)
+    return message, outbound
+
+
+@transaction.atomic
+def thread_start(
+    *,
+    inbox: Inbox,
+    author: Membership,
+    to: list[str],
+    subject: str,
+    body: str,
+    cc: list[str] = (),
+) -> tuple[Thread, Message, OutboundMail]:
+    """An agent writes to a client first: a new thread, its first message, and the mail."""
+    if not author.has_role(Role.AGENT):
+        raise NotAllowedError("Viewers cannot write to clients.")
+    if author.organization_id != inbox.organization_id:
+        raise NotAllowedError("That inbox is not of your organization.")
+    subject, body = " ".join(subject.split())[:998], body.strip()
+    if not subject or not body:
+        raise ReplyError("A new conversation needs a subject and some text.")
+    recipients = [address_normalize(a) for a in [*to, *cc]]
+    bad = [a for a in recipients if not address_is_valid(a)]
+    if bad or not to:
+        raise ReplyError(f"Not an email address: {', '.join(bad) or '(none given)'}.")
+    own = organization_addresses(organization_id=inbox.organization_id)
+    if own.intersection(recipients):
+        raise ReplyError("A conversation is with a client, not with one of our own addresses.")
+    to_, cc_ = recipients[: len(to)], recipients[len(to) :]
+    thread = thread_create(
+        organization=inbox.organization,
+        inbox=inbox,
+        subject=subject,
+        client_email=to_[0],
+        client_name="",
+    )
+    participants_add(thread=thread, people=[("", a) for a in recipients], exclude=own)
+    message, outbound = _store_outbound(
+        thread=thread,
+        kind=OutboundMail.Kind.REPLY,
+        to=to_,
+        cc=cc_,
+        text=body,
+        author=author,
+        subject=subject,
+    )
+    return thread, message, outbound
+
+
+def auto_ack_after_ingest(results: list[InboundResult]) -> None:
+    """Acknowledge new conversations, where the inbox wants it and loop safety allows."""
+    for result in results:
+        if not result.thread_created or result.message is None:
+            continue
+        message, thread = result.message, result.thread
+        inbox = thread.inbox
+        sender = message.from_email
+        if not inbox.auto_ack_enabled or message.is_automated or not sender:
+            continue
+        if message.direction != Message.Direction.INBOUND:
+            continue
+        if Membership.objects.filter(organization_id=thread.organization_id, user__email=sender):
+            continue  # a member opening a conversation needs no receipt
+        if address_suppressed(sender):
+            continue  # it bounced or complained: no automatic mail for a while
+        since = timezone.now() - AUTO_ACK_WINDOW
+        if OutboundMail.objects.filter(
+            inbox=inbox, kind=OutboundMail.Kind.AUTO_ACK, to=[sender], created_at__gte=since
+        ).exists():
+            continue  # one per sender per inbox per window: two desks cannot ping-pong
+        text = render_plain(
+            inbox.auto_ack_text or DEFAULT_AUTO_ACK,
+            {
+                "client_name": message.from_name or sender,
+                "thread": {"reference": thread.reference, "subject": thread.subject},
+                "inbox": {"name": inbox.sender_name, "address": inbox.address},
+            },
+        )
+        _store_outbound(
+            thread=thread,
+            kind=OutboundMail.Kind.AUTO_ACK,
+            to=[sender],
+            cc=[],
+            text=text,
+            author=None,
+            automated="auto-acknowledgement",
+            extra_headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
+        )
+        thread_message_added(thread=thread, reopen=False)

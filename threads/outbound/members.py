@@ -1,0 +1,90 @@
+"""Mail from the installation's address to people, not to conversations: members'
+notifications and invitations.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from threads.models import OutboundMail, Suppression
+from threads.outbound.compose import new_message_id
+from threads.outbound.outbox import outbox_enqueue, outbox_enqueue_many
+from threads.outbound.tracking import address_suppressed
+from tisket.lib.addresses import address_normalize
+from tisket.models import Membership
+
+
+def _installation_mail(*, organization_id: int, to: str, subject: str, text: str) -> OutboundMail:
+    """An (unsaved) automatic mail from the installation's address, never to be answered."""
+    return OutboundMail(
+        organization_id=organization_id,
+        inbox=None,
+        kind=OutboundMail.Kind.NOTIFICATION,
+        to=[to],
+        subject=subject[:998],
+        text=text,
+        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        message_id_header=new_message_id(),
+    )
+
+
+@dataclass(frozen=True)
+class MemberMail:
+    """A mail to a member about something under their bell."""
+
+    membership: Membership
+    subject: str
+    text: str
+    url: str = ""
+
+
+def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
+    """Queue mails to members who want them, in one insert and one hand-over to the worker.
+
+    Sent from the installation's address (DEFAULT_FROM_EMAIL), not an inbox:
+    it is our mail to our own people, never part of a conversation. Members
+    who turned mail off, inactive users and suppressed addresses get none.
+    """
+    wanted = [m for m in mails if m.membership.email_notifications and m.membership.user.is_active]
+    suppressed = set(
+        Suppression.objects.filter(
+            address__in={m.membership.user.email for m in wanted}, until__gt=timezone.now()
+        ).values_list("address", flat=True)
+    )
+    site = settings.SITE_URL.rstrip("/")
+    rows = []
+    for mail in wanted:
+        if mail.membership.user.email in suppressed:
+            continue
+        link = f"{site}{mail.url}" if mail.url.startswith("/") else mail.url
+        rows.append(
+            _installation_mail(
+                organization_id=mail.membership.organization_id,
+                to=mail.membership.user.email,
+                subject=mail.subject,
+                text=f"{mail.text}\n\n{link}".strip() if link else mail.text,
+            )
+        )
+    if not rows:
+        return []
+    created = OutboundMail.objects.bulk_create(rows)
+    ids = [row.pk for row in created]
+    transaction.on_commit(lambda: outbox_enqueue_many(outbound_ids=ids))
+    return created
+
+
+def address_mail(*, organization_id: int, to: str, subject: str, text: str) -> OutboundMail | None:
+    """Queue one mail from the installation's address to someone not yet a member (an
+    invitation); None when the address is suppressed for bouncing."""
+    to = address_normalize(to)
+    if address_suppressed(to):
+        return None
+    outbound = _installation_mail(
+        organization_id=organization_id, to=to, subject=subject, text=text
+    )
+    outbound.save()
+    transaction.on_commit(lambda: outbox_enqueue(outbound_id=outbound.pk))
+    return outbound
