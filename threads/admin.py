@@ -19,6 +19,20 @@ class ParticipantInline(admin.TabularInline):
     extra = 0
 
 
+def _each_mail(model_admin, request: HttpRequest, queryset, action, *, done: str) -> None:
+    """Apply an action to each selected mail; say how many, and why the others were refused."""
+    count, refused = 0, []
+    for mail in queryset:
+        try:
+            action(mail)
+            count += 1
+        except TisketError as exc:
+            refused.append(f"#{mail.pk}: {exc}")
+    model_admin.message_user(request, done.format(n=count))
+    if refused:
+        model_admin.message_user(request, " ".join(refused), messages.WARNING)
+
+
 @admin.register(Thread)
 class ThreadAdmin(admin.ModelAdmin):
     list_display = ["reference", "subject", "status", "inbox", "client_email", "updated_at"]
@@ -103,16 +117,7 @@ class InboundMailAdmin(admin.ModelAdmin):
         return False
 
     def _each(self, request: HttpRequest, queryset, action, verb: str) -> None:
-        done, refused = 0, []
-        for mail in queryset:
-            try:
-                action(mail)
-                done += 1
-            except inbound.InboundStateError as exc:
-                refused.append(f"#{mail.pk}: {exc}")
-        self.message_user(request, f"{verb} {done} mail(s).")
-        if refused:
-            self.message_user(request, " ".join(refused), messages.WARNING)
+        _each_mail(self, request, queryset, action, done=f"{verb} {{n}} mail(s).")
 
     @admin.action(description="Retry processing of failed mail")
     def retry(self, request: HttpRequest, queryset) -> None:
@@ -151,16 +156,14 @@ class OutboundMailAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send failed or bounced mail again")
     def send_again(self, request: HttpRequest, queryset) -> None:
-        done, refused = 0, []
-        for mail in queryset:
-            try:
-                outbound.outbox_send_again(outbound=mail, actor=None)
-                done += 1
-            except TisketError as exc:  # pending, sending or sent: it may leave yet, or has
-                refused.append(f"#{mail.pk}: {exc}")
-        self.message_user(request, f"Queued {done} mail(s) again.")
-        if refused:
-            self.message_user(request, " ".join(refused), messages.WARNING)
+        # Pending, sending or sent mail is refused: it may leave yet, or has.
+        _each_mail(
+            self,
+            request,
+            queryset,
+            lambda m: outbound.outbox_send_again(outbound=m, actor=None),
+            done="Queued {n} mail(s) again.",
+        )
 
 
 @admin.register(Suppression)

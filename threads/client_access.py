@@ -86,6 +86,12 @@ def client_link_footer(*, thread: Thread, email: str) -> tuple[str, str]:
     return text, str(html)
 
 
+def client_link_appended(*, thread: Thread, email: str, text: str, html: str) -> tuple[str, str]:
+    """A mail's text and HTML, each ending with the client's link to the conversation."""
+    link_text, link_html = client_link_footer(thread=thread, email=email)
+    return f"{text}\n\n{link_text}", f"{html}\n{link_html}"
+
+
 def client_link_read(*, token: str) -> ClientAccess:
     """What a token opens; ClientLinkError (bad) or ClientLinkGoneError (expired, revoked)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:

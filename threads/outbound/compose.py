@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from inboxes.models import Inbox
 from inboxes.selectors import organization_addresses
-from threads.client_access import client_link_footer
+from threads.client_access import client_link_appended
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Thread
 from threads.outbound.outbox import outbox_enqueue
@@ -148,7 +148,12 @@ def _store_outbound(
     )
     # Every mail to a client ends with a signed link to the conversation's page
     # (the mail's, not the stored message's: the page itself needs no link).
-    link_text, link_html = client_link_footer(thread=thread, email=to[0]) if to else ("", "")
+    if to:
+        mail_text, mail_html = client_link_appended(
+            thread=thread, email=to[0], text=text, html=html
+        )
+    else:
+        mail_text, mail_html = text, html
     outbound = OutboundMail.objects.create(
         organization_id=thread.organization_id,
         inbox=inbox,
@@ -158,8 +163,8 @@ def _store_outbound(
         to=to,
         cc=cc,
         subject=subject,
-        text=f"{text}\n\n{link_text}" if link_text else text,
-        html=f"{html}\n{link_html}" if link_html else html,
+        text=mail_text,
+        html=mail_html,
         headers=headers,
         message_id_header=message_id,
     )

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inboxes.transports import inbox_connection
-from threads.client_access import client_link_footer
+from threads.client_access import client_link_appended
 from threads.models import Message, OutboundMail
 from tisket.errors import ConflictError
 from tisket.lib.addresses import address_format
@@ -206,9 +206,9 @@ def outbox_send_again(*, outbound: OutboundMail, actor: Membership | None) -> Ou
         if row.kind == OutboundMail.Kind.REPLY and row.message_id and row.to:
             # A fresh link: the first one may have expired, or been withdrawn since.
             message = Message.objects.select_related("thread").get(pk=row.message_id)
-            link_text, link_html = client_link_footer(thread=message.thread, email=row.to[0])
-            row.text = f"{message.text}\n\n{link_text}"
-            row.html = f"{message.html}\n{link_html}"
+            row.text, row.html = client_link_appended(
+                thread=message.thread, email=row.to[0], text=message.text, html=message.html
+            )
         row.status = Status.PENDING
         row.attempts = 0
         row.next_attempt_at = row.created_at = now
