@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from inboxes import imap, selectors, services, transports
 from inboxes.models import Inbox
+from inboxes.transports import ESP_ACCOUNTS
 from threads.mailboxes import mailbox_poll
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Role
@@ -87,7 +88,12 @@ class InboxWriteSerializer(serializers.Serializer):
         write_only=True,
         help_text="Stored encrypted, never shown.",
     )
-    esp_name = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    esp_name = serializers.CharField(
+        max_length=30,
+        required=False,
+        allow_blank=True,
+        help_text=f"One of {', '.join(ESP_ACCOUNTS)}.",
+    )
     imap_host = serializers.CharField(max_length=255, required=False, allow_blank=True)
     imap_port = serializers.IntegerField(min_value=1, max_value=65535, required=False)
     imap_security = serializers.ChoiceField(Inbox.Security.choices, required=False)
@@ -102,7 +108,8 @@ class InboxWriteSerializer(serializers.Serializer):
     esp_settings = serializers.DictField(
         required=False,
         write_only=True,
-        help_text='The ESP backend\'s settings, e.g. {"server_token": "..."}; stored encrypted.',
+        help_text="This inbox's own ESP account: only the credential keys of its ESP, "
+        'e.g. {"server_token": "..."} for postmark; stored encrypted.',
     )
 
 

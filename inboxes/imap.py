@@ -7,14 +7,21 @@ each mail, so a poll that breaks off resumes where it stopped.
 
 import contextlib
 import imaplib
+import logging
 import socket
 import ssl
 from collections.abc import Iterator
+from datetime import timedelta
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from inboxes.models import Inbox
+from tisket.lib import netguard
 from tisket.lib.secrets_box import secret_open, secret_seal
+
+logger = logging.getLogger(__name__)
 
 Security = Inbox.Security
 TIMEOUT = 20
@@ -55,34 +62,71 @@ def inbox_imap_set(
     return inbox
 
 
-def _connect(inbox: Inbox) -> imaplib.IMAP4:
-    where = f"{inbox.imap_host}:{inbox.imap_port}"
+class _Guarded:
+    """imaplib's socket, connected to a checked address of the host, watched by a deadline."""
+
+    limit: netguard.Deadline
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = netguard.connect(
+            self.host,
+            self.port,
+            allowed=settings.TISKET_ALLOWED_MAIL_HOSTS,
+            limit=self.limit,
+            timeout=min(timeout or TIMEOUT, TIMEOUT),
+        )
+        sock.settimeout(timeout)
+        if isinstance(self, imaplib.IMAP4_SSL):
+            return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+        return sock
+
+
+def _client_class(security: str, limit: netguard.Deadline) -> type[imaplib.IMAP4]:
+    base = imaplib.IMAP4_SSL if security == Security.SSL else imaplib.IMAP4
+    return type("GuardedIMAP", (_Guarded, base), {"limit": limit})
+
+
+def _connect(inbox: Inbox, limit: netguard.Deadline) -> imaplib.IMAP4:
+    timeout = min(TIMEOUT, settings.TISKET_MAIL_IO_TIMEOUT)
     try:
+        client_class = _client_class(inbox.imap_security, limit)
         if inbox.imap_security == Security.SSL:
-            client = imaplib.IMAP4_SSL(
+            client = client_class(
                 inbox.imap_host, inbox.imap_port, ssl_context=ssl.create_default_context(),
-                timeout=TIMEOUT,
+                timeout=timeout,
             )  # fmt: skip
         else:
-            client = imaplib.IMAP4(inbox.imap_host, inbox.imap_port, timeout=TIMEOUT)
+            client = client_class(inbox.imap_host, inbox.imap_port, timeout=timeout)
             if inbox.imap_security == Security.STARTTLS:
-                client.starttls(ssl_context=ssl.create_default_context())
-    except socket.gaierror:
-        raise MailboxError(f"DNS: the host name {inbox.imap_host} does not resolve.") from None
-    except ConnectionRefusedError:
-        raise MailboxError(f"Refused: nothing accepts connections on {where}.") from None
-    except TimeoutError:
-        raise MailboxError(f"Timeout: {where} did not answer.") from None
-    except (ssl.SSLError, imaplib.IMAP4.error) as exc:
-        raise MailboxError(f"TLS: {where} refused the secure connection ({exc}).") from None
-    except OSError as exc:
-        raise MailboxError(f"{type(exc).__name__}: {exc}") from None
+                try:
+                    client.starttls(ssl_context=ssl.create_default_context())
+                except imaplib.IMAP4.error:
+                    client.shutdown()
+                    raise MailboxError(
+                        "TLS: the server does not offer a secure connection (STARTTLS)."
+                    ) from None
+    except (imaplib.IMAP4.error, OSError, netguard.HostRefused) as exc:
+        raise _failure(exc, limit) from None
     try:
         client.login(inbox.imap_username, secret_open(inbox.imap_password_sealed))
     except imaplib.IMAP4.error:
         client.shutdown()
-        raise MailboxError(f"Authentication: {where} refused the user name or password.") from None
+        raise MailboxError(
+            "Authentication: the server refused the user name or password."
+        ) from None
+    except OSError as exc:
+        raise _failure(exc, limit) from None
     return client
+
+
+def _failure(error: BaseException, limit: netguard.Deadline) -> MailboxError:
+    """The class of the failure, never the server's words (a tenant's server may be anyone's)."""
+    logger.info("IMAP failure: %r", error)
+    if isinstance(error, imaplib.IMAP4.abort | imaplib.IMAP4.error) and not limit.expired:
+        if isinstance(error, imaplib.IMAP4.abort):
+            return MailboxError("Connection: the server closed the connection.")
+        return MailboxError("Protocol: the server refused a command of the mailbox.")
+    return MailboxError(netguard.failure_class(error, expired=limit.expired))
 
 
 def _select(client: imaplib.IMAP4, inbox: Inbox) -> int:
@@ -96,24 +140,29 @@ def imap_test(*, inbox: Inbox) -> tuple[bool, str]:
     """Connect, log in and open the folder as polling would: (ok, what happened)."""
     if not inbox.imap_host:
         return False, "This inbox has no IMAP mailbox."
-    try:
-        client = _connect(inbox)
+    with netguard.deadline(settings.TISKET_MAIL_TEST_DEADLINE) as limit:
         try:
-            _select(client, inbox)
-            count = len(client.uid("SEARCH", None, "ALL")[1][0].split())
-        finally:
-            client.logout()
-    except MailboxError as exc:
-        return False, str(exc)
+            client = _connect(inbox, limit)
+            try:
+                _select(client, inbox)
+                count = len(client.uid("SEARCH", None, "ALL")[1][0].split())
+            finally:
+                with contextlib.suppress(imaplib.IMAP4.error, OSError):
+                    client.logout()
+        except MailboxError as exc:
+            return False, str(exc)
+        except (imaplib.IMAP4.error, OSError) as exc:
+            return False, str(_failure(exc, limit))
     return True, f"Connected; the folder {inbox.imap_folder} holds {count} mail(s)."
 
 
-def imap_new_mail(*, inbox: Inbox) -> Iterator[tuple[int, bytes]]:
+def imap_new_mail(*, inbox: Inbox, limit: netguard.Deadline) -> Iterator[tuple[int, bytes]]:
     """(uid, raw bytes) of each mail not fetched yet, oldest first; raises MailboxError.
 
     The caller stores each mail, then calls imap_progress(inbox, uid) to move on.
+    Everything happens before the deadline; what is left waits for the next poll.
     """
-    client = _connect(inbox)
+    client = _connect(inbox, limit)
     try:
         uidvalidity = _select(client, inbox)
         if uidvalidity != inbox.imap_uidvalidity:
@@ -130,7 +179,7 @@ def imap_new_mail(*, inbox: Inbox) -> Iterator[tuple[int, bytes]]:
             if status == "OK" and raw is not None:
                 yield uid, raw
     except (imaplib.IMAP4.error, OSError) as exc:
-        raise MailboxError(f"{type(exc).__name__}: {exc}") from None
+        raise _failure(exc, limit) from None
     finally:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):  # the work is done or lost
             client.logout()
@@ -139,6 +188,20 @@ def imap_new_mail(*, inbox: Inbox) -> Iterator[tuple[int, bytes]]:
 def imap_progress(*, inbox: Inbox, uid: int) -> None:
     inbox.imap_last_uid = uid
     inbox.save(update_fields=["imap_last_uid"])
+
+
+def imap_lease_take(*, inbox: Inbox, seconds: float) -> bool:
+    """Claim the mailbox for one poll (a conditional UPDATE); False if a poll holds it."""
+    now = timezone.now()
+    return bool(
+        Inbox.objects.filter(pk=inbox.pk)
+        .filter(Q(imap_poll_lease_until__isnull=True) | Q(imap_poll_lease_until__lt=now))
+        .update(imap_poll_lease_until=now + timedelta(seconds=seconds))
+    )
+
+
+def imap_lease_release(*, inbox: Inbox) -> None:
+    Inbox.objects.filter(pk=inbox.pk).update(imap_poll_lease_until=None)
 
 
 def imap_checked(*, inbox: Inbox, error: str = "") -> None:

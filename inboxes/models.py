@@ -81,6 +81,8 @@ class Inbox(models.Model):
     imap_last_uid = models.BigIntegerField(default=0)
     imap_last_checked_at = models.DateTimeField(null=True, blank=True)
     imap_last_error = models.TextField(blank=True)
+    # One poll per mailbox at a time, across every worker: a poll holds this lease.
+    imap_poll_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -284,7 +284,12 @@ class OutboundMail(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_error = models.TextField(blank=True)
+    last_error = models.TextField(
+        blank=True, help_text="What the organization is told: the class of the failure."
+    )
+    error_detail = models.TextField(
+        blank=True, help_text="The whole error, for the installation's admins only."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     esp_message_id = models.CharField(

@@ -1,10 +1,16 @@
 """Celery tasks of the inbound pipeline: they take ids and call the services."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
+from inboxes.models import Inbox
 from threads import inbound, outbound
-from threads.mailboxes import mailboxes_poll
+from threads.mailboxes import LEASE_MARGIN, MailboxError, mailbox_poll, mailboxes_to_poll
+
+# Above the network deadlines, which end a slow conversation first; these catch the rest.
+SEND_LIMIT = settings.TISKET_MAIL_SEND_DEADLINE + 30
+POLL_LIMIT = settings.TISKET_MAIL_POLL_DEADLINE + LEASE_MARGIN
 
 
 @shared_task(
@@ -13,6 +19,9 @@ from threads.mailboxes import mailboxes_poll
     retry_backoff=2,
     retry_backoff_max=60,
     max_retries=8,
+    # Our own work on our own database: a long backlog is taken in one run.
+    soft_time_limit=900,
+    time_limit=960,
 )
 def inbound_mail_process(inbound_id: int | None = None) -> int:
     """Process pending mail in batches until none is left (the queued one among them).
@@ -33,14 +42,14 @@ def inbound_mail_sweep() -> int:
     return len(inbound.inbound_sweep())
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, soft_time_limit=SEND_LIMIT, time_limit=SEND_LIMIT + 30)
 def outbox_send_task(outbound_id: int) -> str | None:
     """Send one outbound mail; a row already claimed or sent is left alone."""
     sent = outbound.outbox_send(outbound_id=outbound_id)
     return sent.status if sent else None
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
 def outbox_send_many_task(outbound_ids: list[int]) -> int:
     """Send many outbound mails (notifications written together); each row is claimed alone."""
     sent = [outbound.outbox_send(outbound_id=pk) for pk in outbound_ids]
@@ -55,5 +64,20 @@ def outbox_sweep_task() -> int:
 
 @shared_task
 def mailboxes_poll_task() -> int:
-    """Poll the inboxes' IMAP mailboxes; beat runs it every minute."""
-    return sum(n for n in mailboxes_poll().values() if isinstance(n, int))
+    """Queue a poll of each inbox's IMAP mailbox; beat runs it every minute."""
+    inboxes = mailboxes_to_poll()
+    for inbox_id in inboxes:
+        mailbox_poll_task.delay(inbox_id)
+    return len(inboxes)
+
+
+@shared_task(soft_time_limit=POLL_LIMIT, time_limit=POLL_LIMIT + 30)
+def mailbox_poll_task(inbox_id: int) -> int | None:
+    """Poll one inbox's mailbox; a poll already running for it is left to finish."""
+    inbox = Inbox.objects.filter(pk=inbox_id).exclude(imap_host="").first()
+    if inbox is None:
+        return None
+    try:
+        return mailbox_poll(inbox=inbox)
+    except MailboxError:
+        return None  # kept on the inbox for its admins; the next minute tries again

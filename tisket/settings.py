@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -281,6 +282,16 @@ TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
 TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/", "/api/v1/threads/")
 # Days a client's signed link to their conversation (in every outbound mail) stays valid.
 TISKET_CLIENT_LINK_DAYS = env_int("TISKET_CLIENT_LINK_DAYS", 30)
+# Tenants' own mail servers (SMTP to send, IMAP to poll): an address outside the
+# public internet (loopback, private, link-local...) is refused unless listed here,
+# as a host name, an address or a network (e.g. "relay.internal,10.0.5.0/24").
+TISKET_ALLOWED_MAIL_HOSTS = env_list("TISKET_ALLOWED_MAIL_HOSTS")
+# Seconds: one read or write on a tenant's mail server; a whole send; a whole poll;
+# a "test connection". A server that drips bytes is cut off at the total.
+TISKET_MAIL_IO_TIMEOUT = env_int("TISKET_MAIL_IO_TIMEOUT", 20)
+TISKET_MAIL_SEND_DEADLINE = env_int("TISKET_MAIL_SEND_DEADLINE", 60)
+TISKET_MAIL_POLL_DEADLINE = env_int("TISKET_MAIL_POLL_DEADLINE", 120)
+TISKET_MAIL_TEST_DEADLINE = env_int("TISKET_MAIL_TEST_DEADLINE", 20)
 # Called with each batch of processed mail, inside the transaction that stored it.
 TISKET_AFTER_INGEST = [
     "tickets.services.tickets_after_ingest",
@@ -326,6 +337,21 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Work runs on a queue of its kind, so a tenant's slow mailbox or relay never delays
+# intake: production runs a worker per queue (docker-compose.yml); a worker started
+# without -Q consumes them all (the embedded default).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "ingest", "outbound", "poll", "sla")]
+CELERY_TASK_ROUTES = {
+    "threads.tasks.inbound_*": {"queue": "ingest"},
+    "threads.tasks.outbox_*": {"queue": "outbound"},
+    "threads.tasks.mailbox*": {"queue": "poll"},
+    "tickets.tasks.sla_*": {"queue": "sla"},
+}
+# Every task has time limits; the tasks that talk to tenants' servers have tighter
+# ones of their own, above the network deadlines that bound them first.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("TISKET_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BEAT_SCHEDULE = {
     "inbound-mail-sweep": {"task": "threads.tasks.inbound_mail_sweep", "schedule": 60},
     "outbox-sweep": {"task": "threads.tasks.outbox_sweep_task", "schedule": 60},

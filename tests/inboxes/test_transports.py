@@ -12,6 +12,12 @@ from tests.mail import deliver, make_mail
 from tests.smtp import Mailbox, free_port
 from threads import outbound
 from threads.models import Thread
+from tisket.lib import netguard
+
+
+def _connection(inbox: Inbox):
+    with netguard.deadline(5) as limit:
+        return inbox_connection(inbox, limit=limit)
 
 
 def _server(**kwargs) -> tuple[Controller, Mailbox]:
@@ -61,11 +67,11 @@ def test_secrets_are_sealed_at_rest_and_never_shown(acme, inbox):
     assert response.json()["smtp_password_set"] is True
     inbox.refresh_from_db()
     assert "s3cret-pw-4812" not in inbox.smtp_password_sealed
-    assert inbox_connection(inbox).password == "s3cret-pw-4812"
+    assert _connection(inbox).password == "s3cret-pw-4812"
     # A change of something else keeps the stored secret.
     api_client(acme.admin).patch(f"/api/v1/inboxes/{inbox.pk}/", {"smtp_port": 2525}, format="json")
     inbox.refresh_from_db()
-    assert (inbox.smtp_port, inbox_connection(inbox).password) == (2525, "s3cret-pw-4812")
+    assert (inbox.smtp_port, _connection(inbox).password) == (2525, "s3cret-pw-4812")
 
 
 def test_keys_rotate_without_losing_secrets(acme, inbox, settings):
@@ -74,7 +80,7 @@ def test_keys_rotate_without_losing_secrets(acme, inbox, settings):
     inbox_transport_set(inbox=inbox, transport="smtp", smtp_host="h", smtp_password="pw")
     settings.TISKET_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old]
     inbox.refresh_from_db()
-    assert inbox_connection(inbox).password == "pw"
+    assert _connection(inbox).password == "pw"
 
 
 def test_an_inbox_sends_through_its_own_server(acme, inbox, own_server, settings):
@@ -128,7 +134,7 @@ def test_an_esp_account_per_inbox(acme, inbox):
     assert response.status_code == 200, response.content
     assert "tok-991" not in response.content.decode()
     inbox.refresh_from_db()
-    connection = inbox_connection(inbox)
+    connection = _connection(inbox)
     assert type(connection).__module__ == "anymail.backends.postmark"
     assert connection.server_token == "tok-991"
     bad = api_client(acme.admin).patch(

@@ -16,10 +16,11 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
 
-from inboxes.transports import inbox_connection
+from inboxes.transports import inbox_connection, send_failure
 from threads.client_access import client_link_appended
 from threads.models import Message, OutboundMail
 from tisket.errors import ConflictError
+from tisket.lib import netguard
 from tisket.lib.addresses import address_format
 from tisket.models import Membership
 
@@ -123,15 +124,20 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
         outbound.attempts += 1
         outbound.next_attempt_at = timezone.now()
         outbound.save(update_fields=["status", "attempts", "next_attempt_at"])
+    limit = netguard.Deadline(settings.TISKET_MAIL_SEND_DEADLINE)
     try:
         mail = _build(outbound)
         mail.connection = (
-            inbox_connection(outbound.inbox) if outbound.inbox is not None else get_connection()
+            inbox_connection(outbound.inbox, limit=limit)
+            if outbound.inbox is not None
+            else get_connection()
         )
         mail.send(fail_silently=False)
     except Exception as error:
         now = timezone.now()
-        outbound.last_error = f"{type(error).__name__}: {error}"[:2000]
+        # The tenant sees the class of the failure; the whole of it is for the installation.
+        outbound.last_error = send_failure(error, expired=limit.expired)
+        outbound.error_detail = f"{type(error).__name__}: {error}"[:2000]
         too_old = now - outbound.created_at > SEND_LIFETIME
         if _is_temporary(error) and not too_old:
             outbound.status = Status.PENDING
@@ -139,12 +145,14 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
             outbound.next_attempt_at = now + backoff
         else:
             outbound.status = Status.FAILED
-        outbound.save(update_fields=["status", "last_error", "next_attempt_at"])
-        logger.warning("outbound #%s %s: %s", outbound.pk, outbound.status, outbound.last_error)
+        outbound.save(update_fields=["status", "last_error", "error_detail", "next_attempt_at"])
+        logger.warning("outbound #%s %s: %s", outbound.pk, outbound.status, outbound.error_detail)
         return outbound
+    finally:
+        limit.cancel()
     outbound.status = Status.SENT
     outbound.sent_at = timezone.now()
-    outbound.last_error = ""
+    outbound.last_error = outbound.error_detail = ""
     outbound.delivery_event = outbound.delivery_detail = ""  # this attempt's word is to come
     outbound.delivery_at = None
     # An ESP (through Anymail) names the message; its tracking events use that name.
@@ -157,6 +165,7 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
             "status",
             "sent_at",
             "last_error",
+            "error_detail",
             "esp_message_id",
             "delivery_event",
             "delivery_detail",
@@ -213,7 +222,7 @@ def outbox_send_again(*, outbound: OutboundMail, actor: Membership | None) -> Ou
         row.attempts = 0
         row.next_attempt_at = row.created_at = now
         row.sent_at = row.delivery_at = None
-        row.last_error = row.esp_message_id = ""
+        row.last_error = row.error_detail = row.esp_message_id = ""
         row.delivery_event = row.delivery_detail = ""
         row.save()
         transaction.on_commit(lambda: outbox_enqueue(outbound_id=row.pk))

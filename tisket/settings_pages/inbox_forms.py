@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from inboxes.models import Inbox
+from inboxes.transports import ESP_ACCOUNTS
 from tisket.lib.templating import TemplateSyntaxError, template_check
 from tisket.settings_pages.forms import split_list
 
@@ -68,12 +69,17 @@ class InboxForm(forms.Form):
         label="Password",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    esp_name = forms.CharField(
-        max_length=30, required=False, label="ESP", help_text="Anymail's name: postmark, mailgun…"
+    esp_name = forms.ChoiceField(
+        choices=[("", "—"), *((name, name) for name in ESP_ACCOUNTS)],
+        required=False,
+        label="ESP",
     )
     esp_settings = forms.CharField(
         required=False,
-        label="ESP settings (JSON)",
+        label="ESP account (JSON)",
+        help_text="This inbox's own credentials; "
+        + "; ".join(f"{name}: {', '.join(a.keys)}" for name, a in ESP_ACCOUNTS.items())
+        + ".",
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"server_token": "…"}'}),
     )
 
