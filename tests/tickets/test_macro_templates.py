@@ -3,8 +3,10 @@
 import html
 
 import pytest
+from django.urls import reverse
 
 from tests.conftest import api_client
+from tests.factories import UserFactory
 from tests.mail import deliver, make_mail
 from tests.tickets.conversation_seed import seed_conversation
 from tickets import macros
@@ -27,6 +29,12 @@ ATTACKS = pytest.mark.parametrize(
 @pytest.fixture
 def conv(acme, inbox):
     return seed_conversation(acme, inbox)
+
+
+@pytest.fixture
+def superuser_client(client, db):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
 
 
 def stored(acme, body: str) -> Macro:
@@ -56,6 +64,31 @@ def test_the_settings_form_refuses_a_macro_with_tags_naming_the_tag(acme, web, b
     assert response.status_code == 200
     assert html.escape(named) in response.content.decode()
     assert not Macro.objects.exists()
+
+
+@ATTACKS
+def test_django_admin_refuses_a_macro_with_tags_naming_the_tag(acme, superuser_client, body, named):
+    response = superuser_client.post(
+        reverse("admin:tickets_macro_add"),
+        {"organization": acme.org.pk, "name": "Loop", "body": body, "actions": "{}"},
+    )
+    assert response.status_code == 200
+    assert html.escape(named) in response.content.decode()
+    assert not Macro.objects.exists()
+
+
+def test_django_admin_saves_a_macro_of_variables(acme, superuser_client):
+    response = superuser_client.post(
+        reverse("admin:tickets_macro_add"),
+        {
+            "organization": acme.org.pk,
+            "name": "Hi",
+            "body": "Hi {{ client_name }}",
+            "actions": "{}",
+        },
+    )
+    assert response.status_code == 302
+    assert Macro.objects.get().body == "Hi {{ client_name }}"
 
 
 def test_a_stored_macro_with_nested_loops_renders_its_variable_once(acme, conv, web):
