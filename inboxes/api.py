@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inboxes import imap, selectors, services, transports
-from inboxes.models import Inbox
+from inboxes.models import Inbox, validate_auto_ack_text
 from inboxes.transports import ESP_ACCOUNTS
 from threads.mailboxes import mailbox_poll
 from tisket.api_auth import OrganizationApiMixin
@@ -70,7 +70,9 @@ class InboxWriteSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
     auto_ack_enabled = serializers.BooleanField(required=False)
-    auto_ack_text = serializers.CharField(required=False, allow_blank=True)
+    auto_ack_text = serializers.CharField(
+        required=False, allow_blank=True, validators=[validate_auto_ack_text]
+    )
     max_message_bytes = serializers.IntegerField(
         required=False, min_value=0, max_value=50 * 1024 * 1024
     )

@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from tisket.lib.templating import TemplateError, template_check
 from tisket.models import Organization
 
 INBOX_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$")
@@ -22,6 +23,21 @@ def validate_inbox_name(value: str) -> None:
 
 
 validate_color = RegexValidator(r"^#[0-9a-fA-F]{6}\Z", "Use a colour such as #3454d1.")
+
+AUTO_ACK_VARIABLES = (
+    "client_name",
+    "thread.reference",
+    "thread.subject",
+    "inbox.name",
+    "inbox.address",
+)
+
+
+def validate_auto_ack_text(value: str) -> None:
+    try:
+        template_check(value, variables=AUTO_ACK_VARIABLES)
+    except TemplateError as error:
+        raise ValidationError(str(error)) from None
 
 
 class Inbox(models.Model):
@@ -94,6 +110,12 @@ class Inbox(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+    def clean(self) -> None:
+        try:
+            validate_auto_ack_text(self.auto_ack_text)
+        except ValidationError as error:
+            raise ValidationError({"auto_ack_text": error.messages}) from None
 
     @property
     def sender_name(self) -> str:

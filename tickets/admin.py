@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from tickets.models import (
+    Macro,
     Note,
     Queue,
     QueueMember,
@@ -26,6 +27,17 @@ class QueueAdmin(admin.ModelAdmin):
     search_fields = ["name", "organization__slug"]
     filter_horizontal = ["inboxes"]
     inlines = [QueueMemberInline]
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    """The model's clean() refuses a text that is more than variables, as every writer does."""
+
+    list_display = ["name", "organization", "created_at"]
+    list_filter = ["organization"]
+    search_fields = ["name", "organization__slug"]
+    autocomplete_fields = ["organization"]
+    readonly_fields = ["created_at"]
 
 
 class TicketThreadInline(admin.TabularInline):

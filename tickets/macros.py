@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from tickets import events, services
-from tickets.models import Macro, Queue, Ticket
+from tickets.models import MACRO_VARIABLES, Macro, Queue, Ticket
 from tisket.errors import ConflictError, NotAllowedError
-from tisket.lib.templating import TemplateSyntaxError, render_plain, template_check
+from tisket.lib.templating import TemplateError, template_check, template_render
 from tisket.models import Membership, Organization, Role
 
 ACTIONS = {"status", "priority", "queue", "assignee", "tags_add", "tags_remove"}
@@ -25,11 +25,11 @@ class MacroResult:
 
 
 def macro_validate(*, organization: Organization, body: str, actions: dict) -> None:
-    """Check a macro's text compiles and its actions name real values of the organization."""
+    """Check a macro's text is variables only and its actions name the organization's values."""
     try:
-        template_check(body)
-    except TemplateSyntaxError as exc:
-        raise MacroError(f"The text does not compile: {exc}") from None
+        template_check(body, variables=MACRO_VARIABLES)
+    except TemplateError as error:
+        raise MacroError(str(error)) from None
     if not isinstance(actions, dict):
         raise MacroError('Actions are an object, such as {"status": "closed"}.')
     unknown = set(actions) - ACTIONS
@@ -104,7 +104,7 @@ def macro_context(*, ticket: Ticket, agent: Membership | None) -> dict:
 
 def macro_render(*, macro: Macro, ticket: Ticket, agent: Membership | None) -> str:
     """The macro's reply text for this ticket."""
-    return render_plain(macro.body, macro_context(ticket=ticket, agent=agent))
+    return template_render(macro.body, values=macro_context(ticket=ticket, agent=agent))
 
 
 def macros_render(
@@ -112,13 +112,7 @@ def macros_render(
 ) -> dict[int, str]:
     """Each macro's reply text for this ticket, by macro id, from one look-up of the context."""
     context = macro_context(ticket=ticket, agent=agent)
-    rendered = {}
-    for macro in macros:
-        try:
-            rendered[macro.pk] = render_plain(macro.body, context)
-        except TemplateSyntaxError:  # saved past macro_validate (Django admin): show it as is
-            rendered[macro.pk] = macro.body
-    return rendered
+    return {macro.pk: template_render(macro.body, values=context) for macro in macros}
 
 
 @transaction.atomic

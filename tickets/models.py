@@ -1,10 +1,12 @@
 """Tickets: internal work items in queues, with an append-only event trail."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from sla.models import Metric, SlaPolicy
 from threads.models import Thread
+from tisket.lib.templating import TemplateError, template_check
 from tisket.models import Membership, Organization
 
 
@@ -302,6 +304,28 @@ class SlaBreach(models.Model):
         return f"{self.metric} of {self.ticket_id} due {self.due_at:%Y-%m-%d %H:%M}"
 
 
+MACRO_VARIABLES = (
+    "client_name",
+    "client_email",
+    "thread.reference",
+    "thread.subject",
+    "ticket.reference",
+    "ticket.subject",
+    "ticket.priority",
+    "ticket.status",
+    "ticket.category",
+    "agent_name",
+    "organization.name",
+)
+
+
+def validate_macro_body(value: str) -> None:
+    try:
+        template_check(value, variables=MACRO_VARIABLES)
+    except TemplateError as error:
+        raise ValidationError(str(error)) from None
+
+
 class Macro(models.Model):
     """A canned reply with variables, and actions applied with it in one go."""
 
@@ -329,6 +353,12 @@ class Macro(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        try:
+            validate_macro_body(self.body)
+        except ValidationError as error:
+            raise ValidationError({"body": error.messages}) from None
 
 
 class Rating(models.Model):

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from tests.conftest import api_client
@@ -122,7 +124,7 @@ def test_a_macro_applies_its_actions_with_their_events_and_renders_its_reply(acm
 @pytest.mark.parametrize(
     ("body", "actions", "message"),
     [
-        ("{% if %}", {}, "does not compile"),
+        ("{% if %}", {}, "tags are not allowed"),
         ("hi", {"explode": True}, "Unknown actions"),
         ("hi", {"status": "sleeping"}, "Unknown status"),
         ("hi", {"queue": 99999}, "queue"),
@@ -136,16 +138,15 @@ def test_a_bad_macro_is_refused_with_the_reason(acme, body, actions, message):
 
 
 def test_macro_text_cannot_reach_into_objects(acme):
-    macro = macros.macro_save(
-        organization=acme.org,
-        actor=None,
-        name="probe",
-        body="[{{ ticket.organization }}][{{ settings.SECRET_KEY }}][{{ ticket.reference.upper }}]",
-    )
-    rendered = macros.macro_render(macro=macro, ticket=new(acme), agent=acme.agent)
-    assert rendered == "[][][TKT-ACME-001]"  # plain values only: a str method, nothing more
-    with pytest.raises(macros.MacroError, match="underscores"):
-        macros.macro_save(organization=acme.org, actor=None, name="p2", body="{{ x.__class__ }}")
+    for body in (
+        "{{ ticket.organization }}",
+        "{{ settings.SECRET_KEY }}",
+        "{{ ticket.reference.upper }}",
+        "{{ x.__class__ }}",
+    ):
+        with pytest.raises(macros.MacroError, match=re.escape(body)):
+            macros.macro_save(organization=acme.org, actor=None, name="probe", body=body)
+    assert not Macro.objects.exists()
 
 
 def test_only_supervisors_manage_macros(acme):

@@ -7,16 +7,18 @@ own addresses or members, and a sender gets one acknowledgement per inbox per
 window at most; acknowledgements say Auto-Submitted: auto-replied.
 """
 
+import logging
 import re
 import uuid
 from datetime import timedelta
 
 import markdown
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from inboxes.models import Inbox
+from inboxes.models import Inbox, validate_auto_ack_text
 from inboxes.selectors import organization_addresses
 from threads.client_access import client_link_appended
 from threads.ingest import InboundResult
@@ -41,8 +43,10 @@ from tisket.lib.files import safe_filename, sniff_content_type
 from tisket.lib.html import sanitize_html
 from tisket.lib.mail.parse import MailAttachment
 from tisket.lib.reply_tokens import reply_token_make
-from tisket.lib.templating import render_plain
+from tisket.lib.templating import template_render
 from tisket.models import Membership, Role
+
+logger = logging.getLogger(__name__)
 
 AUTO_ACK_WINDOW = timedelta(hours=24)
 SUBJECT_PREFIX_RE = re.compile(
@@ -269,6 +273,17 @@ def thread_start(
     return thread, message, outbound
 
 
+def _auto_ack_source(inbox: Inbox) -> str:
+    try:
+        validate_auto_ack_text(inbox.auto_ack_text)
+    except ValidationError as error:
+        # Stored before texts were checked (or past the checks): the client still
+        # gets a sensible receipt, and the intake never fails on an admin's text.
+        logger.warning("inbox #%s: acknowledgement text unusable (%s)", inbox.pk, error.messages[0])
+        return DEFAULT_AUTO_ACK
+    return inbox.auto_ack_text or DEFAULT_AUTO_ACK
+
+
 def auto_ack_after_ingest(results: list[InboundResult]) -> None:
     """Acknowledge new conversations, where the inbox wants it and loop safety allows."""
     for result in results:
@@ -290,9 +305,9 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
             inbox=inbox, kind=OutboundMail.Kind.AUTO_ACK, to=[sender], created_at__gte=since
         ).exists():
             continue  # one per sender per inbox per window: two desks cannot ping-pong
-        text = render_plain(
-            inbox.auto_ack_text or DEFAULT_AUTO_ACK,
-            {
+        text = template_render(
+            _auto_ack_source(inbox),
+            values={
                 "client_name": message.from_name or sender,
                 "thread": {"reference": thread.reference, "subject": thread.subject},
                 "inbox": {"name": inbox.sender_name, "address": inbox.address},

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from tickets import macros
 from tickets.api.common import TicketsApiMixin
 from tickets.api.tickets import TicketSerializer
-from tickets.models import Macro
+from tickets.models import Macro, validate_macro_body
 from tisket.models import Role
 
 
@@ -25,6 +25,7 @@ class MacroSerializer(serializers.ModelSerializer):
         model = Macro
         fields = ["id", "name", "body", "actions", "created_at"]
         read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"body": {"validators": [validate_macro_body]}}
 
 
 class MacroListApi(TicketsApiMixin, GenericAPIView):

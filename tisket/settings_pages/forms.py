@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from inboxes.models import Inbox
-from tickets.models import Macro, Queue, Ticket
+from tickets.models import MACRO_VARIABLES, Macro, Queue, Ticket, validate_macro_body
+from tisket.lib.templating import template_help
 from tisket.models import Membership, Organization, Role, role_at_least
 
 
@@ -210,7 +211,8 @@ class MacroForm(forms.Form):
         required=False,
         label="Reply text",
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=Macro._meta.get_field("body").help_text,
+        validators=[validate_macro_body],
+        help_text=template_help(variables=MACRO_VARIABLES),
     )
     status = forms.ChoiceField(
         required=False, choices=[(NO_CHANGE, "— no change —"), *Ticket.Status.choices]

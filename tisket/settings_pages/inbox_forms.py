@@ -5,9 +5,9 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
-from inboxes.models import Inbox
+from inboxes.models import AUTO_ACK_VARIABLES, Inbox, validate_auto_ack_text
 from inboxes.transports import ESP_ACCOUNTS
-from tisket.lib.templating import TemplateSyntaxError, template_check
+from tisket.lib.templating import template_help
 from tisket.settings_pages.forms import split_list
 
 Security = Inbox.Security
@@ -45,8 +45,8 @@ class InboxForm(forms.Form):
         required=False,
         label="Acknowledgement text",
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Blank: the standard text. Variables: {{ client_name }}, "
-        "{{ thread.reference }}, {{ thread.subject }}, {{ inbox.name }}.",
+        validators=[validate_auto_ack_text],
+        help_text="Blank: the standard text. " + template_help(variables=AUTO_ACK_VARIABLES),
     )
     extra_addresses = forms.CharField(
         required=False,
@@ -131,14 +131,6 @@ class InboxForm(forms.Form):
             ):
                 if is_set:
                     self.fields[name].widget.attrs["placeholder"] = KEPT
-
-    def clean_auto_ack_text(self) -> str:
-        text = self.cleaned_data["auto_ack_text"]
-        try:
-            template_check(text)
-        except TemplateSyntaxError as error:
-            raise ValidationError(f"The text does not compile: {error}") from None
-        return text
 
     def clean_extra_addresses(self) -> list[str]:
         return split_list(self.cleaned_data["extra_addresses"])
