@@ -1,5 +1,7 @@
 """Writes of inboxes and their addresses."""
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,6 +11,8 @@ from tisket.errors import ConflictError
 from tisket.lib.addresses import address_is_valid, address_normalize
 from tisket.models import Organization
 
+logger = logging.getLogger(__name__)
+
 EDITABLE = ("display_name", "color", "auto_ack_enabled", "auto_ack_text", "max_message_bytes")
 
 
@@ -16,20 +20,69 @@ def inbox_provisioned_address(*, organization: Organization, name: str) -> str:
     return f"{name}.{organization.slug}@{settings.TISKET_INBOUND_DOMAIN}"
 
 
-def _check_address_free(address: str, *, inbox: Inbox | None = None) -> str:
+def _address_usable(address: str, *, inbox: Inbox, outside_domain_allowed: bool) -> str:
+    """The address, normalized, if this inbox's organization may take it; raises otherwise.
+
+    The inbound domain is divided among organizations: <anything>.<org-slug>@ is
+    the organization's own namespace, so one tenant can never take another's
+    future inbox. An address at any other domain needs a verified domain; until
+    tenants can verify one, only the installation's admins add those.
+    A refusal never says whether the address exists elsewhere.
+    """
     address = address_normalize(address)
-    if not address_is_valid(address) or "+" in address.partition("@")[0]:
+    local, _, domain = address.partition("@")
+    if not address_is_valid(address) or "+" in local:
         raise ValidationError({"extra_addresses": f"'{address}' is not a usable email address."})
-    taken = Inbox.objects.filter(address=address).exclude(pk=getattr(inbox, "pk", None)).exists()
+    if domain == settings.TISKET_INBOUND_DOMAIN:
+        slug = inbox.organization.slug
+        if not local.endswith(f".{slug}") or local == f".{slug}":
+            raise ValidationError(
+                {
+                    "extra_addresses": f"'{address}' is outside this organization's addresses "
+                    f"at {domain}: use <name>.{slug}@{domain}."
+                }
+            )
+    elif not outside_domain_allowed:
+        raise ValidationError(
+            {
+                "extra_addresses": f"'{address}' is at a domain this organization has not "
+                "verified; ask the installation's admins to add it."
+            }
+        )
+    taken = Inbox.objects.filter(address=address).exclude(pk=inbox.pk).exists()
     taken = taken or InboxAddress.objects.filter(address=address).exclude(inbox=inbox).exists()
     if taken:
         raise ConflictError(f"The address {address} already belongs to an inbox.")
     return address
 
 
+def _provisioned_address_reclaim(*, organization: Organization, address: str) -> None:
+    """Take back an organization's own provisioned address from another's extra addresses.
+
+    Only an installation admin could have put it there (or a version of Tisket
+    before the namespace was enforced); the organization that owns the name wins.
+    """
+    squatted = InboxAddress.objects.filter(address=address).exclude(
+        inbox__organization=organization
+    )
+    for row in squatted:
+        logger.warning(
+            "address %s taken back from inbox #%s for organization #%s",
+            address,
+            row.inbox_id,
+            organization.pk,
+        )
+    squatted.delete()
+
+
 @transaction.atomic
 def inbox_create(
-    *, organization: Organization, name: str, extra_addresses: list[str] = (), **fields
+    *,
+    organization: Organization,
+    name: str,
+    extra_addresses: list[str] = (),
+    outside_domain_allowed: bool = False,
+    **fields,
 ) -> Inbox:
     """Create an inbox with its provisioned address <name>.<org-slug>@<inbound domain>."""
     name = name.strip()
@@ -40,14 +93,26 @@ def inbox_create(
     inbox.full_clean(validate_unique=False, validate_constraints=False)
     if Inbox.objects.filter(organization=organization, name=name).exists():
         raise ValidationError({"name": f"This organization already has an inbox named '{name}'."})
-    _check_address_free(inbox.address)
+    _provisioned_address_reclaim(organization=organization, address=inbox.address)
+    if InboxAddress.objects.filter(address=inbox.address).exists():
+        raise ConflictError(f"The address {inbox.address} already belongs to an inbox.")
     inbox.save()
-    inbox_set_addresses(inbox=inbox, addresses=list(extra_addresses))
+    inbox_set_addresses(
+        inbox=inbox,
+        addresses=list(extra_addresses),
+        outside_domain_allowed=outside_domain_allowed,
+    )
     return inbox
 
 
 @transaction.atomic
-def inbox_update(*, inbox: Inbox, extra_addresses: list[str] | None = None, **fields) -> Inbox:
+def inbox_update(
+    *,
+    inbox: Inbox,
+    extra_addresses: list[str] | None = None,
+    outside_domain_allowed: bool = False,
+    **fields,
+) -> Inbox:
     """Change an inbox's settings; its name and provisioned address never change."""
     changed = [k for k in EDITABLE if k in fields]
     for key in changed:
@@ -56,15 +121,28 @@ def inbox_update(*, inbox: Inbox, extra_addresses: list[str] | None = None, **fi
     if changed:
         inbox.save(update_fields=changed)
     if extra_addresses is not None:
-        inbox_set_addresses(inbox=inbox, addresses=extra_addresses)
+        inbox_set_addresses(
+            inbox=inbox, addresses=extra_addresses, outside_domain_allowed=outside_domain_allowed
+        )
     return inbox
 
 
-def inbox_set_addresses(*, inbox: Inbox, addresses: list[str]) -> None:
-    """Make the inbox's extra addresses exactly these (each unique installation-wide)."""
-    wanted = {_check_address_free(a, inbox=inbox) for a in addresses}
-    InboxAddress.objects.filter(inbox=inbox).exclude(address__in=wanted).delete()
+def inbox_set_addresses(
+    *, inbox: Inbox, addresses: list[str], outside_domain_allowed: bool = False
+) -> None:
+    """Make the inbox's extra addresses exactly these (each unique installation-wide).
+
+    outside_domain_allowed: an installation admin adds addresses at other domains;
+    the ones the inbox already has are kept whoever saves.
+    """
     known = set(InboxAddress.objects.filter(inbox=inbox).values_list("address", flat=True))
+    wanted = {
+        address_normalize(a)
+        if address_normalize(a) in known
+        else _address_usable(a, inbox=inbox, outside_domain_allowed=outside_domain_allowed)
+        for a in addresses
+    }
+    InboxAddress.objects.filter(inbox=inbox).exclude(address__in=wanted).delete()
     InboxAddress.objects.bulk_create(
         [InboxAddress(inbox=inbox, address=a) for a in sorted(wanted - known)]
     )

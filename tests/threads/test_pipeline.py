@@ -189,7 +189,9 @@ def test_routing_uses_envelope_to_cc_and_delivery_headers(inbox, kwargs, recipie
 
 
 def test_an_extra_address_routes_to_its_inbox(inbox):
-    inbox_update(inbox=inbox, extra_addresses=["help@acme-client.test"])
+    inbox_update(
+        inbox=inbox, extra_addresses=["help@acme-client.test"], outside_domain_allowed=True
+    )
     result = deliver(make_mail(to="Help <HELP@acme-client.test>"))
     assert result.thread.inbox == inbox
 

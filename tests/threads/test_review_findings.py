@@ -76,7 +76,7 @@ def test_control_characters_in_a_quoted_name_go_to_the_strict_parser(inbox):
 
 
 def test_a_release_never_moves_a_mail_into_another_organizations_thread(inbox, globex, acme):
-    inbox_update(inbox=inbox, extra_addresses=["help@shared.test"])
+    inbox_update(inbox=inbox, extra_addresses=["help@shared.test"], outside_domain_allowed=True)
     deliver(make_mail(to="help@shared.test", message_id="<q@client.test>"))
     held = deliver(
         make_mail(to="help@shared.test", sender="eve@evil.test", in_reply_to="<q@client.test>")
@@ -84,7 +84,10 @@ def test_a_release_never_moves_a_mail_into_another_organizations_thread(inbox, g
     assert held.inbound.status == S.QUARANTINED
     inbox_update(inbox=inbox, extra_addresses=[])
     theirs = inbox_create(
-        organization=globex.org, name="help", extra_addresses=["help@shared.test"]
+        organization=globex.org,
+        name="help",
+        extra_addresses=["help@shared.test"],
+        outside_domain_allowed=True,
     )
     result = inbound.quarantine_release(inbound=held.inbound, actor=acme.agent)
     assert result.inbound.status == S.QUARANTINED

@@ -103,7 +103,12 @@ def test_the_organization_home_is_the_queue_and_the_bar_counts_held_mail(web, ac
     assert 'id="queue-rows"' in page and "THD-ACME-001" in page
     assert 'Quarantine <span class="count">1</span>' in page
     for n in range(4):
-        inbox_create(organization=acme.org, name=f"team{n}", extra_addresses=[f"t{n}@acme.test"])
+        inbox_create(
+            organization=acme.org,
+            name=f"team{n}",
+            extra_addresses=[f"t{n}@acme.test"],
+            outside_domain_allowed=True,
+        )
     with CaptureQueriesContext(connection) as many:
         client.get("/acme/")
     assert len(many) == len(few)
