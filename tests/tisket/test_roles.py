@@ -86,3 +86,13 @@ def test_a_demoted_member_demotes_their_tokens(acme):
     services.membership_set_role(membership=acme.admin, role=Role.VIEWER, actor=acme.owner)
     token.membership.refresh_from_db()
     assert token.effective_role == Role.VIEWER
+
+
+def test_a_tokens_acting_membership_is_capped_and_cannot_be_saved(acme):
+    token, _ = services.api_token_create(membership=acme.owner, name="ro", role=Role.VIEWER)
+    assert token.actor.role == Role.VIEWER
+    assert not token.actor.has_role(Role.AGENT)
+    with pytest.raises(TypeError):
+        token.actor.save()
+    acme.owner.refresh_from_db()
+    assert acme.owner.role == Role.OWNER
