@@ -100,25 +100,6 @@ def _check_keeps_an_owner(*, membership: Membership, new_role: str | None) -> No
 
 
 @transaction.atomic
-def membership_add(
-    *,
-    organization: Organization,
-    email: str,
-    role: str,
-    actor: Membership | None,
-    full_name: str = "",
-) -> Membership:
-    """Add a person (created without a password if new) to the organization."""
-    _check_can_manage(actor=actor, role=role)
-    user, _ = user_get_or_create(email=email, full_name=full_name)
-    try:
-        with transaction.atomic():
-            return Membership.objects.create(user=user, organization=organization, role=Role(role))
-    except IntegrityError:
-        raise ConflictError(f"{user.email} is already a member.") from None
-
-
-@transaction.atomic
 def membership_set_role(
     *, membership: Membership, role: str, actor: Membership | None
 ) -> Membership:

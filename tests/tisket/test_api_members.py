@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.conftest import api_client
 from tests.factories import MembershipFactory
 from tisket import services
-from tisket.models import Membership, Role
+from tisket.models import Invitation, Membership, Role
 
 READ = [Role.VIEWER, Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.OWNER]
 
@@ -23,16 +23,17 @@ def test_every_member_reads_the_member_list(acme, role):
         (Role.VIEWER, 403),
         (Role.AGENT, 403),
         (Role.SUPERVISOR, 403),
-        (Role.ADMIN, 201),
-        (Role.OWNER, 201),
+        (Role.ADMIN, 202),
+        (Role.OWNER, 202),
     ],
 )
-def test_only_admins_and_owners_add_members(acme, role, expected):
+def test_only_admins_and_owners_invite_members(acme, role, expected):
     response = api_client(acme.member(role)).post(
         "/api/v1/members/", {"email": "new@acme.test", "role": "agent"}, format="json"
     )
     assert response.status_code == expected, response.content
-    assert Membership.objects.filter(user__email="new@acme.test").exists() is (expected == 201)
+    assert Invitation.objects.filter(email="new@acme.test").exists() is (expected == 202)
+    assert not Membership.objects.filter(user__email="new@acme.test").exists()
 
 
 def test_a_viewer_cannot_write_anything(acme):
