@@ -327,3 +327,33 @@ class Invitation(models.Model):
 
     def is_expired(self, now=None) -> bool:
         return self.expires_at <= (now or tz.now())
+
+
+class LoginThrottle(models.Model):
+    """Recent failed logins of one key (an account, an address, or both), and the wait they earn.
+
+    The key is stored as an HMAC: a username field sometimes holds a password
+    typed in the wrong box.
+    """
+
+    class Scope(models.TextChoices):
+        PAIR = "pair", "Account from one address"
+        ADDRESS = "address", "Address"
+        ACCOUNT = "account", "Account"
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    key_hash = models.CharField(max_length=64)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last successful login of this account from this address."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key_hash"], name="login_throttle_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key_hash[:8]}: {self.failures}"
