@@ -5,6 +5,7 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest
 
 from tisket import services
+from tisket.forms import AdminLoginForm
 from tisket.models import (
     ApiToken,
     Invitation,
@@ -17,6 +18,7 @@ from tisket.models import (
 
 admin.site.site_header = "Tisket administration"
 admin.site.site_title = "Tisket admin"
+admin.site.login_form = AdminLoginForm
 
 
 class TisketUserCreationForm(UserCreationForm):

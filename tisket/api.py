@@ -1,4 +1,8 @@
-"""REST API of the core: the token's organization, its members and API tokens."""
+"""REST API of the core: the token's organization, its members and API tokens.
+
+Joining goes through an invitation, whose mail needs the outbox: the member
+list and the invitations live in tisket.settings_pages.api.
+"""
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -44,12 +48,6 @@ class MemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "user", "role", "created_at"]
-
-
-class MemberCreateSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    full_name = serializers.CharField(max_length=150, required=False, default="")
-    role = serializers.ChoiceField(choices=Role.choices, default=Role.AGENT)
 
 
 class MemberUpdateSerializer(serializers.Serializer):
@@ -124,28 +122,6 @@ class OrganizationApi(OrganizationApiMixin, GenericAPIView):
             organization=self.organization, **serializer.validated_data
         )
         return Response(OrganizationSerializer(organization).data)
-
-
-class MemberListApi(OrganizationApiMixin, GenericAPIView):
-    serializer_class = MemberSerializer
-    write_role = Role.ADMIN
-
-    def get_queryset(self) -> QuerySet[Membership]:
-        return selectors.members_list(organization=self.organization)
-
-    @extend_schema(responses=MemberSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(MemberSerializer(page, many=True).data)
-
-    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
-    def post(self, request: Request) -> Response:
-        serializer = MemberCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        membership = services.membership_add(
-            organization=self.organization, actor=self.membership, **serializer.validated_data
-        )
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 class MemberDetailApi(OrganizationApiMixin, GenericAPIView):

@@ -91,7 +91,11 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
 
 
 class OrganizationApiMixin:
-    """Gives API views the token's organization and membership."""
+    """Gives API views the token's organization and membership.
+
+    `membership` is the token's actor: the member with their role capped by the
+    token's, so that services deciding by role see what the token may do.
+    """
 
     request: Request
 
@@ -101,7 +105,7 @@ class OrganizationApiMixin:
 
     @property
     def membership(self) -> Membership:
-        return self.request.auth.membership
+        return self.request.auth.actor
 
     @property
     def organization(self) -> Organization:

@@ -7,14 +7,26 @@ from sla import api as sla_api
 from threads import api as threads_api
 from tickets import api as tickets_api
 from tisket import api
+from tisket.settings_pages import api as people_api
 
 app_name = "api"
 
 urlpatterns = [
     path("me/", api.MeApi.as_view(), name="me"),
     path("organization/", api.OrganizationApi.as_view(), name="organization"),
-    path("members/", api.MemberListApi.as_view(), name="member-list"),
+    path("members/", people_api.MemberListApi.as_view(), name="member-list"),
     path("members/<int:pk>/", api.MemberDetailApi.as_view(), name="member-detail"),
+    path("invitations/", people_api.InvitationListApi.as_view(), name="invitation-list"),
+    path(
+        "invitations/<int:pk>/",
+        people_api.InvitationDetailApi.as_view(),
+        name="invitation-detail",
+    ),
+    path(
+        "invitations/<int:pk>/resend/",
+        people_api.InvitationResendApi.as_view(),
+        name="invitation-resend",
+    ),
     path("tokens/", api.TokenListApi.as_view(), name="token-list"),
     path("tokens/<int:pk>/", api.TokenDetailApi.as_view(), name="token-detail"),
     path("inboxes/", inboxes_api.InboxListApi.as_view(), name="inbox-list"),

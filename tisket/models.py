@@ -1,5 +1,6 @@
 """The core shared by every app: users, organizations (tenants), memberships, API tokens."""
 
+import copy
 import re
 import zoneinfo
 
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone as tz
+from django.utils.functional import cached_property
 
 # Top-level URL segments that an organization slug may not take, since the
 # agent UI lives at /<org-slug>/.
@@ -173,8 +175,21 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.role})"
 
+    def save(self, *args, **kwargs) -> None:
+        # A capped copy's role is its token's ceiling; saving it would demote the member.
+        if getattr(self, "_acting", False):
+            raise TypeError("A membership acting under a token's role is never saved.")
+        super().save(*args, **kwargs)
+
     def has_role(self, minimum: str) -> bool:
         return role_at_least(self.role, minimum)
+
+    def acting_as(self, role: str) -> "Membership":
+        """This member acting with at most `role`: a copy for authorization, never saved."""
+        acting = copy.copy(self)
+        acting.role = role_min(self.role, role)
+        acting._acting = True
+        return acting
 
 
 class ApiToken(models.Model):
@@ -218,6 +233,11 @@ class ApiToken(models.Model):
     def effective_role(self) -> Role:
         """The member's role, capped by the token's own; a demoted member demotes their tokens."""
         return role_min(self.membership.role, self.role or self.membership.role)
+
+    @cached_property
+    def actor(self) -> Membership:
+        """The membership as this token may act: every role check of the API goes through it."""
+        return self.membership.acting_as(self.effective_role)
 
 
 class Sequence(models.Model):
@@ -307,3 +327,33 @@ class Invitation(models.Model):
 
     def is_expired(self, now=None) -> bool:
         return self.expires_at <= (now or tz.now())
+
+
+class LoginThrottle(models.Model):
+    """Recent failed logins of one key (an account, an address, or both), and the wait they earn.
+
+    The key is stored as an HMAC: a username field sometimes holds a password
+    typed in the wrong box.
+    """
+
+    class Scope(models.TextChoices):
+        PAIR = "pair", "Account from one address"
+        ADDRESS = "address", "Address"
+        ACCOUNT = "account", "Account"
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    key_hash = models.CharField(max_length=64)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last successful login of this account from this address."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key_hash"], name="login_throttle_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key_hash[:8]}: {self.failures}"

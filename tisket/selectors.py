@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from tisket.lib.apikeys import api_key_hash
-from tisket.models import ApiToken, Membership, Organization, User
+from tisket.models import ApiToken, Invitation, Membership, Organization, User
 
 
 def organizations_for_user(*, user: User) -> QuerySet[Organization]:
@@ -55,3 +55,21 @@ def api_token_for_key(*, key: str) -> ApiToken | None:
         .filter(key_hash=api_key_hash(key))
         .first()
     )
+
+
+def invitations_pending(*, organization: Organization) -> QuerySet[Invitation]:
+    """Invitations neither accepted nor revoked, expired ones included (they can be resent)."""
+    return (
+        Invitation.objects.filter(
+            organization=organization, accepted_at__isnull=True, revoked_at__isnull=True
+        )
+        .select_related("invited_by")
+        .order_by("email", "-created_at")
+    )
+
+
+def invitation_get(*, organization: Organization, pk: int) -> Invitation:
+    try:
+        return invitations_pending(organization=organization).get(pk=pk)
+    except (Invitation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such invitation.") from None

@@ -95,7 +95,8 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_SSL_REDIRECT_EXEMPT = [r"^healthz$"]
-if env_bool("TISKET_BEHIND_PROXY", False):
+TISKET_BEHIND_PROXY = env_bool("TISKET_BEHIND_PROXY", False)
+if TISKET_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 SESSION_COOKIE_HTTPONLY = True
@@ -186,6 +187,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Login throttling (the UI and Django admin): failures of one account from one
+# address earn a doubling wait; failures from one address, or for one account
+# from anywhere, earn a short one, never for an address the account logged in from.
+TISKET_LOGIN_FAILURES = env_int("TISKET_LOGIN_FAILURES", 5)
+TISKET_LOGIN_SOFT_FAILURES = env_int("TISKET_LOGIN_SOFT_FAILURES", 20)
+TISKET_LOGIN_BACKOFF = env_int("TISKET_LOGIN_BACKOFF", 60)
+TISKET_LOGIN_BACKOFF_MAX = env_int("TISKET_LOGIN_BACKOFF_MAX", 3600)
+TISKET_LOGIN_SOFT_BACKOFF_MAX = env_int("TISKET_LOGIN_SOFT_BACKOFF_MAX", 300)
+TISKET_LOGIN_WINDOW = env_int("TISKET_LOGIN_WINDOW", 24 * 3600)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -5,9 +5,10 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from tisket.forms import LoginForm
 from tisket.models import Notification, Role
 from tisket.selectors import members_list, membership_for_user, organizations_for_user
 from tisket.services import notifications_mark_read
@@ -22,6 +24,27 @@ from tisket.services import notifications_mark_read
 logger = logging.getLogger(__name__)
 
 LAST_ORG_SESSION_KEY = "tisket_last_org"
+
+
+def _too_many_attempts(response: HttpResponse) -> HttpResponse:
+    """A login page refused for throttling answers 429, so scripts and proxies see it too."""
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if form is not None and form.has_error(NON_FIELD_ERRORS, "throttled"):
+        response.status_code = 429
+    return response
+
+
+_login = auth_views.LoginView.as_view(
+    authentication_form=LoginForm, redirect_authenticated_user=True
+)
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    return _too_many_attempts(_login(request))
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    return _too_many_attempts(admin.site.login(request))
 
 
 def org_view(min_role: str = Role.VIEWER) -> Callable:

@@ -4,7 +4,8 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import api_client
 from tests.factories import MembershipFactory
-from tisket.models import Membership, Role
+from tisket import services
+from tisket.models import Invitation, Membership, Role
 
 READ = [Role.VIEWER, Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.OWNER]
 
@@ -22,16 +23,17 @@ def test_every_member_reads_the_member_list(acme, role):
         (Role.VIEWER, 403),
         (Role.AGENT, 403),
         (Role.SUPERVISOR, 403),
-        (Role.ADMIN, 201),
-        (Role.OWNER, 201),
+        (Role.ADMIN, 202),
+        (Role.OWNER, 202),
     ],
 )
-def test_only_admins_and_owners_add_members(acme, role, expected):
+def test_only_admins_and_owners_invite_members(acme, role, expected):
     response = api_client(acme.member(role)).post(
         "/api/v1/members/", {"email": "new@acme.test", "role": "agent"}, format="json"
     )
     assert response.status_code == expected, response.content
-    assert Membership.objects.filter(user__email="new@acme.test").exists() is (expected == 201)
+    assert Invitation.objects.filter(email="new@acme.test").exists() is (expected == 202)
+    assert not Membership.objects.filter(user__email="new@acme.test").exists()
 
 
 def test_a_viewer_cannot_write_anything(acme):
@@ -137,3 +139,71 @@ def test_a_member_revokes_their_own_token(acme):
     assert response.status_code == 200
     assert response.json()["revoked_at"]
     assert client.get("/api/v1/me/").status_code == 401
+
+
+# --- A token capped below its member's role acts with the cap -------------------------------
+
+
+def test_a_viewer_capped_admin_token_lists_only_its_own_tokens(acme):
+    api_client(acme.agent)  # a token of another member
+    capped = api_client(acme.admin, role=Role.VIEWER)
+    tokens = capped.get("/api/v1/tokens/").json()["results"]
+    assert {t["member"] for t in tokens} == {"admin@acme.test"}
+
+
+def test_a_viewer_capped_admin_token_cannot_revoke_another_members_token(acme):
+    token, _ = services.api_token_create(membership=acme.agent, name="theirs")
+    capped = api_client(acme.admin, role=Role.VIEWER)
+    response = capped.delete(f"/api/v1/tokens/{token.pk}/")
+    assert response.status_code == 404
+    assert response.json()["detail"]
+    token.refresh_from_db()
+    assert token.is_active
+
+
+def test_an_uncapped_admin_token_still_revokes_another_members_token(acme):
+    token, _ = services.api_token_create(membership=acme.agent, name="theirs")
+    response = api_client(acme.admin).delete(f"/api/v1/tokens/{token.pk}/")
+    assert response.status_code == 200
+    token.refresh_from_db()
+    assert not token.is_active
+
+
+def test_an_admin_capped_owner_token_cannot_make_an_owner(acme):
+    response = api_client(acme.owner, role=Role.ADMIN).patch(
+        f"/api/v1/members/{acme.agent.pk}/", {"role": "owner"}, format="json"
+    )
+    assert response.status_code == 403
+    assert "owner" in response.json()["detail"]
+    acme.agent.refresh_from_db()
+    assert acme.agent.role == Role.AGENT
+
+
+def test_an_admin_capped_owner_token_cannot_demote_or_remove_an_owner(acme):
+    services.membership_set_role(membership=acme.admin, role=Role.OWNER, actor=None)
+    capped = api_client(acme.owner, role=Role.ADMIN)
+    demote = capped.patch(f"/api/v1/members/{acme.admin.pk}/", {"role": "agent"}, format="json")
+    assert demote.status_code == 403
+    assert capped.delete(f"/api/v1/members/{acme.admin.pk}/").status_code == 403
+    acme.admin.refresh_from_db()
+    assert acme.admin.role == Role.OWNER
+
+
+def test_an_admin_capped_owner_token_cannot_invite_an_owner(acme):
+    response = api_client(acme.owner, role=Role.ADMIN).post(
+        "/api/v1/members/", {"email": "boss@acme.test", "role": "owner"}, format="json"
+    )
+    assert response.status_code == 403
+    assert "owner" in response.json()["detail"]
+
+
+def test_a_capped_token_leaves_its_members_role_as_it_was(acme):
+    capped = api_client(acme.owner, role=Role.ADMIN)
+    assert (
+        capped.patch(
+            f"/api/v1/members/{acme.agent.pk}/", {"role": "supervisor"}, format="json"
+        ).status_code
+        == 200
+    )
+    acme.owner.refresh_from_db()
+    assert acme.owner.role == Role.OWNER

@@ -2,7 +2,7 @@ import pytest
 
 from tisket import services
 from tisket.errors import ConflictError, NotAllowedError
-from tisket.models import Membership, Role, role_at_least, role_min
+from tisket.models import Membership, Role, User, role_at_least, role_min
 
 
 @pytest.mark.parametrize(
@@ -24,19 +24,19 @@ def test_role_min_is_the_weakest():
     assert role_min(Role.OWNER, Role.AGENT, Role.ADMIN) == Role.AGENT
 
 
-def test_agent_cannot_add_members(acme):
+def test_agent_cannot_invite_members(acme):
     with pytest.raises(NotAllowedError):
-        services.membership_add(
+        services.invitation_create(
             organization=acme.org, email="new@acme.test", role=Role.AGENT, actor=acme.agent
         )
 
 
-def test_admin_adds_an_agent_and_a_user_is_created_without_password(acme):
-    membership = services.membership_add(
+def test_an_invitation_creates_no_user_and_no_membership(acme):
+    invitation, _ = services.invitation_create(
         organization=acme.org, email="New@Acme.test", role=Role.AGENT, actor=acme.admin
     )
-    assert membership.user.email == "new@acme.test"
-    assert not membership.user.has_usable_password()
+    assert invitation.email == "new@acme.test"
+    assert not User.objects.filter(email="new@acme.test").exists()
 
 
 def test_admin_cannot_grant_owner(acme):
@@ -68,9 +68,9 @@ def test_an_owner_hands_over_to_a_second_owner(acme):
     ) == {"admin@acme.test"}
 
 
-def test_adding_an_existing_member_twice_is_a_conflict(acme):
+def test_inviting_an_existing_member_is_a_conflict(acme):
     with pytest.raises(ConflictError, match="already a member"):
-        services.membership_add(
+        services.invitation_create(
             organization=acme.org, email="agent@acme.test", role=Role.VIEWER, actor=acme.admin
         )
 
@@ -86,3 +86,13 @@ def test_a_demoted_member_demotes_their_tokens(acme):
     services.membership_set_role(membership=acme.admin, role=Role.VIEWER, actor=acme.owner)
     token.membership.refresh_from_db()
     assert token.effective_role == Role.VIEWER
+
+
+def test_a_tokens_acting_membership_is_capped_and_cannot_be_saved(acme):
+    token, _ = services.api_token_create(membership=acme.owner, name="ro", role=Role.VIEWER)
+    assert token.actor.role == Role.VIEWER
+    assert not token.actor.has_role(Role.AGENT)
+    with pytest.raises(TypeError):
+        token.actor.save()
+    acme.owner.refresh_from_db()
+    assert acme.owner.role == Role.OWNER

@@ -378,3 +378,12 @@ def test_only_admins_resend_or_revoke(acme, web, role):
     assert client.post(f"/acme/settings/invitations/{invitation.pk}/resend/").status_code == 403
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
+
+
+def test_inviting_a_user_of_another_tenant_reads_like_inviting_a_stranger(acme, globex, web):
+    client = web(acme.admin)
+    known = _invite(client, email=globex.agent.user.email, follow=True).content.decode()
+    unknown = _invite(client, email="nobody@example.com", follow=True).content.decode()
+    assert f"Invitation sent to {globex.agent.user.email}." in known
+    assert "Invitation sent to nobody@example.com." in unknown
+    assert not Membership.objects.filter(organization=acme.org, user=globex.agent.user).exists()

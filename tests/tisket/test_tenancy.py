@@ -91,6 +91,8 @@ SIGNED_LINK_ENDPOINTS = {"api:csat"}
 FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:member-detail": lambda f: f.cast.agent.pk,
     "api:token-detail": lambda f: f.token_id,
+    "api:invitation-detail": EXTRA_UI_PARAMS["invitation"],
+    "api:invitation-resend": EXTRA_UI_PARAMS["invitation"],
     "api:inbox-detail": lambda f: f.inbox_id,
     "api:inbox-test-smtp": lambda f: f.inbox_id,
     "api:inbox-test-imap": lambda f: f.inbox_id,

@@ -1,21 +1,17 @@
 """Settings of the organization itself, its members and invitations, and API tokens."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from threads.outbound import address_mail
 from tisket import selectors, services
 from tisket.errors import TisketError
-from tisket.models import ApiToken, Invitation, Organization, Role
+from tisket.models import ApiToken, Role
 from tisket.settings_pages.common import admin_view, done, page, refused
 from tisket.settings_pages.forms import (
     InviteForm,
@@ -25,6 +21,7 @@ from tisket.settings_pages.forms import (
     form_error,
     roles_granted_by,
 )
+from tisket.settings_pages.invites import invitation_send, invitation_send_again
 
 # --- General ---------------------------------------------------------------------------
 
@@ -46,42 +43,6 @@ def general(request: HttpRequest) -> HttpResponse:
 # --- Members and invitations -----------------------------------------------------------
 
 
-def _invitations(organization: Organization) -> QuerySet[Invitation]:
-    return (
-        Invitation.objects.filter(
-            organization=organization, accepted_at__isnull=True, revoked_at__isnull=True
-        )
-        .select_related("invited_by")
-        .order_by("email", "-created_at")
-    )
-
-
-def _invitation_get(request: HttpRequest, pk: int) -> Invitation:
-    try:
-        return _invitations(request.organization).get(pk=pk)
-    except Invitation.DoesNotExist:
-        raise Http404("No such invitation.") from None
-
-
-def _invitation_mail(request: HttpRequest, invitation: Invitation, token: str) -> bool:
-    """Queue the invitation's mail with its link; False when the address is suppressed."""
-    context = {
-        "invitation": invitation,
-        "organization": request.organization,
-        "inviter": request.user,
-        "link": settings.SITE_URL + reverse("invitation-accept", args=[token]),
-    }
-    subject = render_to_string("settings/emails/invitation_subject.txt", context)
-    text = render_to_string("settings/emails/invitation_body.txt", context)
-    mail = address_mail(
-        organization_id=request.organization.pk,
-        to=invitation.email,
-        subject=" ".join(subject.split()),
-        text=text.strip() + "\n",
-    )
-    return mail is not None
-
-
 @admin_view
 def members(request: HttpRequest) -> HttpResponse:
     """The members with their roles, the pending invitations, and the invitation form."""
@@ -89,11 +50,9 @@ def members(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None, actor=actor)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                invitation, token = services.invitation_create(
-                    organization=request.organization, actor=actor, **form.cleaned_data
-                )
-                sent = _invitation_mail(request, invitation, token)
+            invitation, sent = invitation_send(
+                organization=request.organization, actor=actor, **form.cleaned_data
+            )
         except (TisketError, ValidationError) as error:
             form_error(form, error)
         else:
@@ -112,7 +71,7 @@ def members(request: HttpRequest) -> HttpResponse:
         row.locked = row.role == Role.OWNER and actor.role != Role.OWNER
     context = {
         "members": rows,
-        "invitations": _invitations(request.organization),
+        "invitations": selectors.invitations_pending(organization=request.organization),
         "form": form,
         "roles": roles_granted_by(actor),
         "now": now,
@@ -159,13 +118,9 @@ def member_remove(request: HttpRequest, member: int) -> HttpResponse:
 @admin_view
 @require_POST
 def invitation_resend(request: HttpRequest, invitation: int) -> HttpResponse:
-    pending = _invitation_get(request, invitation)
+    pending = selectors.invitation_get(organization=request.organization, pk=invitation)
     try:
-        with transaction.atomic():
-            pending, token = services.invitation_resend(
-                invitation=pending, actor=request.membership
-            )
-            sent = _invitation_mail(request, pending, token)
+        pending, sent = invitation_send_again(invitation=pending, actor=request.membership)
     except TisketError as error:
         return refused(request, error, "settings-members")
     if not sent:
@@ -182,7 +137,7 @@ def invitation_resend(request: HttpRequest, invitation: int) -> HttpResponse:
 @admin_view
 @require_POST
 def invitation_revoke(request: HttpRequest, invitation: int) -> HttpResponse:
-    pending = _invitation_get(request, invitation)
+    pending = selectors.invitation_get(organization=request.organization, pk=invitation)
     try:
         services.invitation_revoke(invitation=pending, actor=request.membership)
     except TisketError as error:
