@@ -227,7 +227,9 @@ def _grow_inboxes(cast: Cast, n: int) -> None:
 
     for i in (next(_serial) for _ in range(n)):
         inbox = inbox_create(organization=cast.org, name=f"box{i}")
-        inbox_set_addresses(inbox=inbox, addresses=[f"b{i}@client{i}.test"])
+        inbox_set_addresses(
+            inbox=inbox, addresses=[f"b{i}@client{i}.test"], outside_domain_allowed=True
+        )
 
 
 def _grow_queues(cast: Cast, n: int) -> None:
