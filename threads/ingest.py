@@ -165,14 +165,23 @@ def _runs_started(pks: list[int]) -> dict[int, int]:
     so one poisonous mail cannot hold up the queue forever.
     """
     keys = {pk: f"tisket:inbound:runs:{pk}" for pk in pks}
-    seen = cache.get_many(keys.values())
-    counts = {pk: seen.get(key, 0) + 1 for pk, key in keys.items()}
-    cache.set_many({keys[pk]: n for pk, n in counts.items()}, timeout=RUNS_TTL)
+    try:
+        seen = cache.get_many(keys.values())
+        counts = {pk: seen.get(key, 0) + 1 for pk, key in keys.items()}
+        cache.set_many({keys[pk]: n for pk, n in counts.items()}, timeout=RUNS_TTL)
+    except Exception as error:  # the cache's own connection errors, whatever the backend
+        # Mail keeps flowing through a cache outage; only the guard against a
+        # poisonous mail is off until the cache is back.
+        logger.warning("inbound run counts not kept, the cache failed: %s", error)
+        return dict.fromkeys(pks, 1)
     return counts
 
 
 def _runs_finished(pks: list[int]) -> None:
-    cache.delete_many([f"tisket:inbound:runs:{pk}" for pk in pks])
+    try:
+        cache.delete_many([f"tisket:inbound:runs:{pk}" for pk in pks])
+    except Exception as error:  # the cache's own connection errors, whatever the backend
+        logger.warning("inbound run counts not cleared, the cache failed: %s", error)
 
 
 def _fail(pk: int, *, from_status: str, error: Exception) -> InboundResult:
@@ -228,10 +237,11 @@ class _Batch:
             total += size
         # Mails not taken this time: their count goes back to what it was.
         left = [pk for pk, _ in candidates if pk not in chosen and pk not in poisonous]
-        cache.set_many(
-            {f"tisket:inbound:runs:{pk}": runs[pk] - 1 for pk in left if runs[pk] > 1},
-            timeout=RUNS_TTL,
-        )
+        if any(runs[pk] > 1 for pk in left):
+            cache.set_many(
+                {f"tisket:inbound:runs:{pk}": runs[pk] - 1 for pk in left if runs[pk] > 1},
+                timeout=RUNS_TTL,
+            )
         _runs_finished([pk for pk in left if runs[pk] == 1])
         self.rows = list(InboundMail.objects.filter(pk__in=chosen).order_by("received_at", "id"))
 

@@ -417,7 +417,13 @@ SPECTACULAR_SETTINGS = {
 # The cache is shared by every process: Redis in production; in the embedded
 # default, files in DATA_DIR, which the web server and the worker both see.
 CACHES = {
-    "default": {"BACKEND": "tisket.cache.RedisCache", "LOCATION": REDIS_URL}
+    # A Redis that is down or hung fails a cache call within a second: pages that
+    # use the cache (presence, rate limits) degrade instead of hanging.
+    "default": {
+        "BACKEND": "tisket.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if REDIS_URL
     else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
