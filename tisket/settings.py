@@ -309,6 +309,8 @@ for _server in TISKET_DNS_SERVERS:
         raise ImproperlyConfigured(f"TISKET_DNS_SERVERS: not an IP address or IP:port: {_server!r}")
 # New participants one inbound mail may add; the rest stay in its To/Cc only.
 TISKET_MAX_NEW_PARTICIPANTS = env_int("TISKET_MAX_NEW_PARTICIPANTS", 50)
+# Addresses (To and Cc) one reply or new conversation may go to; more is refused.
+TISKET_MAX_RECIPIENTS = env_int("TISKET_MAX_RECIPIENTS", 50)
 # Called with each batch of processed mail, inside the transaction that stored it.
 TISKET_AFTER_INGEST = [
     "tickets.services.tickets_after_ingest",
