@@ -9,6 +9,7 @@ from django.utils import timezone
 from threads.inbound import InboundResult, inbound_process, inbound_receive
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
+TRUSTED_RECEIVER = "mx.tisket.test"  # in TISKET_TRUSTED_AUTHSERV_IDS of the test settings
 
 
 def make_mail(
@@ -24,8 +25,13 @@ def make_mail(
     references: str = "",
     headers: dict[str, str] | None = None,
     attachments: list[tuple[str, str, bytes]] = (),
+    authenticated: bool = False,
 ) -> bytes:
-    """A mail as a client's mail program would send it."""
+    """A mail as a client's mail program would send it.
+
+    authenticated: as the tests' trusted receiver hands it on, with its
+    Authentication-Results (dmarc=pass for the From domain) on top.
+    """
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -47,7 +53,20 @@ def make_mail(
     for filename, content_type, data in attachments:
         maintype, subtype = content_type.split("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return msg.as_bytes()
+    raw = msg.as_bytes()
+    if authenticated:
+        domain = msg["From"].addresses[0].domain
+        raw = header_prepended(
+            raw,
+            "Authentication-Results",
+            f"{TRUSTED_RECEIVER}; dmarc=pass (p=none dis=none) header.from={domain}",
+        )
+    return raw
+
+
+def header_prepended(raw: bytes, name: str, value: str) -> bytes:
+    """The mail with a header added on top, as a receiving server adds its own."""
+    return f"{name}: {value}\n".encode() + raw
 
 
 def deliver(raw: bytes, *, recipient: str = "", source: str = "test") -> InboundResult:

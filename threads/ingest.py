@@ -33,6 +33,7 @@ from threads.routing import ThreadMatcher, inboxes_by_address, recipient_candida
 from threads.services import attachments_discard, attachments_prepare, message_id_key
 from tisket.lib.addresses import address_without_tag
 from tisket.lib.html import sanitize_html
+from tisket.lib.mail.authentication import AuthenticationPolicy, sender_verdict
 from tisket.lib.mail.auto import automated_reason
 from tisket.lib.mail.parse import ParsedMail, parse_mail
 from tisket.lib.mail.quotes import visible_html_text, visible_text
@@ -81,10 +82,11 @@ class _Mail:
     thread: Thread | None = None
     thread_created: bool = False
     member: Membership | None = None
+    verdict: str = ""  # what authenticated a member's mail as the desk's own
+    joining: list[tuple[str, str]] = field(default_factory=list)  # new participants
     message: Message | None = None
     duplicate_of: "_Mail | None" = None
     attachments: list[Attachment] = field(default_factory=list)
-    own_addresses: set[str] = field(default_factory=set)
     automated: str = ""
     html: str = ""
     visible: str = ""
@@ -354,12 +356,17 @@ class _Batch:
             if not self.trust_sender
             else None
         )
-        known_participants = set(
-            Participant.objects.filter(
-                thread_id__in={t.pk for t in (matcher.threads.values() if matcher else [])},
-                email__in=senders,
-            ).values_list("thread_id", "email")
+        candidates = (
+            {t.pk for t in matcher.threads.values()}
+            if matcher
+            else {m.row.thread_id for m in mails if m.row.thread_id}
         )
+        known: dict[int | None, set[str]] = defaultdict(set)
+        for thread_id, email in Participant.objects.filter(thread_id__in=candidates).values_list(
+            "thread_id", "email"
+        ):
+            known[thread_id].add(email)
+        policy = _authentication_policy()
         seen: dict[tuple[int, str], _Mail] = {}
         in_batch: dict[int, dict[str, Thread]] = defaultdict(dict)
         joined: dict[int, set[str]] = defaultdict(set)  # id(thread) -> emails added in batch
@@ -398,8 +405,17 @@ class _Batch:
                     thread,
                     mail.member,
                     participant=(thread is not None)
-                    and ((thread.pk, sender) in known_participants or sender in joined[id(thread)]),
+                    and (sender in known[thread.pk] or sender in joined[id(thread)]),
                 )
+                if not problem and thread is not None and mail.member is not None:
+                    # Only here may a mail become the desk's answer: DNS for members alone.
+                    mail.verdict = sender_verdict(
+                        parsed.message,
+                        raw=mail.row.raw_bytes() if policy.dkim_verify else b"",
+                        from_email=sender,
+                        policy=policy,
+                    )
+                    problem = "" if mail.verdict else _unauthenticated(sender, policy)
                 if problem:
                     mail.row.thread = thread
                     mail.decide(Status.QUARANTINED, problem)
@@ -421,13 +437,12 @@ class _Batch:
             seen[key] = mail
             if parsed.message_id:
                 in_batch[org][mail.dedupe_key] = thread
-            joined[id(thread)].update(
-                e
-                for _, e in [("", sender), *parsed.to, *parsed.cc]
-                if e and address_without_tag(e) not in own[org]
+            mail.joining = _participants_new(
+                mail, own=own[org], known=known[thread.pk] | joined[id(thread)]
             )
-            mail.own_addresses = own[org]
-            mail.decide(Status.ACCEPTED)
+            joined[id(thread)].update(e for _, e in mail.joining)
+            reason = f"Sender authenticated: {mail.verdict}." if mail.verdict else ""
+            mail.decide(Status.ACCEPTED, reason)
 
     def _duplicate(self, mail: _Mail, thread: Thread, message: Message) -> None:
         mail.row.thread = thread
@@ -502,7 +517,13 @@ class _Batch:
 
         for mail in mails:
             parsed = mail.parsed
-            outbound = mail.member is not None and not mail.thread_created
+            # A member's mail is the desk's answer when its sender was authenticated,
+            # or an agent released it; a From header alone proves nothing.
+            outbound = (
+                mail.member is not None
+                and not mail.thread_created
+                and (bool(mail.verdict) or self.trust_sender)
+            )
             mail.message = Message(
                 organization_id=mail.inbox.organization_id,
                 thread=mail.thread,
@@ -537,12 +558,7 @@ class _Batch:
         participants = {
             (mail.thread.pk, email): Participant(thread=mail.thread, email=email, name=name[:200])
             for mail in mails
-            for name, email in [
-                (mail.parsed.from_name, mail.parsed.from_email),
-                *mail.parsed.to,
-                *mail.parsed.cc,
-            ]
-            if email and address_without_tag(email) not in mail.own_addresses
+            for name, email in mail.joining
         }
         Participant.objects.bulk_create(participants.values(), ignore_conflicts=True)
         for thread_mails in sorted(counts.values(), key=lambda ms: ms[0].thread.pk):
@@ -571,7 +587,9 @@ class _Batch:
                 original = mail.duplicate_of
                 self._duplicate(mail, original.thread, original.message)
             if row.status == Status.ACCEPTED and mail.automated:
-                row.reason = f"Automatic mail: {mail.automated}."
+                row.reason = " ".join(
+                    filter(None, [row.reason, f"Automatic mail: {mail.automated}."])
+                )
             if row.status != Status.FAILED:
                 row.error = ""
             row.attempts += 1
@@ -607,6 +625,55 @@ def _after_ingest_hooks() -> list[Callable[[list[InboundResult]], None]]:
     # Apps above threads (tickets) act on new mail through this setting, so that
     # threads imports none of them.
     return [import_string(path) for path in settings.TISKET_AFTER_INGEST]
+
+
+def _authentication_policy() -> AuthenticationPolicy:
+    return AuthenticationPolicy(
+        trusted_authserv_ids=frozenset(settings.TISKET_TRUSTED_AUTHSERV_IDS),
+        trust_received_spf=settings.TISKET_TRUST_RECEIVED_SPF,
+        dkim_verify=settings.TISKET_DKIM_VERIFY,
+        dns_servers=tuple(settings.TISKET_DNS_SERVERS),
+    )
+
+
+def _unauthenticated(sender: str, policy: AuthenticationPolicy) -> str:
+    """Why a member's mail into a conversation is held: nothing shows it is theirs."""
+    why = (
+        "no trusted Authentication-Results, Received-SPF or DKIM signature vouches for it"
+        if policy.enabled
+        else "this installation checks no authentication verdict (TISKET_TRUSTED_AUTHSERV_IDS, "
+        "TISKET_TRUST_RECEIVED_SPF, TISKET_DKIM_VERIFY)"
+    )
+    return (
+        f"From names {sender}, a member, but nothing authenticates the mail as theirs: {why}. "
+        "A From header alone proves nothing; release the mail if it is genuine."
+    )
+
+
+def _participants_new(mail: _Mail, *, own: set[str], known: set[str]) -> list[tuple[str, str]]:
+    """(name, email) of the mail's addresses that join its thread, the sender first.
+
+    At most TISKET_MAX_NEW_PARTICIPANTS: a mail copied to a thousand addresses
+    must not make each of them a recipient of the desk's replies.
+    """
+    parsed, limit = mail.parsed, settings.TISKET_MAX_NEW_PARTICIPANTS
+    new: dict[str, str] = {}
+    left_out = 0
+    for name, email in [(parsed.from_name, parsed.from_email), *parsed.to, *parsed.cc]:
+        if not email or email in known or email in new or address_without_tag(email) in own:
+            continue
+        if len(new) >= limit and email != parsed.from_email:
+            left_out += 1
+            continue
+        new[email] = name
+    if left_out:
+        logger.info(
+            "inbound #%s: %s more addresses left out of the participants (%s at most per mail)",
+            mail.row.pk,
+            left_out,
+            limit,
+        )
+    return [(name, email) for email, name in new.items()]
 
 
 def _sender_problem(

@@ -4,6 +4,7 @@ With no environment at all this is the embedded default: SQLite and a
 file-based Celery broker under TISKET_DATA_DIR, so `make run` needs no server.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -43,6 +44,21 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def _is_ip_port(value: str) -> bool:
+    """`IP`, `IPv4:port` or `[IPv6]:port`."""
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, port = value[1:].partition("]")
+        port = port.removeprefix(":") or "53"
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return port.isdigit() and 0 < int(port) < 65536
 
 
 DATA_DIR = Path(env("TISKET_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -302,6 +318,20 @@ TISKET_MAIL_IO_TIMEOUT = env_int("TISKET_MAIL_IO_TIMEOUT", 20)
 TISKET_MAIL_SEND_DEADLINE = env_int("TISKET_MAIL_SEND_DEADLINE", 60)
 TISKET_MAIL_POLL_DEADLINE = env_int("TISKET_MAIL_POLL_DEADLINE", 120)
 TISKET_MAIL_TEST_DEADLINE = env_int("TISKET_MAIL_TEST_DEADLINE", 20)
+# A member's mail into a conversation is the desk's own answer only when one of these
+# verdicts authenticates its From (tisket/lib/mail/authentication.py); all off by default.
+TISKET_TRUSTED_AUTHSERV_IDS = [i.lower() for i in env_list("TISKET_TRUSTED_AUTHSERV_IDS")]
+TISKET_TRUST_RECEIVED_SPF = env_bool("TISKET_TRUST_RECEIVED_SPF")
+TISKET_DKIM_VERIFY = env_bool("TISKET_DKIM_VERIFY")
+# DNS servers for the DKIM check, as IP, IP:port or [IPv6]:port; empty: the system's.
+TISKET_DNS_SERVERS = env_list("TISKET_DNS_SERVERS")
+for _server in TISKET_DNS_SERVERS:
+    if not _is_ip_port(_server):
+        raise ImproperlyConfigured(f"TISKET_DNS_SERVERS: not an IP address or IP:port: {_server!r}")
+# New participants one inbound mail may add; the rest stay in its To/Cc only.
+TISKET_MAX_NEW_PARTICIPANTS = env_int("TISKET_MAX_NEW_PARTICIPANTS", 50)
+# Addresses (To and Cc) one reply or new conversation may go to; more is refused.
+TISKET_MAX_RECIPIENTS = env_int("TISKET_MAX_RECIPIENTS", 50)
 # Called with each batch of processed mail, inside the transaction that stored it.
 TISKET_AFTER_INGEST = [
     "tickets.services.tickets_after_ingest",

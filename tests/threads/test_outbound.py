@@ -306,6 +306,47 @@ def test_a_bad_new_conversation_is_a_400_and_creates_nothing(acme, quiet_inbox, 
     assert not Thread.objects.exists()
 
 
+def many(count: int) -> list[str]:
+    return [f"person{n}@customer.test" for n in range(count)]
+
+
+def test_a_reply_copied_to_more_than_the_recipient_limit_is_a_400_and_sends_nothing(
+    acme, quiet_inbox, smtp
+):
+    deliver(make_mail())  # jane, and 50 copies more: 51 recipients
+    response = api_client(acme.agent).post(
+        "/api/v1/threads/THD-ACME-001/messages/", {"body": "Hi", "cc": many(50)}, format="json"
+    )
+    assert response.status_code == 400
+    assert "51 addresses, more than the 50" in response.json()["detail"]
+    assert not OutboundMail.objects.exists()
+    assert not Thread.objects.get().participants.filter(email__endswith="@customer.test").exists()
+
+
+def test_a_reply_to_a_conversation_with_too_many_clients_is_refused(acme, quiet_inbox, settings):
+    thread = deliver(make_mail(cc=", ".join(many(3)))).thread  # jane and three copies
+    settings.TISKET_MAX_RECIPIENTS = 3
+    response = api_client(acme.agent).post(
+        f"/api/v1/threads/{thread.reference}/messages/", {"body": "Hi"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "4 client addresses, more than the 3" in response.json()["detail"]
+    assert not OutboundMail.objects.exists()
+    settings.TISKET_MAX_RECIPIENTS = 4
+    response = api_client(acme.agent).post(
+        f"/api/v1/threads/{thread.reference}/messages/", {"body": "Hi"}, format="json"
+    )
+    assert response.status_code == 201
+
+
+def test_a_new_conversation_to_more_than_the_recipient_limit_is_a_400(acme, quiet_inbox):
+    payload = {"to": many(30), "cc": many(60)[30:], "subject": "Offer", "body": "Hello"}
+    response = api_client(acme.agent).post("/api/v1/threads/", payload, format="json")
+    assert response.status_code == 400
+    assert "60 addresses, more than the 50" in response.json()["detail"]
+    assert not Thread.objects.exists()
+
+
 TRACKING_URL = "/anymail/postmark/tracking/"
 WEBHOOK_AUTH = "Basic " + __import__("base64").b64encode(b"tisket:webhook-secret").decode()
 

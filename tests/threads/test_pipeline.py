@@ -130,6 +130,7 @@ def test_a_member_may_write_into_any_thread_and_it_counts_as_the_desk_answering(
             to="jane@client.test",
             cc="support.acme@in.tisket.test",
             subject="Re: [THD-ACME-001] Cannot log in",
+            authenticated=True,
         )
     )
     assert result.thread == thread

@@ -364,6 +364,10 @@ def test_a_thread_without_ticket_gets_its_status_from_send_and_set(acme, inbox, 
         ({"body": "   "}, "A reply needs some text."),
         ({"body": "Hi", "cc": "not-an-address"}, "Not an email address: not-an-address."),
         ({"body": "Hi", "status": "gone", "set_status": "1"}, "Unknown status"),
+        (
+            {"body": "Hi", "cc": ", ".join(f"p{n}@customer.test" for n in range(49))},
+            "This mail would go to 51 addresses, more than the 50 one mail may go to.",  # 2 + 49
+        ),
     ],
 )
 def test_bad_replies_are_refused_with_the_text_kept(acme, conv, web, data, error):

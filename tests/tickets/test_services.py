@@ -217,7 +217,14 @@ def test_an_auto_reply_leaves_the_ticket_waiting(acme, routed):
 
 def test_a_members_reply_from_their_mail_client_is_the_first_response(acme, routed):
     thread = deliver(make_mail(message_id="<q@client.test>")).thread
-    deliver(make_mail(sender="agent@acme.test", in_reply_to="<q@client.test>", subject="Re: x"))
+    deliver(
+        make_mail(
+            sender="agent@acme.test",
+            in_reply_to="<q@client.test>",
+            subject="Re: x",
+            authenticated=True,
+        )
+    )
     ticket = thread.ticket_link.ticket
     ticket.refresh_from_db()
     assert ticket.first_responded_at is not None

@@ -100,6 +100,22 @@ def _threading_headers(thread: Thread, inbox_address: str) -> dict[str, str]:
     return headers
 
 
+def _recipients_limit(count: int, *, extra: int) -> None:
+    """Refuse a mail to more addresses than TISKET_MAX_RECIPIENTS: the desk is no mass mailer."""
+    limit = settings.TISKET_MAX_RECIPIENTS
+    if count <= limit:
+        return
+    if extra:
+        raise ReplyError(
+            f"This mail would go to {count} addresses, more than the {limit} one mail may "
+            "go to. Copy fewer people."
+        )
+    raise ReplyError(
+        f"This conversation has {count} client addresses, more than the {limit} one reply may "
+        "go to. Start a new conversation with the people who need the answer."
+    )
+
+
 def _client_recipients(thread: Thread, exclude: set[str]) -> list[str]:
     members = set(
         Membership.objects.filter(organization_id=thread.organization_id).values_list(
@@ -202,6 +218,7 @@ def reply_send(
     to = _client_recipients(thread, exclude=own)
     if not to:
         raise ReplyError("This conversation has no client to write to.")
+    _recipients_limit(len(to), extra=len(extra))
     total = sum(len(data) for _, data in attachments)
     if total > thread.inbox.max_message_bytes:
         limit = thread.inbox.max_message_bytes // (1024 * 1024)
@@ -252,6 +269,7 @@ def thread_start(
     own = organization_addresses(organization_id=inbox.organization_id)
     if own.intersection(recipients):
         raise ReplyError("A conversation is with a client, not with one of our own addresses.")
+    _recipients_limit(len(set(recipients)), extra=len(set(recipients)))
     to_, cc_ = recipients[: len(to)], recipients[len(to) :]
     thread = thread_create(
         organization=inbox.organization,
