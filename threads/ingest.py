@@ -37,7 +37,7 @@ from tisket.lib.mail.authentication import AuthenticationPolicy, sender_verdict
 from tisket.lib.mail.auto import automated_reason
 from tisket.lib.mail.parse import ParsedMail, parse_mail
 from tisket.lib.mail.quotes import visible_html_text, visible_text
-from tisket.models import Membership
+from tisket.models import Membership, Role, role_at_least
 from tisket.services import sequence_next
 
 logger = logging.getLogger(__name__)
@@ -521,6 +521,7 @@ class _Batch:
             # or an agent released it; a From header alone proves nothing.
             outbound = (
                 mail.member is not None
+                and role_at_least(mail.member.role, Role.AGENT)  # a viewer never answers
                 and not mail.thread_created
                 and (bool(mail.verdict) or self.trust_sender)
             )

@@ -95,6 +95,16 @@ def test_the_trusted_receivers_dmarc_pass_makes_a_member_reply_the_desks_answer(
     )
 
 
+def test_an_authenticated_viewers_mail_is_not_the_desks_answer(acme, ticket):
+    mail = {**FORGED, "sender": "Viewer <viewer@acme.test>", "message_id": "<v@acme.test>"}
+    result = deliver(make_mail(**mail, authenticated=True))
+    assert result.inbound.status == Status.ACCEPTED
+    assert result.message.direction == Message.Direction.INBOUND
+    assert result.message.author is None
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at is None
+
+
 @pytest.mark.parametrize(
     "on_top",
     [
