@@ -267,6 +267,8 @@ TISKET_ENCRYPTION_KEYS = env_list("TISKET_ENCRYPTION_KEYS")
 # Inbound mail
 TISKET_INBOUND_DOMAIN = env("TISKET_INBOUND_DOMAIN", "tisket.localhost").lower()
 TISKET_INBOUND_SECRET = env("TISKET_INBOUND_SECRET")
+# Seconds a signed raw inbound request stays valid either side of its X-Tisket-Timestamp.
+TISKET_INBOUND_SIGNATURE_WINDOW = env_int("TISKET_INBOUND_SIGNATURE_WINDOW", 300)
 # Mails up to this size stay in the inbound log row; larger ones go to storage.
 TISKET_INBOUND_INLINE_MAX_BYTES = env_int("TISKET_INBOUND_INLINE_MAX_BYTES", 512 * 1024)
 # Seconds a web process trusts the "run queued" flag it saw (threads.inbound.inbound_enqueue);
