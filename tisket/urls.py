@@ -56,3 +56,8 @@ urlpatterns = [
 
 # ESP webhooks first: /anymail/ is reserved, never an organization's slug.
 urlpatterns[:0] = webhook_urlpatterns()
+
+handler400 = "tisket.api_errors.bad_request"
+handler403 = "tisket.api_errors.permission_denied"
+handler404 = "tisket.api_errors.page_not_found"
+handler500 = "tisket.api_errors.server_error"
