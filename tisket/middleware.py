@@ -72,3 +72,21 @@ def _carries_a_form(request: HttpRequest) -> bool:
 
 def _has_nul(data) -> bool:
     return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
+
+
+class ContentSecurityPolicyMiddleware:
+    """Every answer carries TISKET_CONTENT_SECURITY_POLICY unless its view set a policy of its own.
+
+    The message body view sets a stricter one (a sandbox, no script at all).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.TISKET_CONTENT_SECURITY_POLICY:
+            response.headers.setdefault(
+                "Content-Security-Policy", settings.TISKET_CONTENT_SECURITY_POLICY
+            )
+        return response
