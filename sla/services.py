@@ -105,7 +105,7 @@ def calendar_update(
         calendar.always_open = always_open
     calendar.full_clean(validate_unique=False, validate_constraints=False)
     calendar.updated_at = timezone.now()
-    calendar.save()
+    calendar.save(update_fields=["name", "timezone", "always_open", "updated_at"])
     if hours is not None:
         calendar_set_hours(calendar=calendar, hours=hours)
     elif not calendar.always_open and not calendar.hours.exists():
@@ -246,7 +246,7 @@ def policy_update(
     if is_default is not None:
         policy.is_default = is_default
     policy.updated_at = timezone.now()
-    policy.save()
+    policy.save(update_fields=["name", "calendar", "is_default", "updated_at"])
     if targets is not None:
         policy_set_targets(policy=policy, targets=targets)
     return policy
@@ -298,11 +298,12 @@ def customer_save(
     first = taken.select_related("customer").first()
     if first is not None:
         raise ConflictError(f"The domain {first.domain} belongs to {first.customer.name}.")
+    changing = customer is not None
     if customer is None:
         customer = CustomerOrganization(organization=organization)
     customer.name = name
     customer.policy = policy
-    customer.save()
+    customer.save(update_fields=["name", "policy"] if changing else None)
     customer.domains.all().delete()
     CustomerDomain.objects.bulk_create(
         [CustomerDomain(organization=organization, customer=customer, domain=d) for d in domains]

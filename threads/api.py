@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import time
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -376,11 +377,43 @@ class RawMimeParser(parsers.BaseParser):
         return stream.read()
 
 
+def inbound_signature(*, secret: str, timestamp: str, recipient: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of `<timestamp>.<recipient>.<body>` keyed with the inbound secret."""
+    signed = f"{timestamp}.{recipient}.".encode("utf-8", "surrogateescape") + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def _inbound_signature_error(request: Request, *, secret: str) -> str:
+    """Why the request's signature does not hold, or "" when it does."""
+    timestamp = request.headers.get("X-Tisket-Timestamp", "").strip()
+    given = request.headers.get("X-Tisket-Signature", "").strip().lower()
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return "Missing or malformed X-Tisket-Timestamp (Unix time in seconds)."
+    # A captured request replays only within the window, and only to its own recipient.
+    window = settings.TISKET_INBOUND_SIGNATURE_WINDOW
+    if abs(time.time() - int(timestamp)) > window:
+        return f"X-Tisket-Timestamp is more than {window} seconds away from the server's clock."
+    expected = inbound_signature(
+        secret=secret,
+        timestamp=timestamp,
+        recipient=request.query_params.get("recipient", ""),
+        body=request.body,
+    )
+    if not given or not hmac.compare_digest(expected, given):
+        return (
+            "Missing or wrong X-Tisket-Signature (hex HMAC-SHA256 of"
+            " `<timestamp>.<recipient>.<body>`)."
+        )
+    return ""
+
+
 class InboundRawApi(APIView):
     """Raw RFC 822 mail from an MTA or a script, signed with TISKET_INBOUND_SECRET.
 
-    Header `X-Tisket-Signature`: hex HMAC-SHA256 of the body. `?recipient=` gives
-    the envelope recipient. Answers 202 once the mail is recorded.
+    Header `X-Tisket-Timestamp`: Unix time in seconds; header `X-Tisket-Signature`:
+    hex HMAC-SHA256 of `<timestamp>.<recipient>.` followed by the body, where
+    `<recipient>` is the `?recipient=` value (the envelope recipient, may be
+    empty). Answers 202 once the mail is recorded.
     """
 
     authentication_classes: list = []
@@ -393,8 +426,14 @@ class InboundRawApi(APIView):
         parameters=[
             OpenApiParameter("recipient", str, description="Envelope recipient"),
             OpenApiParameter(
+                "X-Tisket-Timestamp", str, OpenApiParameter.HEADER, required=True,
+                description="Unix time in seconds; refused when it is outside "
+                "TISKET_INBOUND_SIGNATURE_WINDOW of the server's clock",
+            ),
+            OpenApiParameter(
                 "X-Tisket-Signature", str, OpenApiParameter.HEADER, required=True,
-                description="Hex HMAC-SHA256 of the body with TISKET_INBOUND_SECRET",
+                description="Hex HMAC-SHA256 of `<timestamp>.<recipient>.<body>` "
+                "with TISKET_INBOUND_SECRET",
             ),
         ],
         responses={
@@ -413,14 +452,9 @@ class InboundRawApi(APIView):
                 {"detail": "Raw inbound mail is off: set TISKET_INBOUND_SECRET to enable it."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
+        if error := _inbound_signature_error(request, secret=secret):
+            return Response({"detail": error}, status=status.HTTP_401_UNAUTHORIZED)
         body = request.body
-        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        given = request.headers.get("X-Tisket-Signature", "").strip().lower()
-        if not given or not hmac.compare_digest(expected, given):
-            return Response(
-                {"detail": "Missing or wrong X-Tisket-Signature (hex HMAC-SHA256 of the body)."},
-                status=status.HTTP_401_UNAUTHORIZED,
-            )
         if not body.strip():
             return Response({"detail": "The body is empty."}, status=status.HTTP_400_BAD_REQUEST)
         mail, created = inbound.inbound_receive(

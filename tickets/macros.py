@@ -73,9 +73,10 @@ def macro_save(
     clash = Macro.objects.filter(organization=organization, name=name.strip())
     if clash.exclude(pk=getattr(macro, "pk", None)).exists():
         raise ConflictError(f"A macro named '{name.strip()}' exists already.")
+    changing = macro is not None
     macro = macro or Macro(organization=organization)
     macro.name, macro.body, macro.actions = name.strip(), body, actions
-    macro.save()
+    macro.save(update_fields=["name", "body", "actions"] if changing else None)
     return macro
 
 

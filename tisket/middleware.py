@@ -1,9 +1,12 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 REPLY_PATH_ENDS = ("/reply/", "/threads/new/")
+# Paths whose every answer, errors included, is JSON.
+JSON_PATHS = ("/api/", "/anymail/")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class RequestSizeLimitMiddleware:
@@ -36,3 +39,54 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class NulCharacterMiddleware:
+    """A NUL character in a query parameter or a form field is a 400, before any view reads it.
+
+    PostgreSQL refuses NUL in text, so a filter such as `?q=%00` would reach the
+    database and fail there as a 500. No field of ours means to take one. JSON
+    bodies are left to the API's serializers, whose text fields refuse NUL, and
+    the mail webhooks' forms to the inbound pipeline, which keeps mail as bytes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request.GET) or (_carries_a_form(request) and _has_nul(request.POST)):
+            detail = "The request contains a NUL character (%00), which no field accepts."
+            if request.path.startswith(JSON_PATHS):
+                return JsonResponse({"detail": detail}, status=400)
+            return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _carries_a_form(request: HttpRequest) -> bool:
+    return (
+        request.method == "POST"
+        and request.content_type in FORM_TYPES
+        and not request.path.startswith(JSON_PATHS)
+    )
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
+
+
+class ContentSecurityPolicyMiddleware:
+    """Every answer carries TISKET_CONTENT_SECURITY_POLICY unless its view set a policy of its own.
+
+    The message body view sets a stricter one (a sandbox, no script at all).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.TISKET_CONTENT_SECURITY_POLICY:
+            response.headers.setdefault(
+                "Content-Security-Policy", settings.TISKET_CONTENT_SECURITY_POLICY
+            )
+        return response

@@ -120,6 +120,13 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Sent with every answer whose view sets no policy of its own (message bodies do);
+# the UI has no inline script or style, so nothing "unsafe-inline". Empty: none sent.
+TISKET_CONTENT_SECURITY_POLICY = env(
+    "TISKET_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+)
 
 INSTALLED_APPS = [
     "tisket",
@@ -144,7 +151,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tisket.middleware.ContentSecurityPolicyMiddleware",
     "tisket.middleware.RequestSizeLimitMiddleware",
+    "tisket.middleware.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -294,6 +303,8 @@ TISKET_ENCRYPTION_KEYS = env_list("TISKET_ENCRYPTION_KEYS")
 # Inbound mail
 TISKET_INBOUND_DOMAIN = env("TISKET_INBOUND_DOMAIN", "tisket.localhost").lower()
 TISKET_INBOUND_SECRET = env("TISKET_INBOUND_SECRET")
+# Seconds a signed raw inbound request stays valid either side of its X-Tisket-Timestamp.
+TISKET_INBOUND_SIGNATURE_WINDOW = env_int("TISKET_INBOUND_SIGNATURE_WINDOW", 300)
 # Mails up to this size stay in the inbound log row; larger ones go to storage.
 TISKET_INBOUND_INLINE_MAX_BYTES = env_int("TISKET_INBOUND_INLINE_MAX_BYTES", 512 * 1024)
 # Seconds a web process trusts the "run queued" flag it saw (threads.inbound.inbound_enqueue);

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from threads import views as threads_views
 from tisket import views
@@ -15,7 +15,7 @@ urlpatterns = [
     path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("tisket.api_urls", namespace="api")),
     path("", views.home, name="home"),
     path("c/", include("threads.client_pages")),
@@ -50,3 +50,8 @@ urlpatterns = [
 
 # ESP webhooks first: /anymail/ is reserved, never an organization's slug.
 urlpatterns[:0] = webhook_urlpatterns()
+
+handler400 = "tisket.api_errors.bad_request"
+handler403 = "tisket.api_errors.permission_denied"
+handler404 = "tisket.api_errors.page_not_found"
+handler500 = "tisket.api_errors.server_error"

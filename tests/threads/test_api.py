@@ -1,7 +1,10 @@
 import hashlib
 import hmac
+import time
+from urllib.parse import quote
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -10,8 +13,20 @@ from tests.mail import deliver, make_mail
 from threads.models import InboundMail, Thread
 
 
-def sign(body: bytes, secret: str = "inbound-test-secret") -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed(
+    body: bytes,
+    *,
+    recipient: str = "",
+    timestamp: int | None = None,
+    secret: str = "inbound-test-secret",
+) -> dict[str, str]:
+    """The headers of a raw inbound post signed as an MTA signs it."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    message = f"{timestamp}.{recipient}.".encode() + body
+    return {
+        "HTTP_X_TISKET_TIMESTAMP": str(timestamp),
+        "HTTP_X_TISKET_SIGNATURE": hmac.new(secret.encode(), message, hashlib.sha256).hexdigest(),
+    }
 
 
 @pytest.fixture
@@ -206,63 +221,130 @@ def test_the_inbound_log_is_for_admins(acme, conversation):
     assert log[0]["source"] == "test"
 
 
+def post_raw(client, body: bytes, *, recipient: str | None = None, **headers):
+    url = "/api/v1/inbound/raw/"
+    if recipient is not None:
+        url += f"?recipient={quote(recipient)}"
+    return client.post(url, body, content_type="message/rfc822", **headers)
+
+
 def test_raw_mail_with_a_good_signature_is_accepted(
     client, inbox, django_capture_on_commit_callbacks
 ):
     body = make_mail(subject="from postfix")
+    headers = signed(body, recipient=inbox.address)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            f"/api/v1/inbound/raw/?recipient={inbox.address}",
-            body,
-            content_type="message/rfc822",
-            HTTP_X_TISKET_SIGNATURE=sign(body),
-        )
+        response = post_raw(client, body, recipient=inbox.address, **headers)
     assert response.status_code == 202
     assert response.json()["duplicate"] is False
     mail = InboundMail.objects.get()
     assert mail.source == "raw"
     assert mail.envelope_recipient == inbox.address
     assert mail.status == InboundMail.Status.ACCEPTED
-    again = client.post(
-        "/api/v1/inbound/raw/?recipient=" + inbox.address,
-        body,
-        content_type="message/rfc822",
-        HTTP_X_TISKET_SIGNATURE=sign(body),
-    )
+    again = post_raw(client, body, recipient=inbox.address, **headers)
+    assert again.status_code == 202
     assert again.json()["duplicate"] is True
+    assert InboundMail.objects.count() == 1
 
 
-@pytest.mark.parametrize("signature", [None, "", "00" * 32, "not-hex", sign(b"other body")])
+def test_a_signed_recipient_with_a_plus_and_an_empty_recipient_are_accepted(client, inbox):
+    body = make_mail()
+    tagged = "support.acme+abc123@in.tisket.test"
+    assert (
+        post_raw(client, body, recipient=tagged, **signed(body, recipient=tagged)).status_code
+        == 202
+    )
+    assert post_raw(client, body, **signed(body)).status_code == 202
+    assert set(InboundMail.objects.values_list("envelope_recipient", flat=True)) == {tagged, ""}
+
+
+@pytest.mark.parametrize("signature", [None, "", "00" * 32, "not-hex"])
 def test_raw_mail_with_a_bad_or_missing_signature_is_401_and_nothing_stored(
     client, inbox, signature
 ):
-    headers = {} if signature is None else {"HTTP_X_TISKET_SIGNATURE": signature}
-    response = client.post(
-        "/api/v1/inbound/raw/", make_mail(), content_type="message/rfc822", **headers
-    )
+    headers = signed(make_mail())
+    if signature is None:
+        del headers["HTTP_X_TISKET_SIGNATURE"]
+    else:
+        headers["HTTP_X_TISKET_SIGNATURE"] = signature
+    response = post_raw(client, make_mail(), **headers)
     assert response.status_code == 401
     assert "Signature" in response.json()["detail"]
+    assert not InboundMail.objects.exists()
+
+
+def test_a_signature_of_another_body_is_refused(client, inbox):
+    response = post_raw(client, make_mail(), **signed(b"other body"))
+    assert response.status_code == 401
+    assert not InboundMail.objects.exists()
+
+
+def test_the_old_signature_of_the_body_alone_is_refused(client, inbox):
+    body = make_mail()
+    old = hmac.new(b"inbound-test-secret", body, hashlib.sha256).hexdigest()
+    for headers in (
+        {"HTTP_X_TISKET_SIGNATURE": old},
+        {"HTTP_X_TISKET_SIGNATURE": old, "HTTP_X_TISKET_TIMESTAMP": str(int(time.time()))},
+    ):
+        response = post_raw(client, body, recipient=inbox.address, **headers)
+        assert response.status_code == 401
+        assert "X-Tisket-" in response.json()["detail"]
+    assert not InboundMail.objects.exists()
+
+
+def test_a_request_signed_for_one_recipient_is_refused_for_another(client, inbox):
+    body = make_mail()
+    headers = signed(body, recipient=inbox.address)
+    assert post_raw(client, body, recipient=inbox.address, **headers).status_code == 202
+    for other in ("sales.acme@in.tisket.test", ""):
+        response = post_raw(client, body, recipient=other, **headers)
+        assert response.status_code == 401
+        assert "Signature" in response.json()["detail"]
+    assert list(InboundMail.objects.values_list("envelope_recipient", flat=True)) == [inbox.address]
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -86_400 * 365])
+def test_a_request_signed_outside_the_window_is_refused(client, inbox, offset):
+    body = make_mail()
+    headers = signed(body, recipient=inbox.address, timestamp=int(time.time()) + offset)
+    response = post_raw(client, body, recipient=inbox.address, **headers)
+    assert response.status_code == 401
+    assert "300 seconds" in response.json()["detail"]
+    assert not InboundMail.objects.exists()
+
+
+def test_a_replay_of_a_stored_mail_outside_the_window_is_refused(client, inbox, settings):
+    body = make_mail()
+    headers = signed(body, recipient=inbox.address)
+    assert post_raw(client, body, recipient=inbox.address, **headers).status_code == 202
+    with time_machine.travel(time.time() + 301, tick=False):
+        replay = post_raw(client, body, recipient=inbox.address, **headers)
+    assert replay.status_code == 401
+    settings.TISKET_INBOUND_SIGNATURE_WINDOW = 600
+    with time_machine.travel(time.time() + 301, tick=False):
+        assert post_raw(client, body, recipient=inbox.address, **headers).status_code == 202
+    assert InboundMail.objects.count() == 1
+
+
+@pytest.mark.parametrize("timestamp", ["", "soon", "-5", "1e9", "\uff11\uff12\uff13", "9" * 40])
+def test_a_malformed_timestamp_is_refused(client, inbox, timestamp):
+    body = make_mail()
+    headers = signed(body)
+    headers["HTTP_X_TISKET_TIMESTAMP"] = timestamp
+    response = post_raw(client, body, **headers)
+    assert response.status_code == 401
+    assert "X-Tisket-Timestamp" in response.json()["detail"]
     assert not InboundMail.objects.exists()
 
 
 def test_raw_mail_is_off_without_a_secret(client, inbox, settings):
     settings.TISKET_INBOUND_SECRET = ""
     body = make_mail()
-    response = client.post(
-        "/api/v1/inbound/raw/",
-        body,
-        content_type="message/rfc822",
-        HTTP_X_TISKET_SIGNATURE=sign(body),
-    )
+    response = post_raw(client, body, **signed(body))
     assert response.status_code == 503
     assert not InboundMail.objects.exists()
 
 
 def test_an_empty_raw_body_is_a_400(client, db):
-    response = client.post(
-        "/api/v1/inbound/raw/",
-        b"",
-        content_type="message/rfc822",
-        HTTP_X_TISKET_SIGNATURE=sign(b""),
-    )
+    response = post_raw(client, b"", **signed(b""))
     assert response.status_code == 400

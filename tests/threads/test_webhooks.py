@@ -163,3 +163,44 @@ def test_webhooks_are_off_without_a_secret(client, settings, db):
     assert response.status_code == 503
     assert "TISKET_WEBHOOK_SECRET" in response.json()["detail"]
     assert not InboundMail.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"",
+        b"\xff\xfe{}",
+        b"[]",
+        b'"a mail"',
+        b"null",
+        b"{}",
+        b'{"RecordType": "Inbound", "Subject": "no mail in it"}',
+        b'{"RecordType": "Bounce", "RawEmail": "Subject: x\\r\\n\\r\\nx"}',
+        b'{"RawEmail": 5}',
+        b'{"RawEmail": "Subject: x\\r\\n\\r\\nx", "OriginalRecipient": ["a@b.test"]}',
+        b'{"RawEmail": "Subject: x\\r\\n\\r\\nx", "OriginalRecipient": "a\\u0000@b.test"}',
+        b'{"RawEmail": "Subject: x\\r\\n\\r\\nx", "StrippedTextReply": 5}',
+        b'{"RawEmail": "Subject: x\\r\\n\\r\\nx", "Headers": "Return-Path"}',
+        b'{"RawEmail": "Subject: x\\r\\n\\r\\nx", "Headers": [{"Name": 1, "Value": "x"}]}',
+        b'{"FromFull": "a@b.test", "Headers": []}',
+        b'{"FromFull": {"Email": "a@b.test"}, "ToFull": "c@d.test"}',
+        b'{"FromFull": {"Email": "a@b.test"}, "Attachments": [{}]}',
+        b'{"FromFull": {"Email": "a@b.test"}, "Headers": [{"Value": "x"}]}',
+    ],
+)
+def test_a_malformed_postmark_payload_is_a_json_400_and_nothing_stored(
+    client, postmark_inbox, body
+):
+    client.raise_request_exception = False
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"].startswith("Not a Postmark inbound payload.")
+    assert not InboundMail.objects.exists()
+
+
+def test_a_malformed_postmark_payload_still_needs_the_webhook_secret(client, postmark_inbox):
+    response = post(client, b"not json", auth="Basic " + base64.b64encode(b"x:y").decode())
+    assert response.status_code == 400
+    assert "Not a Postmark" not in response.content.decode()

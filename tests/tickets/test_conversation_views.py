@@ -26,6 +26,7 @@ from tickets.models import Note, Ticket, TicketEvent
 HTMX = {"HTTP_HX_REQUEST": "true"}
 SANDBOX = '<iframe class="msg-frame"'
 STRICT_CSP = (
+    "sandbox allow-popups allow-popups-to-escape-sandbox; "
     "default-src 'none'; style-src 'unsafe-inline'; img-src data: "
     "http://testserver/acme/attachments/; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'self'"

@@ -222,7 +222,7 @@ def _row(thread: Thread, organization, now: datetime) -> Row:
 
 ROW = (
     '<tr class="row{breached}" data-href="{url}">{pick}'
-    '<td class="conv"><span class="dot" style="background: {color}" title="Inbox {inbox}"></span>'
+    '<td class="conv"><span class="dot" data-color="{color}" title="Inbox {inbox}"></span>'
     '<a class="subject" href="{url}">{subject}</a>'
     '<div class="refs muted small">{refs}{tags}</div></td>'
     '<td class="client"><span class="name">{client}</span>{client_email}</td>'

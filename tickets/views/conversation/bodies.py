@@ -43,6 +43,9 @@ def _body_csp(request: HttpRequest, *, remote: bool) -> str:
         images.append("https:")
     return "; ".join(
         [
+            # Even opened on its own, outside the sandboxed frame, the body runs no script
+            # and has no origin; links may still open a new tab, as in the frame.
+            "sandbox allow-popups allow-popups-to-escape-sandbox",
             "default-src 'none'",
             "style-src 'unsafe-inline'",
             f"img-src {' '.join(images)}",
