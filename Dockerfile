@@ -5,6 +5,7 @@ WORKDIR /app
 RUN useradd --create-home --uid 1000 tisket && mkdir -p /data && chown tisket /data
 
 COPY pyproject.toml README.md ./
+COPY config config
 COPY tisket tisket
 COPY inboxes inboxes
 COPY sla sla
@@ -18,4 +19,4 @@ RUN pip install --no-cache-dir . && python manage.py collectstatic --noinput -v0
 
 USER tisket
 EXPOSE 8000
-CMD ["gunicorn", "tisket.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--access-logfile", "-"]

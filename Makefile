@@ -31,7 +31,7 @@ run: $(VENV)/.runtime
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo
 	@echo "Serving on http://$(HOST):$(PORT)/ with a background worker (Ctrl-C stops both)."
-	$(PY) -m tisket.embedded --host $(HOST) --port $(PORT)
+	$(PY) -m config.embedded --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -9,9 +9,9 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from config.wsgi import application
 from tests.conftest import make_cast
 from tisket import services
-from tisket.wsgi import application
 
 
 @schemathesis.serializer("message/rfc822")

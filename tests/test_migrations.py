@@ -36,7 +36,7 @@ def walk(env: dict[str, str]) -> None:
 
 def base_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="tisket.settings", TISKET_DATA_DIR=str(tmp_path))
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", TISKET_DATA_DIR=str(tmp_path))
     return env
 
 

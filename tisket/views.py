@@ -114,7 +114,7 @@ def _check_database() -> str:
 
 
 def _check_broker() -> str:
-    from tisket.celery import app
+    from celery import current_app as app  # the project's app, set up by its configuration
 
     try:
         with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:

@@ -86,7 +86,7 @@ def _env(database_url: str, broker_url: str, data_dir: str) -> dict[str, str]:
         TISKET_DATA_DIR=data_dir,
         TISKET_INBOUND_DOMAIN="in.bench.test",
         TISKET_WEBHOOK_SECRET=WEBHOOK_AUTH,
-        DJANGO_SETTINGS_MODULE="tisket.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         LOG_LEVEL="WARNING",
         DB_CONN_MAX_AGE="600",
     )
@@ -136,7 +136,7 @@ def bench_webhook(env: dict, mails: list[bytes]) -> tuple[float, float, float]:
     ]
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tisket.wsgi", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", "2", "--threads", "4", "--worker-class", "gthread",
          "--keep-alive", "30", "--log-level", "warning"],
         cwd=ROOT, env=env,
@@ -243,7 +243,7 @@ def bench_worker(env: dict, database_url: str, broker_url: str, processes: int) 
     redis.Redis.from_url(broker_url).flushdb()
     pool = ["--pool", "solo"] if processes == 1 else ["--pool", "prefork", "--concurrency", "2"]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "--app", "tisket", "worker", *pool,
+        [sys.executable, "-m", "celery", "--app", "config", "worker", *pool,
          "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel", "WARNING"],
         cwd=ROOT, env=env,
     )  # fmt: skip

@@ -38,7 +38,7 @@ def setup_django(url: str, data_dir: str, *, static: bool = False, **env: str) -
     """
     os.environ.update(
         DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="tisket.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         TISKET_DATA_DIR=data_dir,
         CELERY_BROKER_URL="memory://",
         LOG_LEVEL="WARNING",

@@ -9,6 +9,7 @@ import anymail.backends
 import pytest
 from aiosmtpd.controller import Controller
 
+from config.celery import app
 from inboxes.imap import imap_lease_take, imap_test, inbox_imap_set
 from inboxes.models import Inbox
 from inboxes.transports import ESP_ACCOUNTS, inbox_connection, inbox_transport_set, smtp_test
@@ -19,7 +20,6 @@ from tests.smtp import Mailbox, free_port
 from threads import outbound
 from threads.mailboxes import MailboxBusy, MailboxError, mailbox_poll
 from threads.models import Thread
-from tisket.celery import app
 from tisket.lib import netguard
 from tisket.lib.secrets_box import secret_seal
 

@@ -36,7 +36,7 @@ from tests.smtp import Mailbox, free_port
 from threads.models import InboundMail, Message, Thread
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKER = ["-m", "celery", "--app", "tisket", "worker", "--pool", "solo",
+WORKER = ["-m", "celery", "--app", "config", "worker", "--pool", "solo",
           "--without-mingle", "--without-gossip", "--loglevel", "INFO"]  # fmt: skip
 QUICK = 10  # seconds: what "answers at once" allows a web request, broker timeouts included
 
@@ -49,7 +49,7 @@ def _env(data_dir: Path, database_url: str = "") -> dict[str, str]:
         if not k.startswith(("CELERY_", "EMAIL_")) and k not in {"REDIS_URL", "DATABASE_URL"}
     }
     return inherited | {
-        "DJANGO_SETTINGS_MODULE": "tisket.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "TISKET_DATA_DIR": str(data_dir),
         "DATABASE_URL": database_url or f"sqlite:///{data_dir / 'db.sqlite3'}",
         "TISKET_INBOUND_DOMAIN": "in.tisket.test",
@@ -263,7 +263,7 @@ def test_a_reply_posted_while_redis_is_down_is_stored_then_sent_once_by_the_swee
     """
     port = free_port()
     with broker_down(how) as down, running(
-        ["-m", "gunicorn", "tisket.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        ["-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--graceful-timeout", "1"],
         site.env | down | {"HOME": site.env["TISKET_DATA_DIR"]},  # gunicorn's control socket
     ) as web:  # fmt: skip

@@ -154,7 +154,7 @@ def test_webhooks_are_off_without_a_secret(client, settings, db):
     import sys
 
     settings.ANYMAIL = {}
-    spec = importlib.util.find_spec("tisket.urls")
+    spec = importlib.util.find_spec("config.urls")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     sys.modules["tests._urls_without_webhook_secret"] = module

@@ -24,7 +24,7 @@ def test_a_task_sent_after_commit_is_run_by_the_worker(tmp_path, broker):
     env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL", "REDIS_URL"}} | {
         "TISKET_DATA_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "tisket.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     if broker == "redis":
         env["CELERY_BROKER_URL"] = redis_url().rsplit("/", 1)[0] + "/14"
@@ -42,7 +42,7 @@ def test_a_task_sent_after_commit_is_run_by_the_worker(tmp_path, broker):
         " expire_date=timezone.now()-timedelta(days=1))",
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "--app", "tisket", "worker", "--pool", "solo",
+        [sys.executable, "-m", "celery", "--app", "config", "worker", "--pool", "solo",
          "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip

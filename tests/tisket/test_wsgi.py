@@ -7,11 +7,11 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
+from config.wsgi import WebhookHandler, application
 from inboxes.services import inbox_create
 from tests.factories import OrganizationFactory
 from tests.mail import make_mail
 from threads.models import InboundMail
-from tisket.wsgi import WebhookHandler, application
 
 URL = "/anymail/postmark/inbound/"
 AUTH = "Basic " + base64.b64encode(b"tisket:webhook-secret").decode()

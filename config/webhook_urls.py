@@ -1,6 +1,6 @@
 """The ESP webhooks' URLs (/anymail/<esp>/inbound/ and /tracking/).
 
-tisket.urls serves them with the rest of the site; tisket.wsgi's webhook lane
+config.urls serves them with the rest of the site; config.wsgi's webhook lane
 resolves /anymail/ paths against these alone, so that nothing else (an
 organization's pages, say) is ever reached through the lane.
 """

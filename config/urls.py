@@ -3,9 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.webhook_urls import webhook_urlpatterns
 from threads import views as threads_views
 from tisket import views
-from tisket.webhook_urls import webhook_urlpatterns
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -16,7 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("tisket.api_urls", namespace="api")),
+    path("api/v1/", include("config.api_urls", namespace="api")),
     path("", views.home, name="home"),
     path("c/", include("threads.client_pages")),
     path("<slug:org_slug>/", include("tickets.urls")),

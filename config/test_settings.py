@@ -2,7 +2,7 @@
 
 import tempfile
 
-from tisket.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in-process at commit; tests of the worker itself start a real one.

@@ -17,7 +17,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.utils.module_loading import import_string
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tisket.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 WEBHOOK_PREFIX = "/anymail/"
 WEBHOOK_MIDDLEWARE = frozenset(
@@ -36,7 +36,7 @@ class WebhookHandler(WSGIHandler):
     that is not a webhook is a 404 here, never another page of the site.
     """
 
-    urlconf = "tisket.webhook_urls"
+    urlconf = "config.webhook_urls"
 
     def get_response(self, request):
         request.urlconf = self.urlconf
