@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from inboxes.models import Inbox
 from threads import inbound, outbound, selectors, services
 from threads.downloads import attachment_response
-from threads.models import Attachment, InboundMail, Message, OutboundMail, Thread
+from threads.models import Attachment, InboundMail, Message, OutboundMail, Suppression, Thread
 from tickets.services import thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
@@ -367,6 +367,42 @@ class InboundLogApi(OrganizationApiMixin, GenericAPIView):
         )
         page = self.paginate_queryset(mails)
         return self.get_paginated_response(InboundMailSerializer(page, many=True).data)
+
+
+class SuppressionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Suppression
+        fields = ["id", "address", "reason", "until", "created_at"]
+
+
+class SuppressionListApi(OrganizationApiMixin, GenericAPIView):
+    """The addresses the organization's automatic mail is held back from: its mail to them
+    bounced hard, or they complained of it (admins)."""
+
+    serializer_class = SuppressionSerializer
+    read_role = Role.ADMIN
+
+    @extend_schema(responses=SuppressionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.suppressions_list(organization=self.organization))
+        return self.get_paginated_response(SuppressionSerializer(page, many=True).data)
+
+
+class SuppressionDetailApi(OrganizationApiMixin, GenericAPIView):
+    """One suppression; DELETE lifts it, and automatic mail goes to the address again."""
+
+    serializer_class = SuppressionSerializer
+    read_role = write_role = Role.ADMIN
+
+    def get(self, request: Request, pk: int) -> Response:
+        suppression = selectors.suppression_get(organization=self.organization, pk=pk)
+        return Response(SuppressionSerializer(suppression).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        suppression = selectors.suppression_get(organization=self.organization, pk=pk)
+        outbound.suppression_lift(suppression=suppression, actor=self.membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RawMimeParser(parsers.BaseParser):

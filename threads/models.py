@@ -322,15 +322,24 @@ class OutboundMail(models.Model):
 
 
 class Suppression(models.Model):
-    """An address no automatic mail goes to for a while: it bounced hard, or complained."""
+    """An address no automatic mail of one organization goes to for a while: its mail to
+    the address bounced hard, or the recipient complained of it."""
 
-    address = models.CharField(max_length=320, unique=True)
+    # Each organization's own: one tenant's bounces never silence another's mail,
+    # nor tell it who the other mails.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
     reason = models.CharField(max_length=200)
     until = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "address"], name="suppression_org_address"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.address} until {self.until:%Y-%m-%d}"

@@ -26,7 +26,12 @@ from threads.outbound.outbox import (
     outbox_send_again,
     outbox_sweep,
 )
-from threads.outbound.tracking import SUPPRESS_FOR, address_suppressed, delivery_recorded
+from threads.outbound.tracking import (
+    SUPPRESS_FOR,
+    address_suppressed,
+    delivery_recorded,
+    suppression_lift,
+)
 
 __all__ = [
     "AUTO_ACK_WINDOW",
@@ -51,6 +56,7 @@ __all__ = [
     "outbox_send_again",
     "outbox_sweep",
     "reply_send",
+    "suppression_lift",
     "thread_start",
     "thread_subject",
 ]

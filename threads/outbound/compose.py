@@ -298,7 +298,7 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
             continue
         if Membership.objects.filter(organization_id=thread.organization_id, user__email=sender):
             continue  # a member opening a conversation needs no receipt
-        if address_suppressed(sender):
+        if address_suppressed(organization_id=thread.organization_id, address=sender):
             continue  # it bounced or complained: no automatic mail for a while
         since = timezone.now() - AUTO_ACK_WINDOW
         if OutboundMail.objects.filter(

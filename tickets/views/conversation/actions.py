@@ -139,7 +139,11 @@ def message_send_again(request: HttpRequest, message: int) -> HttpResponse:
         flash.error(request, str(error))
     else:
         flash.success(request, "Queued to be sent again.")
-        bounced = [a for a in [*sent.to, *sent.cc] if thread_outbound.address_suppressed(a)]
+        bounced = [
+            a
+            for a in [*sent.to, *sent.cc]
+            if thread_outbound.address_suppressed(organization_id=sent.organization_id, address=a)
+        ]
         if bounced:
             flash.warning(
                 request,
