@@ -267,19 +267,38 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
     pagination_class = MessagePagination
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
 
-    @extend_schema(request=ReplySerializer, responses={201: MessageSerializer})
+    @extend_schema(
+        request=ReplySerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER,
+                description="Any 1 to 100 visible ASCII characters, new for each reply (a "
+                "UUID). A request sent again with the key of a stored reply answers 200 with "
+                "that reply, and nothing more is stored or sent.",
+            )
+        ],
+        responses={201: MessageSerializer, 200: MessageSerializer},
+    )  # fmt: skip
     def post(self, request: Request, reference: str) -> Response:
         thread = selectors.thread_get(organization=self.organization, reference=reference)
         serializer = ReplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         files = [(f.name, f.read()) for f in data.pop("attachments")]
-        message, _ = thread_reply_send(
-            thread=thread, author=self.membership, attachments=files, **data
-        )
+        answer = status.HTTP_201_CREATED
+        try:
+            message, _ = thread_reply_send(
+                thread=thread,
+                author=self.membership,
+                attachments=files,
+                idempotency_key=request.headers.get("Idempotency-Key", ""),
+                **data,
+            )
+        except outbound.ReplyAlreadySent as repeated:
+            message, answer = repeated.message, status.HTTP_200_OK
         message = selectors.messages_list(thread=thread).get(pk=message.pk)
         data = MessageSerializer(message, context={"request": request}).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        return Response(data, status=answer)
 
     @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:

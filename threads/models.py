@@ -110,13 +110,21 @@ class Message(models.Model):
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     automated_reason = models.CharField(max_length=200, blank=True)
+    # The agent's submission (the reply box's, or an API client's Idempotency-Key):
+    # sent twice, it is stored and mailed once.
+    idempotency_key = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "dedupe_key"], name="message_dedupe")
+            models.UniqueConstraint(fields=["organization", "dedupe_key"], name="message_dedupe"),
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="message_idempotency_key",
+            ),
         ]
         indexes = [models.Index(fields=["thread", "created_at", "id"], name="message_thread_order")]
 

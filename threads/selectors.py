@@ -110,6 +110,13 @@ def message_get(*, organization: Organization, pk: int) -> Message:
         raise Http404("No such message.") from None
 
 
+def message_for_idempotency_key(*, organization: Organization, key: str) -> Message | None:
+    """The organization's message stored for this submission key, if any (never for a blank one)."""
+    if not key:
+        return None
+    return Message.objects.filter(organization=organization, idempotency_key=key).first()
+
+
 def inbound_messages_after(*, thread: Thread, message_id: int) -> QuerySet[Message]:
     """The client messages of the thread newer than the given one (by id: ids only grow)."""
     return Message.objects.filter(

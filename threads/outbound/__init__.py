@@ -6,6 +6,7 @@
 from threads.outbound.compose import (
     AUTO_ACK_WINDOW,
     DEFAULT_AUTO_ACK,
+    ReplyAlreadySent,
     ReplyError,
     auto_ack_after_ingest,
     body_html,
@@ -41,6 +42,7 @@ __all__ = [
     "STUCK_SENDING",
     "SUPPRESS_FOR",
     "MemberMail",
+    "ReplyAlreadySent",
     "ReplyError",
     "address_mail",
     "address_suppressed",
