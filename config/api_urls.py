@@ -75,6 +75,12 @@ urlpatterns = [
         name="quarantine-discard",
     ),
     path("inbound-log/", threads_api.InboundLogApi.as_view(), name="inbound-log"),
+    path("suppressions/", threads_api.SuppressionListApi.as_view(), name="suppression-list"),
+    path(
+        "suppressions/<int:pk>/",
+        threads_api.SuppressionDetailApi.as_view(),
+        name="suppression-detail",
+    ),
     path("queues/", tickets_api.QueueListApi.as_view(), name="queue-list"),
     path("queues/<int:pk>/", tickets_api.QueueDetailApi.as_view(), name="queue-detail"),
     path("tickets/", tickets_api.TicketListApi.as_view(), name="ticket-list"),

@@ -168,6 +168,8 @@ class OutboundMailAdmin(admin.ModelAdmin):
 
 @admin.register(Suppression)
 class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ["address", "reason", "until", "created_at"]
+    list_display = ["address", "organization", "reason", "until", "created_at"]
+    list_filter = ["organization"]
+    list_select_related = ["organization"]
     search_fields = ["address"]
     date_hierarchy = "created_at"

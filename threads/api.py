@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from inboxes.models import Inbox
 from threads import inbound, outbound, selectors, services
 from threads.downloads import attachment_response
-from threads.models import Attachment, InboundMail, Message, OutboundMail, Thread
+from threads.models import Attachment, InboundMail, Message, OutboundMail, Suppression, Thread
 from tickets.services import thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
@@ -268,19 +268,38 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
     pagination_class = MessagePagination
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
 
-    @extend_schema(request=ReplySerializer, responses={201: MessageSerializer})
+    @extend_schema(
+        request=ReplySerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER,
+                description="Any 1 to 100 visible ASCII characters, new for each reply (a "
+                "UUID). A request sent again with the key of a stored reply answers 200 with "
+                "that reply, and nothing more is stored or sent.",
+            )
+        ],
+        responses={201: MessageSerializer, 200: MessageSerializer},
+    )  # fmt: skip
     def post(self, request: Request, reference: str) -> Response:
         thread = selectors.thread_get(organization=self.organization, reference=reference)
         serializer = ReplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         files = [(f.name, f.read()) for f in data.pop("attachments")]
-        message, _ = thread_reply_send(
-            thread=thread, author=self.membership, attachments=files, **data
-        )
+        answer = status.HTTP_201_CREATED
+        try:
+            message, _ = thread_reply_send(
+                thread=thread,
+                author=self.membership,
+                attachments=files,
+                idempotency_key=request.headers.get("Idempotency-Key", ""),
+                **data,
+            )
+        except outbound.ReplyAlreadySent as repeated:
+            message, answer = repeated.message, status.HTTP_200_OK
         message = selectors.messages_list(thread=thread).get(pk=message.pk)
         data = MessageSerializer(message, context={"request": request}).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        return Response(data, status=answer)
 
     @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
@@ -368,6 +387,42 @@ class InboundLogApi(OrganizationApiMixin, GenericAPIView):
         )
         page = self.paginate_queryset(mails)
         return self.get_paginated_response(InboundMailSerializer(page, many=True).data)
+
+
+class SuppressionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Suppression
+        fields = ["id", "address", "reason", "until", "created_at"]
+
+
+class SuppressionListApi(OrganizationApiMixin, GenericAPIView):
+    """The addresses the organization's automatic mail is held back from: its mail to them
+    bounced hard, or they complained of it (admins)."""
+
+    serializer_class = SuppressionSerializer
+    read_role = Role.ADMIN
+
+    @extend_schema(responses=SuppressionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.suppressions_list(organization=self.organization))
+        return self.get_paginated_response(SuppressionSerializer(page, many=True).data)
+
+
+class SuppressionDetailApi(OrganizationApiMixin, GenericAPIView):
+    """One suppression; DELETE lifts it, and automatic mail goes to the address again."""
+
+    serializer_class = SuppressionSerializer
+    read_role = write_role = Role.ADMIN
+
+    def get(self, request: Request, pk: int) -> Response:
+        suppression = selectors.suppression_get(organization=self.organization, pk=pk)
+        return Response(SuppressionSerializer(suppression).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        suppression = selectors.suppression_get(organization=self.organization, pk=pk)
+        outbound.suppression_lift(suppression=suppression, actor=self.membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RawMimeParser(parsers.BaseParser):

@@ -110,13 +110,21 @@ class Message(models.Model):
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     automated_reason = models.CharField(max_length=200, blank=True)
+    # The agent's submission (the reply box's, or an API client's Idempotency-Key):
+    # sent twice, it is stored and mailed once.
+    idempotency_key = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "dedupe_key"], name="message_dedupe")
+            models.UniqueConstraint(fields=["organization", "dedupe_key"], name="message_dedupe"),
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="message_idempotency_key",
+            ),
         ]
         indexes = [models.Index(fields=["thread", "created_at", "id"], name="message_thread_order")]
 
@@ -322,15 +330,24 @@ class OutboundMail(models.Model):
 
 
 class Suppression(models.Model):
-    """An address no automatic mail goes to for a while: it bounced hard, or complained."""
+    """An address no automatic mail of one organization goes to for a while: its mail to
+    the address bounced hard, or the recipient complained of it."""
 
-    address = models.CharField(max_length=320, unique=True)
+    # Each organization's own: one tenant's bounces never silence another's mail,
+    # nor tell it who the other mails.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
     reason = models.CharField(max_length=200)
     until = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "address"], name="suppression_org_address"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.address} until {self.until:%Y-%m-%d}"

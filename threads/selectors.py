@@ -1,7 +1,16 @@
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from threads.models import Attachment, InboundMail, Message, OutboundMail, Participant, Thread
+from threads.models import (
+    Attachment,
+    InboundMail,
+    Message,
+    OutboundMail,
+    Participant,
+    Suppression,
+    Thread,
+)
 from tisket.lib.addresses import address_is_valid, address_normalize
 from tisket.models import Organization
 
@@ -101,8 +110,28 @@ def message_get(*, organization: Organization, pk: int) -> Message:
         raise Http404("No such message.") from None
 
 
+def message_for_idempotency_key(*, organization: Organization, key: str) -> Message | None:
+    """The organization's message stored for this submission key, if any (never for a blank one)."""
+    if not key:
+        return None
+    return Message.objects.filter(organization=organization, idempotency_key=key).first()
+
+
 def inbound_messages_after(*, thread: Thread, message_id: int) -> QuerySet[Message]:
     """The client messages of the thread newer than the given one (by id: ids only grow)."""
     return Message.objects.filter(
         thread=thread, direction=Message.Direction.INBOUND, pk__gt=message_id
     )
+
+
+def suppressions_list(*, organization: Organization) -> QuerySet[Suppression]:
+    """The addresses the organization's automatic mail holds back from now, the latest first."""
+    return Suppression.objects.filter(organization=organization, until__gt=timezone.now())
+
+
+def suppression_get(*, organization: Organization, pk: int) -> Suppression:
+    """One of the organization's suppressions in force; 404 for any other."""
+    try:
+        return suppressions_list(organization=organization).get(pk=pk)
+    except (Suppression.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such suppression.") from None

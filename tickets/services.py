@@ -501,10 +501,19 @@ def thread_reply_send(
     body: str,
     cc: Sequence[str] = (),
     attachments: Sequence[tuple[str, bytes]] = (),
+    idempotency_key: str = "",
 ) -> tuple[Message, OutboundMail | None]:
-    """An agent's reply to a thread's clients, and what it does to the thread's ticket."""
+    """An agent's reply to a thread's clients, and what it does to the thread's ticket.
+
+    A submission sent again raises outbound.ReplyAlreadySent and changes nothing.
+    """
     message, mail = outbound.reply_send(
-        thread=thread, author=author, body=body, cc=list(cc), attachments=list(attachments)
+        thread=thread,
+        author=author,
+        body=body,
+        cc=list(cc),
+        attachments=list(attachments),
+        idempotency_key=idempotency_key,
     )
     ticket_reply_sent(thread=thread, message=message, actor=author)
     return message, mail

@@ -178,7 +178,10 @@ def test_a_bad_address_is_refused_and_nothing_is_sent(acme, web):
 
 def test_an_address_that_bounces_is_invited_but_not_mailed(acme, web):
     Suppression.objects.create(
-        address="bouncy@example.com", reason="bounced", until=timezone.now() + timedelta(days=1)
+        organization=acme.org,
+        address="bouncy@example.com",
+        reason="bounced",
+        until=timezone.now() + timedelta(days=1),
     )
     response = _invite(web(acme.admin), email="bouncy@example.com", follow=True)
     assert b"bounced recently: no mail was sent" in response.content

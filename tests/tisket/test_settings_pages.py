@@ -1,16 +1,19 @@
 """Settings pages: who may open them, the organization form, API tokens, and constant queries."""
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from inboxes.services import inbox_create
 from sla import services as sla_services
 from tests.conftest import Cast
 from tests.factories import MembershipFactory
+from threads.models import Suppression
 from tickets import macros
 from tickets import services as ticket_services
 from tisket import services
@@ -26,7 +29,14 @@ def objects(acme, inbox) -> dict:
     customer = sla_services.customer_save(organization=acme.org, name="Initech", policy=policy)
     queue = ticket_services.queue_create(organization=acme.org, name="Support", actor=None)
     macro = macros.macro_save(organization=acme.org, actor=None, name="Thanks", body="Thanks!")
+    suppression = Suppression.objects.create(
+        organization=acme.org,
+        address="gone@client.test",
+        reason="bounced",
+        until=timezone.now() + timedelta(days=1),
+    )
     return {
+        "suppression": suppression.pk,
         "inbox": inbox.pk,
         "queue": queue.pk,
         "macro": macro.pk,
@@ -41,6 +51,7 @@ PAGES = [
     ("settings-members", None),
     ("settings-inboxes", None),
     ("settings-inbox-new", None),
+    ("settings-suppressions", None),
     ("settings-inbox", "inbox"),
     ("settings-queues", None),
     ("settings-queue-new", None),
@@ -97,6 +108,7 @@ ACTIONS = [
     ("settings-policy-delete", "policy"),
     ("settings-customer-delete", "customer"),
     ("settings-token-revoke", "token"),
+    ("settings-suppression-lift", "suppression"),
 ]
 
 
@@ -110,6 +122,7 @@ def test_actions_refuse_a_supervisor_and_change_nothing(acme, objects, web, name
     token.refresh_from_db()
     assert acme.agent.role == Role.AGENT
     assert token.revoked_at is None
+    assert Suppression.objects.filter(pk=objects["suppression"]).exists()
 
 
 def test_the_settings_link_shows_for_admins_only(acme, web):

@@ -6,6 +6,7 @@
 from threads.outbound.compose import (
     AUTO_ACK_WINDOW,
     DEFAULT_AUTO_ACK,
+    ReplyAlreadySent,
     ReplyError,
     auto_ack_after_ingest,
     body_html,
@@ -26,7 +27,12 @@ from threads.outbound.outbox import (
     outbox_send_again,
     outbox_sweep,
 )
-from threads.outbound.tracking import SUPPRESS_FOR, address_suppressed, delivery_recorded
+from threads.outbound.tracking import (
+    SUPPRESS_FOR,
+    address_suppressed,
+    delivery_recorded,
+    suppression_lift,
+)
 
 __all__ = [
     "AUTO_ACK_WINDOW",
@@ -36,6 +42,7 @@ __all__ = [
     "STUCK_SENDING",
     "SUPPRESS_FOR",
     "MemberMail",
+    "ReplyAlreadySent",
     "ReplyError",
     "address_mail",
     "address_suppressed",
@@ -51,6 +58,7 @@ __all__ = [
     "outbox_send_again",
     "outbox_sweep",
     "reply_send",
+    "suppression_lift",
     "thread_start",
     "thread_subject",
 ]

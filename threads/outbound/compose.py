@@ -15,7 +15,7 @@ from datetime import timedelta
 import markdown
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inboxes.models import Inbox, validate_auto_ack_text
@@ -25,6 +25,7 @@ from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Thread
 from threads.outbound.outbox import outbox_enqueue
 from threads.outbound.tracking import address_suppressed
+from threads.selectors import message_for_idempotency_key
 from threads.services import (
     attachments_prepare,
     attachments_save,
@@ -33,7 +34,7 @@ from threads.services import (
     thread_create,
     thread_message_added,
 )
-from tisket.errors import NotAllowedError, TisketError
+from tisket.errors import ConflictError, NotAllowedError, TisketError
 from tisket.lib.addresses import (
     address_is_valid,
     address_normalize,
@@ -60,8 +61,22 @@ DEFAULT_AUTO_ACK = (
 )
 
 
+IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,100}")
+
+
 class ReplyError(TisketError):
     pass
+
+
+class ReplyAlreadySent(Exception):
+    """Not an error: this submission is stored and mailed already, and nothing more is.
+
+    The edges answer as they did the first time.
+    """
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(f"message #{message.pk}")
+        self.message = message
 
 
 def body_html(text: str) -> str:
@@ -140,6 +155,7 @@ def _store_outbound(
     automated: str = "",
     extra_headers: dict[str, str] | None = None,
     subject: str = "",
+    idempotency_key: str = "",
 ) -> tuple[Message, OutboundMail]:
     inbox = thread.inbox
     message_id = new_message_id()
@@ -165,6 +181,7 @@ def _store_outbound(
         dedupe_key=message_id_key(message_id),
         author=author,
         automated_reason=automated,
+        idempotency_key=idempotency_key,
     )
     # Every mail to a client ends with a signed link to the conversation's page
     # (the mail's, not the stored message's: the page itself needs no link).
@@ -200,12 +217,21 @@ def reply_send(
     body: str,
     cc: list[str] = (),
     attachments: list[tuple[str, bytes]] = (),
+    idempotency_key: str = "",
 ) -> tuple[Message, OutboundMail | None]:
-    """An agent's reply (Markdown, with files): stored on the thread, mailed to its clients."""
+    """An agent's reply (Markdown, with files): stored on the thread, mailed to its clients.
+
+    A submission sent again with its idempotency key raises ReplyAlreadySent with
+    the message stored the first time, and stores and sends nothing more.
+    """
     if not author.has_role(Role.AGENT):
         raise NotAllowedError("Viewers cannot reply.")
     if author.organization_id != thread.organization_id:
         raise NotAllowedError("That thread is not of your organization.")
+    key = idempotency_key.strip()
+    if key and not IDEMPOTENCY_KEY_RE.fullmatch(key):
+        raise ReplyError("An idempotency key is 1 to 100 visible ASCII characters.")
+    _raise_if_stored(thread=thread, key=key)
     body = body.strip()
     if not body:
         raise ReplyError("A reply needs some text.")
@@ -223,9 +249,22 @@ def reply_send(
     if total > thread.inbox.max_message_bytes:
         limit = thread.inbox.max_message_bytes // (1024 * 1024)
         raise ReplyError(f"The attachments exceed this inbox's limit of {limit} MB per message.")
-    message, outbound = _store_outbound(
-        thread=thread, kind=OutboundMail.Kind.REPLY, to=to[:1], cc=to[1:], text=body, author=author
-    )
+    try:
+        with transaction.atomic():
+            message, outbound = _store_outbound(
+                thread=thread,
+                kind=OutboundMail.Kind.REPLY,
+                to=to[:1],
+                cc=to[1:],
+                text=body,
+                author=author,
+                idempotency_key=key,
+            )
+    except IntegrityError:
+        # The same submission raced this one and committed first: the unique index
+        # made this insert wait for it, and its message is there to be read now.
+        _raise_if_stored(thread=thread, key=key)
+        raise
     if attachments:
         parts = [
             MailAttachment(
@@ -242,6 +281,15 @@ def reply_send(
         attachments_save(message=message, attachments=stored)
     thread_message_added(thread=thread, reopen=False)
     return message, outbound
+
+
+def _raise_if_stored(*, thread: Thread, key: str) -> None:
+    stored = message_for_idempotency_key(organization=thread.organization, key=key)
+    if stored is None:
+        return
+    if stored.thread_id != thread.pk:
+        raise ConflictError("This idempotency key was used for a reply in another conversation.")
+    raise ReplyAlreadySent(stored)
 
 
 @transaction.atomic
@@ -316,7 +364,7 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
             continue
         if Membership.objects.filter(organization_id=thread.organization_id, user__email=sender):
             continue  # a member opening a conversation needs no receipt
-        if address_suppressed(sender):
+        if address_suppressed(organization_id=thread.organization_id, address=sender):
             continue  # it bounced or complained: no automatic mail for a while
         since = timezone.now() - AUTO_ACK_WINDOW
         if OutboundMail.objects.filter(

@@ -49,15 +49,18 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
     who turned mail off, inactive users and suppressed addresses get none.
     """
     wanted = [m for m in mails if m.membership.email_notifications and m.membership.user.is_active]
+    # Each mail is its organization's: held back only where that organization's mail bounced.
     suppressed = set(
         Suppression.objects.filter(
-            address__in={m.membership.user.email for m in wanted}, until__gt=timezone.now()
-        ).values_list("address", flat=True)
+            organization_id__in={m.membership.organization_id for m in wanted},
+            address__in={m.membership.user.email for m in wanted},
+            until__gt=timezone.now(),
+        ).values_list("organization_id", "address")
     )
     site = settings.SITE_URL.rstrip("/")
     rows = []
     for mail in wanted:
-        if mail.membership.user.email in suppressed:
+        if (mail.membership.organization_id, mail.membership.user.email) in suppressed:
             continue
         link = f"{site}{mail.url}" if mail.url.startswith("/") else mail.url
         rows.append(
@@ -78,9 +81,9 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
 
 def address_mail(*, organization_id: int, to: str, subject: str, text: str) -> OutboundMail | None:
     """Queue one mail from the installation's address to someone not yet a member (an
-    invitation); None when the address is suppressed for bouncing."""
+    invitation); None when the organization's mail to the address bounced lately."""
     to = address_normalize(to)
-    if address_suppressed(to):
+    if address_suppressed(organization_id=organization_id, address=to):
         return None
     outbound = _installation_mail(
         organization_id=organization_id, to=to, subject=subject, text=text

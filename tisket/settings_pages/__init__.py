@@ -6,7 +6,7 @@ the invitation link (/accounts/invitations/<token>/) lives in `invitations`.
 
 from django.urls import path
 
-from tisket.settings_pages import inboxes, people, sla, work
+from tisket.settings_pages import inboxes, people, sla, suppressions, work
 
 urlpatterns = [
     path("", people.general, name="settings"),
@@ -36,6 +36,13 @@ urlpatterns = [
         "inboxes/<int:inbox>/test-imap/", inboxes.inbox_test_imap, name="settings-inbox-test-imap"
     ),
     path("inboxes/<int:inbox>/fetch/", inboxes.inbox_fetch_now, name="settings-inbox-fetch"),
+    # Addresses held back from automatic mail
+    path("bouncing/", suppressions.suppressions, name="settings-suppressions"),
+    path(
+        "bouncing/<int:suppression>/lift/",
+        suppressions.suppression_lift,
+        name="settings-suppression-lift",
+    ),
     # Queues and macros
     path("queues/", work.queues, name="settings-queues"),
     path("queues/new/", work.queue_new, name="settings-queue-new"),

@@ -16,6 +16,7 @@ SECTIONS = [
     ("settings", "General"),
     ("settings-members", "Members"),
     ("settings-inboxes", "Inboxes"),
+    ("settings-suppressions", "Bouncing addresses"),
     ("settings-queues", "Queues"),
     ("settings-macros", "Macros"),
     ("settings-sla", "SLA"),

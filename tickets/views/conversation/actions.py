@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from threads import outbound as thread_outbound
 from threads import selectors as thread_selectors
-from threads.models import Thread
+from threads.models import Message, Thread
 from threads.presence import presence_others, presence_touch
 from threads.services import thread_set_status
 from tickets import macros, selectors, services, workflows
@@ -82,6 +82,7 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
     }
     seen = request.POST.get("seen", "")
     seen_id = int(seen) if seen.isdigit() else 0
+    key = request.POST.get("idempotency_key", "")
 
     def again(*, error: str = "", warning: str = "", status: int = 400, new_since=None):
         return conversation_render(
@@ -95,6 +96,11 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
             status=status,
         )
 
+    # A form sent again (after an error page, a lost answer) sees its reply, not a warning
+    # about the client's messages that arrived since the first time.
+    sent = thread_selectors.message_for_idempotency_key(organization=request.organization, key=key)
+    if sent is not None and sent.thread_id == found.pk:
+        return _reply_sent(request, thread=found, ticket=ticket, message=sent)
     if thread_selectors.inbound_messages_after(thread=found, message_id=seen_id).exists():
         return again(
             warning="A new message arrived; read it before sending. Your reply was not sent.",
@@ -114,18 +120,34 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
                 body=draft["body"],
                 cc=addresses_parse(draft["cc"]),
                 attachments=[(f.name, f.read()) for f in files],
+                idempotency_key=key,
             )
             _set_status(request, thread=found, ticket=ticket, status=new_status)
+    except thread_outbound.ReplyAlreadySent as repeated:
+        return _reply_sent(request, thread=found, ticket=ticket, message=repeated.message)
     except TisketError as exc:
         return again(error=str(exc), status=exc.status_code)
+    return _reply_sent(
+        request, thread=found, ticket=ticket, message=message, status_changed=bool(new_status)
+    )
+
+
+def _reply_sent(
+    request: HttpRequest,
+    *,
+    thread: Thread,
+    ticket: Ticket | None,
+    message: Message,
+    status_changed: bool = False,
+) -> HttpResponse:
     presence_touch(
-        thread_id=found.pk,
+        thread_id=thread.pk,
         membership_id=request.membership.pk,
         name=request.user.get_full_name(),
         typing=False,
     )
-    flash.success(request, "Reply sent." + (" Status changed." if new_status else ""))
-    return _back(request, thread=found, ticket=ticket, anchor=f"message-{message.pk}")
+    flash.success(request, "Reply sent." + (" Status changed." if status_changed else ""))
+    return _back(request, thread=thread, ticket=ticket, anchor=f"message-{message.pk}")
 
 
 @require_POST
@@ -139,7 +161,11 @@ def message_send_again(request: HttpRequest, message: int) -> HttpResponse:
         flash.error(request, str(error))
     else:
         flash.success(request, "Queued to be sent again.")
-        bounced = [a for a in [*sent.to, *sent.cc] if thread_outbound.address_suppressed(a)]
+        bounced = [
+            a
+            for a in [*sent.to, *sent.cc]
+            if thread_outbound.address_suppressed(organization_id=sent.organization_id, address=a)
+        ]
         if bounced:
             flash.warning(
                 request,

@@ -1,6 +1,7 @@
 """The conversation page: messages, notes, the side panel and the timeline, assembled."""
 
 import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -298,6 +299,8 @@ def conversation_render(
         "ticket": ticket,
         "entries": entries,
         "last_message_id": last_message_id,
+        # Each rendering of the reply box is one submission: sent twice, it is sent once.
+        "reply_key": uuid.uuid4().hex,
         "draft": draft,
         "tab": "note" if thread is None else (tab if ticket is not None else "reply"),
         "error": error,
