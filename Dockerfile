@@ -12,6 +12,7 @@ COPY sla sla
 COPY kb kb
 COPY threads threads
 COPY tickets tickets
+COPY interface interface
 COPY templates templates
 COPY static static
 COPY manage.py ./

@@ -3,11 +3,12 @@
 from django.urls import path
 
 from inboxes import api as inboxes_api
-from sla import api as sla_api
-from threads import api as threads_api
+from interface.settings_pages import api as people_api
+from threads import api as threads_pipeline_api
 from tickets import api as tickets_api
+from tickets.api import sla as sla_api
+from tickets.api import threads as threads_api
 from tisket import api
-from tisket.settings_pages import api as people_api
 
 app_name = "api"
 
@@ -38,7 +39,7 @@ urlpatterns = [
     ),
     path(
         "inboxes/<int:pk>/fetch-now/",
-        inboxes_api.InboxFetchNowApi.as_view(),
+        threads_pipeline_api.InboxFetchNowApi.as_view(),
         name="inbox-fetch-now",
     ),
     path(

@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from inboxes import imap, selectors, services, transports
 from inboxes.models import Inbox, validate_auto_ack_text
 from inboxes.transports import ESP_ACCOUNTS
-from threads.mailboxes import mailbox_poll
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Role
 
@@ -249,23 +248,3 @@ class InboxImapTestApi(OrganizationApiMixin, GenericAPIView):
         inbox = selectors.inbox_get(organization=self.organization, pk=pk)
         ok, message = imap.imap_test(inbox=inbox)
         return Response({"ok": ok, "message": message})
-
-
-class InboxFetchNowApi(OrganizationApiMixin, GenericAPIView):
-    """Poll the inbox's IMAP mailbox now instead of at the next minute."""
-
-    serializer_class = MailboxResultSerializer
-    write_role = Role.ADMIN
-
-    @extend_schema(request=None, responses=MailboxResultSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        inbox = selectors.inbox_get(organization=self.organization, pk=pk)
-        if not inbox.imap_host:
-            return Response({"ok": False, "message": "This inbox has no IMAP mailbox."})
-        try:
-            fetched = mailbox_poll(inbox=inbox)
-        except imap.MailboxError as exc:
-            return Response({"ok": False, "message": str(exc), "fetched": 0})
-        return Response(
-            {"ok": True, "message": f"Fetched {fetched} new mail(s).", "fetched": fetched}
-        )

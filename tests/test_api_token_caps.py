@@ -8,8 +8,8 @@ weaker role must get a 403 with a JSON message.
 import pytest
 from django.urls import URLPattern
 
+from config import api_urls
 from tests.conftest import api_client
-from tisket import api_urls
 from tisket.models import ROLE_RANK, Role
 
 V, A, S, AD = Role.VIEWER, Role.AGENT, Role.SUPERVISOR, Role.ADMIN
@@ -42,6 +42,9 @@ GUARDED = [
     ("post", "quarantine-release", "/api/v1/quarantine/1/release/", A),
     ("post", "quarantine-discard", "/api/v1/quarantine/1/discard/", A),
     ("get", "inbound-log", "/api/v1/inbound-log/", AD),
+    ("get", "suppression-list", "/api/v1/suppressions/", AD),
+    ("get", "suppression-detail", "/api/v1/suppressions/1/", AD),
+    ("delete", "suppression-detail", "/api/v1/suppressions/1/", AD),
     ("post", "queue-list", "/api/v1/queues/", S),
     ("patch", "queue-detail", "/api/v1/queues/1/", S),
     ("delete", "queue-detail", "/api/v1/queues/1/", S),

@@ -1,7 +1,11 @@
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from threads import inbound, outbound
+from threads import (
+    admin_inboxes,  # noqa: F401 (inboxes, polled through this pipeline)
+    inbound,
+    outbound,
+)
 from threads.models import (
     Attachment,
     InboundMail,

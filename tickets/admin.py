@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from tickets import admin_sla  # noqa: F401 (the SLA settings: saving them recomputes tickets)
 from tickets.models import (
     Macro,
     Note,

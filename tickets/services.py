@@ -385,12 +385,8 @@ def _tickets_follow_replies(results: list[InboundResult]) -> None:
         if ticket is None:
             continue
         if message.direction == Message.Direction.OUTBOUND:
-            if ticket.first_responded_at is None:
-                ticket.first_responded_at = message.created_at
-                ticket.save(update_fields=["first_responded_at"])
-            sla.sla_agent_replied(ticket)
-            if ticket.status == Ticket.Status.NEW:
-                ticket_set_status(ticket=ticket, status=Ticket.Status.OPEN, actor=None)
+            # A member answering from their own mail client: the same as from the page.
+            ticket_answered(ticket=ticket, message=message, actor=message.author)
             continue
         if message.is_automated:
             continue
@@ -477,11 +473,18 @@ def queue_delete(*, queue: Queue) -> None:
 
 
 def ticket_reply_sent(*, thread: Thread, message: Message, actor: Membership | None) -> None:
-    """An agent answered the client on a linked thread: the first response, and an event."""
+    """An agent answered the client on a thread: what it does to the thread's ticket, if any."""
     link = TicketThread.objects.select_related("ticket").filter(thread=thread).first()
-    if link is None:
-        return
-    ticket = link.ticket
+    if link is not None:
+        ticket_answered(ticket=link.ticket, message=message, actor=actor)
+
+
+def ticket_answered(*, ticket: Ticket, message: Message, actor: Membership | None) -> None:
+    """The desk answered the client, from the page, the API or a mail client.
+
+    The one place that records a first response: its time, the SLA clocks, the
+    event on the timeline, and a new ticket becoming open.
+    """
     if ticket.first_responded_at is None:
         ticket.first_responded_at = message.created_at
     ticket.updated_at = timezone.now()

@@ -1,7 +1,7 @@
 """REST API of the core: the token's organization, its members and API tokens.
 
 Joining goes through an invitation, whose mail needs the outbox: the member
-list and the invitations live in tisket.settings_pages.api.
+list and the invitations live in interface.settings_pages.api.
 """
 
 from django.db.models import QuerySet

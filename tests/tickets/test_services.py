@@ -230,6 +230,9 @@ def test_a_members_reply_from_their_mail_client_is_the_first_response(acme, rout
     assert ticket.first_responded_at is not None
     assert ticket.status == S.OPEN  # answered: no longer new
     assert not TicketEvent.objects.filter(kind="client_replied").exists()
+    # On the timeline as the member's reply, as one sent from the page would be.
+    [event] = TicketEvent.objects.filter(ticket=ticket, kind="reply_sent")
+    assert event.actor == acme.agent
 
 
 def test_an_agents_first_reply_takes_a_new_ticket_to_open(acme, routed):

@@ -26,7 +26,24 @@ def _foreign_saved_view(foreign) -> int:
     ).pk
 
 
+def _foreign_suppression(foreign) -> int:
+    """An address the other organization's mail bounced from."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from threads.models import Suppression
+
+    return Suppression.objects.create(
+        organization=foreign.cast.org,
+        address="bounced@elsewhere.test",
+        reason="bounced",
+        until=timezone.now() + timedelta(days=60),
+    ).pk
+
+
 EXTRA_UI_PARAMS: dict[str, Callable] = {
     "invitation": _foreign_invitation,
     "view": _foreign_saved_view,
+    "suppression": _foreign_suppression,
 }

@@ -6,18 +6,18 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from sla import services as sla_services
-from sla.models import BusinessCalendar, CustomerOrganization, Holiday, SlaPolicy
-from tests.factories import always_open_policy
-from tickets import services as ticket_services
-from tickets.models import Ticket
-from tisket.settings_pages.sla_forms import (
+from interface.settings_pages.sla_forms import (
     duration_format,
     duration_parse,
     holidays_parse,
     intervals_format,
     intervals_parse,
 )
+from sla import services as sla_services
+from sla.models import BusinessCalendar, CustomerOrganization, Holiday, SlaPolicy
+from tests.factories import always_open_policy
+from tickets import services as ticket_services
+from tickets.models import Ticket
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 

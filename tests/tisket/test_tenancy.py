@@ -93,6 +93,7 @@ FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:token-detail": lambda f: f.token_id,
     "api:invitation-detail": EXTRA_UI_PARAMS["invitation"],
     "api:invitation-resend": EXTRA_UI_PARAMS["invitation"],
+    "api:suppression-detail": EXTRA_UI_PARAMS["suppression"],
     "api:inbox-detail": lambda f: f.inbox_id,
     "api:inbox-test-smtp": lambda f: f.inbox_id,
     "api:inbox-test-imap": lambda f: f.inbox_id,

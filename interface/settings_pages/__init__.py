@@ -6,7 +6,7 @@ the invitation link (/accounts/invitations/<token>/) lives in `invitations`.
 
 from django.urls import path
 
-from tisket.settings_pages import inboxes, people, sla, suppressions, work
+from interface.settings_pages import inboxes, people, sla, suppressions, work
 
 urlpatterns = [
     path("", people.general, name="settings"),

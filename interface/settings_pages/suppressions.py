@@ -3,9 +3,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
+from interface.settings_pages.common import admin_view, done, page, refused
 from threads import outbound, selectors
 from tisket.errors import TisketError
-from tisket.settings_pages.common import admin_view, done, page, refused
 
 SECTION = "settings-suppressions"
 

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 
 from inboxes.models import AUTO_ACK_VARIABLES, Inbox, validate_auto_ack_text
 from inboxes.transports import ESP_ACCOUNTS
+from interface.settings_pages.forms import split_list
 from tisket.lib.templating import template_help
-from tisket.settings_pages.forms import split_list
 
 Security = Inbox.Security
 KEPT = "•••••••• stored; blank keeps it"

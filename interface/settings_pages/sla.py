@@ -9,13 +9,9 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
-from sla import selectors, services
-from sla.models import METRICS, BusinessCalendar, CustomerOrganization, Priority, SlaPolicy
-from tickets.tasks import sla_recompute_later
-from tisket.errors import TisketError
-from tisket.settings_pages.common import admin_view, done, page, refused
-from tisket.settings_pages.forms import form_error
-from tisket.settings_pages.sla_forms import (
+from interface.settings_pages.common import admin_view, done, page, refused
+from interface.settings_pages.forms import form_error
+from interface.settings_pages.sla_forms import (
     METRIC_LABELS,
     WEEKDAYS,
     CalendarForm,
@@ -25,6 +21,10 @@ from tisket.settings_pages.sla_forms import (
     duration_format,
     intervals_format,
 )
+from sla import selectors, services
+from sla.models import METRICS, BusinessCalendar, CustomerOrganization, Priority, SlaPolicy
+from tickets.tasks import sla_recompute_later
+from tisket.errors import TisketError
 
 SECTION = "settings-sla"
 

@@ -5,11 +5,11 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
+from interface.settings_pages.common import admin_view, done, page
+from interface.settings_pages.forms import MacroForm, QueueForm, form_error
 from tickets import macros, selectors, services
 from tickets.models import Macro, Queue, Ticket
 from tisket.errors import TisketError
-from tisket.settings_pages.common import admin_view, done, page
-from tisket.settings_pages.forms import MacroForm, QueueForm, form_error
 
 OPEN = [
     Ticket.Status.NEW,

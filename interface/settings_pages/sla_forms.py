@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from interface.settings_pages.forms import TimeZoneField, split_list
 from sla.models import (
     METRICS,
     BusinessCalendar,
@@ -16,7 +17,6 @@ from sla.models import (
     SlaPolicy,
 )
 from tisket.models import Organization
-from tisket.settings_pages.forms import TimeZoneField, split_list
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 METRIC_LABELS = {

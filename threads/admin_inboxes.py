@@ -1,9 +1,12 @@
+"""Admin of inboxes, here because it polls their mailboxes through the inbound pipeline."""
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from inboxes import imap, services, transports
 from inboxes.models import Inbox, InboxAddress
+from threads.mailboxes import mailbox_poll
 
 
 class InboxAddressInline(admin.TabularInline):
@@ -38,8 +41,6 @@ class InboxAdmin(admin.ModelAdmin):
 
     @admin.action(description="Fetch new mail from the IMAP mailbox now")
     def fetch_now(self, request: HttpRequest, queryset) -> None:
-        from threads.mailboxes import mailbox_poll
-
         for inbox in queryset.exclude(imap_host=""):
             try:
                 fetched = mailbox_poll(inbox=inbox)

@@ -9,11 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from tisket import selectors, services
-from tisket.errors import TisketError
-from tisket.models import ApiToken, Role
-from tisket.settings_pages.common import admin_view, done, page, refused
-from tisket.settings_pages.forms import (
+from interface.settings_pages.common import admin_view, done, page, refused
+from interface.settings_pages.forms import (
     InviteForm,
     OrganizationForm,
     RoleForm,
@@ -21,7 +18,10 @@ from tisket.settings_pages.forms import (
     form_error,
     roles_granted_by,
 )
-from tisket.settings_pages.invites import invitation_send, invitation_send_again
+from interface.settings_pages.invites import invitation_send, invitation_send_again
+from tisket import selectors, services
+from tisket.errors import TisketError
+from tisket.models import ApiToken, Role
 
 # --- General ---------------------------------------------------------------------------
 

@@ -12,11 +12,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from interface.settings_pages.invites import invitation_send, invitation_send_again
 from tisket import selectors, services
 from tisket.api import MemberSerializer
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Invitation, Membership, Role
-from tisket.settings_pages.invites import invitation_send, invitation_send_again
 
 
 class MemberInviteSerializer(serializers.Serializer):

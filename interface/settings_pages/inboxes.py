@@ -11,11 +11,11 @@ from django.views.decorators.http import require_POST
 
 from inboxes import imap, selectors, services, transports
 from inboxes.models import Inbox
+from interface.settings_pages.common import admin_view, done, page, refused
+from interface.settings_pages.forms import form_error
+from interface.settings_pages.inbox_forms import InboxForm
 from threads.mailboxes import mailbox_poll
 from tisket.errors import TisketError
-from tisket.settings_pages.common import admin_view, done, page, refused
-from tisket.settings_pages.forms import form_error
-from tisket.settings_pages.inbox_forms import InboxForm
 
 SECTION = "settings-inboxes"
 

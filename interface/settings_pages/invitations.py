@@ -12,10 +12,10 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from interface.settings_pages.forms import AcceptNewUserForm
 from tisket import services
 from tisket.errors import TisketError
 from tisket.models import User
-from tisket.settings_pages.forms import AcceptNewUserForm
 
 
 def _mode(request: HttpRequest, email: str) -> str:

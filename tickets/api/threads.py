@@ -1,0 +1,521 @@
+"""REST API of threads, messages, attachments, quarantine, the inbound log and raw inbound mail."""
+
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import parsers, serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inboxes.models import Inbox
+from threads import inbound, outbound, selectors, services
+from threads.downloads import attachment_response
+from threads.models import Attachment, InboundMail, Message, OutboundMail, Suppression, Thread
+from tickets.services import thread_reply_send
+from tisket.api_auth import OrganizationApiMixin
+from tisket.api_pagination import CursorPagination
+from tisket.models import Role
+
+
+class ParticipantSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ThreadSerializer(serializers.ModelSerializer):
+    inbox = serializers.CharField(source="inbox.name")
+    participants = ParticipantSerializer(many=True)
+
+    class Meta:
+        model = Thread
+        fields = [
+            "reference",
+            "subject",
+            "status",
+            "inbox",
+            "client_email",
+            "client_name",
+            "participants",
+            "message_count",
+            "created_at",
+            "updated_at",
+            "last_message_at",
+        ]
+
+
+class ThreadUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Thread.Status.choices)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "filename",
+            "content_type",
+            "size",
+            "content_id",
+            "is_inline",
+            "omitted_reason",
+            "download_url",
+        ]
+
+    def get_download_url(self, attachment: Attachment) -> str | None:
+        if not attachment.file:
+            return None
+        path = reverse("api:attachment-download", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.CharField()
+
+
+class DeliverySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(OutboundMail.Status.choices)
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    delivery_event = serializers.CharField(
+        help_text="The ESP's last word once sent: delivered, bounced, complained… (blank: none)."
+    )
+    delivery_detail = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    delivery = serializers.SerializerMethodField(
+        help_text="For a mail we send: whether it left, or why not (null otherwise)."
+    )
+    to = AddressSerializer(many=True)
+    cc = AddressSerializer(many=True)
+    attachments = AttachmentSerializer(many=True)
+    author = serializers.EmailField(source="author.user.email", default=None, allow_null=True)
+    is_automated = serializers.BooleanField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "direction",
+            "from_email",
+            "from_name",
+            "to",
+            "cc",
+            "subject",
+            "html",
+            "text",
+            "visible_text",
+            "message_id",
+            "in_reply_to",
+            "references",
+            "author",
+            "is_automated",
+            "automated_reason",
+            "sent_at",
+            "created_at",
+            "attachments",
+            "delivery",
+        ]
+
+    @extend_schema_field(DeliverySerializer(allow_null=True))
+    def get_delivery(self, message: Message) -> dict | None:
+        deliveries = list(message.deliveries.all())
+        return DeliverySerializer(deliveries[-1]).data if deliveries else None
+
+
+class InboundMailSerializer(serializers.ModelSerializer):
+    inbox = serializers.CharField(source="inbox.name", default=None, allow_null=True)
+    thread = serializers.CharField(source="thread.reference", default=None, allow_null=True)
+
+    class Meta:
+        model = InboundMail
+        fields = [
+            "id",
+            "source",
+            "status",
+            "reason",
+            "envelope_recipient",
+            "from_email",
+            "subject",
+            "message_id_header",
+            "inbox",
+            "thread",
+            "raw_size",
+            "attempts",
+            "received_at",
+            "processed_at",
+        ]
+
+
+class ThreadStartSerializer(serializers.Serializer):
+    inbox = serializers.IntegerField(
+        required=False, help_text="The inbox to send from; blank: the organization's first."
+    )
+    to = serializers.ListField(child=serializers.EmailField(), min_length=1, max_length=50)
+    cc = serializers.ListField(
+        child=serializers.EmailField(), required=False, default=list, max_length=50
+    )
+    subject = serializers.CharField(max_length=998)
+    body = serializers.CharField()
+
+
+class ThreadPagination(CursorPagination):
+    ordering = ("-updated_at", "-id")
+
+
+class ThreadListApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = ThreadSerializer
+    pagination_class = ThreadPagination
+
+    def get_queryset(self) -> QuerySet[Thread]:
+        params = self.request.query_params
+        inbox = params.get("inbox", "")
+        return selectors.threads_list(
+            organization=self.organization,
+            inbox=int(inbox) if inbox.isdigit() else None,
+            status=params.get("status", ""),
+            q=params.get("q", ""),
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("inbox", int, description="Inbox id"),
+            OpenApiParameter("status", str, description="Comma-separated statuses"),
+            OpenApiParameter("q", str, description="Reference, subject or client"),
+        ],
+        responses=ThreadSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ThreadSerializer(page, many=True).data)
+
+    @extend_schema(request=ThreadStartSerializer, responses={201: ThreadSerializer})
+    def post(self, request: Request) -> Response:
+        """Write to a client first: a new conversation from one of the inboxes."""
+        serializer = ThreadStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        inboxes = Inbox.objects.filter(organization=self.organization).order_by("created_at", "id")
+        inbox = inboxes.filter(pk=data.pop("inbox")).first() if "inbox" in data else inboxes.first()
+        if inbox is None:
+            raise serializers.ValidationError({"inbox": "No such inbox."})
+        thread, _, _ = outbound.thread_start(inbox=inbox, author=self.membership, **data)
+        thread = selectors.thread_get(organization=self.organization, reference=thread.reference)
+        return Response(ThreadSerializer(thread).data, status=status.HTTP_201_CREATED)
+
+
+class ThreadDetailApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = ThreadSerializer
+
+    def get(self, request: Request, reference: str) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        return Response(ThreadSerializer(thread).data)
+
+    @extend_schema(
+        request=ThreadUpdateSerializer,
+        responses=ThreadSerializer,
+        description="Set the status of a conversation without a ticket. A ticket's "
+        "conversations follow the ticket's status: for them this answers 409.",
+    )
+    def patch(self, request: Request, reference: str) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        serializer = ThreadUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.thread_set_status(
+            thread=thread, status=serializer.validated_data["status"], actor=self.membership
+        )
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        return Response(ThreadSerializer(thread).data)
+
+
+class MessagePagination(CursorPagination):
+    ordering = ("created_at", "id")
+
+
+class ReplySerializer(serializers.Serializer):
+    body = serializers.CharField(help_text="Markdown; sent to the thread's clients.")
+    cc = serializers.ListField(child=serializers.EmailField(), required=False, default=list)
+    attachments = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list,
+        help_text="Files (multipart/form-data); typed by content, capped per inbox.",
+    )  # fmt: skip
+
+
+class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
+    """The thread's messages; POST sends an agent's reply to its clients."""
+
+    serializer_class = MessageSerializer
+    pagination_class = MessagePagination
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
+
+    @extend_schema(
+        request=ReplySerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER,
+                description="Any 1 to 100 visible ASCII characters, new for each reply (a "
+                "UUID). A request sent again with the key of a stored reply answers 200 with "
+                "that reply, and nothing more is stored or sent.",
+            )
+        ],
+        responses={201: MessageSerializer, 200: MessageSerializer},
+    )  # fmt: skip
+    def post(self, request: Request, reference: str) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        serializer = ReplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        files = [(f.name, f.read()) for f in data.pop("attachments")]
+        answer = status.HTTP_201_CREATED
+        try:
+            message, _ = thread_reply_send(
+                thread=thread,
+                author=self.membership,
+                attachments=files,
+                idempotency_key=request.headers.get("Idempotency-Key", ""),
+                **data,
+            )
+        except outbound.ReplyAlreadySent as repeated:
+            message, answer = repeated.message, status.HTTP_200_OK
+        message = selectors.messages_list(thread=thread).get(pk=message.pk)
+        data = MessageSerializer(message, context={"request": request}).data
+        return Response(data, status=answer)
+
+    @extend_schema(responses=MessageSerializer(many=True))
+    def get(self, request: Request, reference: str) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        page = self.paginate_queryset(selectors.messages_list(thread=thread))
+        data = MessageSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+
+class MessageSendAgainApi(OrganizationApiMixin, GenericAPIView):
+    """Queue again an agent's mail to the client that failed to leave or bounced.
+
+    The same Message-ID is used, so a client who did get the first attempt sees
+    the mail once. 409 when the mail is not failed or bounced.
+    """
+
+    serializer_class = MessageSerializer
+
+    @extend_schema(request=None, responses={202: MessageSerializer})
+    def post(self, request: Request, reference: str, pk: int) -> Response:
+        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        message = get_object_or_404(selectors.messages_list(thread=thread), pk=pk)
+        outbound.message_send_again(message=message, actor=self.membership)
+        message = selectors.messages_list(thread=thread).get(pk=message.pk)
+        data = MessageSerializer(message, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+class AttachmentDownloadApi(OrganizationApiMixin, APIView):
+    """The attachment's content, as a download; 404 for another organization's."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int):
+        attachment = selectors.attachment_get(organization=self.organization, pk=pk)
+        response = attachment_response(attachment)
+        if response is None:
+            return Response({"detail": attachment.omitted_reason or "No content."}, status=410)
+        return response
+
+
+class QuarantineListApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = InboundMailSerializer
+
+    @extend_schema(responses=InboundMailSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.quarantine_list(organization=self.organization))
+        return self.get_paginated_response(InboundMailSerializer(page, many=True).data)
+
+
+class QuarantineReleaseApi(OrganizationApiMixin, GenericAPIView):
+    """Let a held mail into its thread; its sender becomes a participant."""
+
+    serializer_class = InboundMailSerializer
+
+    @extend_schema(request=None, responses=InboundMailSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        mail = selectors.inbound_get(organization=self.organization, pk=pk)
+        result = inbound.quarantine_release(inbound=mail, actor=self.membership)
+        return Response(InboundMailSerializer(result.inbound).data)
+
+
+class QuarantineDiscardApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = InboundMailSerializer
+
+    @extend_schema(request=None, responses=InboundMailSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        mail = selectors.inbound_get(organization=self.organization, pk=pk)
+        mail = inbound.quarantine_discard(inbound=mail, actor=self.membership)
+        return Response(InboundMailSerializer(mail).data)
+
+
+class InboundLogApi(OrganizationApiMixin, GenericAPIView):
+    """Every mail received for the organization and what became of it (admins)."""
+
+    serializer_class = InboundMailSerializer
+    read_role = Role.ADMIN
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, description="Comma-separated")],
+        responses=InboundMailSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        mails = selectors.inbound_log(
+            organization=self.organization, status=request.query_params.get("status", "")
+        )
+        page = self.paginate_queryset(mails)
+        return self.get_paginated_response(InboundMailSerializer(page, many=True).data)
+
+
+class SuppressionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Suppression
+        fields = ["id", "address", "reason", "until", "created_at"]
+
+
+class SuppressionListApi(OrganizationApiMixin, GenericAPIView):
+    """The addresses the organization's automatic mail is held back from: its mail to them
+    bounced hard, or they complained of it (admins)."""
+
+    serializer_class = SuppressionSerializer
+    read_role = Role.ADMIN
+
+    @extend_schema(responses=SuppressionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.suppressions_list(organization=self.organization))
+        return self.get_paginated_response(SuppressionSerializer(page, many=True).data)
+
+
+class SuppressionDetailApi(OrganizationApiMixin, GenericAPIView):
+    """One suppression; DELETE lifts it, and automatic mail goes to the address again."""
+
+    serializer_class = SuppressionSerializer
+    read_role = write_role = Role.ADMIN
+
+    def get(self, request: Request, pk: int) -> Response:
+        suppression = selectors.suppression_get(organization=self.organization, pk=pk)
+        return Response(SuppressionSerializer(suppression).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        suppression = selectors.suppression_get(organization=self.organization, pk=pk)
+        outbound.suppression_lift(suppression=suppression, actor=self.membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RawMimeParser(parsers.BaseParser):
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        return stream.read()
+
+
+def inbound_signature(*, secret: str, timestamp: str, recipient: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of `<timestamp>.<recipient>.<body>` keyed with the inbound secret."""
+    signed = f"{timestamp}.{recipient}.".encode("utf-8", "surrogateescape") + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def _inbound_signature_error(request: Request, *, secret: str) -> str:
+    """Why the request's signature does not hold, or "" when it does."""
+    timestamp = request.headers.get("X-Tisket-Timestamp", "").strip()
+    given = request.headers.get("X-Tisket-Signature", "").strip().lower()
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return "Missing or malformed X-Tisket-Timestamp (Unix time in seconds)."
+    # A captured request replays only within the window, and only to its own recipient.
+    window = settings.TISKET_INBOUND_SIGNATURE_WINDOW
+    if abs(time.time() - int(timestamp)) > window:
+        return f"X-Tisket-Timestamp is more than {window} seconds away from the server's clock."
+    expected = inbound_signature(
+        secret=secret,
+        timestamp=timestamp,
+        recipient=request.query_params.get("recipient", ""),
+        body=request.body,
+    )
+    if not given or not hmac.compare_digest(expected, given):
+        return (
+            "Missing or wrong X-Tisket-Signature (hex HMAC-SHA256 of"
+            " `<timestamp>.<recipient>.<body>`)."
+        )
+    return ""
+
+
+class InboundRawApi(APIView):
+    """Raw RFC 822 mail from an MTA or a script, signed with TISKET_INBOUND_SECRET.
+
+    Header `X-Tisket-Timestamp`: Unix time in seconds; header `X-Tisket-Signature`:
+    hex HMAC-SHA256 of `<timestamp>.<recipient>.` followed by the body, where
+    `<recipient>` is the `?recipient=` value (the envelope recipient, may be
+    empty). Answers 202 once the mail is recorded.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    parser_classes = [RawMimeParser]
+
+    @extend_schema(
+        request={"message/rfc822": OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter("recipient", str, description="Envelope recipient"),
+            OpenApiParameter(
+                "X-Tisket-Timestamp", str, OpenApiParameter.HEADER, required=True,
+                description="Unix time in seconds; refused when it is outside "
+                "TISKET_INBOUND_SIGNATURE_WINDOW of the server's clock",
+            ),
+            OpenApiParameter(
+                "X-Tisket-Signature", str, OpenApiParameter.HEADER, required=True,
+                description="Hex HMAC-SHA256 of `<timestamp>.<recipient>.<body>` "
+                "with TISKET_INBOUND_SECRET",
+            ),
+        ],
+        responses={
+            202: inline_serializer(
+                "InboundAccepted",
+                {"id": serializers.IntegerField(), "status": serializers.CharField(),
+                 "duplicate": serializers.BooleanField()},
+            )
+        },
+        auth=[],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        secret = settings.TISKET_INBOUND_SECRET
+        if not secret:
+            return Response(
+                {"detail": "Raw inbound mail is off: set TISKET_INBOUND_SECRET to enable it."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        if error := _inbound_signature_error(request, secret=secret):
+            return Response({"detail": error}, status=status.HTTP_401_UNAUTHORIZED)
+        body = request.body
+        if not body.strip():
+            return Response({"detail": "The body is empty."}, status=status.HTTP_400_BAD_REQUEST)
+        mail, created = inbound.inbound_receive(
+            raw=body, source="raw", recipient=request.query_params.get("recipient", "")
+        )
+        return Response(
+            {"id": mail.pk, "status": mail.status, "duplicate": not created},
+            status=status.HTTP_202_ACCEPTED,
+        )
