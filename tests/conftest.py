@@ -105,6 +105,19 @@ def _sqlite_migrate(path: Path) -> None:
         del connections.settings[alias]
 
 
+@pytest.fixture(scope="session")
+def imap_server():
+    """A real Dovecot IMAP server, one per test process; each test takes a user of its own."""
+    from tests import dovecot
+
+    require_service(
+        "Dovecot", dovecot.available(), "install dovecot-imapd (CI does) and run the tests as root"
+    )
+    server, config = dovecot.start()
+    yield server
+    dovecot.stop(config)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Throttle counters and cached lookups never carry over from one test to the next."""
