@@ -1,9 +1,13 @@
 import os
+import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
+import dj_database_url
 import pytest
+from django.core.management import call_command
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
@@ -65,6 +69,53 @@ def _database_is_postgres_where_required(django_db_blocker) -> None:
             "TISKET_REQUIRE_SERVICES=1 needs the suite on PostgreSQL: set DATABASE_URL",
             returncode=3,
         )
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory, django_db_setup, django_db_blocker) -> Path:
+    """A migrated SQLite database file, made once per test process, for real processes to copy.
+
+    A copy of pytest-django's test database where that is SQLite in memory; else (on
+    PostgreSQL, or when no test of the run uses the database) the same migrations are
+    applied to a new file, in this process.
+    """
+    path = tmp_path_factory.mktemp("migrated") / "db.sqlite3"
+    with django_db_blocker.unblock():
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            connection.ensure_connection()
+            target = sqlite3.connect(path)
+            try:
+                connection.connection.backup(target)
+            finally:
+                target.close()
+        else:
+            _sqlite_migrate(path)
+    return path
+
+
+def _sqlite_migrate(path: Path) -> None:
+    alias = "migrated_sqlite"
+    databases = {"default": {}, alias: dj_database_url.parse(f"sqlite:///{path}")}
+    connections.settings[alias] = connections.configure_settings(databases)[alias]
+    try:
+        call_command("migrate", database=alias, interactive=False, verbosity=0)
+    finally:
+        connections[alias].close()
+        del connections[alias]
+        del connections.settings[alias]
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """A real Dovecot IMAP server, one per test process; each test takes a user of its own."""
+    from tests import dovecot
+
+    require_service(
+        "Dovecot", dovecot.available(), "install dovecot-imapd (CI does) and run the tests as root"
+    )
+    server, config = dovecot.start()
+    yield server
+    dovecot.stop(config)
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,14 @@ log_path = {base}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# A wrong password is answered at once, and costs the next logins from 127.0.0.1 no
+# penalty (no socket for it): the tests of one want the answer, not brute-force delays.
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 mail_location = maildir:{base}/mail/%u
 passdb {{
   driver = passwd-file

@@ -1,12 +1,12 @@
-"""The migrations apply, reverse and apply again, on SQLite and on PostgreSQL, in real processes.
+"""The migrations apply, reverse and apply again, on SQLite and on PostgreSQL, in a real process.
 
 pytest-django builds the test database once, forwards only; this walks the
-recent migrations back and forth on a database of their own.
+recent migrations back and forth on a database of their own, in one
+`manage.py` process as an operator's upgrade or rollback runs. On SQLite it
+starts from a copy of the migrated test database; PostgreSQL starts empty.
 """
 
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -14,37 +14,30 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from tests.conftest import require_service
+from tests.processes import django, installation, production_env
 
-ROOT = Path(__file__).resolve().parents[1]
 BACK_TO = [("threads", "0007")]  # before this session's search indexes
 
+WALK = """
+from django.core.management import call_command
 
-def manage(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+call_command("migrate", verbosity=0)
+for app, name in {back_to!r}:
+    call_command("migrate", app, name, verbosity=0)
+call_command("migrate", verbosity=0)
+call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+"""
 
 
 def walk(env: dict[str, str]) -> None:
-    manage(env, "migrate", "-v0")
-    for app, name in BACK_TO:
-        manage(env, "migrate", app, name, "-v0")
-    manage(env, "migrate", "-v0")
-    manage(env, "makemigrations", "--check", "--dry-run", "-v0")
+    django(env, WALK.format(back_to=BACK_TO))
 
 
-def base_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", TISKET_DATA_DIR=str(tmp_path))
-    return env
+def test_migrations_walk_back_and_forth_on_sqlite(migrated_sqlite, tmp_path):
+    walk(installation(migrated_sqlite, tmp_path))
 
 
-def test_migrations_walk_back_and_forth_on_sqlite(tmp_path):
-    walk(base_env(tmp_path))
-
-
-def test_migrations_walk_back_and_forth_on_postgresql(tmp_path):
+def test_migrations_walk_back_and_forth_on_postgresql(tmp_path: Path):
     url = os.environ.get("DATABASE_URL", "")
     require_service(
         "PostgreSQL", url.startswith(("postgres://", "postgresql://")), "set DATABASE_URL"
@@ -54,10 +47,7 @@ def test_migrations_walk_back_and_forth_on_postgresql(tmp_path):
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        walk(
-            base_env(tmp_path)
-            | {"DATABASE_URL": urlunsplit(urlsplit(url)._replace(path=f"/{name}"))}
-        )
+        walk(production_env(tmp_path, urlunsplit(urlsplit(url)._replace(path=f"/{name}"))))
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

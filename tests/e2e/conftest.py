@@ -22,6 +22,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("TISKET_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+# Playwright waits for an element or a page this long before failing, expect() included:
+# a bound for a loaded machine, not a speed any test asserts.
+WAIT_AT_MOST = 30_000  # ms
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,8 +40,9 @@ def browser() -> Iterator:
     require_service(
         "Chromium", Path(CHROMIUM).exists(), "install Debian's chromium package (CI does)"
     )
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT_AT_MOST)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -53,7 +57,7 @@ def context_for(browser, live_server) -> Iterator[Callable]:
     def make(membership=None, **options):
         options.setdefault("viewport", {"width": 1360, "height": 860})
         context = browser.new_context(base_url=live_server.url, **options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT_AT_MOST)
         if membership is not None:
             client = Client()
             client.force_login(membership.user)

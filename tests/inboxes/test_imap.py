@@ -3,23 +3,12 @@
 import pytest
 
 from inboxes.imap import inbox_imap_set
-from tests import dovecot
-from tests.conftest import api_client, require_service
+from tests.conftest import api_client
 from tests.mail import make_mail
 from tests.smtp import free_port
 from threads.inbound import inbound_process_queued
 from threads.mailboxes import mailbox_poll, mailboxes_poll
 from threads.models import InboundMail, Thread
-
-
-@pytest.fixture(scope="session")
-def imap_server():
-    require_service(
-        "Dovecot", dovecot.available(), "install dovecot-imapd (CI does) and run the tests as root"
-    )
-    server, config = dovecot.start()
-    yield server
-    dovecot.stop(config)
 
 
 @pytest.fixture

@@ -8,14 +8,9 @@ must wait for holds it there while it is killed.
 
 import http.client
 import json
-import os
-import re
 import shutil
-import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,91 +27,20 @@ from django.db.models import F
 
 from tests.conftest import require_service
 from tests.mail import deliver, make_mail
+from tests.processes import (
+    READY_WITHIN,
+    django,
+    http_answers,
+    installation,
+    production_env,
+    running,
+    wait,
+    worker_running,
+)
 from tests.smtp import Mailbox, free_port
-from threads.models import InboundMail, Message, Thread
+from threads.models import InboundMail, Message, OutboundMail, Thread
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKER = ["-m", "celery", "--app", "config", "worker", "--pool", "solo",
-          "--without-mingle", "--without-gossip", "--loglevel", "INFO"]  # fmt: skip
-QUICK = 10  # seconds: what "answers at once" allows a web request, broker timeouts included
-
-
-def _env(data_dir: Path, database_url: str = "") -> dict[str, str]:
-    """A production process's environment: its data dir, the embedded broker and cache."""
-    inherited = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CELERY_", "EMAIL_")) and k not in {"REDIS_URL", "DATABASE_URL"}
-    }
-    return inherited | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "TISKET_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url or f"sqlite:///{data_dir / 'db.sqlite3'}",
-        "TISKET_INBOUND_DOMAIN": "in.tisket.test",
-    }
-
-
-def _django(env: dict[str, str], code: str) -> str:
-    """Run code in `manage.py shell` under env; what it printed."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-class Child:
-    """A child process (and its own children), its output collected as it comes."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, text=True, start_new_session=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        self.lines: list[str] = []
-        threading.Thread(target=self._collect, daemon=True).start()
-
-    def _collect(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for(self, pattern: str, count: int = 1, timeout: float = 30) -> None:
-        """Until `count` lines of the output match pattern."""
-        deadline = time.monotonic() + timeout
-        while sum(bool(re.search(pattern, line)) for line in list(self.lines)) < count:
-            assert self.process.poll() is None, f"it exited:\n{self.output}"
-            assert time.monotonic() < deadline, f"no {pattern!r} in {timeout} s:\n{self.output}"
-            time.sleep(0.1)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
-@contextmanager
-def running(args: list[str], env: dict[str, str]) -> Iterator[Child]:
-    child = Child(args, env)
-    try:
-        yield child
-    finally:
-        child.kill(signal.SIGTERM)
-
-
-def _wait(condition, timeout: float = 30, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what or condition} not within {timeout} s"
-        time.sleep(0.05)
+QUICK = 10  # seconds: what "answers at once" allows a ready web server, broker timeouts included
 
 
 # --- An installation on SQLite, in processes of its own ------------------------------
@@ -138,12 +62,7 @@ _, key = services.api_token_create(membership=agent.memberships.get(), name="fau
 print(json.dumps({"token": key, "reference": thread.reference}))
 """
 
-OUTBOX = """
-import json
-from threads.models import OutboundMail
-rows = OutboundMail.objects.values("id", "status", "attempts", "message_id_header", "last_error")
-print(json.dumps(list(rows)))
-"""
+OUTBOX = "SELECT id, status, attempts, message_id_header, last_error FROM {table} ORDER BY id"
 
 
 @dataclass
@@ -154,24 +73,29 @@ class Site:
     reference: str
 
     def outbox(self) -> list[dict]:
-        return json.loads(_django(self.env, OUTBOX))
+        """The outbound mail rows, as the installation's database holds them now."""
+        database = sqlite3.connect(self.database)
+        database.row_factory = sqlite3.Row
+        try:
+            rows = database.execute(OUTBOX.format(table=OutboundMail._meta.db_table)).fetchall()
+        finally:
+            database.close()
+        return [dict(row) for row in rows]
 
 
 @pytest.fixture(scope="module")
-def installation(tmp_path_factory) -> tuple[Path, dict]:
-    """Migrated once for the module; each test works on a copy of it."""
+def installed(migrated_sqlite, tmp_path_factory) -> tuple[Path, dict]:
+    """Set up once for the module; each test works on a copy of it."""
     data = tmp_path_factory.mktemp("installation")
-    env = _env(data)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    return data, json.loads(_django(env, SETUP))
+    return data, json.loads(django(installation(migrated_sqlite, data), SETUP))
 
 
 @pytest.fixture
-def site(installation, tmp_path) -> Site:
+def site(installed, tmp_path) -> Site:
     """A new installation on SQLite: jane@client.test asked on THD-ACME-001; an agent's token."""
-    template, made = installation
+    template, made = installed
     data = shutil.copytree(template, tmp_path / "data")
-    return Site(_env(data), data / "db.sqlite3", made["token"], made["reference"])
+    return Site(production_env(data), data / "db.sqlite3", made["token"], made["reference"])
 
 
 class Server(Mailbox):
@@ -220,14 +144,6 @@ def broker_down(how: str) -> Iterator[dict[str, str]]:
         yield {"CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
 
 
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 def post_reply(port: int, site: Site, body: str) -> tuple[int, dict]:
     web = http.client.HTTPConnection("127.0.0.1", port, timeout=QUICK)
     try:
@@ -263,11 +179,12 @@ def test_a_reply_posted_while_redis_is_down_is_stored_then_sent_once_by_the_swee
     """
     port = free_port()
     with broker_down(how) as down, running(
-        ["-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        ["-m", "gunicorn", "tisket.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--graceful-timeout", "1"],
         site.env | down | {"HOME": site.env["TISKET_DATA_DIR"]},  # gunicorn's control socket
     ) as web:  # fmt: skip
-        _wait(lambda: _listening(port), what="gunicorn listening")
+        # Ready once its worker has loaded the application: a cold start is not the budget.
+        wait(lambda: http_answers(port), timeout=READY_WITHIN, what="gunicorn answering")
         started = time.monotonic()
         status, reply = post_reply(port, site, "Try again now.")
         elapsed = time.monotonic() - started
@@ -279,10 +196,10 @@ def test_a_reply_posted_while_redis_is_down_is_stored_then_sent_once_by_the_swee
     assert row["message_id_header"] == reply["message_id"]
 
     sweep = "from threads.tasks import outbox_sweep_task; outbox_sweep_task.delay()"
-    with running(WORKER, site.env | smtp.env) as worker:
-        _django(site.env, sweep)  # what beat does every minute
+    with worker_running(site.env | smtp.env) as worker:
+        django(site.env, sweep)  # what beat does every minute
         worker.wait_for(r"outbox_send_task\[.*\] succeeded .*: 'sent'")
-        _django(site.env, sweep)
+        django(site.env, sweep)
         worker.wait_for(r"outbox_sweep_task\[.*\] succeeded .*: 0")
     [(recipients, sent)] = smtp.received
     assert recipients == ["jane@client.test"]
@@ -329,14 +246,14 @@ def test_a_mail_the_server_accepted_is_never_sent_again_after_its_worker_is_kill
     the row failed, its outcome unknown (here: delivered), and still sends nothing.
     """
     env = site.env | smtp.env
-    reply = json.loads(_django(env, REPLY))  # stored, and queued on the embedded broker
+    reply = json.loads(django(env, REPLY))  # stored, and queued on the embedded broker
     database = sqlite3.connect(site.database, isolation_level=None, check_same_thread=False)
     # The server takes the database's write lock before it answers 250: the worker,
     # told the mail is sent, waits to record it, and is killed there.
     smtp.before_accepting = lambda: database.execute("BEGIN IMMEDIATE")
     try:
-        with running(WORKER, env) as worker:
-            _wait(smtp.quit.is_set, what="the mail accepted and the session over")
+        with worker_running(env) as worker:
+            wait(smtp.quit.is_set, what="the mail accepted and the session over")
             worker.kill()
     finally:
         database.close()  # the lock with it
@@ -344,13 +261,13 @@ def test_a_mail_the_server_accepted_is_never_sent_again_after_its_worker_is_kill
     [row] = site.outbox()
     assert (row["status"], row["attempts"]) == ("sending", 1)
 
-    with running(WORKER, env) as worker:
+    with worker_running(env) as worker:
         # The task again (as a broker redelivers an unacknowledged one), and the sweep.
-        _django(env, REDELIVER.format(id=reply["id"]))
+        django(env, REDELIVER.format(id=reply["id"]))
         worker.wait_for(r"outbox_send_task\[.*\] succeeded .*: None")
         worker.wait_for(r"outbox_sweep_task\[.*\] succeeded .*: 0")
         # An hour later: the sweep gives the row up.
-        _django(env, AN_HOUR_LATER)
+        django(env, AN_HOUR_LATER)
         worker.wait_for(r"outbox_sweep_task\[.*\] succeeded .*: 0", count=2)
     [(_, sent)] = smtp.received
     assert sent["Message-ID"] == f"<{reply['message_id']}>"
@@ -429,19 +346,19 @@ def test_a_mail_whose_worker_is_killed_mid_transaction_is_processed_once_by_the_
             in_reply_to="<q1@client.test>",
         )
     )
-    env = _env(tmp_path / "data", _database_url())
-    with running(WORKER, env) as worker:
+    env = production_env(tmp_path / "data", _database_url())
+    with worker_running(env) as worker:
         with transaction.atomic():
             # An agent's transaction holds the thread: the worker, having written the
             # message, waits to count it on the thread.
             Thread.objects.select_for_update().get(pk=thread.pk)
-            _django(env, RECEIVE.format(path=str(answer)))  # the edge records it, queues a run
-            _wait(_waiting_on_me, what="the worker waiting on the thread")
+            django(env, RECEIVE.format(path=str(answer)))  # the edge records it, queues a run
+            wait(_waiting_on_me, what="the worker waiting on the thread")
             [session] = _waiting_on_me()
             assert _has_written(session, Message)
             worker.kill()
         # Released, the dead worker's session ends its transaction: rolled back.
-        _wait(lambda: not _session_alive(session), what="the dead worker's session ending")
+        wait(lambda: not _session_alive(session), what="the dead worker's session ending")
     row = InboundMail.objects.get(message_id_header="a1@client.test")
     assert row.status == InboundMail.Status.PENDING
     assert not Message.objects.filter(message_id="a1@client.test").exists()
@@ -450,8 +367,8 @@ def test_a_mail_whose_worker_is_killed_mid_transaction_is_processed_once_by_the_
     InboundMail.objects.filter(pk=row.pk).update(
         received_at=F("received_at") - timedelta(minutes=2)
     )
-    with running(WORKER, env) as worker:
-        _django(env, "from threads.tasks import inbound_mail_sweep; inbound_mail_sweep.delay()")
+    with worker_running(env) as worker:
+        django(env, "from threads.tasks import inbound_mail_sweep; inbound_mail_sweep.delay()")
         worker.wait_for(r"inbound_mail_process\[.*\] succeeded .*: 1")
     row.refresh_from_db()
     assert row.status == InboundMail.Status.ACCEPTED

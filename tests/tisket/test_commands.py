@@ -1,5 +1,4 @@
 import io
-import os
 import re
 import subprocess
 import sys
@@ -9,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from tests.processes import ROOT, installation
 from tisket.models import ApiToken, Membership, Organization, Role, Sequence, User
 
 
@@ -118,19 +118,13 @@ def test_demo_loads_acme_and_is_idempotent(db):
     assert not Sequence.objects.filter(last_value__lt=0).exists()
 
 
-def test_a_command_error_exits_non_zero_with_one_line(tmp_path):
-    env = {
-        **os.environ,
-        "TISKET_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+def test_a_command_error_exits_non_zero_with_one_line(migrated_sqlite, tmp_path):
     result = subprocess.run(
-        [*manage, "token_create", "nobody@x.test", "nowhere"],
+        [sys.executable, "manage.py", "token_create", "nobody@x.test", "nowhere"],
         capture_output=True,
         text=True,
-        env=env,
+        cwd=ROOT,
+        env=installation(migrated_sqlite, tmp_path),
         check=False,
     )
     assert result.returncode == 1

@@ -8,8 +8,6 @@ from inboxes.imap import inbox_imap_set
 from inboxes.models import Inbox, InboxAddress
 from inboxes.services import inbox_create
 from inboxes.transports import inbox_transport_set
-from tests import dovecot
-from tests.conftest import require_service
 from tests.mail import deliver, make_mail
 from tests.smtp import Mailbox, free_port
 from threads.models import InboundMail
@@ -281,16 +279,6 @@ def test_test_smtp_without_htmx_goes_back_to_the_inbox_with_a_message(acme, inbo
     response = web(acme.admin).post(f"/acme/settings/inboxes/{inbox.pk}/test-smtp/", follow=True)
     assert response.redirect_chain[-1][0] == f"/acme/settings/inboxes/{inbox.pk}/"
     assert b"does not send through its own SMTP server" in response.content
-
-
-@pytest.fixture(scope="session")
-def imap_server():
-    require_service(
-        "Dovecot", dovecot.available(), "install dovecot-imapd (CI does) and run the tests as root"
-    )
-    server, config = dovecot.start()
-    yield server
-    dovecot.stop(config)
 
 
 def test_test_imap_and_fetch_now_read_the_real_mailbox(acme, inbox, imap_server, web):
