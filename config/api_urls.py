@@ -4,7 +4,6 @@ from django.urls import path
 
 from inboxes import api as inboxes_api
 from interface.settings_pages import api as people_api
-from threads import api as threads_pipeline_api
 from tickets import api as tickets_api
 from tickets.api import sla as sla_api
 from tickets.api import threads as threads_api
@@ -39,7 +38,7 @@ urlpatterns = [
     ),
     path(
         "inboxes/<int:pk>/fetch-now/",
-        threads_pipeline_api.InboxFetchNowApi.as_view(),
+        threads_api.InboxFetchNowApi.as_view(),
         name="inbox-fetch-now",
     ),
     path(

@@ -308,7 +308,7 @@ TISKET_INBOUND_SECRET = env("TISKET_INBOUND_SECRET")
 TISKET_INBOUND_SIGNATURE_WINDOW = env_int("TISKET_INBOUND_SIGNATURE_WINDOW", 300)
 # Mails up to this size stay in the inbound log row; larger ones go to storage.
 TISKET_INBOUND_INLINE_MAX_BYTES = env_int("TISKET_INBOUND_INLINE_MAX_BYTES", 512 * 1024)
-# Seconds a web process trusts the "run queued" flag it saw (threads.inbound.inbound_enqueue);
+# Seconds a web process trusts the "run queued" flag it saw (tickets.intake.wake);
 # each run waits this long before its last look for pending mail.
 TISKET_INBOUND_KICK_WINDOW = 0.1
 # Request bodies: inbound mail paths accept up to TISKET_INBOUND_MAX_REQUEST_BYTES
@@ -344,11 +344,6 @@ for _server in TISKET_DNS_SERVERS:
 TISKET_MAX_NEW_PARTICIPANTS = env_int("TISKET_MAX_NEW_PARTICIPANTS", 50)
 # Addresses (To and Cc) one reply or new conversation may go to; more is refused.
 TISKET_MAX_RECIPIENTS = env_int("TISKET_MAX_RECIPIENTS", 50)
-# Called with each batch of processed mail, inside the transaction that stored it.
-TISKET_AFTER_INGEST = [
-    "tickets.services.tickets_after_ingest",
-    "threads.outbound.auto_ack_after_ingest",
-]
 DATA_UPLOAD_MAX_MEMORY_SIZE = TISKET_INBOUND_MAX_REQUEST_BYTES
 
 # Background work. Production: Redis. Embedded default: Celery's filesystem
@@ -395,9 +390,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "ingest", "outbound", "poll", "sla")]
 CELERY_TASK_ROUTES = {
-    "threads.tasks.inbound_*": {"queue": "ingest"},
+    "tickets.tasks.inbound_*": {"queue": "ingest"},
     "threads.tasks.outbox_*": {"queue": "outbound"},
-    "threads.tasks.mailbox*": {"queue": "poll"},
+    "tickets.tasks.mailbox*": {"queue": "poll"},
     "tickets.tasks.sla_*": {"queue": "sla"},
 }
 # Every task has time limits; the tasks that talk to tenants' servers have tighter
@@ -405,9 +400,9 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("TISKET_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BEAT_SCHEDULE = {
-    "inbound-mail-sweep": {"task": "threads.tasks.inbound_mail_sweep", "schedule": 60},
+    "inbound-mail-sweep": {"task": "tickets.tasks.inbound_mail_sweep", "schedule": 60},
     "outbox-sweep": {"task": "threads.tasks.outbox_sweep_task", "schedule": 60},
-    "mailboxes-poll": {"task": "threads.tasks.mailboxes_poll_task", "schedule": 60},
+    "mailboxes-poll": {"task": "tickets.tasks.mailboxes_poll_task", "schedule": 60},
     "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "schedule": 60},
     "clear-expired-sessions": {
         "task": "tisket.tasks.sessions_clear",

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.webhook_urls import webhook_urlpatterns
-from threads import views as threads_views
+from tickets.views import quarantine as quarantine_views
 from tisket import views
 
 urlpatterns = [
@@ -35,15 +35,15 @@ urlpatterns = [
         views.notification_read,
         name="notification-read",
     ),
-    path("<slug:org_slug>/quarantine/", threads_views.quarantine, name="quarantine"),
+    path("<slug:org_slug>/quarantine/", quarantine_views.quarantine, name="quarantine"),
     path(
         "<slug:org_slug>/quarantine/<int:quarantined>/release/",
-        threads_views.quarantine_release,
+        quarantine_views.quarantine_release,
         name="quarantine-release",
     ),
     path(
         "<slug:org_slug>/quarantine/<int:quarantined>/discard/",
-        threads_views.quarantine_discard,
+        quarantine_views.quarantine_discard,
         name="quarantine-discard",
     ),
 ]

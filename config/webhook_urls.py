@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from threads.webhooks import PostmarkInboundView
+from tickets.intake.webhooks import PostmarkInboundView
 
 
 def webhook_urlpatterns() -> list[URLPattern | URLResolver]:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from threads.inbound import InboundResult, inbound_process, inbound_receive
+from threads.inbound import InboundResult, inbound_record
+from tickets.intake import mail_process
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 TRUSTED_RECEIVER = "mx.tisket.test"  # in TISKET_TRUSTED_AUTHSERV_IDS of the test settings
@@ -71,8 +72,8 @@ def header_prepended(raw: bytes, name: str, value: str) -> bytes:
 
 def deliver(raw: bytes, *, recipient: str = "", source: str = "test") -> InboundResult:
     """Record a mail at the edge and process it, as the worker would."""
-    mail, _ = inbound_receive(raw=raw, source=source, recipient=recipient, enqueue=False)
-    result = inbound_process(inbound_id=mail.pk)
+    mail, _ = inbound_record(raw=raw, source=source, recipient=recipient)
+    result = mail_process(inbound_id=mail.pk)
     if result is None:  # already processed before
         mail.refresh_from_db()
         return InboundResult(inbound=mail, thread=mail.thread, message=mail.message)

@@ -1,14 +1,9 @@
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from threads import (
-    admin_inboxes,  # noqa: F401 (inboxes, polled through this pipeline)
-    inbound,
-    outbound,
-)
+from threads import outbound
 from threads.models import (
     Attachment,
-    InboundMail,
     Message,
     OutboundMail,
     Participant,
@@ -23,7 +18,7 @@ class ParticipantInline(admin.TabularInline):
     extra = 0
 
 
-def _each_mail(model_admin, request: HttpRequest, queryset, action, *, done: str) -> None:
+def each_mail(model_admin, request: HttpRequest, queryset, action, *, done: str) -> None:
     """Apply an action to each selected mail; say how many, and why the others were refused."""
     count, refused = 0, []
     for mail in queryset:
@@ -91,61 +86,6 @@ class AttachmentAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(InboundMail)
-class InboundMailAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "received_at",
-        "source",
-        "status",
-        "from_email",
-        "subject",
-        "inbox",
-        "thread",
-    ]
-    list_filter = ["status", "source", "organization"]
-    list_select_related = ["inbox", "thread"]
-    search_fields = [
-        "from_email",
-        "subject",
-        "message_id_header",
-        "envelope_recipient",
-        "raw_sha256",
-    ]
-    exclude = ["raw_data"]
-    readonly_fields = [f.name for f in InboundMail._meta.fields if f.name not in {"raw_data"}]
-    actions = ["retry", "release", "discard"]
-    date_hierarchy = "received_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def _each(self, request: HttpRequest, queryset, action, verb: str) -> None:
-        _each_mail(self, request, queryset, action, done=f"{verb} {{n}} mail(s).")
-
-    @admin.action(description="Retry processing of failed mail")
-    def retry(self, request: HttpRequest, queryset) -> None:
-        self._each(request, queryset, lambda m: inbound.inbound_retry(inbound=m), "Retried")
-
-    @admin.action(description="Release quarantined mail into its thread")
-    def release(self, request: HttpRequest, queryset) -> None:
-        self._each(
-            request,
-            queryset,
-            lambda m: inbound.quarantine_release(inbound=m, actor=None),
-            "Released",
-        )
-
-    @admin.action(description="Discard quarantined mail")
-    def discard(self, request: HttpRequest, queryset) -> None:
-        self._each(
-            request,
-            queryset,
-            lambda m: inbound.quarantine_discard(inbound=m, actor=None),
-            "Discarded",
-        )
-
-
 @admin.register(OutboundMail)
 class OutboundMailAdmin(admin.ModelAdmin):
     list_display = ["id", "created_at", "kind", "status", "attempts", "subject", "inbox", "sent_at"]
@@ -161,7 +101,7 @@ class OutboundMailAdmin(admin.ModelAdmin):
     @admin.action(description="Send failed or bounced mail again")
     def send_again(self, request: HttpRequest, queryset) -> None:
         # Pending, sending or sent mail is refused: it may leave yet, or has.
-        _each_mail(
+        each_mail(
             self,
             request,
             queryset,

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from threads.inbound import InboundResult, inbound_process, inbound_receive
+from threads.inbound import inbound_record
 from threads.models import InboundMail, Message, Participant, Thread
 from tisket.errors import NotAllowedError, TisketError
 from tisket.lib.addresses import address_format, address_normalize, address_with_tag
@@ -176,8 +176,11 @@ def client_reply_mail(*, access: ClientAccess, body: str, nonce: str) -> tuple[b
     return mail.as_bytes(), recipient
 
 
-def client_reply_send(*, access: ClientAccess, body: str, nonce: str = "") -> InboundResult:
-    """Post the client's reply through the inbound pipeline, as if they had mailed it."""
+def client_reply_record(*, access: ClientAccess, body: str, nonce: str = "") -> InboundMail:
+    """Record the client's reply as a mail for the inbound pipeline, as if they had mailed it.
+
+    The same body and nonce make the same bytes: a form posted twice is one mail.
+    """
     body = body.replace("\r\n", "\n").strip()
     if not body:
         raise ClientReplyError("Write a message first.")
@@ -190,9 +193,5 @@ def client_reply_send(*, access: ClientAccess, body: str, nonce: str = "") -> In
     if not NONCE_RE.fullmatch(nonce or ""):
         nonce = hashlib.sha256(f"{timezone.now().isoformat()}{body}".encode()).hexdigest()[:32]
     raw, recipient = client_reply_mail(access=access, body=body, nonce=nonce)
-    row, _ = inbound_receive(raw=raw, source=SOURCE, recipient=recipient, enqueue=False)
-    result = inbound_process(inbound_id=row.pk)
-    if result is None:  # the very same bytes came before (a double click): done already
-        row = InboundMail.objects.defer("raw_data").get(pk=row.pk)
-        result = InboundResult(inbound=row, thread=row.thread, message=row.message)
-    return result
+    row, _ = inbound_record(raw=raw, source=SOURCE, recipient=recipient)
+    return row

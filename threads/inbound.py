@@ -1,8 +1,10 @@
-"""The inbound pipeline's edge: every path (webhooks, raw endpoint, IMAP, import) ends here.
+"""The inbound pipeline's entries: recording a raw mail, and processing recorded mail.
 
-inbound_receive() records the raw mail once and answers at once; the worker
-(threads.ingest) routes, deduplicates, matches a thread, checks the sender,
-flags automatic mail and stores the message. Two error classes, as in Zulip's
+inbound_record() records the raw mail once, cheaply; the worker (threads.ingest)
+routes, deduplicates, matches a thread, checks the sender, flags automatic mail
+and stores the message. Every edge (webhooks, raw endpoint, IMAP, import) and
+the worker reach these through tickets.intake, which says what a stored mail
+does beyond its thread. Two error classes, as in Zulip's
 gateway: the sender's (rejected or quarantined with a reason, logged at info)
 and ours (failed, raw mail kept for a retry, logged as an error).
 """
@@ -11,16 +13,14 @@ import functools
 import hashlib
 import logging
 import re
-import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.utils import timezone
 
-from threads.ingest import BATCH_SIZE, InboundResult, ingest
+from threads.ingest import BATCH_SIZE, AfterStore, InboundResult, ingest
 from threads.models import InboundMail
 from tisket.errors import TisketError
 from tisket.lib.addresses import address_normalize
@@ -32,9 +32,6 @@ logger = logging.getLogger(__name__)
 
 Status = InboundMail.Status
 PENDING_GRACE = timedelta(seconds=60)
-KICK_KEY = "tisket:inbound:run-queued"
-# A run lost with its worker blocks new runs this long at most; the sweep covers it.
-KICK_SECONDS = 10
 
 
 class InboundStateError(TisketError):
@@ -44,12 +41,12 @@ class InboundStateError(TisketError):
 # --- The edge -------------------------------------------------------------------
 
 
-def inbound_receive(
-    *, raw: bytes, source: str, recipient: str = "", stripped_text: str = "", enqueue: bool = True
+def inbound_record(
+    *, raw: bytes, source: str, recipient: str = "", stripped_text: str = ""
 ) -> tuple[InboundMail, bool]:
-    """Record a received mail once (same bytes, same recipient) and queue it; cheap and idempotent.
+    """Record a received mail once (same bytes, same recipient); cheap and idempotent.
 
-    enqueue=False is for callers that process the mail themselves right away.
+    Returns the row and whether it is new; waking the worker is the caller's.
     """
     digest = hashlib.sha256(raw).hexdigest()
     recipient = address_normalize(recipient)[:998]
@@ -76,8 +73,6 @@ def inbound_receive(
             inbound.raw_file.delete(save=False)
         existing = InboundMail.objects.defer("raw_data")
         return existing.get(raw_sha256=digest, envelope_recipient=recipient), False
-    if enqueue:
-        transaction.on_commit(lambda: inbound_enqueue(inbound_id=inbound.pk))
     return inbound, True
 
 
@@ -133,113 +128,62 @@ def _message_id_at_the_edge(raw: bytes) -> str:
     return match.group(1).decode("ascii", "replace").replace("\x00", "") if match else ""
 
 
-# When this process last saw the run flag set (time.monotonic()); see inbound_enqueue.
-_flag_seen_at = float("-inf")
-
-
-def inbound_enqueue(*, inbound_id: int) -> None:
-    """Wake the worker for a recorded mail, unless a run that will see it is already queued.
-
-    At a thousand mails a second, a task per mail would cost more than the mail:
-    the first mail queues a run, the ones after it ride along. A run clears the
-    flag before its last look for pending mail (inbound_process_queued), so a
-    mail that found the flag set is always seen. If the broker or the cache is
-    down, the periodic sweep queues a run once they are back.
-
-    A process that saw the flag set less than TISKET_INBOUND_KICK_WINDOW ago
-    does not look again: a run waits that long between clearing the flag and
-    its last look, so that look comes after this mail's commit. At a thousand
-    mails a second this spares nearly every mail its round trip to the cache.
-    """
-    now = time.monotonic()  # read before the flag: the run clears it after this
-    if now - _flag_seen_at < settings.TISKET_INBOUND_KICK_WINDOW:
-        return
-    _run_queue(inbound_id, seen_at=now)
-
-
-def _run_queue(inbound_id: int, *, seen_at: float) -> None:
-    """Set the flag and queue a run, or ride along with the run that set it."""
-    from threads.tasks import inbound_mail_process
-
-    global _flag_seen_at
-    try:
-        added = cache.add(KICK_KEY, inbound_id, timeout=KICK_SECONDS)
-    except Exception as exc:  # the row is committed; the periodic sweep picks it up
-        logger.warning("inbound #%s not queued (cache: %s); the sweep will retry", inbound_id, exc)
-        return
-    if added:
-        try:
-            inbound_mail_process.delay(inbound_id)
-        except Exception as exc:  # the row is committed; the periodic sweep picks it up
-            cache.delete(KICK_KEY)
-            logger.warning("inbound #%s not queued (%s); the sweep will retry", inbound_id, exc)
-            return
-    _flag_seen_at = seen_at
-
-
-def inbound_sweep() -> list[int]:
-    """Queue a run over mail left pending: the broker was down, or a worker died mid-way.
+def inbound_pending_stale() -> list[int]:
+    """Mail left pending past a grace period: the broker was down, or a worker died mid-way.
 
     A worker holds its mails' row locks for the whole of its one transaction;
     if it dies, the transaction rolls back and its mails are simply pending again.
     """
-    ids = list(
+    return list(
         InboundMail.objects.filter(
             status=Status.PENDING, received_at__lt=timezone.now() - PENDING_GRACE
         )
         .order_by("received_at")
         .values_list("pk", flat=True)[:1000]
     )
-    if ids:
-        # Whatever run was flagged did not get to them. Never trust a flag here.
-        cache.delete(KICK_KEY)
-        _run_queue(ids[0], seen_at=time.monotonic())
-    return ids
 
 
 # --- Processing (threads.ingest does the work) -------------------------------------
 
 
-def inbound_process(*, inbound_id: int) -> InboundResult | None:
+def inbound_process(*, inbound_id: int, after_store: AfterStore) -> InboundResult | None:
     """Process one pending mail; None when another worker has it or it is done already."""
-    results = ingest(ids=[inbound_id])
+    results = ingest(ids=[inbound_id], after_store=after_store)
     return results[0] if results else None
 
 
-def inbound_process_queued() -> int:
-    """Process pending mail, oldest first, one batch after another until none is left.
+def inbound_process_many(*, inbound_ids: list[int], after_store: AfterStore) -> list[InboundResult]:
+    """Process these pending mails in one batch (an import); each exactly once."""
+    return ingest(ids=inbound_ids, limit=len(inbound_ids), after_store=after_store)
 
-    A run that fails (the database went away) clears the flag, so that the next
-    mail queues a fresh run, and raises: its task is retried for the mail that
-    rode along with it.
-    """
+
+def inbound_process_pending(*, after_store: AfterStore) -> int:
+    """Process pending mail, oldest first, one batch after another until none is left."""
     processed = 0
-    try:
-        while results := ingest(limit=BATCH_SIZE):
-            processed += len(results)
-    finally:
-        cache.delete(KICK_KEY)
-    # Mail recorded while the flag was still set queued no run: it is pending now,
-    # or will be within the window in which edges trust a flag they saw.
-    time.sleep(settings.TISKET_INBOUND_KICK_WINDOW)
-    while results := ingest(limit=BATCH_SIZE):
+    while results := ingest(limit=BATCH_SIZE, after_store=after_store):
         processed += len(results)
     return processed
 
 
-def inbound_retry(*, inbound: InboundMail) -> InboundResult:
+def inbound_retry(*, inbound: InboundMail, after_store: AfterStore) -> InboundResult:
     """Process a failed mail again."""
-    results = ingest(ids=[inbound.pk], from_status=Status.FAILED)
+    results = ingest(ids=[inbound.pk], from_status=Status.FAILED, after_store=after_store)
     if not results:
         inbound.refresh_from_db(fields=["status"])
         raise InboundStateError(f"Only failed mail can be retried; this one is {inbound.status}.")
     return results[0]
 
 
-def quarantine_release(*, inbound: InboundMail, actor: Membership | None) -> InboundResult:
+def quarantine_release(
+    *, inbound: InboundMail, actor: Membership | None, after_store: AfterStore
+) -> InboundResult:
     """Let a held mail into its thread; its sender becomes a participant."""
     results = ingest(
-        ids=[inbound.pk], from_status=Status.QUARANTINED, trust_sender=True, actor=actor
+        ids=[inbound.pk],
+        from_status=Status.QUARANTINED,
+        trust_sender=True,
+        actor=actor,
+        after_store=after_store,
     )
     if not results:
         inbound.refresh_from_db(fields=["status"])

@@ -12,7 +12,6 @@ failed alone; if the batch's writes fail, each of its mails is run again on
 its own, so one bad mail never holds up the others.
 """
 
-import functools
 import logging
 import traceback
 from collections import defaultdict
@@ -24,7 +23,6 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from inboxes.models import Inbox
 from inboxes.selectors import organization_addresses
@@ -102,8 +100,12 @@ class _Mail:
             logger.info("inbound #%s %s: %s", self.row.pk, status, reason)
 
 
+AfterStore = Callable[[list["InboundResult"]], None]
+
+
 def ingest(
     *,
+    after_store: AfterStore,
     ids: list[int] | None = None,
     from_status: str = Status.PENDING,
     limit: int = BATCH_SIZE,
@@ -113,10 +115,15 @@ def ingest(
 ) -> list[InboundResult]:
     """Process these recorded mails, or the oldest pending ones; each mail exactly once.
 
+    after_store(results) runs in the transaction that stored them: what a new
+    mail does beyond its thread (its ticket, its acknowledgement) is the
+    caller's to say (tickets.intake), so that it happens with the mail or not at all.
     trust_sender lets a quarantined mail into its thread (a release by actor).
     Mails another worker holds, or that are no longer in from_status, are skipped.
     """
-    batch = _Batch(trust_sender=trust_sender, actor=actor, from_status=from_status)
+    batch = _Batch(
+        trust_sender=trust_sender, actor=actor, from_status=from_status, after_store=after_store
+    )
     try:
         with transaction.atomic():
             _commit_without_waiting_for_disk()
@@ -137,6 +144,7 @@ def ingest(
                 result
                 for pk in rows
                 for result in ingest(
+                    after_store=after_store,
                     ids=[pk],
                     from_status=from_status,
                     trust_sender=trust_sender,
@@ -201,7 +209,15 @@ def _fail(pk: int, *, from_status: str, error: Exception) -> InboundResult:
 
 
 class _Batch:
-    def __init__(self, *, trust_sender: bool, actor: Membership | None, from_status: str) -> None:
+    def __init__(
+        self,
+        *,
+        trust_sender: bool,
+        actor: Membership | None,
+        from_status: str,
+        after_store: AfterStore,
+    ) -> None:
+        self.after_store = after_store
         self.trust_sender = trust_sender
         self.actor = actor
         self.from_status = from_status
@@ -279,8 +295,7 @@ class _Batch:
             )
             for m in mails
         ]
-        for hook in _after_ingest_hooks():
-            hook(results)  # in this transaction: a ticket opens with its thread, or neither
+        self.after_store(results)  # in this transaction: a ticket opens with its thread, or neither
         self.files = []  # stored with the batch: no longer ours to discard
         return [r for r, m in zip(results, mails, strict=True) if not m.deferred]
 
@@ -619,13 +634,6 @@ def _rows_update(rows: list[InboundMail]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
-
-
-@functools.cache
-def _after_ingest_hooks() -> list[Callable[[list[InboundResult]], None]]:
-    # Apps above threads (tickets) act on new mail through this setting, so that
-    # threads imports none of them.
-    return [import_string(path) for path in settings.TISKET_AFTER_INGEST]
 
 
 def _authentication_policy() -> AuthenticationPolicy:

@@ -32,11 +32,11 @@ from threads.client_access import (
     ClientLinkGoneError,
     ClientReplyError,
     client_link_read,
-    client_reply_send,
 )
 from threads.models import Attachment, InboundMail, Message, Thread
 from threads.services import thread_set_status
 from tickets import csat
+from tickets.intake import client_reply_send
 from tickets.models import Rating, Ticket, TicketThread
 from tickets.services import ticket_set_status
 from tisket.errors import ConflictError, TisketError

@@ -3,6 +3,7 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from inboxes.models import AUTO_ACK_VARIABLES, Inbox, validate_auto_ack_text
@@ -51,9 +52,10 @@ class InboxForm(forms.Form):
     extra_addresses = forms.CharField(
         required=False,
         label="Extra addresses",
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "support@example.com"}),
-        help_text="Other addresses whose mail lands here (forward them to the address above); "
-        "one per line.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="More addresses of this organization at the inbound domain, such as "
+        "billing.<organization>@…; one per line. An address at your own domain "
+        "(forwarded here) is added by the installation's admins.",
     )
 
     transport = forms.ChoiceField(
@@ -123,6 +125,8 @@ class InboxForm(forms.Form):
             )
         super().__init__(*args, **kwargs)
         if inbox is not None:
+            example = f"billing.{inbox.organization.slug}@{settings.TISKET_INBOUND_DOMAIN}"
+            self.fields["extra_addresses"].widget.attrs["placeholder"] = example
             del self.fields["name"]
             for name, is_set in (
                 ("smtp_password", inbox.smtp_password_sealed),

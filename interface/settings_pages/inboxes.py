@@ -14,7 +14,7 @@ from inboxes.models import Inbox
 from interface.settings_pages.common import admin_view, done, page, refused
 from interface.settings_pages.forms import form_error
 from interface.settings_pages.inbox_forms import InboxForm
-from threads.mailboxes import mailbox_poll
+from tickets.intake.mailboxes import mailbox_poll
 from tisket.errors import TisketError
 
 SECTION = "settings-inboxes"

@@ -255,11 +255,11 @@ def bench_worker(env: dict, database_url: str, broker_url: str, processes: int) 
             pass
         started = time.perf_counter()
         # What the edge queues under load: one run per batch of mails, the
-        # others riding along (threads.inbound.inbound_enqueue).
+        # others riding along (tickets.intake.wake).
         with sender.producer_or_acquire() as producer:
             for inbound_id in ids[::100]:
                 sender.send_task(
-                    "threads.tasks.inbound_mail_process", args=[inbound_id], producer=producer
+                    "tickets.tasks.inbound_mail_process", args=[inbound_id], producer=producer
                 )
         while _pending(database_url):
             if time.perf_counter() - started > 900:

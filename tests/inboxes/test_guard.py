@@ -18,8 +18,8 @@ from tests.mail import deliver, make_mail
 from tests.peers import Peer
 from tests.smtp import Mailbox, free_port
 from threads import outbound
-from threads.mailboxes import MailboxBusy, MailboxError, mailbox_poll
 from threads.models import Thread
+from tickets.intake.mailboxes import MailboxBusy, MailboxError, mailbox_poll
 from tisket.lib import netguard
 from tisket.lib.secrets_box import secret_seal
 
@@ -195,11 +195,11 @@ def test_every_task_has_time_limits_and_mail_work_has_queues_of_its_own(settings
     def queue(name: str) -> str:
         return app.amqp.router.route({}, name)["queue"].name
 
-    assert queue("threads.tasks.inbound_mail_process") == "ingest"
+    assert queue("tickets.tasks.inbound_mail_process") == "ingest"
     assert queue("threads.tasks.outbox_send_task") == "outbound"
-    assert queue("threads.tasks.mailbox_poll_task") == "poll"
+    assert queue("tickets.tasks.mailbox_poll_task") == "poll"
     assert queue("tickets.tasks.sla_sweep_task") == "sla"
-    assert ours["threads.tasks.mailbox_poll_task"].soft_time_limit < 300
+    assert ours["tickets.tasks.mailbox_poll_task"].soft_time_limit < 300
 
 
 def test_an_esp_account_takes_only_its_own_credential_keys(acme, inbox):

@@ -6,9 +6,10 @@ from inboxes.imap import inbox_imap_set
 from tests.conftest import api_client
 from tests.mail import make_mail
 from tests.smtp import free_port
-from threads.inbound import inbound_process_queued
-from threads.mailboxes import mailbox_poll, mailboxes_poll
 from threads.models import InboundMail, Thread
+from tickets.intake import mail_after_store
+from tickets.intake.mailboxes import mailbox_poll, mailboxes_poll
+from tickets.intake.wake import intake_run
 
 
 @pytest.fixture
@@ -29,13 +30,13 @@ def test_new_mail_becomes_threads_once_however_often_the_box_is_polled(imap_serv
     for n in range(3):
         imap_server.deliver(mailbox, make_mail(subject=f"by imap {n}", message_id=f"<i{n}@c.test>"))
     assert mailbox_poll(inbox=inbox) == 3
-    inbound_process_queued()
+    intake_run(after_store=mail_after_store)
     assert Thread.objects.count() == 3
     assert set(InboundMail.objects.values_list("source", flat=True)) == {"imap"}
     assert mailbox_poll(inbox=inbox) == 0  # nothing new
     imap_server.deliver(mailbox, make_mail(subject="later", message_id="<i9@c.test>"))
     assert mailbox_poll(inbox=inbox) == 1
-    inbound_process_queued()
+    intake_run(after_store=mail_after_store)
     assert Thread.objects.count() == 4
     inbox.refresh_from_db()
     assert inbox.imap_last_error == ""

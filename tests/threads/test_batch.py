@@ -7,17 +7,16 @@ from tests.conftest import in_parallel, require_postgres
 from tests.factories import OrganizationFactory
 from tests.mail import make_mail
 from threads import ingest
-from threads.inbound import inbound_process_queued, inbound_receive
+from threads.inbound import inbound_record
 from threads.models import InboundMail, Message, Thread
+from tickets.intake import mail_after_store
+from tickets.intake.wake import intake_run
 
 S = InboundMail.Status
 
 
 def receive(*raws: bytes, recipient: str = "") -> list[int]:
-    return [
-        inbound_receive(raw=raw, source="test", recipient=recipient, enqueue=False)[0].pk
-        for raw in raws
-    ]
+    return [inbound_record(raw=raw, source="test", recipient=recipient)[0].pk for raw in raws]
 
 
 def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
@@ -37,7 +36,7 @@ def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
         make_mail(to="nobody@in.tisket.test", subject="lost"),
         make_mail(subject="Another question", sender="ann@other.test"),
     )
-    results = ingest.ingest(ids=ids)
+    results = ingest.ingest(after_store=mail_after_store, ids=ids)
     statuses = [r.inbound.status for r in results]
     assert statuses == [
         S.ACCEPTED,
@@ -62,7 +61,7 @@ def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
     assert Message.objects.count() == 3
     # The failed one is retried on its own once fixed.
     monkeypatch.setattr(ingest, "sanitize_html", real)
-    retried = ingest.ingest(ids=[ids[4]], from_status=S.FAILED)
+    retried = ingest.ingest(after_store=mail_after_store, ids=[ids[4]], from_status=S.FAILED)
     assert retried[0].inbound.status == S.ACCEPTED
     assert retried[0].thread.reference == "THD-ACME-003"
 
@@ -79,17 +78,17 @@ def test_a_batch_whose_writes_fail_is_run_again_mail_by_mail(inbox, monkeypatch)
 
     monkeypatch.setattr(ingest._Batch, "_store", fails_on_the_first_batch)
     ids = receive(make_mail(subject="a"), make_mail(subject="b"), make_mail(subject="c"))
-    results = ingest.ingest(ids=ids)
+    results = ingest.ingest(after_store=mail_after_store, ids=ids)
     assert [r.inbound.status for r in results] == [S.ACCEPTED] * 3
     assert Thread.objects.count() == 3
 
 
 def test_the_queue_is_drained_in_batches(inbox):
     receive(*(make_mail(subject=f"q{n}") for n in range(ingest.BATCH_SIZE + 5)))
-    assert inbound_process_queued() == ingest.BATCH_SIZE + 5
+    assert intake_run(after_store=mail_after_store) == ingest.BATCH_SIZE + 5
     assert not InboundMail.objects.filter(status=S.PENDING).exists()
     assert Thread.objects.count() == ingest.BATCH_SIZE + 5
-    assert inbound_process_queued() == 0
+    assert intake_run(after_store=mail_after_store) == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -101,7 +100,10 @@ def test_workers_draining_at_once_store_each_mail_once_with_gap_free_references(
     receive(*(make_mail(subject=f"q{n}", to=support.address) for n in range(300)))
     receive(*(f"Received: by relay{n}\r\n".encode() + question for n in range(20)))
 
-    assert sum(in_parallel(lambda _: inbound_process_queued(), range(4), workers=4)) == 320
+    assert (
+        sum(in_parallel(lambda _: intake_run(after_store=mail_after_store), range(4), workers=4))
+        == 320
+    )
     assert Message.objects.count() == 301
     assert sorted(InboundMail.objects.values_list("status", flat=True)).count(S.DUPLICATE) == 19
     numbers = sorted(Thread.objects.values_list("number", flat=True))

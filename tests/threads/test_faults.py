@@ -49,15 +49,16 @@ SETUP = """
 import json
 from inboxes.services import inbox_create
 from tests.mail import make_mail
-from threads.inbound import inbound_process, inbound_receive
+from threads.inbound import inbound_record
+from tickets.intake import mail_process
 from tisket import services
 
 agent, _ = services.user_get_or_create(email="agent@acme.test")
 org = services.organization_create(name="Acme", slug="acme", code="ACME", owner=agent)
 inbox = inbox_create(organization=org, name="support", auto_ack_enabled=False)
 raw = make_mail(to=inbox.address, message_id="<q1@client.test>")
-mail, _ = inbound_receive(raw=raw, source="test", enqueue=False)
-thread = inbound_process(inbound_id=mail.pk).thread
+mail, _ = inbound_record(raw=raw, source="test")
+thread = mail_process(inbound_id=mail.pk).thread
 _, key = services.api_token_create(membership=agent.memberships.get(), name="faults")
 print(json.dumps({"token": key, "reference": thread.reference}))
 """
@@ -179,7 +180,7 @@ def test_a_reply_posted_while_redis_is_down_is_stored_then_sent_once_by_the_swee
     """
     port = free_port()
     with broker_down(how) as down, running(
-        ["-m", "gunicorn", "tisket.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        ["-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--graceful-timeout", "1"],
         site.env | down | {"HOME": site.env["TISKET_DATA_DIR"]},  # gunicorn's control socket
     ) as web:  # fmt: skip
@@ -318,9 +319,9 @@ def _session_alive(pid: int) -> bool:
 
 RECEIVE = """
 from pathlib import Path
-from threads.inbound import inbound_receive
+from tickets.intake import mail_receive
 
-inbound_receive(raw=Path({path!r}).read_bytes(), source="test")
+mail_receive(raw=Path({path!r}).read_bytes(), source="test")
 """
 
 
@@ -368,7 +369,7 @@ def test_a_mail_whose_worker_is_killed_mid_transaction_is_processed_once_by_the_
         received_at=F("received_at") - timedelta(minutes=2)
     )
     with worker_running(env) as worker:
-        django(env, "from threads.tasks import inbound_mail_sweep; inbound_mail_sweep.delay()")
+        django(env, "from tickets.tasks import inbound_mail_sweep; inbound_mail_sweep.delay()")
         worker.wait_for(r"inbound_mail_process\[.*\] succeeded .*: 1")
     row.refresh_from_db()
     assert row.status == InboundMail.Status.ACCEPTED

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.dns import Zone, dns_server
 from tests.factories import always_open_policy
 from tests.mail import TRUSTED_RECEIVER, deliver, header_prepended, make_mail
-from threads import inbound
 from threads.models import InboundMail, Message
+from tickets import intake
 from tickets import services as ticket_services
 from tickets.models import Ticket
 
@@ -139,7 +139,7 @@ def test_a_mail_with_two_from_headers_does_not_pass(acme, ticket):
 
 def test_an_agent_may_release_a_held_member_reply_as_the_desks_answer(acme, ticket):
     held = deliver(make_mail(**FORGED))
-    result = inbound.quarantine_release(inbound=held.inbound, actor=acme.agent2)
+    result = intake.mail_release(inbound_mail=held.inbound, actor=acme.agent2)
     assert_desks_answer(result, acme)
     assert result.inbound.decided_by == acme.agent2
 

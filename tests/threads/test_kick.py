@@ -14,19 +14,21 @@ from tests.factories import OrganizationFactory
 from tests.mail import make_mail
 from tests.smtp import free_port
 from threads import inbound
-from threads.inbound import KICK_KEY, inbound_process_queued, inbound_receive
+from threads.inbound import inbound_record
 from threads.models import InboundMail
+from tickets.intake import mail_after_store, mail_receive, wake
+from tickets.intake.wake import KICK_KEY, intake_run
 
 S = InboundMail.Status
 
 
 @pytest.fixture(autouse=True)
 def _no_flag_seen(monkeypatch):
-    monkeypatch.setattr(inbound, "_flag_seen_at", float("-inf"))
+    monkeypatch.setattr(wake, "_flag_seen_at", float("-inf"))
 
 
 def record(subject: str) -> InboundMail:
-    return inbound_receive(raw=make_mail(subject=subject), source="test")[0]
+    return mail_receive(raw=make_mail(subject=subject), source="test")[0]
 
 
 def test_mails_ride_along_with_a_queued_run(inbox, django_capture_on_commit_callbacks):
@@ -38,7 +40,7 @@ def test_mails_ride_along_with_a_queued_run(inbox, django_capture_on_commit_call
     assert [m.status for m in InboundMail.objects.filter(pk__in=[m.pk for m in mails])] == [
         S.PENDING
     ] * 3
-    assert inbound_process_queued() == 3  # the queued run takes them all
+    assert intake_run(after_store=mail_after_store) == 3  # the queued run takes them all
 
 
 def test_an_edge_trusts_a_flag_it_saw_within_the_window(
@@ -71,7 +73,7 @@ def test_a_run_looks_again_after_the_window_for_mail_that_trusted_its_flag(setti
     # thread is: the window promises edges exactly that much time.
     window_over = threading.Event()
     monkeypatch.setattr(
-        inbound,
+        wake,
         "time",
         SimpleNamespace(monotonic=time.monotonic, sleep=lambda _: window_over.wait(timeout=60)),
     )
@@ -82,7 +84,7 @@ def test_a_run_looks_again_after_the_window_for_mail_that_trusted_its_flag(setti
 
     def run() -> None:
         try:
-            processed.append(inbound_process_queued())
+            processed.append(intake_run(after_store=mail_after_store))
         finally:
             connections.close_all()
 
@@ -92,7 +94,7 @@ def test_a_run_looks_again_after_the_window_for_mail_that_trusted_its_flag(setti
         time.sleep(0.01)
     # An edge that saw the flag just before it was cleared records a mail and
     # queues nothing; the run's last look, a window later, must take it.
-    late = inbound_receive(raw=make_mail(to=support.address), source="test", enqueue=False)[0]
+    late = inbound_record(raw=make_mail(to=support.address), source="test")[0]
     window_over.set()
     worker.join(timeout=60)
 
@@ -112,7 +114,7 @@ def test_a_cache_outage_leaves_the_mail_pending_for_the_sweep(
     }
 
     with django_capture_on_commit_callbacks(execute=True):
-        mail, created = inbound_receive(raw=make_mail(), source="test")
+        mail, created = mail_receive(raw=make_mail(), source="test")
 
     assert created
     mail.refresh_from_db()
@@ -122,13 +124,13 @@ def test_a_cache_outage_leaves_the_mail_pending_for_the_sweep(
 
 def test_the_sweep_queues_a_run_whatever_flag_its_process_saw(inbox, settings, monkeypatch):
     settings.TISKET_INBOUND_KICK_WINDOW = 0.3  # the eager run waits it too
-    monkeypatch.setattr(inbound, "_flag_seen_at", time.monotonic())  # "a run is coming"
-    mail = inbound_receive(raw=make_mail(), source="test", enqueue=False)[0]
+    monkeypatch.setattr(wake, "_flag_seen_at", time.monotonic())  # "a run is coming"
+    mail = inbound_record(raw=make_mail(), source="test")[0]
     InboundMail.objects.filter(pk=mail.pk).update(
         received_at=mail.received_at - inbound.PENDING_GRACE * 2
     )
 
-    assert inbound.inbound_sweep() == [mail.pk]
+    assert wake.intake_sweep() == [mail.pk]
 
     mail.refresh_from_db()
     assert mail.status == S.ACCEPTED
@@ -137,9 +139,9 @@ def test_the_sweep_queues_a_run_whatever_flag_its_process_saw(inbox, settings, m
 def test_a_run_that_loses_the_database_clears_the_flag_and_is_retried(inbox, monkeypatch):
     from django.db import OperationalError
 
-    from threads.tasks import inbound_mail_process
+    from tickets.tasks import inbound_mail_process
 
-    mail = inbound_receive(raw=make_mail(), source="test", enqueue=False)[0]
+    mail = inbound_record(raw=make_mail(), source="test")[0]
     cache.add(KICK_KEY, mail.pk)
     real, calls = inbound.ingest, []
 

@@ -16,6 +16,8 @@ from threads.models import (
     attachment_content_key,
 )
 from threads.services import thread_set_status
+from tickets import intake
+from tickets.intake import wake
 from tisket.lib.reply_tokens import reply_token_make
 
 ACCEPTED = InboundMail.Status.ACCEPTED
@@ -101,7 +103,7 @@ def test_a_strangers_reply_by_token_or_message_id_is_quarantined_too(inbox):
 def test_releasing_a_quarantined_mail_adds_it_and_its_sender(inbox, acme):
     thread, _ = first_thread(inbox)
     held = deliver(make_mail(sender="carol@client.test", subject="Re: [THD-ACME-001] me too"))
-    result = inbound.quarantine_release(inbound=held.inbound, actor=acme.agent)
+    result = intake.mail_release(inbound_mail=held.inbound, actor=acme.agent)
     assert result.inbound.status == ACCEPTED
     assert result.inbound.decided_by == acme.agent
     assert result.thread == thread
@@ -119,7 +121,7 @@ def test_discarding_a_quarantined_mail_keeps_it_out_and_logged(inbox, acme):
     assert mail.status == InboundMail.Status.DISCARDED
     assert Message.objects.count() == 1
     with pytest.raises(inbound.InboundStateError):
-        inbound.quarantine_release(inbound=mail, actor=acme.agent)
+        intake.mail_release(inbound_mail=mail, actor=acme.agent)
 
 
 def test_a_member_may_write_into_any_thread_and_it_counts_as_the_desk_answering(inbox, acme):
@@ -200,7 +202,7 @@ def test_an_extra_address_routes_to_its_inbox(inbox):
 def test_the_same_mail_delivered_again_is_stored_once(inbox):
     raw = make_mail()
     assert deliver(raw).inbound.status == ACCEPTED
-    _, created = inbound.inbound_receive(raw=raw, source="test", enqueue=False)
+    _, created = inbound.inbound_record(raw=raw, source="test")
     assert not created
     # Redelivered with other trace headers (another relay), still one message.
     relayed = b"Received: from relay2.example by mx\r\n" + raw
@@ -210,9 +212,9 @@ def test_the_same_mail_delivered_again_is_stored_once(inbox):
 
 def test_the_edge_records_every_column_and_a_duplicate_leaves_the_transaction_usable(inbox):
     raw = make_mail(message_id="<edge@client.test>")
-    mail, created = inbound.inbound_receive(
+    mail, created = inbound.inbound_record(
         raw=raw, source="anymail:postmark", recipient="Support.ACME@in.tisket.test",
-        stripped_text="Hello", enqueue=False,
+        stripped_text="Hello",
     )  # fmt: skip
     assert created
     stored = InboundMail.objects.get(pk=mail.pk)
@@ -225,8 +227,8 @@ def test_the_edge_records_every_column_and_a_duplicate_leaves_the_transaction_us
     assert (stored.message_id_header, stored.esp_stripped_text) == ("edge@client.test", "Hello")
     assert stored.received_at == mail.received_at
 
-    again, created = inbound.inbound_receive(
-        raw=raw, source="raw", recipient="support.acme@in.tisket.test", enqueue=False
+    again, created = inbound.inbound_record(
+        raw=raw, source="raw", recipient="support.acme@in.tisket.test"
     )
     assert not created and again.pk == mail.pk
     assert InboundMail.objects.count() == 1  # the test's transaction still answers
@@ -235,13 +237,13 @@ def test_the_edge_records_every_column_and_a_duplicate_leaves_the_transaction_us
 def test_a_large_mail_delivered_again_leaves_no_second_file(inbox, settings):
     settings.TISKET_INBOUND_INLINE_MAX_BYTES = 100
     raw = make_mail(body="x" * 500)
-    first, created = inbound.inbound_receive(raw=raw, source="test", enqueue=False)
+    first, created = inbound.inbound_record(raw=raw, source="test")
     assert created and first.raw_data is None
     storage = first.raw_file.storage
     folder = first.raw_file.name.rsplit("/", 1)[0]
     files_before = storage.listdir(folder)[1]
 
-    again, created = inbound.inbound_receive(raw=raw, source="test", enqueue=False)
+    again, created = inbound.inbound_record(raw=raw, source="test")
 
     assert not created and again.pk == first.pk
     assert storage.listdir(folder)[1] == files_before
@@ -533,41 +535,41 @@ def test_a_processing_failure_is_recorded_and_does_not_block_the_next_mail(inbox
     assert not Message.objects.filter(subject="Cannot log in").exists()
 
     monkeypatch.setattr(ingest, "sanitize_html", real)
-    retried = inbound.inbound_retry(inbound=bad.inbound)
+    retried = intake.mail_retry(inbound_mail=bad.inbound)
     assert retried.inbound.status == ACCEPTED
     assert retried.inbound.attempts == 2
 
 
 def test_a_mail_is_processed_once_however_often_the_task_runs(inbox):
-    mail, _ = inbound.inbound_receive(raw=make_mail(), source="test", enqueue=False)
-    assert inbound.inbound_process(inbound_id=mail.pk) is not None
-    assert inbound.inbound_process(inbound_id=mail.pk) is None
+    mail, _ = inbound.inbound_record(raw=make_mail(), source="test")
+    assert intake.mail_process(inbound_id=mail.pk) is not None
+    assert intake.mail_process(inbound_id=mail.pk) is None
     assert Message.objects.count() == 1
 
 
 def test_a_worker_killed_mid_way_leaves_the_mail_pending_for_the_sweep(inbox, monkeypatch):
-    mail, _ = inbound.inbound_receive(raw=make_mail(), source="test", enqueue=False)
+    mail, _ = inbound.inbound_record(raw=make_mail(), source="test")
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # what a worker's warm shutdown raises mid-task
 
     monkeypatch.setattr(ingest._Batch, "_store", killed)
     with pytest.raises(KeyboardInterrupt):
-        inbound.inbound_process(inbound_id=mail.pk)
+        intake.mail_process(inbound_id=mail.pk)
     mail.refresh_from_db()
     assert mail.status == InboundMail.Status.PENDING
     assert not Message.objects.exists()
     assert not Attachment.objects.exists()
     monkeypatch.undo()
     InboundMail.objects.filter(pk=mail.pk).update(received_at=timezone.now() - timedelta(hours=1))
-    assert inbound.inbound_sweep() == [mail.pk]  # eager in tests: queued means processed
+    assert wake.intake_sweep() == [mail.pk]  # eager in tests: queued means processed
     mail.refresh_from_db()
     assert mail.status == ACCEPTED
 
 
 def test_the_sweep_leaves_fresh_mail_to_the_queue(inbox):
-    fresh, _ = inbound.inbound_receive(raw=make_mail(), source="test", enqueue=False)
-    assert inbound.inbound_sweep() == []
+    fresh, _ = inbound.inbound_record(raw=make_mail(), source="test")
+    assert wake.intake_sweep() == []
     fresh.refresh_from_db()
     assert fresh.status == InboundMail.Status.PENDING
 

@@ -10,9 +10,11 @@ from inboxes.services import inbox_create, inbox_update
 from tests.conftest import require_postgres
 from tests.factories import OrganizationFactory
 from tests.mail import deliver, make_mail
-from threads import inbound, ingest
-from threads.inbound import inbound_receive
+from threads import ingest
+from threads.inbound import inbound_record
 from threads.models import InboundMail, Thread
+from tickets import intake
+from tickets.intake import mail_after_store
 from tisket.lib.mail.parse import parse_mail
 
 S = InboundMail.Status
@@ -29,8 +31,8 @@ def test_nul_bytes_anywhere_in_a_mail_are_dropped_not_fatal(inbox):
         f"{body}\r\n--b\r\nContent-Type: image/png\r\nContent-ID: <pi\x00c>\r\n"
         "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b--\r\n"
     ).encode()
-    mail, _ = inbound_receive(raw=raw, source="test", stripped_text="a\x00b", enqueue=False)
-    result = inbound.inbound_process(inbound_id=mail.pk)
+    mail, _ = inbound_record(raw=raw, source="test", stripped_text="a\x00b")
+    result = intake.mail_process(inbound_id=mail.pk)
     assert result.inbound.status == S.ACCEPTED, result.inbound.reason
     message = result.message
     assert message.text == "Hello there"
@@ -89,7 +91,7 @@ def test_a_release_never_moves_a_mail_into_another_organizations_thread(inbox, g
         extra_addresses=["help@shared.test"],
         outside_domain_allowed=True,
     )
-    result = inbound.quarantine_release(inbound=held.inbound, actor=acme.agent)
+    result = intake.mail_release(inbound_mail=held.inbound, actor=acme.agent)
     assert result.inbound.status == S.QUARANTINED
     assert "another organization" in result.inbound.reason
     assert not Thread.objects.filter(organization=globex.org).exists()
@@ -98,13 +100,13 @@ def test_a_release_never_moves_a_mail_into_another_organizations_thread(inbox, g
 
 def test_our_own_address_is_no_participant_within_a_batch_either(inbox):
     ids = [
-        inbound_receive(raw=raw, source="test", enqueue=False)[0].pk
+        inbound_record(raw=raw, source="test")[0].pk
         for raw in (
             make_mail(message_id="<q@client.test>"),
             make_mail(sender="support.acme@in.tisket.test", in_reply_to="<q@client.test>"),
         )
     ]
-    results = ingest.ingest(ids=ids)
+    results = ingest.ingest(after_store=mail_after_store, ids=ids)
     assert [r.inbound.status for r in results] == [S.ACCEPTED, S.QUARANTINED]
 
 
@@ -118,14 +120,15 @@ def test_a_failed_batch_leaves_no_attachment_files(inbox, monkeypatch, settings,
 
     monkeypatch.setattr(ingest, "_rows_update", fail_once)
     ids = [
-        inbound_receive(
+        inbound_record(
             raw=make_mail(attachments=[(f"{n}.txt", "text/plain", f"{n}".encode())]),
             source="t",
-            enqueue=False,
         )[0].pk
         for n in range(2)
     ]
-    results = ingest.ingest(ids=ids)  # the batch fails, then each mail alone succeeds
+    results = ingest.ingest(
+        after_store=mail_after_store, ids=ids
+    )  # the batch fails, then each mail alone succeeds
     assert [r.inbound.status for r in results] == [S.ACCEPTED, S.ACCEPTED]
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) == 2  # exactly the two stored attachments, no orphans
@@ -136,13 +139,12 @@ def test_a_reply_waits_while_another_worker_holds_its_question():
     require_postgres()
     org = OrganizationFactory(slug="acme", code="ACME")
     support = inbox_create(organization=org, name="support", auto_ack_enabled=False)
-    question = inbound_receive(
-        raw=make_mail(to=support.address, message_id="<q@client.test>"), source="t", enqueue=False
+    question = inbound_record(
+        raw=make_mail(to=support.address, message_id="<q@client.test>"), source="t"
     )[0]
-    reply = inbound_receive(
+    reply = inbound_record(
         raw=make_mail(to=support.address, in_reply_to="<q@client.test>", subject="Re: q"),
         source="t",
-        enqueue=False,
     )[0]
     holding, release = threading.Event(), threading.Event()
 
@@ -159,21 +161,21 @@ def test_a_reply_waits_while_another_worker_holds_its_question():
     worker.start()
     holding.wait(10)
     try:
-        assert ingest.ingest(ids=[reply.pk]) == []  # deferred, not matched wrong
+        assert (
+            ingest.ingest(after_store=mail_after_store, ids=[reply.pk]) == []
+        )  # deferred, not matched wrong
         reply.refresh_from_db()
         assert reply.status == S.PENDING
     finally:
         release.set()
         worker.join()
-    results = ingest.ingest()
+    results = ingest.ingest(after_store=mail_after_store)
     assert [r.inbound.status for r in results] == [S.ACCEPTED, S.ACCEPTED]
     assert results[0].thread == results[1].thread
 
 
 def _pending(*subjects: str) -> list[int]:
-    return [
-        inbound_receive(raw=make_mail(subject=s), source="t", enqueue=False)[0].pk for s in subjects
-    ]
+    return [inbound_record(raw=make_mail(subject=s), source="t")[0].pk for s in subjects]
 
 
 def test_a_mail_that_stopped_the_worker_goes_alone_then_is_set_aside(inbox):
@@ -181,23 +183,23 @@ def test_a_mail_that_stopped_the_worker_goes_alone_then_is_set_aside(inbox):
 
     suspect, other = _pending("suspect", "other")
     cache.set(f"tisket:inbound:runs:{suspect}", 1)  # one run started, never finished: a crash
-    assert [r.inbound.pk for r in ingest.ingest()] == [suspect]  # alone
-    assert [r.inbound.pk for r in ingest.ingest()] == [other]
+    assert [r.inbound.pk for r in ingest.ingest(after_store=mail_after_store)] == [suspect]  # alone
+    assert [r.inbound.pk for r in ingest.ingest(after_store=mail_after_store)] == [other]
     poison, *_ = _pending("poison")
     cache.set(f"tisket:inbound:runs:{poison}", ingest.MAX_RUNS)
-    assert ingest.ingest() == []
+    assert ingest.ingest(after_store=mail_after_store) == []
     poison_row = InboundMail.objects.get(pk=poison)
     assert poison_row.status == S.FAILED
     assert "stopped the worker" in poison_row.reason
-    assert inbound.inbound_retry(inbound=poison_row).inbound.status == S.ACCEPTED
+    assert intake.mail_retry(inbound_mail=poison_row).inbound.status == S.ACCEPTED
 
 
 def test_a_batch_stops_at_its_byte_budget_oldest_first(inbox, monkeypatch):
     first, second, third = _pending("a", "b", "c")
     sizes = dict(InboundMail.objects.values_list("pk", "raw_size"))
     monkeypatch.setattr(ingest, "BATCH_BYTES", sizes[first] + sizes[second])
-    assert [r.inbound.pk for r in ingest.ingest()] == [first, second]
-    assert [r.inbound.pk for r in ingest.ingest()] == [third]
+    assert [r.inbound.pk for r in ingest.ingest(after_store=mail_after_store)] == [first, second]
+    assert [r.inbound.pk for r in ingest.ingest(after_store=mail_after_store)] == [third]
 
 
 def test_a_failed_release_keeps_the_mail_held_with_the_reason(inbox, acme, monkeypatch):
@@ -206,6 +208,6 @@ def test_a_failed_release_keeps_the_mail_held_with_the_reason(inbox, acme, monke
         make_mail(sender="eve@evil.test", in_reply_to="<q@client.test>", html="<p>x</p>")
     )
     monkeypatch.setattr(ingest, "sanitize_html", lambda html: 1 / 0)
-    result = inbound.quarantine_release(inbound=held.inbound, actor=acme.agent)
+    result = intake.mail_release(inbound_mail=held.inbound, actor=acme.agent)
     assert result.inbound.status == S.QUARANTINED
     assert result.inbound.reason.startswith("Release failed: ZeroDivisionError")

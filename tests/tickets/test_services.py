@@ -2,8 +2,10 @@ import pytest
 
 from tests.factories import MembershipFactory
 from tests.mail import deliver, make_mail
+from threads.inbound import inbound_record
 from threads.models import Message
 from tickets import services
+from tickets.intake import mail_after_store, mail_retry
 from tickets.models import Ticket, TicketEvent
 from tisket.errors import ConflictError, NotAllowedError
 from tisket.models import Role
@@ -188,9 +190,8 @@ def test_a_new_thread_and_its_ticket_are_one_transaction(acme, routed, monkeypat
     assert result.inbound.status == "failed"
     assert not Message.objects.exists()
     monkeypatch.undo()
-    from threads.inbound import inbound_retry
 
-    retried = inbound_retry(inbound=result.inbound)
+    retried = mail_retry(inbound_mail=result.inbound)
     assert retried.thread.ticket_link.ticket.reference == "TKT-ACME-001"
 
 
@@ -250,14 +251,10 @@ def test_an_agents_first_reply_takes_a_new_ticket_to_open(acme, routed):
 
 
 def test_a_batch_opens_one_ticket_per_new_thread(acme, routed):
-    from threads.inbound import inbound_receive
     from threads.ingest import ingest
 
-    ids = [
-        inbound_receive(raw=make_mail(subject=f"q{n}"), source="test", enqueue=False)[0].pk
-        for n in range(5)
-    ]
-    ingest(ids=ids)
+    ids = [inbound_record(raw=make_mail(subject=f"q{n}"), source="test")[0].pk for n in range(5)]
+    ingest(after_store=mail_after_store, ids=ids)
     assert sorted(Ticket.objects.values_list("reference", flat=True)) == [
         f"TKT-ACME-{n:03d}" for n in range(1, 6)
     ]

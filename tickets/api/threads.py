@@ -22,10 +22,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inboxes import imap
+from inboxes import selectors as inbox_selectors
+from inboxes.api import MailboxResultSerializer
 from inboxes.models import Inbox
 from threads import inbound, outbound, selectors, services
 from threads.downloads import attachment_response
 from threads.models import Attachment, InboundMail, Message, OutboundMail, Suppression, Thread
+from tickets import intake
+from tickets.intake.mailboxes import mailbox_poll
 from tickets.services import thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
@@ -357,7 +362,7 @@ class QuarantineReleaseApi(OrganizationApiMixin, GenericAPIView):
     @extend_schema(request=None, responses=InboundMailSerializer)
     def post(self, request: Request, pk: int) -> Response:
         mail = selectors.inbound_get(organization=self.organization, pk=pk)
-        result = inbound.quarantine_release(inbound=mail, actor=self.membership)
+        result = intake.mail_release(inbound_mail=mail, actor=self.membership)
         return Response(InboundMailSerializer(result.inbound).data)
 
 
@@ -512,10 +517,30 @@ class InboundRawApi(APIView):
         body = request.body
         if not body.strip():
             return Response({"detail": "The body is empty."}, status=status.HTTP_400_BAD_REQUEST)
-        mail, created = inbound.inbound_receive(
+        mail, created = intake.mail_receive(
             raw=body, source="raw", recipient=request.query_params.get("recipient", "")
         )
         return Response(
             {"id": mail.pk, "status": mail.status, "duplicate": not created},
             status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class InboxFetchNowApi(OrganizationApiMixin, GenericAPIView):
+    """Poll the inbox's IMAP mailbox now instead of at the next minute."""
+
+    serializer_class = MailboxResultSerializer
+    write_role = Role.ADMIN
+
+    @extend_schema(request=None, responses=MailboxResultSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        inbox = inbox_selectors.inbox_get(organization=self.organization, pk=pk)
+        if not inbox.imap_host:
+            return Response({"ok": False, "message": "This inbox has no IMAP mailbox."})
+        try:
+            fetched = mailbox_poll(inbox=inbox)
+        except imap.MailboxError as exc:
+            return Response({"ok": False, "message": str(exc), "fetched": 0})
+        return Response(
+            {"ok": True, "message": f"Fetched {fetched} new mail(s).", "fetched": fetched}
         )

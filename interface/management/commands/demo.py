@@ -7,7 +7,8 @@ from inboxes.models import Inbox
 from inboxes.services import inbox_create
 from sla.models import SlaPolicy
 from sla.services import calendar_create, calendar_import_holidays, policy_create
-from threads.inbound import inbound_process, inbound_receive
+from threads.inbound import inbound_record
+from tickets.intake import mail_process
 from tickets.models import Queue
 from tickets.services import queue_create
 from tisket import services
@@ -37,9 +38,9 @@ class Command(BaseCommand):
         self._queue(organization, inbox)
         self._sla(organization)
         for raw in demo_mails(inbox.address):
-            mail, created = inbound_receive(raw=raw, source="demo", enqueue=False)
+            mail, created = inbound_record(raw=raw, source="demo")
             if created:
-                inbound_process(inbound_id=mail.pk)
+                mail_process(inbound_id=mail.pk)
         self.stdout.write(
             f"Demo organization '{organization.slug}' is ready; its inbox is {inbox.address}, "
             "in the queue Support.\n"

@@ -7,9 +7,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from inboxes.models import Inbox
-from threads.inbound import inbound_receive
-from threads.ingest import BATCH_SIZE, ingest
+from threads.inbound import inbound_record
+from threads.ingest import BATCH_SIZE
 from threads.models import InboundMail
+from tickets.intake import mail_process_many
 
 OUTCOMES = ["accepted", "duplicate", "quarantined", "rejected", "failed"]
 
@@ -52,9 +53,7 @@ class Command(BaseCommand):
         with tqdm(total=total, unit="mail", disable=opts["verbosity"] < 1, file=self.stderr) as bar:
             for _path, _count, mails in sources:
                 for raw in mails:
-                    mail, created = inbound_receive(
-                        raw=raw, source="import", recipient=recipient, enqueue=False
-                    )
+                    mail, created = inbound_record(raw=raw, source="import", recipient=recipient)
                     if created or mail.status == InboundMail.Status.PENDING:
                         waiting.append(mail.pk)
                     else:
@@ -72,7 +71,7 @@ class Command(BaseCommand):
             )
 
     def _process(self, waiting: list[int], counts: Counter, bar: tqdm) -> None:
-        for result in ingest(ids=waiting, limit=len(waiting)):
+        for result in mail_process_many(inbound_ids=list(waiting)):
             status = result.inbound.status
             counts[status if status in OUTCOMES else "failed"] += 1
             bar.update()

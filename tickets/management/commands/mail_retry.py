@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from threads.inbound import inbound_retry
 from threads.models import InboundMail
+from tickets.intake import mail_retry
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             if mail.status != InboundMail.Status.FAILED:
                 self.stdout.write(f"#{mail.pk}: {mail.status}, not failed; left alone.")
                 continue
-            result = inbound_retry(inbound=mail)
+            result = mail_retry(inbound_mail=mail)
             self.stdout.write(
                 f"#{mail.pk}: {result.inbound.status} {result.inbound.reason}".rstrip()
             )

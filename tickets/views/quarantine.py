@@ -5,7 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from threads import inbound, selectors
+from threads import selectors
+from tickets import intake
 from tisket.errors import TisketError
 from tisket.models import Role
 from tisket.views import org_view
@@ -26,13 +27,13 @@ def _decide(request: HttpRequest, quarantined: int, release: bool) -> HttpRespon
     mail = selectors.inbound_get(organization=request.organization, pk=quarantined)
     try:
         if release:
-            result = inbound.quarantine_release(inbound=mail, actor=request.membership)
+            result = intake.mail_release(inbound_mail=mail, actor=request.membership)
             thread = result.thread
             messages.success(
                 request, f"Released into {thread.reference}; {mail.from_email} can write there now."
             )
         else:
-            inbound.quarantine_discard(inbound=mail, actor=request.membership)
+            intake.quarantine_discard(inbound=mail, actor=request.membership)
             messages.success(request, f"Discarded the mail from {mail.from_email}.")
     except TisketError as error:
         messages.error(request, str(error))

@@ -9,7 +9,7 @@ from anymail.signals import AnymailInboundEvent, EventType
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from threads.inbound import inbound_receive
+from tickets.intake import mail_receive
 
 
 def stable_bytes(message: AnymailInboundMessage, *, seed: str) -> bytes:
@@ -46,7 +46,7 @@ def _raw_mime(event: AnymailInboundEvent) -> bytes:
 
 def anymail_inbound_received(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:
     message = event.message
-    inbound_receive(
+    mail_receive(
         raw=_raw_mime(event),
         source=f"anymail:{esp_name.lower()}",
         recipient=message.envelope_recipient or "",

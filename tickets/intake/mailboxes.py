@@ -13,7 +13,7 @@ from inboxes.imap import (
     imap_progress,
 )
 from inboxes.models import Inbox
-from threads.inbound import inbound_receive
+from tickets.intake import mail_receive
 from tisket.lib import netguard
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def mailbox_poll(*, inbox: Inbox) -> int:
     try:
         with netguard.deadline(deadline) as limit:
             for uid, raw in imap_new_mail(inbox=inbox, limit=limit):
-                inbound_receive(raw=raw, source="imap", recipient=inbox.address)
+                mail_receive(raw=raw, source="imap", recipient=inbox.address)
                 imap_progress(inbox=inbox, uid=uid)  # after the mail is committed: never skipped
                 fetched += 1
     except MailboxError as exc:

@@ -1,4 +1,4 @@
-"""Admin of inboxes, here because it polls their mailboxes through the inbound pipeline."""
+"""Admin of inboxes, here because it polls their mailboxes through intake (tickets.intake)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from inboxes import imap, services, transports
 from inboxes.models import Inbox, InboxAddress
-from threads.mailboxes import mailbox_poll
+from tickets.intake.mailboxes import mailbox_poll
 
 
 class InboxAddressInline(admin.TabularInline):
