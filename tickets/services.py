@@ -510,7 +510,7 @@ def thread_reply_send(
 
     A submission sent again raises outbound.ReplyAlreadySent and changes nothing.
     """
-    message, mail = outbound.reply_send(
+    message, mail = outbound.reply_send_skipping_ticket(
         thread=thread,
         author=author,
         body=body,

@@ -162,7 +162,9 @@ def test_smtp_down_then_up_delivers_once(acme, quiet_inbox, settings):
     deliver(make_mail())
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
-    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hello")
+    _, row = outbound.reply_send_skipping_ticket(
+        thread=Thread.objects.get(), author=acme.agent, body="Hello"
+    )
     sent = outbound.outbox_send(outbound_id=row.pk)  # nothing listens: a temporary failure
     assert sent.status == S.PENDING
     assert sent.attempts == 1
@@ -186,7 +188,9 @@ def test_smtp_down_then_up_delivers_once(acme, quiet_inbox, settings):
 def test_a_permanent_refusal_fails_after_one_attempt(acme, quiet_inbox, smtp):
     deliver(make_mail())
     smtp.answer = "550 5.1.1 No such user"
-    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    _, row = outbound.reply_send_skipping_ticket(
+        thread=Thread.objects.get(), author=acme.agent, body="Hi"
+    )
     sent = outbound.outbox_send(outbound_id=row.pk)
     assert (sent.status, sent.attempts) == (S.FAILED, 1)
     assert "550" in sent.last_error
@@ -195,7 +199,9 @@ def test_a_permanent_refusal_fails_after_one_attempt(acme, quiet_inbox, smtp):
 
 def test_a_row_claimed_before_a_crash_is_never_sent_again(acme, quiet_inbox, smtp):
     deliver(make_mail())
-    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    _, row = outbound.reply_send_skipping_ticket(
+        thread=Thread.objects.get(), author=acme.agent, body="Hi"
+    )
     # The worker claimed the row and died after the transport took the mail.
     OutboundMail.objects.filter(pk=row.pk).update(
         status=S.SENDING, next_attempt_at=timezone.now() - timedelta(hours=2)
@@ -245,7 +251,9 @@ def test_viewers_cannot_reply_and_other_organizations_get_404(acme, globex, quie
 def test_a_failed_reply_is_shown_on_its_thread(acme, quiet_inbox, smtp):
     deliver(make_mail())
     smtp.answer = "550 5.1.1 No such user"
-    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    _, row = outbound.reply_send_skipping_ticket(
+        thread=Thread.objects.get(), author=acme.agent, body="Hi"
+    )
     outbound.outbox_send(outbound_id=row.pk)
     messages = api_client(acme.agent).get("/api/v1/threads/THD-ACME-001/messages/").json()
     inbound_message, reply_message = messages["results"]
@@ -371,7 +379,9 @@ def esp(settings):
 
 def _sent_reply(acme) -> OutboundMail:
     deliver(make_mail())
-    _, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    _, row = outbound.reply_send_skipping_ticket(
+        thread=Thread.objects.get(), author=acme.agent, body="Hi"
+    )
     return outbound.outbox_send(outbound_id=row.pk)
 
 
@@ -502,7 +512,9 @@ def test_a_failed_reply_is_sent_again_once_under_its_own_message_id(
 ):
     deliver(make_mail())
     smtp.answer = "550 5.2.2 Mailbox full"
-    message, row = outbound.reply_send(thread=Thread.objects.get(), author=acme.agent, body="Hi")
+    message, row = outbound.reply_send_skipping_ticket(
+        thread=Thread.objects.get(), author=acme.agent, body="Hi"
+    )
     outbound.outbox_send(outbound_id=row.pk)
     smtp.answer = "250 OK"  # the client made room
     url = f"/api/v1/threads/THD-ACME-001/messages/{message.pk}/send-again/"
@@ -547,7 +559,7 @@ def test_an_agent_sends_a_bounced_reply_again_from_the_conversation(
 ):
     deliver(make_mail())
     with django_capture_on_commit_callbacks(execute=True):
-        message, row = outbound.reply_send(
+        message, row = outbound.reply_send_skipping_ticket(
             thread=Thread.objects.get(), author=acme.agent, body="Hi"
         )
     OutboundMail.objects.filter(pk=row.pk).update(esp_message_id="esp-1")

@@ -11,7 +11,7 @@ from threads.outbound.compose import (
     auto_ack_after_ingest,
     body_html,
     new_message_id,
-    reply_send,
+    reply_send_skipping_ticket,
     thread_start,
     thread_subject,
 )
@@ -57,7 +57,7 @@ __all__ = [
     "outbox_send",
     "outbox_send_again",
     "outbox_sweep",
-    "reply_send",
+    "reply_send_skipping_ticket",
     "suppression_lift",
     "thread_start",
     "thread_subject",

@@ -210,7 +210,7 @@ def _store_outbound(
 
 
 @transaction.atomic
-def reply_send(
+def reply_send_skipping_ticket(
     *,
     thread: Thread,
     author: Membership,
@@ -221,6 +221,8 @@ def reply_send(
 ) -> tuple[Message, OutboundMail | None]:
     """An agent's reply (Markdown, with files): stored on the thread, mailed to its clients.
 
+    What it does to the thread's ticket is skipped: the use case's one entry is
+    tickets.services.thread_reply_send, which calls this and then does that.
     A submission sent again with its idempotency key raises ReplyAlreadySent with
     the message stored the first time, and stores and sends nothing more.
     """
