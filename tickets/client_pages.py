@@ -34,11 +34,10 @@ from threads.client_access import (
     client_link_read,
 )
 from threads.models import Attachment, InboundMail, Message, Thread
-from threads.services import thread_set_status
 from tickets import csat
 from tickets.intake import client_reply_send
 from tickets.models import Rating, Ticket, TicketThread
-from tickets.services import ticket_set_status
+from tickets.services import conversation_set_status
 from tisket.errors import ConflictError, TisketError
 
 logger = logging.getLogger(__name__)
@@ -314,11 +313,10 @@ def client_thread_close(request: HttpRequest, access: ClientAccess, token: str) 
     ticket = _ticket(thread)
     if _state(thread, ticket) in DONE:
         flash.info(request, "This conversation is already closed.")
-    elif ticket is not None:
-        ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=None)
-        flash.success(request, "Thank you, we marked your request as resolved.")
     else:
-        thread_set_status(thread=thread, status=Thread.Status.RESOLVED, actor=None)
+        conversation_set_status(
+            thread=thread, ticket=ticket, status=Ticket.Status.RESOLVED, actor=None
+        )
         flash.success(request, "Thank you, we marked your request as resolved.")
     return _back(token)
 
@@ -332,11 +330,8 @@ def client_thread_reopen(request: HttpRequest, access: ClientAccess, token: str)
         flash.info(request, "This conversation is closed for good; write to us to start anew.")
     elif state != "resolved":
         flash.info(request, "This conversation is open already.")
-    elif ticket is not None:
-        ticket_set_status(ticket=ticket, status=Ticket.Status.OPEN, actor=None)
-        flash.success(request, "We reopened your request. Tell us what is still wrong below.")
     else:
-        thread_set_status(thread=thread, status=Thread.Status.OPEN, actor=None)
+        conversation_set_status(thread=thread, ticket=ticket, status=Ticket.Status.OPEN, actor=None)
         flash.success(request, "We reopened your request. Tell us what is still wrong below.")
     return _back(token, "reply")
 

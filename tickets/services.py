@@ -9,6 +9,7 @@ from django.utils import timezone
 from threads import outbound
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Thread
+from threads.services import thread_set_status
 from tickets import events, notifications, sla
 from tickets.models import (
     OPEN_STATUSES,
@@ -470,6 +471,17 @@ def queue_update(*, queue: Queue, **fields) -> Queue:
 def queue_delete(*, queue: Queue) -> None:
     """Delete a queue; its tickets stay, without a queue."""
     queue.delete()
+
+
+def conversation_set_status(
+    *, thread: Thread, ticket: Ticket | None, status: str, actor: Membership | None
+) -> None:
+    """Set a conversation's status: its ticket's, when it has one (its threads follow), else
+    the thread's own. The page, the reply box and the client's page all set it here."""
+    if ticket is not None:
+        ticket_set_status(ticket=ticket, status=status, actor=actor)
+    else:
+        thread_set_status(thread=thread, status=status, actor=actor)
 
 
 def ticket_reply_sent(*, thread: Thread, message: Message, actor: Membership | None) -> None:

@@ -13,7 +13,6 @@ from threads import outbound as thread_outbound
 from threads import selectors as thread_selectors
 from threads.models import Message, Thread
 from threads.presence import presence_others, presence_touch
-from threads.services import thread_set_status
 from tickets import macros, selectors, services, workflows
 from tickets.models import Macro, Queue, Ticket
 from tickets.views.conversation.common import (
@@ -178,12 +177,10 @@ def message_send_again(request: HttpRequest, message: int) -> HttpResponse:
 def _set_status(
     request: HttpRequest, *, thread: Thread | None, ticket: Ticket | None, status: str
 ) -> None:
-    if not status:
-        return
-    if ticket is not None:
-        services.ticket_set_status(ticket=ticket, status=status, actor=request.membership)
-    elif thread is not None:
-        thread_set_status(thread=thread, status=status, actor=request.membership)
+    if status and (thread is not None or ticket is not None):
+        services.conversation_set_status(
+            thread=thread, ticket=ticket, status=status, actor=request.membership
+        )
 
 
 def _thread_of_ticket(request: HttpRequest, ticket: Ticket, reference: str) -> Thread | None:
