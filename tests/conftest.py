@@ -210,3 +210,21 @@ def web(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server (aiosmtpd) as the installation's default transport; what it got."""
+    from aiosmtpd.controller import Controller
+
+    from tests.smtp import Mailbox, free_port
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield mailbox
+    controller.stop()

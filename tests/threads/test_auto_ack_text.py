@@ -3,7 +3,6 @@
 import html
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.urls import reverse
 
 from inboxes.models import AUTO_ACK_VARIABLES, Inbox
@@ -11,24 +10,10 @@ from inboxes.services import inbox_update
 from tests.conftest import api_client
 from tests.factories import UserFactory
 from tests.mail import deliver, make_mail
-from tests.smtp import Mailbox, free_port
 from threads.models import InboundMail, OutboundMail
 
 NESTED_LOOPS = "{% for a in client_name %}" * 3 + "{{ client_name }}" + "{% endfor %}" * 3
 BROKEN = ["{{7*7}}", '{% include "missing" %}', NESTED_LOOPS]
-
-
-@pytest.fixture
-def smtp(settings):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    yield mailbox
-    controller.stop()
 
 
 @pytest.fixture

@@ -18,19 +18,6 @@ S = OutboundMail.Status
 
 
 @pytest.fixture
-def smtp(settings):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    yield mailbox
-    controller.stop()
-
-
-@pytest.fixture
 def quiet_inbox(inbox):
     return inbox  # the tests' inboxes do not acknowledge unless asked
 
