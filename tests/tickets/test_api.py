@@ -198,3 +198,22 @@ def test_queues_are_managed_through_the_api(acme, inbox):
     assert patched.json()["open_ticket_cap"] == 5
     assert client.post("/api/v1/queues/", {"name": "Billing"}, format="json").status_code == 409
     assert client.delete(f"/api/v1/queues/{queue_id}/").status_code == 204
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"inboxes": [2**64]},
+        {"members": [2**64]},
+        {"inboxes": [-(2**64)]},
+        {"open_ticket_cap": 2**64},
+        {"open_ticket_cap": 2**40},
+    ],
+)
+def test_a_queue_with_an_id_or_cap_out_of_range_is_a_400(acme, fields):
+    client = api_client(acme.admin)
+    client.raise_request_exception = False
+    response = client.post("/api/v1/queues/", {"name": "Huge", **fields}, format="json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()) & {"inboxes", "members", "open_ticket_cap"}
+
