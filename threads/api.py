@@ -29,6 +29,7 @@ from threads.models import Attachment, InboundMail, Message, OutboundMail, Threa
 from tickets.services import thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
+from tisket.api_schema import ErrorSerializer
 from tisket.models import Role
 
 
@@ -312,7 +313,8 @@ class MessageSendAgainApi(OrganizationApiMixin, GenericAPIView):
 class AttachmentDownloadApi(OrganizationApiMixin, APIView):
     """The attachment's content, as a download; 404 for another organization's."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The content type is the attachment's own (sniffed when it was received).
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY, 410: ErrorSerializer})
     def get(self, request: Request, pk: int):
         attachment = selectors.attachment_get(organization=self.organization, pk=pk)
         response = attachment_response(attachment)
