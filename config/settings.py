@@ -438,6 +438,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tisket.api_schema.error_responses",
+        "tisket.api_schema.created_links",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ThreadStatus": "threads.models.Thread.Status",
         "TicketStatus": "tickets.models.Ticket.Status",

@@ -5,11 +5,12 @@ resolves /anymail/ paths against these alone, so that nothing else (an
 organization's pages, say) is ever reached through the lane.
 """
 
+from anymail import urls as anymail_urls
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from tickets.intake.webhooks import PostmarkInboundView
+from tickets.intake.webhooks import PostmarkInboundView, checked_webhook
 
 
 def webhook_urlpatterns() -> list[URLPattern | URLResolver]:
@@ -21,9 +22,24 @@ def webhook_urlpatterns() -> list[URLPattern | URLResolver]:
                 PostmarkInboundView.as_view(),
                 name="postmark-inbound-webhook",
             ),
-            path("anymail/", include("anymail.urls")),
+            path("anymail/", include((anymail_urlpatterns(), "anymail"))),
         ]
     return [re_path(r"^anymail/", webhooks_off, name="anymail-off")]
+
+
+def anymail_urlpatterns() -> list[URLPattern]:
+    """Anymail's own URLs and names, each view answering a post it cannot read with a 4xx."""
+    return [
+        URLPattern(
+            pattern.pattern,
+            checked_webhook(pattern.callback.view_class).as_view(
+                **pattern.callback.view_initkwargs
+            ),
+            pattern.default_args,
+            pattern.name,
+        )
+        for pattern in anymail_urls.urlpatterns
+    ]
 
 
 def webhooks_off(request: HttpRequest) -> JsonResponse:

@@ -11,6 +11,7 @@ from threads.selectors import thread_text_matches
 from tickets import sla
 from tickets.models import Macro, Note, Queue, QueueMember, Ticket, TicketEvent, TicketThread
 from tisket.errors import TisketError
+from tisket.lib.params import id_param
 from tisket.models import Membership, Organization
 
 
@@ -54,14 +55,14 @@ def tickets_list(
     if priority:
         tickets = tickets.filter(priority__in=priority.split(","))
     if queue:
-        tickets = tickets.filter(queue_id=int(queue)) if queue.isdigit() else tickets.none()
+        tickets = tickets.filter(queue_id=int(queue)) if id_param(queue) else tickets.none()
     if assignee == "me":
         tickets = tickets.filter(assignee=me)
     elif assignee == "none":
         tickets = tickets.filter(assignee__isnull=True)
     elif assignee:
         tickets = (
-            tickets.filter(assignee_id=int(assignee)) if assignee.isdigit() else tickets.none()
+            tickets.filter(assignee_id=int(assignee)) if id_param(assignee) else tickets.none()
         )
     if tag:
         tickets = tickets.filter(tags__name=" ".join(tag.strip().lower().split()))
@@ -174,7 +175,7 @@ def _ticket_conditions(filters: QueueFilters, me: Membership, now: datetime) -> 
         conditions &= Q(assignee=me)
     elif filters.assignee == "none":
         conditions &= Q(assignee__isnull=True)
-    elif filters.assignee.isdigit():
+    elif id_param(filters.assignee) is not None:
         conditions &= Q(assignee_id=int(filters.assignee))
     if filters.sla:
         if filters.sla not in SLA_STATES:

@@ -200,7 +200,7 @@ class TokenDetailApi(OrganizationApiMixin, GenericAPIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(TokenSerializer(self.get_object()).data)
 
-    @extend_schema(responses=TokenSerializer)
+    @extend_schema(responses={200: TokenSerializer})
     def delete(self, request: Request, pk: int) -> Response:
         token = services.api_token_revoke(token=self.get_object())
         return Response(TokenSerializer(token).data)

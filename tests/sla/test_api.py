@@ -289,3 +289,17 @@ def test_bad_metrics_queries_get_a_400_with_a_reason(acme, query):
     response = api_client(acme.agent).get(f"/api/v1/sla/metrics/?{query}")
     assert response.status_code == 400
     assert response.json()
+
+
+@pytest.mark.parametrize("minutes", [2**64, 2**40])
+def test_a_target_out_of_range_is_a_400(admin_api, acme, minutes):
+    calendar = sla_services.calendar_create(organization=acme.org, name="Office")
+    admin_api.raise_request_exception = False
+    targets = [{"priority": "urgent", "first_response_minutes": minutes}]
+    response = admin_api.post(
+        "/api/v1/sla/policies/",
+        {"name": "Forever", "calendar": calendar.pk, "targets": targets},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "targets" in response.json()

@@ -348,3 +348,29 @@ def test_raw_mail_is_off_without_a_secret(client, inbox, settings):
 def test_an_empty_raw_body_is_a_400(client, db):
     response = post_raw(client, b"", **signed(b""))
     assert response.status_code == 400
+
+
+def test_an_attachment_download_is_documented_with_any_content_type_and_410(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    responses = schema["paths"]["/api/v1/attachments/{id}/download/"]["get"]["responses"]
+    assert list(responses["200"]["content"]) == ["*/*"]
+    assert responses["410"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+
+
+def test_an_attachment_downloads_with_its_own_content_type(acme, inbox, conversation):
+    attachment = conversation.messages.last().attachments.get()
+    response = api_client(acme.viewer).get(f"/api/v1/attachments/{attachment.pk}/download/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+
+
+@pytest.mark.parametrize("value", ["638000542754786748009545728", "9223372036854775808", "²", "-1"])
+def test_an_inbox_filter_that_can_name_no_inbox_is_a_400(acme, inbox, value):
+    """Found by the fuzz: a number beyond the id range reached the database (a 500)."""
+    deliver(make_mail())
+    response = api_client(acme.agent).get("/api/v1/threads/", {"inbox": value})
+    assert response.status_code == 400
+    assert "inbox" in response.json()
+    assert api_client(acme.agent).get("/api/v1/threads/", {"inbox": inbox.pk}).status_code == 200

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -204,3 +205,165 @@ def test_a_malformed_postmark_payload_still_needs_the_webhook_secret(client, pos
     response = post(client, b"not json", auth="Basic " + base64.b64encode(b"x:y").decode())
     assert response.status_code == 400
     assert "Not a Postmark" not in response.content.decode()
+
+
+def esp_post(client: Client, url: str, body: bytes, auth: str = AUTH, content_type=None):
+    return client.post(
+        url, body, content_type=content_type or "application/json", HTTP_AUTHORIZATION=auth
+    )
+
+
+NOT_JSON = [b"not json", b"", b"\xff\xfe{}", b"null", b'"a mail"', b"5", b"[1, 2]"]
+MALFORMED = {
+    "/anymail/amazon_ses/inbound/": [
+        *NOT_JSON,
+        b"{}",
+        b'{"Type": "Notification"}',
+        b'{"Type": "Notification", "Message": "not json"}',
+        b'{"Type": "Notification", "Message": "{\\"notificationType\\": \\"Received\\"}"}',
+        b'{"Type": "Notification", "Message": "{\\"notificationType\\": \\"Received\\",'
+        b' \\"mail\\": 5, \\"receipt\\": {}}"}',
+        b'{"Type": "Notification", "Message": "[]"}',
+        b'{"Type": "SubscriptionConfirmation"}',
+    ],
+    "/anymail/amazon_ses/tracking/": [
+        *NOT_JSON,
+        b"{}",
+        b'{"Type": "Notification", "Message": "not json"}',
+        b'{"Type": "Notification", "Message": "{\\"eventType\\": \\"Bounce\\"}"}',
+        b'{"Type": "Notification", "Message": "{\\"eventType\\": \\"Bounce\\", \\"mail\\": 5}"}',
+    ],
+    "/anymail/sendgrid/tracking/": [
+        *NOT_JSON,
+        b"[5]",
+        b'[{"event": "bounce", "timestamp": "soon"}]',
+        b'[{"event": ["bounce"]}]',
+    ],
+    "/anymail/sparkpost/inbound/": [
+        *NOT_JSON,
+        b"[5]",
+        b'[{"msys": 5}]',
+        b'[{"msys": {"relay_message": {}}}]',
+        b'[{"msys": {"relay_message": {"content": {"email_rfc822": 5}}}}]',
+        b'[{"msys": {"relay_message": {"content": {"email_rfc822": "x",'
+        b' "email_rfc822_is_base64": true}}}}]',
+    ],
+    "/anymail/sparkpost/tracking/": [
+        *NOT_JSON,
+        b"[5]",
+        b'[{"msys": 5}]',
+        b'[{"msys": {"message_event": 5}}]',
+    ],
+    "/anymail/mailjet/inbound/": [
+        *NOT_JSON,
+        b"[]",
+        b'{"Headers": 5}',
+        b'{"Headers": {"Subject": 5}, "Parts": 5}',
+        b'{"Parts": [5]}',
+        b'{"Sender": 5, "Recipient": ["a@b.test"]}',
+    ],
+    "/anymail/mailjet/tracking/": [
+        *NOT_JSON,
+        b"{}",
+        b"[5]",
+        b'{"event": "bounce", "time": "soon"}',
+        b'[{"event": ["bounce"]}]',
+    ],
+    "/anymail/brevo/tracking/": [
+        *NOT_JSON,
+        b"[]",
+        b'{"items": 5}',
+    ],
+    "/anymail/postmark/tracking/": [
+        *NOT_JSON,
+        b"[]",
+        b'{"RecordType": "Delivery", "DeliveredAt": 5}',
+    ],
+    "/anymail/resend/tracking/": [
+        *NOT_JSON,
+        b"{}",
+        b"[]",
+        b'{"type": "email.bounced", "data": 5}',
+    ],
+    "/anymail/mailtrap/tracking/": [
+        *NOT_JSON,
+        b"[]",
+        b'{"events": 5}',
+        b'{"events": [5]}',
+        b'{"events": [{"event": "bounce", "timestamp": "soon"}]}',
+    ],
+}  # fmt: skip
+TABLE = [(url, body) for url, bodies in MALFORMED.items() for body in bodies]
+
+
+@pytest.mark.parametrize(("url", "body"), TABLE)
+def test_a_malformed_esp_payload_is_a_json_400_and_nothing_stored(
+    client, postmark_inbox, url, body
+):
+    client.raise_request_exception = False
+    response = esp_post(client, url, body)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/json"
+    assert re.match(r"(Not an? .+|The .+ refused the post\.) .", response.json()["detail"])
+    assert not InboundMail.objects.exists()
+
+
+ESP_URLS = [
+    *MALFORMED,
+    "/anymail/mailgun/inbound/",
+    "/anymail/mailgun/tracking/",
+    "/anymail/brevo/inbound/",
+    "/anymail/resend/inbound/",
+    "/anymail/mandrill/",
+]
+
+
+@pytest.mark.parametrize("url", ESP_URLS)
+def test_a_malformed_esp_payload_still_needs_the_webhook_secret(client, postmark_inbox, url):
+    client.raise_request_exception = False
+    response = esp_post(client, url, b"not json", auth="Basic " + base64.b64encode(b"x:y").decode())
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request."}
+
+
+@pytest.mark.parametrize(
+    ("url", "setting"),
+    [
+        ("/anymail/mailgun/inbound/", "MAILGUN_WEBHOOK_SIGNING_KEY"),
+        ("/anymail/mailgun/tracking/", "MAILGUN_WEBHOOK_SIGNING_KEY"),
+        ("/anymail/brevo/inbound/", "BREVO_API_KEY"),
+        ("/anymail/resend/inbound/", "RESEND_API_KEY"),
+        ("/anymail/mandrill/", "MANDRILL_WEBHOOK_KEY"),
+    ],
+)
+def test_an_esp_webhook_missing_its_own_key_is_a_json_503_naming_it(
+    client, postmark_inbox, url, setting
+):
+    client.raise_request_exception = False
+    response = esp_post(client, url, b"{}")
+    assert response.status_code == 503
+    assert "is not configured" in response.json()["detail"]
+    assert setting in response.json()["detail"]
+    assert not InboundMail.objects.exists()
+
+
+def test_a_brevo_inbound_payload_posted_to_its_tracking_url_is_a_400(client, postmark_inbox):
+    response = esp_post(client, "/anymail/brevo/tracking/", b'{"items": [{"Uuid": ["x"]}]}')
+    assert response.status_code == 400
+    assert "inbound" in response.json()["detail"]
+
+
+def test_a_well_formed_esp_payload_still_becomes_a_thread(
+    client, inbox, django_capture_on_commit_callbacks
+):
+    body = json.dumps(
+        {"Sender": "jane@client.test", "Recipient": inbox.address, "Headers": {}, "Parts": [],
+         "Text-part": "Hello", "Subject": "Cannot log in", "From": "jane@client.test",
+         "To": inbox.address}
+    ).encode()  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = esp_post(client, "/anymail/mailjet/inbound/", body)
+    assert response.status_code == 200
+    mail = InboundMail.objects.get()
+    assert mail.source == "anymail:mailjet"
+    assert mail.envelope_recipient == inbox.address

@@ -198,3 +198,47 @@ def test_queues_are_managed_through_the_api(acme, inbox):
     assert patched.json()["open_ticket_cap"] == 5
     assert client.post("/api/v1/queues/", {"name": "Billing"}, format="json").status_code == 409
     assert client.delete(f"/api/v1/queues/{queue_id}/").status_code == 204
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"inboxes": [2**64]},
+        {"members": [2**64]},
+        {"inboxes": [-(2**64)]},
+        {"open_ticket_cap": 2**64},
+        {"open_ticket_cap": 2**40},
+    ],
+)
+def test_a_queue_with_an_id_or_cap_out_of_range_is_a_400(acme, fields):
+    client = api_client(acme.admin)
+    client.raise_request_exception = False
+    response = client.post("/api/v1/queues/", {"name": "Huge", **fields}, format="json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()) & {"inboxes", "members", "open_ticket_cap"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tickets/{reference}/threads/{thread}/",
+        "/api/v1/tickets/{reference}/children/{child}/",
+    ],
+)
+def test_unlinking_from_a_ticket_is_documented_as_the_200_it_answers(client, db, path):
+    responses = client.get("/api/schema/?format=json").json()["paths"][path]["delete"]["responses"]
+    assert responses["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Ticket"
+    }
+    assert "204" not in responses
+
+
+def test_unlinking_a_thread_answers_200_with_the_ticket(acme, inbox):
+    thread = deliver(make_mail()).thread
+    ticket = services.ticket_create(organization=acme.org, subject="Login", actor=acme.agent)
+    services.ticket_thread_link(ticket=ticket, thread=thread, actor=acme.agent)
+    response = api_client(acme.agent).delete(
+        f"/api/v1/tickets/{ticket.reference}/threads/{thread.reference}/"
+    )
+    assert response.status_code == 200
+    assert response.json()["reference"] == ticket.reference

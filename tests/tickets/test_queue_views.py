@@ -80,6 +80,15 @@ def test_bad_filters_are_reported_and_ignored(acme, inbox, support, web):
         assert complaint in html
 
 
+def test_ids_beyond_any_row_are_reported_and_ignored(acme, inbox, support, web):
+    mail_in(inbox, 1)
+    huge = "638000542754786748009545728"  # once reached the database: a 500
+    html = page(web(acme.agent), f"queue={huge}&inbox={huge}&assignee={huge}&view={huge}")
+    assert "Question 1" in html
+    for complaint in ("queue=", "inbox=", "assignee="):
+        assert complaint in html
+
+
 def test_pages_follow_each_other_without_gaps_or_repeats(acme, inbox, web):
     for n in range(QUEUE_PAGE + 5):
         mail_in(inbox, n)

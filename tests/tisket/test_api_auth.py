@@ -123,3 +123,24 @@ def test_throttling_answers_429_past_the_rate(acme, monkeypatch):
     client = api_client(acme.agent)
     codes = [client.get("/api/v1/me/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def test_revoking_a_token_answers_200_with_the_token_as_the_schema_says(acme, client):
+    token, _ = services.api_token_create(membership=acme.agent, name="old script")
+    response = api_client(acme.agent).delete(f"/api/v1/tokens/{token.pk}/")
+    assert response.status_code == 200
+    assert response.json()["revoked_at"]
+    schema = client.get("/api/schema/?format=json").json()
+    assert set(schema["paths"]["/api/v1/tokens/{id}/"]["delete"]["responses"]) >= {"200"}
+    assert "204" not in schema["paths"]["/api/v1/tokens/{id}/"]["delete"]["responses"]
+
+
+def test_the_schema_documents_the_errors_of_every_operation(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            documented = set(operation["responses"])
+            assert {"400", "401", "403", "404", "429"} <= documented, (method, path)
+            if method != "get":
+                assert {"409", "413", "415"} <= documented, (method, path)
+    assert schema["components"]["schemas"]["Error"]["required"] == ["detail"]

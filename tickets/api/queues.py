@@ -36,12 +36,24 @@ class QueueSerializer(serializers.ModelSerializer):
         return [i.pk for i in queue.inboxes.all()]
 
 
+# The columns' ranges: ids are 64-bit, counts 32-bit on PostgreSQL. Beyond them
+# the database fails (SQLite cannot even take the value); the request is wrong.
+ID_MAX = 2**63 - 1
+CAP_MAX = 2**31 - 1
+
+
 class QueueWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
-    members = serializers.ListField(child=serializers.IntegerField(), required=False)
-    inboxes = serializers.ListField(child=serializers.IntegerField(), required=False)
+    members = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX), required=False
+    )
+    inboxes = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX), required=False
+    )
     auto_assign = serializers.BooleanField(required=False)
-    open_ticket_cap = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    open_ticket_cap = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=CAP_MAX
+    )
 
 
 class QueueListApi(TicketsApiMixin, GenericAPIView):

@@ -183,11 +183,22 @@ class CalendarHolidayImportApi(SlaAdminMixin, GenericAPIView):
 # Policies ----------------------------------------------------------------------
 
 
+# No contract promises more than a year; beyond, the column (32-bit) or the deadline
+# (counted in a calendar that may open an hour a week) would overflow.
+MINUTES_MAX = 366 * 24 * 60
+
+
 class TargetSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(Priority.choices)
-    first_response_minutes = serializers.IntegerField(min_value=1, allow_null=True, default=None)
-    next_response_minutes = serializers.IntegerField(min_value=1, allow_null=True, default=None)
-    resolution_minutes = serializers.IntegerField(min_value=1, allow_null=True, default=None)
+    first_response_minutes = serializers.IntegerField(
+        min_value=1, max_value=MINUTES_MAX, allow_null=True, default=None
+    )
+    next_response_minutes = serializers.IntegerField(
+        min_value=1, max_value=MINUTES_MAX, allow_null=True, default=None
+    )
+    resolution_minutes = serializers.IntegerField(
+        min_value=1, max_value=MINUTES_MAX, allow_null=True, default=None
+    )
 
 
 class PolicySerializer(serializers.ModelSerializer):

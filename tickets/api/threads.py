@@ -34,6 +34,8 @@ from tickets.intake.mailboxes import mailbox_poll
 from tickets.services import thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
+from tisket.api_schema import ErrorSerializer
+from tisket.lib.params import id_param
 from tisket.models import Role
 
 
@@ -195,9 +197,11 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
     def get_queryset(self) -> QuerySet[Thread]:
         params = self.request.query_params
         inbox = params.get("inbox", "")
+        if inbox and id_param(inbox) is None:
+            raise serializers.ValidationError({"inbox": "Use an inbox id."})
         return selectors.threads_list(
             organization=self.organization,
-            inbox=int(inbox) if inbox.isdigit() else None,
+            inbox=id_param(inbox) if inbox else None,
             status=params.get("status", ""),
             q=params.get("q", ""),
         )
@@ -336,7 +340,8 @@ class MessageSendAgainApi(OrganizationApiMixin, GenericAPIView):
 class AttachmentDownloadApi(OrganizationApiMixin, APIView):
     """The attachment's content, as a download; 404 for another organization's."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The content type is the attachment's own (sniffed when it was received).
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY, 410: ErrorSerializer})
     def get(self, request: Request, pk: int):
         attachment = selectors.attachment_get(organization=self.organization, pk=pk)
         response = attachment_response(attachment)

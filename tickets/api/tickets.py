@@ -282,7 +282,7 @@ class TicketThreadsApi(TicketsApiMixin, GenericAPIView):
 class TicketThreadDetailApi(TicketsApiMixin, GenericAPIView):
     serializer_class = TicketSerializer
 
-    @extend_schema(responses=TicketSerializer)
+    @extend_schema(responses={200: TicketSerializer})
     def delete(self, request: Request, reference: str, thread: str) -> Response:
         ticket = self.ticket(reference)
         linked = thread_get(organization=self.organization, reference=thread)
@@ -340,7 +340,7 @@ class TicketChildrenApi(TicketsApiMixin, GenericAPIView):
 class TicketChildDetailApi(TicketsApiMixin, GenericAPIView):
     serializer_class = TicketSerializer
 
-    @extend_schema(responses=TicketSerializer)
+    @extend_schema(responses={200: TicketSerializer})
     def delete(self, request: Request, reference: str, child: str) -> Response:
         parent = self.ticket(reference)
         workflows.incident_unlink(parent=parent, child=self.ticket(child), actor=self.membership)

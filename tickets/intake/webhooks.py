@@ -2,10 +2,14 @@
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import unquote
 
+from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
 from anymail.inbound import AnymailInboundMessage
-from anymail.signals import AnymailInboundEvent, EventType
+from anymail.signals import AnymailInboundEvent, EventType, inbound
+from anymail.webhooks.base import AnymailBasicAuthMixin
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -46,11 +50,14 @@ def _raw_mime(event: AnymailInboundEvent) -> bytes:
 
 def anymail_inbound_received(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:
     message = event.message
+    recipient, stripped = message.envelope_recipient or "", message.stripped_text or ""
+    if not isinstance(recipient, str) or not isinstance(stripped, str):
+        raise PayloadError("The envelope recipient and the stripped text are text.")
     mail_receive(
         raw=_raw_mime(event),
         source=f"anymail:{esp_name.lower()}",
-        recipient=message.envelope_recipient or "",
-        stripped_text=message.stripped_text or "",
+        recipient=recipient,
+        stripped_text=stripped,
     )
 
 
@@ -107,7 +114,71 @@ def postmark_inbound_payload(body: bytes) -> dict:
     return payload
 
 
-class PostmarkInboundView(PostmarkInboundWebhookView):
+class CheckedWebhookMixin:
+    """Anymail's webhook view of an ESP, answering a post it cannot use with a JSON 4xx or 503.
+
+    Anymail's parsers raise whatever a malformed body makes them raise (a
+    KeyError, a JSONDecodeError...), which Django turns into a 500 that the ESP
+    retries for days. The basic-auth secret is checked before anything else, so
+    that only the ESP learns why its post was refused. What goes wrong after
+    parsing (storing the mail) stays a 500: the ESP's retry is then what we want.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        self.unconfigured = ""
+        try:
+            super().__init__(**kwargs)
+        except AnymailConfigurationError as error:  # the ESP's own key is not set
+            self.unconfigured = str(error)
+            self.basic_auth = AnymailBasicAuthMixin(**kwargs).basic_auth
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        AnymailBasicAuthMixin.validate_request(self, request)
+        kind = "inbound" if self.signal is inbound else "tracking"
+        try:
+            if self.unconfigured:
+                raise AnymailConfigurationError(self.unconfigured)
+            return super().post(request, *args, **kwargs)
+        except AnymailConfigurationError as error:
+            detail = f"The {self.esp_name} {kind} webhook is not configured. {error}"
+            return JsonResponse({"detail": detail}, status=503)
+        except AnymailWebhookValidationFailure as error:  # a signature, past the secret
+            detail = f"The {self.esp_name} {kind} webhook refused the post. {error}"
+            return JsonResponse({"detail": detail}, status=400)
+        except PayloadError as error:
+            article = "an" if self.esp_name[0] in "AEIOU" else "a"
+            detail = f"Not {article} {self.esp_name} {kind} payload. {error}"
+            return JsonResponse({"detail": detail}, status=400)
+
+    def run_validators(self, request: HttpRequest) -> None:
+        with _unreadable_as_payload_error(keep=(AnymailConfigurationError,)):
+            super().run_validators(request)
+
+    def parse_events(self, request: HttpRequest) -> list:
+        # Anymail calls a payload meant for the other webhook of the ESP a
+        # configuration error; it is still the post that is wrong.
+        with _unreadable_as_payload_error():
+            return super().parse_events(request)
+
+
+@contextmanager
+def _unreadable_as_payload_error(keep: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Any error reading a post is the post's fault, but a refused signature and those in keep."""
+    try:
+        yield
+    except (PayloadError, AnymailWebhookValidationFailure, *keep):
+        raise
+    except Exception as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise PayloadError(f"It does not parse: {reason}") from error
+
+
+def checked_webhook(view_class: type) -> type:
+    """Anymail's view class with CheckedWebhookMixin in front of it."""
+    return type(view_class.__name__, (CheckedWebhookMixin, view_class), {})
+
+
+class PostmarkInboundView(CheckedWebhookMixin, PostmarkInboundWebhookView):
     """Anymail's Postmark inbound webhook, minus parsing a RawEmail that is stored as it came.
 
     The worker parses every mail anyway; parsing it here as well cost more than
@@ -116,14 +187,9 @@ class PostmarkInboundView(PostmarkInboundWebhookView):
     wrong shape is a 400 with the reason, so that it never reaches Anymail's parser.
     """
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return super().post(request, *args, **kwargs)
-        except PayloadError as exc:
-            return JsonResponse({"detail": f"Not a Postmark inbound payload. {exc}"}, status=400)
-
     def parse_events(self, request: HttpRequest) -> list[AnymailInboundEvent]:
-        return [self.esp_to_anymail_event(postmark_inbound_payload(request.body))]
+        with _unreadable_as_payload_error():
+            return [self.esp_to_anymail_event(postmark_inbound_payload(request.body))]
 
     def esp_to_anymail_event(self, esp_event: dict) -> AnymailInboundEvent:
         if "RawEmail" not in esp_event or esp_event.get("RecordType", "Inbound") != "Inbound":

@@ -22,6 +22,7 @@ from tickets import selectors, services, sla
 from tickets.models import Queue, SavedView, Ticket
 from tickets.selectors import QUEUE_PAGE, UNRESOLVED, QueueFilters
 from tisket.errors import TisketError
+from tisket.lib.params import id_param
 from tisket.models import Membership, Role
 from tisket.selectors import members_list
 from tisket.templatetags.tisket_ui import SLA_LABELS, ago, due_in
@@ -47,7 +48,7 @@ class Cursor:
     def parse(cls, value: str) -> "Cursor | None":
         stamp, _, pk = value.rpartition("~")
         moment = parse_datetime(stamp) if stamp else None
-        if moment is None or not pk.isdigit():
+        if moment is None or id_param(pk) is None:
             return None
         return cls(moment, int(pk))
 
@@ -58,7 +59,7 @@ def _filters(params: QueryDict, organization, errors: list[str]) -> QueueFilters
 
     def number(name: str) -> int | None:
         value = params.get(name, "")
-        if value and not value.isdigit():
+        if value and id_param(value) is None:
             errors.append(f"Ignored {name}={value!r}: not a number.")
             return None
         return int(value) if value else None
@@ -73,7 +74,7 @@ def _filters(params: QueryDict, organization, errors: list[str]) -> QueueFilters
         errors.append(f"Ignored priority {', '.join(unknown)}.")
         priorities = tuple(p for p in priorities if p in Ticket.Priority.values)
     assignee = params.get("assignee", "")
-    if assignee and assignee not in ("me", "none") and not assignee.isdigit():
+    if assignee and assignee not in ("me", "none") and id_param(assignee) is None:
         errors.append(f"Ignored assignee={assignee!r}.")
         assignee = ""
     sla_state = params.get("sla", "")
@@ -114,7 +115,7 @@ def _views(membership: Membership):
 def queue(request: HttpRequest) -> HttpResponse:
     params = request.GET
     view_id = params.get("view", "")
-    if view_id.isdigit() and not any(k in params for k in FILTER_KEYS):
+    if id_param(view_id) is not None and not any(k in params for k in FILTER_KEYS):
         saved = _views(request.membership).filter(pk=int(view_id)).first()
         if saved is not None:
             params = QueryDict(saved.query + f"&view={saved.pk}")

@@ -28,6 +28,7 @@ from tickets.views.conversation.page import (
     panel_context,
 )
 from tisket.errors import TisketError
+from tisket.lib.params import id_param
 from tisket.models import Membership, Role
 from tisket.views import org_view
 
@@ -80,7 +81,7 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
         "status": request.POST.get("status", ""),
     }
     seen = request.POST.get("seen", "")
-    seen_id = int(seen) if seen.isdigit() else 0
+    seen_id = id_param(seen) or 0
     key = request.POST.get("idempotency_key", "")
 
     def again(*, error: str = "", warning: str = "", status: int = 400, new_since=None):
@@ -236,7 +237,7 @@ def _member(request: HttpRequest, value: str) -> Membership | None:
         Membership.objects.filter(organization=request.organization, pk=value)
         .select_related("user")
         .first()
-        if value.isdigit()
+        if id_param(value) is not None
         else None
     )
     if member is None:
@@ -261,7 +262,7 @@ def ticket_update(request: HttpRequest, ticket: str) -> HttpResponse:
                 queue = data["queue"]
                 changes["queue"] = (
                     Queue.objects.filter(organization=request.organization, pk=queue).first()
-                    if queue.isdigit()
+                    if id_param(queue) is not None
                     else None
                 )
                 if queue and changes["queue"] is None:

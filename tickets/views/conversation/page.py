@@ -30,6 +30,7 @@ from tickets.views.conversation.common import (
     ticket_links,
 )
 from tisket.lib.html import REMOTE_IMAGE_PREFIX
+from tisket.lib.params import id_param
 from tisket.models import Role
 from tisket.templatetags.tisket_ui import duration_text
 
@@ -291,7 +292,7 @@ def conversation_render(
         )
     draft = dict(draft or {})
     insert = request.GET.get("macro", "")
-    if insert.isdigit() and int(insert) in macro_bodies and not draft.get("body"):
+    if id_param(insert) in macro_bodies and not draft.get("body"):
         draft["body"] = macro_bodies[int(insert)]
     context = {
         "nav": "queue",
