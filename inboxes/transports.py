@@ -245,6 +245,8 @@ def send_failure(error: BaseException, *, expired: bool = False) -> str:
     """
     if isinstance(error, EspAccountError):
         return f"Configuration: {error}"
+    if expired:  # whatever the cut-off connection made the client raise
+        return netguard.failure_class(error, expired=True)
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return "Authentication: the SMTP server refused the user name or password."
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -273,10 +275,15 @@ def smtp_test(*, inbox: Inbox) -> tuple[bool, str]:
     if inbox.transport != Transport.SMTP:
         return False, "This inbox does not send through its own SMTP server."
     where = f"{inbox.smtp_host}:{inbox.smtp_port}"
-    with netguard.deadline(settings.TISKET_MAIL_SEND_DEADLINE) as limit:
+    with netguard.deadline(settings.TISKET_MAIL_TEST_DEADLINE) as limit:
         connection = inbox_connection(inbox, limit=limit, timeout=CONNECT_TIMEOUT)
         try:
             connection.open()
+            # A full exchange over TLS, as sending would have; smtplib returns a reply it
+            # cannot read (a connection cut mid-line) as code -1 rather than raising.
+            code, _ = connection.connection.noop()
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, b"")
         except (smtplib.SMTPException, OSError, netguard.HostRefused, ssl.SSLError) as exc:
             logger.info("inbox %s: SMTP test failed: %r", inbox.pk, exc)
             return False, send_failure(exc, expired=limit.expired)

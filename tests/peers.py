@@ -81,3 +81,77 @@ def wait_until(condition, *, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+def self_signed_certificate(directory) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files in directory."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = f"{directory}/cert.pem", f"{directory}/key.pem"
+    with open(cert_path, "wb") as out:
+        out.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as out:
+        out.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return cert_path, key_path
+
+
+class TlsPeer(Peer):
+    """A Peer that speaks TLS (at once, or after a plain STARTTLS exchange), then drips.
+
+    `plain` is what it says before TLS: a greeting, then one answer per line read.
+    """
+
+    def __init__(
+        self, greeting: bytes, *, cert: tuple[str, str], drip: float, plain: list[bytes] = ()
+    ) -> None:
+        super().__init__(greeting, drip=drip)
+        self.plain = list(plain)
+        import ssl
+
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(*cert)
+
+    def _talk(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            if self.plain:
+                reader = conn.makefile("rb")
+                conn.sendall(self.plain[0])
+                for answer in self.plain[1:]:
+                    reader.readline()
+                    conn.sendall(answer)
+            conn = self.context.wrap_socket(conn, server_side=True)
+            for byte in self.greeting:  # one TLS record a byte: each read succeeds
+                if self._stopped.wait(self.drip):
+                    return
+                conn.sendall(bytes([byte]))
+                self.bytes_sent += 1

@@ -15,7 +15,7 @@ from inboxes.models import Inbox
 from inboxes.transports import ESP_ACCOUNTS, inbox_connection, inbox_transport_set, smtp_test
 from tests.conftest import api_client
 from tests.mail import deliver, make_mail
-from tests.peers import Peer
+from tests.peers import Peer, TlsPeer, self_signed_certificate
 from tests.smtp import Mailbox, free_port
 from threads import outbound
 from threads.models import Thread
@@ -168,6 +168,46 @@ def test_a_dripping_smtp_server_is_cut_off_at_the_sends_deadline(acme, inbox, se
     assert sent.status == "pending"  # a timeout is temporary: tried again later
     assert sent.last_error.startswith("Timeout:")
     assert sent_by_then <= 10 * settings.TISKET_MAIL_SEND_DEADLINE / drip  # as above
+
+
+@pytest.fixture
+def certificate(tmp_path, monkeypatch):
+    """A self-signed certificate for 127.0.0.1 that this process trusts (SSL_CERT_FILE)."""
+    cert = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", cert[0])
+    return cert
+
+
+@pytest.mark.parametrize("over", ["imap-ssl", "imap-poll-ssl", "smtp-starttls", "smtp-ssl"])
+def test_a_server_dripping_inside_tls_is_cut_off_at_the_deadline(
+    acme, inbox, settings, certificate, over
+):
+    """TLS wraps the socket the deadline watches: the deadline must still end the talk."""
+    settings.TISKET_MAIL_TEST_DEADLINE = settings.TISKET_MAIL_POLL_DEADLINE = 1
+    drip, plain = 0.05, []
+    if over == "smtp-starttls":
+        plain = [b"220 hi\r\n", b"250-hi\r\n250 STARTTLS\r\n", b"220 go\r\n"]
+    with TlsPeer(b"x" * 100_000, cert=certificate, drip=drip, plain=plain) as peer:
+        if over.startswith("imap"):
+            _imap(inbox, "127.0.0.1", peer.port)
+            Inbox.objects.filter(pk=inbox.pk).update(imap_security="ssl")
+            inbox.refresh_from_db()
+            if over == "imap-ssl":
+                ok, message = imap_test(inbox=inbox)
+            else:
+                with pytest.raises(MailboxError) as failure:
+                    mailbox_poll(inbox=inbox)
+                ok, message = False, str(failure.value)
+        else:
+            _smtp(inbox, "127.0.0.1", peer.port)
+            security = "starttls" if over == "smtp-starttls" else "ssl"
+            Inbox.objects.filter(pk=inbox.pk).update(smtp_security=security)
+            inbox.refresh_from_db()
+            ok, message = smtp_test(inbox=inbox)
+        sent_by_then = peer.bytes_sent
+    assert not ok
+    assert message.startswith("Timeout:"), message
+    assert sent_by_then <= 10 * 1 / drip  # tenfold the deadline's worth, as above
 
 
 def test_one_poll_per_mailbox_at_a_time(acme, inbox):

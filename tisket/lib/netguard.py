@@ -96,12 +96,18 @@ class Deadline:
         return max(0.0, self.expires - time.monotonic())
 
     def watch(self, sock: socket.socket) -> socket.socket:
-        """Shut this socket down at the deadline (already due: at once)."""
+        """Shut this socket's connection down at the deadline (already due: at once).
+
+        A copy of the descriptor is kept: wrapping the socket in TLS detaches the
+        original object (its fileno becomes -1), and a shutdown through the copy
+        ends the one connection they share, handshake included.
+        """
+        copy = sock.dup()
         with self._lock:
-            self._sockets.append(sock)
+            self._sockets.append(copy)
             due = self.expired
         if due:
-            self._shut(sock)
+            self._shut(copy)
             raise TimeoutError(f"no answer within {self.seconds:g} seconds")
         return sock
 
@@ -121,6 +127,10 @@ class Deadline:
 
     def cancel(self) -> None:
         self._timer.cancel()
+        with self._lock:
+            copies, self._sockets = self._sockets, []
+        for copy in copies:
+            copy.close()
 
 
 @contextlib.contextmanager
