@@ -139,6 +139,27 @@ TRUSTED = frozenset({"mx.google.com", "mail.example.net", "example.net"})
         ([OPENDMARC.replace("pass", "fail"), OPENDMARC], "example.com", ""),
         (["mx.evil.test; none", OPENDMARC], "example.com", ""),
         ([], "example.com", ""),
+        # A quoted local part is part of the address: the domain is the one after it.
+        (
+            ['mail.example.net; spf=pass smtp.mailfrom="agent@example.com"@evil.test'],
+            "example.com",
+            "",
+        ),
+        (['mail.example.net; dkim=pass header.i="x@example.com"@evil.test'], "example.com", ""),
+        (
+            ['mail.example.net; spf=pass smtp.mailfrom="a b"@example.com'],
+            "example.com",
+            "spf=pass for example.com",
+        ),
+        # The From domain's own policy failed: an aligned SPF pass beside it does not count.
+        (
+            [
+                "mail.example.net; spf=pass smtp.mailfrom=example.com; "
+                "dmarc=fail header.from=example.com"
+            ],
+            "example.com",
+            "",
+        ),
     ],
 )
 def test_only_the_topmost_trusted_authentication_results_vouches_for_the_from_domain(
@@ -203,6 +224,12 @@ def test_received_spf_headers_parse_into_result_and_pairs(value, result, envelop
         # Only the topmost: the attacker's own pass sits below the receiver's verdict.
         (["fail (not permitted) envelope-from=a@example.com", POSTMARK_SPF], "example.com", False),
         ([], "example.com", False),
+        # The attacker's own domain, with the member's address quoted in front of it.
+        (
+            ['pass envelope-from="agent@example.com"@evil.test; identity=mailfrom'],
+            "example.com",
+            False,
+        ),
     ],
 )
 def test_only_the_topmost_received_spf_pass_aligned_with_from_vouches(headers, from_domain, passes):

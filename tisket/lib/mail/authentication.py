@@ -39,7 +39,7 @@ _METHOD_RE = re.compile(
 # `ptype.property=value` and `reason=value`; other `key=value` pairs are kept too
 # (Microsoft writes `action=none`), under their bare key.
 _PROPERTY_RE = re.compile(
-    rf"(?P<key>{_KEYWORD}(?:\s*\.\s*[A-Za-z0-9_.-]+)?)\s*=\s*(?P<value>{_QUOTED}|[^\s;]+)"
+    rf"(?P<key>{_KEYWORD}(?:\s*\.\s*[A-Za-z0-9_.-]+)?)\s*=\s*(?P<value>(?:{_QUOTED}|[^\s;\"])+)"
 )
 _AUTHSERV_RE = re.compile(rf"\s*(?P<id>{_QUOTED}|[^\s=;]+)(?:\s+\d+)?\s*")
 
@@ -211,6 +211,11 @@ def authentication_results_verdict(
     header = parse_authentication_results(values[0])
     if header is None or header.authserv_id not in trusted_authserv_ids:
         return ""
+    for result in header.results:
+        # The receiver judged the From domain's own policy and it failed: no other
+        # result of the same header outweighs that.
+        if result.method == "dmarc" and result.result not in ("pass", "none"):
+            return ""
     for result in header.results:
         if result.result != "pass":
             continue
