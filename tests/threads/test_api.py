@@ -22,7 +22,7 @@ def signed(
 ) -> dict[str, str]:
     """The headers of a raw inbound post signed as an MTA signs it."""
     timestamp = int(time.time()) if timestamp is None else timestamp
-    message = f"{timestamp}.{recipient}.".encode() + body
+    message = f"{timestamp}\n{recipient}\n".encode() + body
     return {
         "HTTP_X_TISKET_TIMESTAMP": str(timestamp),
         "HTTP_X_TISKET_SIGNATURE": hmac.new(secret.encode(), message, hashlib.sha256).hexdigest(),
@@ -301,6 +301,33 @@ def test_a_request_signed_for_one_recipient_is_refused_for_another(client, inbox
         assert response.status_code == 401
         assert "Signature" in response.json()["detail"]
     assert list(InboundMail.objects.values_list("envelope_recipient", flat=True)) == [inbox.address]
+
+
+def test_a_captured_request_cannot_be_split_anew_into_another_recipient_and_body(client, inbox):
+    """With a separator that addresses contain, "support" + "acme@…" + body signed alike."""
+    body = make_mail()
+    headers = signed(body, recipient=inbox.address)
+    local, _, rest = inbox.address.partition(".")
+    moved = f"{rest}\n".encode() + body
+    assert post_raw(client, moved, recipient=local, **headers).status_code == 401
+    assert not InboundMail.objects.exists()
+
+
+@pytest.mark.parametrize("signature", ["é" * 64, "\u00ff", "0" * 63 + "é"])
+def test_a_signature_that_is_not_hex_is_a_401_not_a_500(client, inbox, signature):
+    body = make_mail()
+    headers = signed(body, recipient=inbox.address) | {"HTTP_X_TISKET_SIGNATURE": signature}
+    response = post_raw(client, body, recipient=inbox.address, **headers)
+    assert response.status_code == 401
+    assert not InboundMail.objects.exists()
+
+
+def test_a_recipient_with_a_line_break_is_refused(client, inbox):
+    body = make_mail()
+    recipient = f"{inbox.address}\nx"
+    response = post_raw(client, body, recipient=recipient, **signed(body, recipient=recipient))
+    assert response.status_code == 401
+    assert "line break" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("offset", [-301, 301, -86_400 * 365])
