@@ -8,6 +8,7 @@ each mail, so a poll that breaks off resumes where it stopped.
 import contextlib
 import imaplib
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -66,6 +67,12 @@ class _Guarded:
     """imaplib's socket, connected to a checked address of the host, watched by a deadline."""
 
     limit: netguard.Deadline
+
+    def read(self, size: int) -> bytes:
+        # A literal's length is the server's word: imaplib would allocate all of it at once.
+        if size > settings.TISKET_INBOUND_MAX_REQUEST_BYTES:
+            raise imaplib.IMAP4.error(f"the server announced {size} bytes at once")
+        return super().read(size)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
         sock = netguard.connect(
@@ -133,7 +140,18 @@ def _select(client: imaplib.IMAP4, inbox: Inbox) -> int:
     status, _ = client.select(f'"{inbox.imap_folder}"', readonly=True)
     if status != "OK":
         raise MailboxError(f"Folder: there is no folder '{inbox.imap_folder}'.")
-    return int(client.response("UIDVALIDITY")[1][0])
+    try:
+        return int(client.response("UIDVALIDITY")[1][0])
+    except (TypeError, ValueError, IndexError):
+        raise MailboxError("Protocol: the server gave the folder no UIDVALIDITY.") from None
+
+
+def _numbers(data: list) -> list[int]:
+    """The numbers of a SEARCH answer; a server's garbage is a MailboxError."""
+    try:
+        return [int(n) for n in (data[0] or b"").split()]
+    except (TypeError, ValueError, IndexError):
+        raise MailboxError("Protocol: the server's SEARCH answer is not a list of UIDs.") from None
 
 
 def imap_test(*, inbox: Inbox) -> tuple[bool, str]:
@@ -145,7 +163,7 @@ def imap_test(*, inbox: Inbox) -> tuple[bool, str]:
             client = _connect(inbox, limit)
             try:
                 _select(client, inbox)
-                count = len(client.uid("SEARCH", None, "ALL")[1][0].split())
+                count = len(_numbers(client.uid("SEARCH", None, "ALL")[1]))
             finally:
                 with contextlib.suppress(imaplib.IMAP4.error, OSError):
                     client.logout()
@@ -172,8 +190,12 @@ def imap_new_mail(*, inbox: Inbox, limit: netguard.Deadline) -> Iterator[tuple[i
             inbox.save(update_fields=["imap_uidvalidity", "imap_last_uid"])
         status, data = client.uid("SEARCH", None, f"UID {inbox.imap_last_uid + 1}:*")
         # "n:*" always names the newest mail, even one below n: filter.
-        uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > inbox.imap_last_uid)
+        uids = sorted(u for u in _numbers(data) if u > inbox.imap_last_uid)
         for uid in uids:
+            if _size(client, uid) > settings.TISKET_INBOUND_MAX_REQUEST_BYTES:
+                # Larger than any edge takes: left in the mailbox, for its owner to see.
+                logger.warning("inbox %s: IMAP UID %s is too large; left in place", inbox.pk, uid)
+                continue
             status, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
             raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
             if status == "OK" and raw is not None:
@@ -183,6 +205,14 @@ def imap_new_mail(*, inbox: Inbox, limit: netguard.Deadline) -> Iterator[tuple[i
     finally:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):  # the work is done or lost
             client.logout()
+
+
+def _size(client: imaplib.IMAP4, uid: int) -> int:
+    """The mail's RFC822.SIZE as the server states it (0 when it does not say)."""
+    status, parts = client.uid("FETCH", str(uid), "(RFC822.SIZE)")
+    text = b" ".join(p if isinstance(p, bytes) else p[0] for p in parts if p)
+    found = re.search(rb"RFC822\.SIZE (\d{1,12})", text)
+    return int(found.group(1)) if status == "OK" and found else 0
 
 
 def imap_progress(*, inbox: Inbox, uid: int) -> None:

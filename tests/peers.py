@@ -155,3 +155,53 @@ class TlsPeer(Peer):
                     return
                 conn.sendall(bytes([byte]))
                 self.bytes_sent += 1
+
+
+class ImapPeer(Peer):
+    """A minimal IMAP server with one mail, as odd as told: no UIDVALIDITY, a lying size.
+
+    `stated_size` is what FETCH (RFC822.SIZE) answers; `literal_size` is the length
+    the BODY[] literal announces (its bytes are never sent: the client must refuse it).
+    """
+
+    def __init__(
+        self, *, uidvalidity: bool = True, stated_size: int = 20, literal_size: int = 0
+    ) -> None:
+        super().__init__()
+        self.uidvalidity, self.stated_size, self.literal_size = (
+            uidvalidity,
+            stated_size,
+            literal_size,
+        )
+        self.body_fetches = 0
+
+    def _talk(self, conn: socket.socket) -> None:
+        mail = b"Subject: hi\r\n\r\nhello\r\n"
+        with conn, contextlib.suppress(OSError, ValueError):
+            reader = conn.makefile("rb")
+            conn.sendall(b"* OK ready\r\n")
+            while line := reader.readline():
+                tag, command = line.split(b" ", 1)
+                command = command.upper()
+                if command.startswith(b"LOGOUT"):
+                    conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
+                    return
+                if command.startswith(b"CAPABILITY"):
+                    conn.sendall(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n")
+                elif command.startswith((b"SELECT", b"EXAMINE")):
+                    state = b"* OK [UIDVALIDITY 7]\r\n" if self.uidvalidity else b""
+                    conn.sendall(b"* 1 EXISTS\r\n" + state + tag + b" OK [READ-ONLY] done\r\n")
+                elif b"SEARCH" in command:
+                    conn.sendall(b"* SEARCH 1\r\n" + tag + b" OK done\r\n")
+                elif b"RFC822.SIZE" in command:
+                    answer = b"* 1 FETCH (UID 1 RFC822.SIZE %d)\r\n" % self.stated_size
+                    conn.sendall(answer + tag + b" OK done\r\n")
+                elif b"FETCH" in command:
+                    self.body_fetches += 1
+                    if self.literal_size:
+                        conn.sendall(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % self.literal_size)
+                        continue  # and never a byte of it
+                    literal = b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(mail) + mail + b")\r\n"
+                    conn.sendall(literal + tag + b" OK done\r\n")
+                else:
+                    conn.sendall(tag + b" OK done\r\n")

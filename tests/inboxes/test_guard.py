@@ -15,7 +15,7 @@ from inboxes.models import Inbox
 from inboxes.transports import ESP_ACCOUNTS, inbox_connection, inbox_transport_set, smtp_test
 from tests.conftest import api_client
 from tests.mail import deliver, make_mail
-from tests.peers import Peer, TlsPeer, self_signed_certificate
+from tests.peers import ImapPeer, Peer, TlsPeer, self_signed_certificate
 from tests.smtp import Mailbox, free_port
 from threads import outbound
 from threads.models import Thread
@@ -208,6 +208,35 @@ def test_a_server_dripping_inside_tls_is_cut_off_at_the_deadline(
     assert not ok
     assert message.startswith("Timeout:"), message
     assert sent_by_then <= 10 * 1 / drip  # tenfold the deadline's worth, as above
+
+
+def test_an_imap_server_without_uidvalidity_is_a_clear_failure_not_a_500(acme, inbox):
+    with ImapPeer(uidvalidity=False) as peer:
+        _imap(inbox, "127.0.0.1", peer.port)
+        answer = api_client(acme.admin).post(f"/api/v1/inboxes/{inbox.pk}/test-imap/")
+        with pytest.raises(MailboxError, match="UIDVALIDITY"):
+            mailbox_poll(inbox=inbox)
+    assert answer.status_code == 200
+    assert answer.json()["ok"] is False and "UIDVALIDITY" in answer.json()["message"]
+    inbox.refresh_from_db()
+    assert "UIDVALIDITY" in inbox.imap_last_error
+
+
+def test_a_mail_larger_than_any_edge_takes_is_left_in_the_mailbox(acme, inbox, settings):
+    settings.TISKET_INBOUND_MAX_REQUEST_BYTES = 1000
+    with ImapPeer(stated_size=80 * 1024 * 1024) as peer:
+        _imap(inbox, "127.0.0.1", peer.port)
+        assert mailbox_poll(inbox=inbox) == 0
+    assert peer.body_fetches == 0
+
+
+def test_a_literal_larger_than_any_edge_takes_is_refused_before_it_is_read(acme, inbox):
+    """The server's {n} would have imaplib allocate n bytes at once."""
+    with ImapPeer(stated_size=20, literal_size=2**40) as peer:
+        _imap(inbox, "127.0.0.1", peer.port)
+        with pytest.raises(MailboxError):
+            mailbox_poll(inbox=inbox)
+    assert peer.body_fetches == 1
 
 
 def test_one_poll_per_mailbox_at_a_time(acme, inbox):
