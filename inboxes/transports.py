@@ -93,7 +93,14 @@ ESP_ACCOUNTS: dict[str, EspAccount] = {
     ),
 }
 # Read by every Anymail backend, per ESP; the installation's values are its own.
-ESP_COMMON_PINNED = {"send_defaults": None, "idna_encoder": None, "requests_timeout": 30}
+ESP_COMMON_PINNED = {
+    "send_defaults": None,
+    "idna_encoder": None,
+    "requests_timeout": 30,
+    "ignore_unsupported_features": False,
+    "ignore_recipient_status": False,
+    "debug_api_requests": False,
+}
 
 
 def esp_settings_clean(esp_name: str, esp_settings: dict) -> dict[str, str]:
@@ -224,12 +231,16 @@ def inbox_connection(
         if any(not stored.get(k) for k in account.required):
             raise EspAccountError(f"This inbox's {inbox.esp_name} account lacks credentials.")
         given = {k: stored.get(k, "") for k in account.keys}
-        return get_connection(
+        backend = get_connection(
             f"anymail.backends.{inbox.esp_name}.EmailBackend",
             **ESP_COMMON_PINNED,
             **account.pinned,
             **given,
         )
+        # Anymail merges the installation's global SEND_DEFAULTS (a Bcc archive,
+        # metadata, tags) whatever the arguments say: none of it is the tenant's.
+        backend.send_defaults = {}
+        return backend
     return get_connection()
 
 

@@ -344,7 +344,13 @@ def test_no_setting_of_the_installations_reaches_an_inbox_account(inbox, setting
         text = (sources / f"{module}.py").read_text()
         names |= set(re.findall(r'get_anymail_setting\(\s*"(\w+)"', text))
     marker = "installation-marker"
-    settings.ANYMAIL = {f"{esp.upper()}_{name.upper()}": marker for name in names}
+    settings.ANYMAIL = {f"{esp.upper()}_{name.upper()}": marker for name in names} | {
+        # The global ones too: a Bcc archive of the installation's, its debugging.
+        "SEND_DEFAULTS": {"bcc": [f"{marker}@archive.test"], "metadata": {"m": marker}},
+        "DEBUG_API_REQUESTS": True,
+        "IGNORE_RECIPIENT_STATUS": True,
+        "IGNORE_UNSUPPORTED_FEATURES": True,
+    }
     account = ESP_ACCOUNTS[esp]
     inbox_transport_set(
         inbox=inbox,
@@ -356,6 +362,8 @@ def test_no_setting_of_the_installations_reaches_an_inbox_account(inbox, setting
         connection = inbox_connection(inbox, limit=limit)
     leaked = {k: v for k, v in vars(connection).items() if marker in repr(v)}
     assert leaked == {}
+    assert not connection.debug_api_requests and not connection.ignore_recipient_status
+    assert not connection.ignore_unsupported_features
 
 
 def test_an_inbox_smtp_server_never_gets_the_installations_login(inbox, settings):

@@ -42,10 +42,37 @@ def _networks(allowed: Iterable[str]) -> tuple[set[str], list[Network]]:
     return names, networks
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the last 32 bits are IPv4
+_REFUSED_V6 = (
+    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64: any IPv4 behind it
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated)
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # IPv4-translated (SIIT)
+    ipaddress.ip_network("fec0::/10"),  # site-local (deprecated, still routed in places)
+)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to (mapped, NAT64, 6to4, Teredo), if any."""
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour:
+        return address.sixtofour
+    if address.teredo:
+        return address.teredo[1]
+    return None
+
+
 def address_is_public(address: Address) -> bool:
-    """False for loopback, private, link-local, multicast, reserved and unspecified addresses."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """False for loopback, private, link-local, multicast, reserved and unspecified addresses,
+    and for IPv6 ones that lead to such an IPv4 address (a NAT64 gateway translates them)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _REFUSED_V6):
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return address_is_public(embedded)
     return address.is_global and not address.is_multicast
 
 
