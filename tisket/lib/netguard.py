@@ -13,7 +13,9 @@ byte every few seconds never trips a per-read timeout, so a timer shuts the
 socket down when the deadline passes, and whoever reads from it wakes up.
 """
 
+import concurrent.futures
 import contextlib
+import functools
 import ipaddress
 import socket
 import ssl
@@ -76,17 +78,20 @@ def address_is_public(address: Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def host_resolve(host: str, port: int, *, allowed: Iterable[str] = ()) -> list[Address]:
+def host_resolve(
+    host: str, port: int, *, allowed: Iterable[str] = (), seconds: float | None = None
+) -> list[Address]:
     """The addresses a tenant's host may be reached at; raises HostRefused or socket.gaierror.
 
     An address outside the public internet is refused unless the host's name,
-    or a network holding the address, is in `allowed`.
+    or a network holding the address, is in `allowed`. With `seconds`, a
+    resolver slower than that (a tenant's own slow name server) is a TimeoutError.
     """
     host = host.strip().rstrip(".").lower()
     if not host:
         raise HostRefused("No host given.")
     names, networks = _networks(allowed)
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    infos = _getaddrinfo(host, port, seconds)
     addresses: list[Address] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
@@ -104,6 +109,22 @@ def host_resolve(host: str, port: int, *, allowed: Iterable[str] = ()) -> list[A
             "(TISKET_ALLOWED_MAIL_HOSTS)."
         )
     return addresses
+
+
+def _getaddrinfo(host: str, port: int, seconds: float | None) -> list:
+    lookup = functools.partial(
+        socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )
+    if seconds is None:
+        return lookup()
+    # getaddrinfo cannot be interrupted: it runs aside, and a slow answer is left to it.
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(lookup).result(timeout=max(0.1, seconds))
+    except concurrent.futures.TimeoutError:
+        raise TimeoutError(f"{host} did not resolve within {seconds:g} seconds") from None
+    finally:
+        pool.shutdown(wait=False)
 
 
 class Deadline:
@@ -179,7 +200,7 @@ def connect(
     timeout: float,
 ) -> socket.socket:
     """A TCP connection to a checked address of host, watched by the deadline."""
-    addresses = host_resolve(host, port, allowed=allowed)
+    addresses = host_resolve(host, port, allowed=allowed, seconds=limit.remaining())
     error: OSError | None = None
     for address in addresses:
         family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
