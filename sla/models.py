@@ -121,6 +121,13 @@ class SlaPolicy(models.Model):
     )
     created_at = models.DateTimeField(default=tz.now)
     updated_at = models.DateTimeField(default=tz.now)
+    deadlines_recomputed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The change (its updated_at, or its calendar's) that the open tickets' "
+        "deadlines were last recomputed for; the SLA sweep catches up after a change.",
+    )
 
     class Meta:
         ordering = ["name"]

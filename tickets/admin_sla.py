@@ -13,7 +13,6 @@ from sla.models import (
     SlaPolicy,
     SlaTarget,
 )
-from tickets.tasks import sla_recompute_later
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -27,13 +26,13 @@ class HolidayInline(admin.TabularInline):
 
 
 class RecomputeMixin:
-    """Bump updated_at (the deadline math's memo key) and recompute after any change."""
+    """Bump updated_at after any change, inlines included: the deadline math's memo key,
+    and what the SLA sweep compares the tickets' deadlines with."""
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         obj = form.instance
         type(obj).objects.filter(pk=obj.pk).update(updated_at=timezone.now())
-        sla_recompute_later(organization_id=obj.organization_id)
 
 
 @admin.register(BusinessCalendar)
@@ -79,7 +78,3 @@ class CustomerOrganizationAdmin(admin.ModelAdmin):
             instance.save()
         for deleted in formset.deleted_objects:
             deleted.delete()
-
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        sla_recompute_later(organization_id=form.instance.organization_id)

@@ -160,6 +160,9 @@ class Ticket(models.Model):
     sla_due_at = models.DateTimeField(
         null=True, blank=True, help_text="The first deadline of the running clocks: breached."
     )
+    sla_computed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When these deadlines were computed from the policy."
+    )
 
     class Meta:
         constraints = [
@@ -193,6 +196,8 @@ class Ticket(models.Model):
                 fields=["organization", "status", "-updated_at", "-id"], name="ticket_org_status"
             ),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            # The sweep's catch-up after a policy or calendar change: per policy, by age.
+            models.Index(fields=["sla_policy", "sla_computed_at"], name="ticket_sla_computed"),
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -62,6 +62,7 @@ CLOCK_FIELDS = [
     "resolution_alert_at",
     "sla_warn_at",
     "sla_due_at",
+    "sla_computed_at",
 ]
 
 
@@ -202,6 +203,9 @@ def sla_refresh(
     # first deadline. Plain instants, so the queue filters by state with a range.
     ticket.sla_warn_at = min(warnings, default=None)
     ticket.sla_due_at = min(dues, default=None)
+    # The wall clock, not `now` (which may be an instant the caller computes for): a
+    # policy changed after this moment finds these deadlines stale.
+    ticket.sla_computed_at = timezone.now()
 
 
 _TERMS_CACHE: dict[tuple, Terms] = {}
@@ -291,15 +295,9 @@ def sla_agent_replied(ticket: Ticket) -> None:
     _save(ticket)
 
 
-def sla_recompute(*, organization_id: int, policy_ids: Iterable[int] | None = None) -> int:
-    """Recompute the deadlines of open tickets after a calendar or policy change.
-
-    Tickets are taken in batches, each batch written with one bulk update.
-    """
+def _recompute(tickets: QuerySet[Ticket], *, organization_id: int) -> int:
+    """Refresh these tickets' deadlines in batches, each written with one bulk update."""
     terms = terms_of(organization_id)
-    tickets = Ticket.objects.filter(organization_id=organization_id, status__in=OPEN_STATUSES)
-    if policy_ids is not None:
-        tickets = tickets.filter(sla_policy_id__in=list(policy_ids))
     count = 0
     last_id = 0
     now = timezone.now()
@@ -313,6 +311,41 @@ def sla_recompute(*, organization_id: int, policy_ids: Iterable[int] | None = No
             Ticket.objects.bulk_update(batch, CLOCK_FIELDS)
         count += len(batch)
         last_id = batch[-1].pk
+
+
+def sla_recompute_stale() -> int:
+    """Recompute the open tickets whose deadlines predate a change of their policy or calendar.
+
+    Every write of a policy or calendar bumps its updated_at (sla.services); a
+    policy records which change its tickets were last recomputed for. So after
+    any change, by whatever path (API, settings pages, Django admin, a script),
+    the next sweep catches up, and no caller has to remember to ask for it.
+    """
+    count = 0
+    stale_policies = SlaPolicy.objects.select_related("calendar").filter(
+        Q(deadlines_recomputed_at__isnull=True)
+        | Q(deadlines_recomputed_at__lt=F("updated_at"))
+        | Q(deadlines_recomputed_at__lt=F("calendar__updated_at"))
+    )
+    for policy in stale_policies:
+        changed = max(policy.updated_at, policy.calendar.updated_at)
+        tickets = Ticket.objects.filter(sla_policy=policy, status__in=OPEN_STATUSES).filter(
+            # At the same instant as the change (a frozen clock, or a coarse one), it
+            # cannot be told which came first: recomputing is safe, so it is stale.
+            Q(sla_computed_at__isnull=True) | Q(sla_computed_at__lte=changed)
+        )
+        count += _recompute(tickets, organization_id=policy.organization_id)
+        # Only as far as the change read above: one made meanwhile is caught next time.
+        SlaPolicy.objects.filter(pk=policy.pk).update(deadlines_recomputed_at=changed)
+    # A deleted policy leaves its tickets without one, and their deadlines to clear.
+    orphans = Ticket.objects.filter(
+        sla_policy__isnull=True, status__in=OPEN_STATUSES, sla_due_at__isnull=False
+    )
+    for organization_id in set(orphans.values_list("organization_id", flat=True)):
+        count += _recompute(
+            orphans.filter(organization_id=organization_id), organization_id=organization_id
+        )
+    return count
 
 
 # The sweep ------------------------------------------------------------------

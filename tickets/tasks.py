@@ -3,7 +3,7 @@ sweep, and recomputing deadlines after a policy change. They take ids and call s
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 from inboxes.models import Inbox
 from tickets import sla
@@ -68,19 +68,7 @@ def mailbox_poll_task(inbox_id: int) -> int | None:
 
 @shared_task
 def sla_sweep_task() -> dict:
-    """Warn, breach, notify and escalate; beat runs it every minute."""
+    """Catch up on changed policies, then warn, breach, notify and escalate; every minute."""
+    recomputed = sla.sla_recompute_stale()
     result = sla.sla_sweep()
-    return {"warnings": result.warnings, "breaches": result.breaches}
-
-
-@shared_task(acks_late=True)
-def sla_recompute_task(organization_id: int, policy_ids: list[int] | None = None) -> int:
-    """Recompute open tickets' deadlines after a calendar or policy changed."""
-    return sla.sla_recompute(organization_id=organization_id, policy_ids=policy_ids)
-
-
-def sla_recompute_later(*, organization_id: int, policy_ids: list[int] | None = None) -> None:
-    """Queue the recompute once the change that calls for it has committed."""
-    transaction.on_commit(
-        lambda: sla_recompute_task.delay(organization_id, policy_ids), robust=True
-    )
+    return {"recomputed": recomputed, "warnings": result.warnings, "breaches": result.breaches}

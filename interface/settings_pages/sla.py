@@ -23,14 +23,9 @@ from interface.settings_pages.sla_forms import (
 )
 from sla import selectors, services
 from sla.models import METRICS, BusinessCalendar, CustomerOrganization, Priority, SlaPolicy
-from tickets.tasks import sla_recompute_later
 from tisket.errors import TisketError
 
 SECTION = "settings-sla"
-
-
-def _recompute(request: HttpRequest, policy_ids: list[int] | None = None) -> None:
-    sla_recompute_later(organization_id=request.organization.pk, policy_ids=policy_ids)
 
 
 def _policy_ids(calendar: BusinessCalendar) -> list[int]:
@@ -129,7 +124,6 @@ def calendar_edit(request: HttpRequest, calendar: int) -> HttpResponse:
                     hours=data["hours"],
                 )
                 services.calendar_set_holidays(calendar=found, holidays=data["holidays"])
-                _recompute(request, _policy_ids(found))
         except TisketError as error:
             form_error(form, error)
             found = selectors.calendar_get(organization=request.organization, pk=calendar)
@@ -153,7 +147,6 @@ def calendar_import_holidays(request: HttpRequest, calendar: int) -> HttpRespons
                     subdivision=data["subdivision"],
                     years=[data["year"]],
                 )
-                _recompute(request, _policy_ids(found))
         except TisketError as error:
             form_error(import_form, error)
         else:
@@ -223,7 +216,6 @@ def policy_edit(request: HttpRequest, policy: int) -> HttpResponse:
                     is_default=data["is_default"],
                     targets=form.targets(),
                 )
-                _recompute(request, [found.pk])
         except TisketError as error:
             form_error(form, error)
             found = selectors.policy_get(organization=request.organization, pk=policy)
@@ -238,7 +230,6 @@ def policy_delete(request: HttpRequest, policy: int) -> HttpResponse:
     found = selectors.policy_get(organization=request.organization, pk=policy)
     with transaction.atomic():
         services.policy_delete(policy=found)
-        _recompute(request)
     return done(request, f"Policy {found.name} deleted.", SECTION)
 
 
@@ -265,7 +256,6 @@ def _customer_save(
                 domains=data["domains"],
                 customer=customer,
             )
-            _recompute(request)
     except TisketError as error:
         form_error(form, error)
         return None

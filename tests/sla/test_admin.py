@@ -9,6 +9,7 @@ from django.urls import reverse
 from tests.factories import UserFactory, always_open_policy
 from tickets import services
 from tickets.models import Ticket
+from tickets.tasks import sla_sweep_task
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 
@@ -45,5 +46,6 @@ def test_a_policy_changed_in_the_admin_recomputes_open_tickets(
                 reverse("admin:sla_slapolicy_change", args=[policy.pk]), form
             )
         assert response.status_code == 302
+        sla_sweep_task()  # the next sweep catches the policy's tickets up
         ticket = Ticket.objects.get(pk=ticket.pk)
         assert ticket.first_response_due_at == NOW + timedelta(minutes=20)

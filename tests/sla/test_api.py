@@ -14,6 +14,7 @@ from tests.factories import always_open_policy
 from tickets import services
 from tickets.models import Ticket
 from tickets.sla import sla_sweep
+from tickets.tasks import sla_sweep_task
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -154,6 +155,8 @@ def test_a_policy_change_moves_open_tickets_deadlines(
             format="json",
         )
     assert response.status_code == 200
+    # Whatever path changed the policy, the next sweep catches its tickets up.
+    assert sla_sweep_task()["recomputed"] == 1
     assert Ticket.objects.get(pk=ticket.pk).first_response_due_at == NOW + timedelta(minutes=15)
 
 

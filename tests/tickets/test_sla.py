@@ -250,13 +250,26 @@ def test_a_policy_change_recomputes_open_tickets(acme, policy, clock):
     done = ticket_for(acme)
     services.ticket_set_status(ticket=done, status=S.RESOLVED, actor=acme.agent)
     sla_services.policy_update(policy=policy, targets={"normal": {"first_response_minutes": 240}})
-    from tickets.sla import sla_recompute
+    from tickets.sla import sla_recompute_stale
 
-    assert sla_recompute(organization_id=acme.org.pk) == 1
+    assert sla_recompute_stale() == 1  # the sweep catches up: no caller asked for it
+    assert sla_recompute_stale() == 0  # and only once
     open_ticket = fresh(open_ticket)
     assert open_ticket.first_response_due_at == minutes(240)
     assert open_ticket.resolution_due_at is None
     assert fresh(done).first_response_due_at is None
+
+
+def test_a_deleted_policys_tickets_lose_their_deadlines_at_the_next_sweep(acme, policy, clock):
+    from tickets.sla import sla_recompute_stale
+
+    ticket = ticket_for(acme)
+    assert fresh(ticket).first_response_due_at is not None
+    sla_services.policy_delete(policy=policy)
+    assert sla_recompute_stale() == 1
+    ticket = fresh(ticket)
+    assert (ticket.first_response_due_at, ticket.sla_due_at, ticket.sla_policy) == (None,) * 3
+    assert sla_sweep().breaches == 0
 
 
 def test_a_breached_clock_whose_deadline_moves_ahead_can_breach_again_later(acme, policy, clock):

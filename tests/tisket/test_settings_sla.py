@@ -18,6 +18,7 @@ from sla.models import BusinessCalendar, CustomerOrganization, Holiday, SlaPolic
 from tests.factories import always_open_policy
 from tickets import services as ticket_services
 from tickets.models import Ticket
+from tickets.tasks import sla_sweep_task
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -258,6 +259,7 @@ def test_a_policy_change_moves_open_tickets_deadlines(
                     **_targets(normal_first_response="15m"),
                 },
             )
+        sla_sweep_task()  # the next sweep catches the policy's tickets up
     assert Ticket.objects.get(pk=ticket.pk).first_response_due_at == NOW + timedelta(minutes=15)
 
 
@@ -282,6 +284,7 @@ def test_a_calendar_change_moves_its_policies_tickets(
                 f"/acme/settings/sla/calendars/{calendar.pk}/",
                 _calendar_form(name="Office", timezone="UTC", day_0="10:00-10:30, 14:00-18:00"),
             )
+        sla_sweep_task()  # the next sweep catches the calendar's tickets up
     due = Ticket.objects.get(pk=ticket.pk).first_response_due_at
     assert due == NOW.replace(hour=14, minute=30)
 

@@ -26,7 +26,6 @@ from sla.models import (
     SlaPolicy,
 )
 from tickets import reports
-from tickets.tasks import sla_recompute_later
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Role
 
@@ -96,9 +95,6 @@ class SlaAdminMixin(OrganizationApiMixin):
     def customer(self, pk) -> CustomerOrganization:
         return selectors.customer_get(organization=self.organization, pk=pk)
 
-    def recompute(self, policy_ids: list[int] | None = None) -> None:
-        sla_recompute_later(organization_id=self.organization.pk, policy_ids=policy_ids)
-
 
 class CalendarListApi(SlaAdminMixin, GenericAPIView):
     serializer_class = CalendarSerializer
@@ -151,7 +147,6 @@ class CalendarDetailApi(SlaAdminMixin, GenericAPIView):
             )
             if "holidays" in data:
                 services.calendar_set_holidays(calendar=calendar, holidays=data["holidays"])
-            self.recompute(list(calendar.policies.values_list("pk", flat=True)))
         return Response(CalendarSerializer(self.calendar(pk)).data)
 
     @extend_schema(responses={204: None})
@@ -176,7 +171,6 @@ class CalendarHolidayImportApi(SlaAdminMixin, GenericAPIView):
             added = services.calendar_import_holidays(
                 calendar=calendar, **serializer.validated_data
             )
-            self.recompute(list(calendar.policies.values_list("pk", flat=True)))
         return Response({"added": added})
 
 
@@ -271,7 +265,6 @@ class PolicyDetailApi(SlaAdminMixin, GenericAPIView):
                 is_default=data.get("is_default"),
                 targets=_targets(data["targets"]) if "targets" in data else None,
             )
-            self.recompute([policy.pk])
         return Response(PolicySerializer(self.policy(pk)).data)
 
     @extend_schema(responses={204: None})
@@ -279,7 +272,6 @@ class PolicyDetailApi(SlaAdminMixin, GenericAPIView):
         policy = self.policy(pk)
         with transaction.atomic():
             services.policy_delete(policy=policy)
-            self.recompute()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -318,7 +310,6 @@ class CustomerWriteMixin(SlaAdminMixin):
                 domains=domains,
                 customer=customer,
             )
-            self.recompute()
         return self.customer(saved.pk)
 
 
