@@ -23,7 +23,7 @@ def client_link_revoke(request: HttpRequest, thread: str) -> HttpResponse:
         "Our next mail to the client carries a new one.",
     )
     # The conversation page (URL name "thread") lives in the package tickets.views.conversation.
-    return redirect(f"/{request.organization.slug}/threads/{found.reference}/")
+    return redirect("thread", org_slug=request.organization.slug, thread=found.reference)
 
 
 urlpatterns = [

@@ -3,6 +3,8 @@
 import re
 from dataclasses import dataclass
 
+from django.urls import reverse
+
 from threads.outbound import MemberMail, notification_mails
 from tisket.models import Membership, Notification
 
@@ -21,7 +23,9 @@ MENTION_RE = re.compile(r"(?<![\w.])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
 
 def ticket_url(ticket) -> str:
     """Where a notice about a ticket points, in the agent UI."""
-    return f"/{ticket.organization.slug}/tickets/{ticket.reference}/"
+    return reverse(
+        "ticket", kwargs={"org_slug": ticket.organization.slug, "ticket": ticket.reference}
+    )
 
 
 def mentioned_members(organization_id: int, text: str) -> list[Membership]:

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -493,12 +494,12 @@ def _notice(member: Membership, kind: str, items: list) -> Notice:
             if kind == "warning"
             else f"{ticket.reference}: {label} target missed"
         )
-        url = f"/{slug}/tickets/{ticket.reference}/"
+        url = reverse("ticket", kwargs={"org_slug": slug, "ticket": ticket.reference})
     else:
         what = "at risk of missing their SLA" if kind == "warning" else "missed their SLA"
         title = f"{len(items)} tickets {what}"
         state = "at_risk" if kind == "warning" else "breached"
-        url = f"/{slug}/?sla={state}"
+        url = reverse("org-home", kwargs={"org_slug": slug}) + f"?sla={state}"
     return Notice(
         recipient=member, kind=notification_kind, title=title, body="\n".join(lines), url=url
     )

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
@@ -210,7 +211,7 @@ def _row(thread: Thread, organization, now: datetime) -> Row:
     return Row(
         thread=thread,
         ticket=ticket,
-        url=f"/{organization.slug}/threads/{thread.reference}/",
+        url=reverse("thread", kwargs={"org_slug": organization.slug, "thread": thread.reference}),
         status=status,
         status_label=label,
         assignee=assignee,
@@ -350,7 +351,7 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
             messages.info(request, f"{skipped} conversation(s) without a ticket were left alone.")
         if not threads:
             messages.error(request, "Select at least one conversation.")
-    url = f"/{request.organization.slug}/"
+    url = reverse("org-home", kwargs={"org_slug": request.organization.slug})
     return redirect(f"{url}?{back}" if back else url)
 
 
@@ -378,19 +379,20 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()[:60]
     query = _query(QueryDict(request.POST.get("query", "")))
     shared = request.POST.get("shared") == "on"
+    home = reverse("org-home", kwargs={"org_slug": request.organization.slug})
     if not name:
         messages.error(request, "Give the view a name.")
-        return redirect(f"/{request.organization.slug}/?{query}")
+        return redirect(f"{home}?{query}")
     if shared and not request.membership.has_role(Role.SUPERVISOR):
         messages.error(request, "Only supervisors and admins share views.")
-        return redirect(f"/{request.organization.slug}/?{query}")
+        return redirect(f"{home}?{query}")
     view, _ = SavedView.objects.update_or_create(
         owner=request.membership,
         name=name,
         defaults={"organization": request.organization, "query": query, "shared": shared},
     )
     messages.success(request, f"Saved the view “{name}”.")
-    return redirect(f"/{request.organization.slug}/?view={view.pk}")
+    return redirect(f"{home}?view={view.pk}")
 
 
 @require_POST
