@@ -175,6 +175,11 @@ def calendar_delete(*, calendar: BusinessCalendar) -> None:
     calendar.delete()
 
 
+# No contract promises more than a year; beyond, the column (32-bit) or the deadline
+# (counted in a calendar that may open an hour a week) would overflow.
+TARGET_MINUTES_MAX = 366 * 24 * 60
+
+
 def _check_targets(targets: Mapping[str, Mapping]) -> dict[str, dict[str, int | None]]:
     checked = {}
     for priority, values in targets.items():
@@ -185,6 +190,8 @@ def _check_targets(targets: Mapping[str, Mapping]) -> dict[str, dict[str, int | 
             minutes = values.get(f"{metric}_minutes")
             if minutes is not None and (not isinstance(minutes, int) or minutes <= 0):
                 raise SlaError(f"The {metric} target of {priority} must be a positive number.")
+            if minutes is not None and minutes > TARGET_MINUTES_MAX:
+                raise SlaError(f"The {metric} target of {priority} is longer than a year.")
             row[f"{metric}_minutes"] = minutes
         unknown = set(values) - {f"{m}_minutes" for m in METRICS}
         if unknown:

@@ -178,6 +178,7 @@ class QueueForm(forms.Form):
     open_ticket_cap = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=2**31 - 1,  # the column's range: beyond it the database refuses the number
         label="Open ticket cap",
         help_text="Round-robin skips agents holding this many open tickets; blank: no cap.",
     )

@@ -363,3 +363,15 @@ def test_another_organizations_sla_objects_are_404(acme, globex, web):
     )
     assert not calendar.holidays.exists()
     assert BusinessCalendar.objects.get(pk=calendar.pk).name == "Theirs"
+
+
+@pytest.mark.parametrize("target", ["367d", "99999999999999999999"])
+def test_a_target_beyond_a_year_is_a_form_error_not_a_500(acme, web, target):
+    calendar = sla_services.calendar_create(organization=acme.org, name="Office")
+    response = web(acme.admin).post(
+        "/acme/settings/sla/policies/new/",
+        {"name": "Standard", "calendar": calendar.pk, **_targets(urgent_first_response=target)},
+    )
+    assert response.status_code == 200
+    assert b"longer than a year" in response.content
+    assert not SlaPolicy.objects.filter(name="Standard").exists()

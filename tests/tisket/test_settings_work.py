@@ -207,3 +207,11 @@ def test_the_queue_list_counts_open_tickets(acme, web):
     inbox_create(organization=acme.org, name="other")
     page = web(acme.admin).get("/acme/settings/queues/").content.decode()
     assert '<td class="num hide-sm">3</td>' in page
+
+
+def test_a_cap_beyond_the_columns_range_is_a_form_error_not_a_500(acme, web):
+    response = web(acme.admin).post(
+        "/acme/settings/queues/new/", {"name": "Support", "open_ticket_cap": str(2**40)}
+    )
+    assert response.status_code == 200
+    assert not Queue.objects.filter(name="Support").exists()

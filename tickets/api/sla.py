@@ -177,9 +177,7 @@ class CalendarHolidayImportApi(SlaAdminMixin, GenericAPIView):
 # Policies ----------------------------------------------------------------------
 
 
-# No contract promises more than a year; beyond, the column (32-bit) or the deadline
-# (counted in a calendar that may open an hour a week) would overflow.
-MINUTES_MAX = 366 * 24 * 60
+MINUTES_MAX = services.TARGET_MINUTES_MAX  # checked by the service too, for every path
 
 
 class TargetSerializer(serializers.Serializer):
