@@ -4,7 +4,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.webhook_urls import webhook_urlpatterns
-from tickets.views import quarantine as quarantine_views
 from tisket import views
 
 urlpatterns = [
@@ -19,33 +18,10 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls", namespace="api")),
     path("", views.home, name="home"),
     path("c/", include("tickets.client_pages")),
-    path("<slug:org_slug>/", include("tickets.urls")),
-    path("<slug:org_slug>/", include("tickets.views.conversation")),
-    path("<slug:org_slug>/", include("threads.client_links")),
     path("<slug:org_slug>/settings/", include("interface.settings_pages")),
-    path("<slug:org_slug>/members/", views.org_members, name="org-members"),
-    path("<slug:org_slug>/notifications/", views.notifications, name="notifications"),
-    path(
-        "<slug:org_slug>/notifications/count/",
-        views.notifications_count,
-        name="notifications-count",
-    ),
-    path(
-        "<slug:org_slug>/notifications/<int:notification>/read/",
-        views.notification_read,
-        name="notification-read",
-    ),
-    path("<slug:org_slug>/quarantine/", quarantine_views.quarantine, name="quarantine"),
-    path(
-        "<slug:org_slug>/quarantine/<int:quarantined>/release/",
-        quarantine_views.quarantine_release,
-        name="quarantine-release",
-    ),
-    path(
-        "<slug:org_slug>/quarantine/<int:quarantined>/discard/",
-        quarantine_views.quarantine_discard,
-        name="quarantine-discard",
-    ),
+    path("<slug:org_slug>/", include("tisket.urls")),
+    path("<slug:org_slug>/", include("threads.client_links")),
+    path("<slug:org_slug>/", include("tickets.urls")),
 ]
 
 # ESP webhooks first: /anymail/ is reserved, never an organization's slug.

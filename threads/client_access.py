@@ -74,7 +74,7 @@ def client_link_token(*, thread: Thread, email: str) -> str:
 
 def client_link_url(*, thread: Thread, email: str) -> str:
     """The absolute address of the client's page of the thread."""
-    path = reverse("client-thread", kwargs={"token": client_link_token(thread=thread, email=email)})
+    path = reverse("client:thread", kwargs={"token": client_link_token(thread=thread, email=email)})
     return f"{settings.SITE_URL.rstrip('/')}{path}"
 
 

@@ -22,9 +22,11 @@ def client_link_revoke(request: HttpRequest, thread: str) -> HttpResponse:
         "The links to this conversation sent to the client so far no longer open it. "
         "Our next mail to the client carries a new one.",
     )
-    # The conversation page (URL name "thread") lives in the package tickets.views.conversation.
-    return redirect("thread", org_slug=request.organization.slug, thread=found.reference)
+    # The conversation page lives in the package tickets.views.conversation.
+    return redirect("tickets:thread", org_slug=request.organization.slug, thread=found.reference)
 
+
+app_name = "threads"
 
 urlpatterns = [
     path(

@@ -274,7 +274,7 @@ def client_thread(request: HttpRequest, access: ClientAccess, token: str) -> Htt
 
 
 def _back(token: str, anchor: str = "") -> HttpResponse:
-    url = reverse("client-thread", kwargs={"token": token})
+    url = reverse("client:thread", kwargs={"token": token})
     return redirect(f"{url}#{anchor}" if anchor else url)
 
 
@@ -361,10 +361,12 @@ def client_thread_rate(request: HttpRequest, access: ClientAccess, token: str) -
     return _back(token, "rating")
 
 
+app_name = "client"
+
 urlpatterns = [
-    path("<str:token>/", client_thread, name="client-thread"),
-    path("<str:token>/reply/", client_thread_reply, name="client-thread-reply"),
-    path("<str:token>/close/", client_thread_close, name="client-thread-close"),
-    path("<str:token>/reopen/", client_thread_reopen, name="client-thread-reopen"),
-    path("<str:token>/rate/", client_thread_rate, name="client-thread-rate"),
+    path("<str:token>/", client_thread, name="thread"),
+    path("<str:token>/reply/", client_thread_reply, name="thread-reply"),
+    path("<str:token>/close/", client_thread_close, name="thread-close"),
+    path("<str:token>/reopen/", client_thread_reopen, name="thread-reopen"),
+    path("<str:token>/rate/", client_thread_rate, name="thread-rate"),
 ]

@@ -24,7 +24,7 @@ MENTION_RE = re.compile(r"(?<![\w.])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
 def ticket_url(ticket) -> str:
     """Where a notice about a ticket points, in the agent UI."""
     return reverse(
-        "ticket", kwargs={"org_slug": ticket.organization.slug, "ticket": ticket.reference}
+        "tickets:ticket", kwargs={"org_slug": ticket.organization.slug, "ticket": ticket.reference}
     )
 
 

@@ -494,12 +494,12 @@ def _notice(member: Membership, kind: str, items: list) -> Notice:
             if kind == "warning"
             else f"{ticket.reference}: {label} target missed"
         )
-        url = reverse("ticket", kwargs={"org_slug": slug, "ticket": ticket.reference})
+        url = reverse("tickets:ticket", kwargs={"org_slug": slug, "ticket": ticket.reference})
     else:
         what = "at risk of missing their SLA" if kind == "warning" else "missed their SLA"
         title = f"{len(items)} tickets {what}"
         state = "at_risk" if kind == "warning" else "breached"
-        url = reverse("org-home", kwargs={"org_slug": slug}) + f"?sla={state}"
+        url = reverse("tickets:queue", kwargs={"org_slug": slug}) + f"?sla={state}"
     return Notice(
         recipient=member, kind=notification_kind, title=title, body="\n".join(lines), url=url
     )

@@ -1,13 +1,29 @@
-"""The agent's queue and the SLA dashboard, under /<org-slug>/."""
+"""The agent's pages under /<org-slug>/, URL namespace "tickets": the queue, the conversation and
+its ticket, quarantine, the SLA dashboard."""
 
 from django.urls import path
 
-from tickets.views import dashboard, queue
+from tickets.views import dashboard, quarantine, queue
+from tickets.views.conversation import urlpatterns as conversation_urlpatterns
+
+app_name = "tickets"
 
 urlpatterns = [
-    path("", queue.queue, name="org-home"),
+    path("", queue.queue, name="queue"),
     path("queue/bulk/", queue.queue_bulk, name="queue-bulk"),
     path("queue/views/", queue.saved_view_save, name="saved-view-save"),
     path("queue/views/<int:view>/delete/", queue.saved_view_delete, name="saved-view-delete"),
     path("sla/", dashboard.sla_dashboard, name="sla-dashboard"),
+    path("quarantine/", quarantine.quarantine, name="quarantine"),
+    path(
+        "quarantine/<int:quarantined>/release/",
+        quarantine.quarantine_release,
+        name="quarantine-release",
+    ),
+    path(
+        "quarantine/<int:quarantined>/discard/",
+        quarantine.quarantine_discard,
+        name="quarantine-discard",
+    ),
+    *conversation_urlpatterns,
 ]

@@ -78,7 +78,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not organizations:
         return render(request, "tisket/no_organization.html")
     last = request.session.get(LAST_ORG_SESSION_KEY)
-    return redirect("org-home", org_slug=last if last in organizations else organizations[0])
+    return redirect("tickets:queue", org_slug=last if last in organizations else organizations[0])
 
 
 @org_view()
@@ -138,7 +138,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         else:
             done = notifications_mark_read(membership=membership)
             messages.success(request, f"Marked {done} notification{'s' if done != 1 else ''} read.")
-        return redirect("notifications", org_slug=request.organization.slug)
+        return redirect("org:notifications", org_slug=request.organization.slug)
     items = Notification.objects.filter(recipient=membership).order_by("-created_at", "-id")[:100]
     return render(request, "tisket/notifications.html", {"items": items, "nav": "notifications"})
 
@@ -159,4 +159,4 @@ def notification_read(request: HttpRequest, notification: int) -> HttpResponse:
     # Only a path inside this organization is followed, never an outside address.
     if item.url.startswith(f"/{request.organization.slug}/"):
         return redirect(item.url)
-    return redirect("notifications", org_slug=request.organization.slug)
+    return redirect("org:notifications", org_slug=request.organization.slug)

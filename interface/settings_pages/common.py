@@ -13,14 +13,14 @@ from tisket.views import org_view
 admin_view: Callable = org_view(Role.ADMIN)
 
 SECTIONS = [
-    ("settings", "General"),
-    ("settings-members", "Members"),
-    ("settings-inboxes", "Inboxes"),
-    ("settings-suppressions", "Bouncing addresses"),
-    ("settings-queues", "Queues"),
-    ("settings-macros", "Macros"),
-    ("settings-sla", "SLA"),
-    ("settings-tokens", "API tokens"),
+    ("settings:general", "General"),
+    ("settings:members", "Members"),
+    ("settings:inboxes", "Inboxes"),
+    ("settings:suppressions", "Bouncing addresses"),
+    ("settings:queues", "Queues"),
+    ("settings:macros", "Macros"),
+    ("settings:sla", "SLA"),
+    ("settings:tokens", "API tokens"),
 ]
 
 

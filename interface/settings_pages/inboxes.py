@@ -17,7 +17,7 @@ from interface.settings_pages.inbox_forms import InboxForm
 from tickets.intake.mailboxes import mailbox_poll
 from tisket.errors import TisketError
 
-SECTION = "settings-inboxes"
+SECTION = "settings:inboxes"
 
 
 @admin_view
@@ -85,7 +85,7 @@ def _result(request: HttpRequest, inbox: Inbox, ok: bool, message: str) -> HttpR
     """The outcome of a check: a fragment for htmx, else the edit page with a message."""
     if request.htmx:
         return render(request, "settings/_check_result.html", {"ok": ok, "message": message})
-    return (done if ok else refused)(request, message, "settings-inbox", inbox.pk)
+    return (done if ok else refused)(request, message, "settings:inbox", inbox.pk)
 
 
 @admin_view

@@ -56,11 +56,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         if membership is not None:
             organization = membership.organization
             messages.success(request, f"Welcome to {organization.name}.")
-            return redirect("org-home", org_slug=organization.slug)
+            return redirect("tickets:queue", org_slug=organization.slug)
     context = {"invitation": invitation, "mode": mode, "form": form, "refusal": refusal}
     return render(request, "settings/invitation.html", context)
 
 
+app_name = "invitations"
+
 urlpatterns = [
-    path("<str:token>/", invitation_accept, name="invitation-accept"),
+    path("<str:token>/", invitation_accept, name="accept"),
 ]

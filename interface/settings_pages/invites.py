@@ -23,7 +23,7 @@ def _invitation_mail(*, invitation: Invitation, token: str, inviter: Membership)
         "invitation": invitation,
         "organization": organization,
         "inviter": inviter.user,
-        "link": settings.SITE_URL + reverse("invitation-accept", args=[token]),
+        "link": settings.SITE_URL + reverse("invitations:accept", args=[token]),
     }
     subject = render_to_string("settings/emails/invitation_subject.txt", context)
     text = render_to_string("settings/emails/invitation_body.txt", context)

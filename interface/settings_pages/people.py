@@ -36,8 +36,8 @@ def general(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form_error(form, error)
         else:
-            return done(request, "Organization saved.", "settings")
-    return page(request, "settings/general.html", {"form": form}, section="settings")
+            return done(request, "Organization saved.", "settings:general")
+    return page(request, "settings/general.html", {"form": form}, section="settings:general")
 
 
 # --- Members and invitations -----------------------------------------------------------
@@ -61,9 +61,9 @@ def members(request: HttpRequest) -> HttpResponse:
                     request,
                     f"Invitation created, but {invitation.email} bounced recently: "
                     "no mail was sent.",
-                    "settings-members",
+                    "settings:members",
                 )
-            return done(request, f"Invitation sent to {invitation.email}.", "settings-members")
+            return done(request, f"Invitation sent to {invitation.email}.", "settings:members")
     now = timezone.now()
     rows = list(selectors.members_list(organization=request.organization))
     for row in rows:
@@ -76,7 +76,7 @@ def members(request: HttpRequest) -> HttpResponse:
         "roles": roles_granted_by(actor),
         "now": now,
     }
-    return page(request, "settings/members.html", context, section="settings-members")
+    return page(request, "settings/members.html", context, section="settings:members")
 
 
 @admin_view
@@ -85,19 +85,19 @@ def member_role(request: HttpRequest, member: int) -> HttpResponse:
     membership = selectors.member_get(organization=request.organization, pk=member)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        return refused(request, "Choose a role from the list.", "settings-members")
+        return refused(request, "Choose a role from the list.", "settings:members")
     try:
         services.membership_set_role(
             membership=membership, role=form.cleaned_data["role"], actor=request.membership
         )
     except TisketError as error:
-        return refused(request, error, "settings-members")
+        return refused(request, error, "settings:members")
     name = membership.user.get_full_name()
     message = f"{name} is now {membership.get_role_display()}."
     if not membership.has_role(Role.ADMIN) and membership.pk == request.membership.pk:
         messages.success(request, message)  # the settings are no longer theirs to see
-        return redirect("org-home", org_slug=request.organization.slug)
-    return done(request, message, "settings-members")
+        return redirect("tickets:queue", org_slug=request.organization.slug)
+    return done(request, message, "settings:members")
 
 
 @admin_view
@@ -108,11 +108,11 @@ def member_remove(request: HttpRequest, member: int) -> HttpResponse:
     try:
         services.membership_remove(membership=membership, actor=request.membership)
     except TisketError as error:
-        return refused(request, error, "settings-members")
+        return refused(request, error, "settings:members")
     if themselves:  # nothing here is theirs any more
         return redirect("home")
     name = membership.user.get_full_name()
-    return done(request, f"{name} is no longer a member.", "settings-members")
+    return done(request, f"{name} is no longer a member.", "settings:members")
 
 
 @admin_view
@@ -122,15 +122,15 @@ def invitation_resend(request: HttpRequest, invitation: int) -> HttpResponse:
     try:
         pending, sent = invitation_send_again(invitation=pending, actor=request.membership)
     except TisketError as error:
-        return refused(request, error, "settings-members")
+        return refused(request, error, "settings:members")
     if not sent:
         return refused(
-            request, f"{pending.email} bounced recently: no mail was sent.", "settings-members"
+            request, f"{pending.email} bounced recently: no mail was sent.", "settings:members"
         )
     return done(
         request,
         f"Invitation sent again to {pending.email}; the earlier link no longer works.",
-        "settings-members",
+        "settings:members",
     )
 
 
@@ -141,8 +141,8 @@ def invitation_revoke(request: HttpRequest, invitation: int) -> HttpResponse:
     try:
         services.invitation_revoke(invitation=pending, actor=request.membership)
     except TisketError as error:
-        return refused(request, error, "settings-members")
-    return done(request, f"The invitation of {pending.email} is revoked.", "settings-members")
+        return refused(request, error, "settings:members")
+    return done(request, f"The invitation of {pending.email} is revoked.", "settings:members")
 
 
 # --- API tokens ----------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def _tokens_page(request: HttpRequest, form: TokenForm, **extra) -> HttpResponse
         F("revoked_at").asc(nulls_first=True), "-created_at"
     )
     context = {"tokens": tokens, "form": form, "url_api_docs": reverse("api-docs"), **extra}
-    return page(request, "settings/tokens.html", context, section="settings-tokens")
+    return page(request, "settings/tokens.html", context, section="settings:tokens")
 
 
 @admin_view
@@ -184,4 +184,4 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token: int) -> HttpResponse:
     found: ApiToken = selectors.api_token_get(organization=request.organization, pk=token)
     services.api_token_revoke(token=found)
-    return done(request, f"The token {found.name} is revoked.", "settings-tokens")
+    return done(request, f"The token {found.name} is revoked.", "settings:tokens")

@@ -25,7 +25,7 @@ from sla import selectors, services
 from sla.models import METRICS, BusinessCalendar, CustomerOrganization, Priority, SlaPolicy
 from tisket.errors import TisketError
 
-SECTION = "settings-sla"
+SECTION = "settings:sla"
 
 
 def _policy_ids(calendar: BusinessCalendar) -> list[int]:
@@ -154,7 +154,7 @@ def calendar_import_holidays(request: HttpRequest, calendar: int) -> HttpRespons
             return done(
                 request,
                 f"Added {added} public holiday(s) of {country} in {data['year']}.",
-                "settings-calendar",
+                "settings:calendar",
                 found.pk,
             )
     form = CalendarForm(organization=request.organization, calendar=found)
@@ -168,7 +168,7 @@ def calendar_delete(request: HttpRequest, calendar: int) -> HttpResponse:
     try:
         services.calendar_delete(calendar=found)
     except TisketError as error:
-        return refused(request, error, "settings-calendar", found.pk)
+        return refused(request, error, "settings:calendar", found.pk)
     return done(request, f"Calendar {found.name} deleted.", SECTION)
 
 

@@ -7,7 +7,7 @@ from interface.settings_pages.common import admin_view, done, page, refused
 from threads import outbound, selectors
 from tisket.errors import TisketError
 
-SECTION = "settings-suppressions"
+SECTION = "settings:suppressions"
 
 
 @admin_view

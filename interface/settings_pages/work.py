@@ -26,7 +26,7 @@ def queues(request: HttpRequest) -> HttpResponse:
     rows = selectors.queues_list(organization=request.organization).annotate(
         open_tickets=Count("tickets", filter=Q(tickets__status__in=OPEN))
     )
-    return page(request, "settings/queues.html", {"queues": rows}, section="settings-queues")
+    return page(request, "settings/queues.html", {"queues": rows}, section="settings:queues")
 
 
 def _queue_save(request: HttpRequest, form: QueueForm, queue: Queue | None) -> Queue | None:
@@ -47,7 +47,7 @@ def _queue_save(request: HttpRequest, form: QueueForm, queue: Queue | None) -> Q
 
 def _queue_page(request: HttpRequest, form: QueueForm, queue: Queue | None) -> HttpResponse:
     context = {"form": form, "queue": queue}
-    return page(request, "settings/queue_form.html", context, section="settings-queues")
+    return page(request, "settings/queue_form.html", context, section="settings:queues")
 
 
 @admin_view
@@ -56,7 +56,7 @@ def queue_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         queue = _queue_save(request, form, None)
         if queue is not None:
-            return done(request, f"Queue {queue.name} created.", "settings-queues")
+            return done(request, f"Queue {queue.name} created.", "settings:queues")
     return _queue_page(request, form, None)
 
 
@@ -65,7 +65,7 @@ def queue_edit(request: HttpRequest, queue: int) -> HttpResponse:
     found = selectors.queue_get(organization=request.organization, pk=queue)
     form = QueueForm(request.POST or None, organization=request.organization, queue=found)
     if request.method == "POST" and form.is_valid() and _queue_save(request, form, found):
-        return done(request, f"Queue {found.name} saved.", "settings-queues")
+        return done(request, f"Queue {found.name} saved.", "settings:queues")
     return _queue_page(request, form, found)
 
 
@@ -75,7 +75,7 @@ def queue_delete(request: HttpRequest, queue: int) -> HttpResponse:
     found = selectors.queue_get(organization=request.organization, pk=queue)
     services.queue_delete(queue=found)
     return done(
-        request, f"Queue {found.name} deleted; its tickets have no queue now.", "settings-queues"
+        request, f"Queue {found.name} deleted; its tickets have no queue now.", "settings:queues"
     )
 
 
@@ -97,7 +97,7 @@ def macro_list(request: HttpRequest) -> HttpResponse:
     queue_names = dict(Queue.objects.filter(organization=organization).values_list("pk", "name"))
     for row in rows:
         row.queue_name = queue_names.get((row.actions or {}).get("queue"), "")
-    return page(request, "settings/macros.html", {"macros": rows}, section="settings-macros")
+    return page(request, "settings/macros.html", {"macros": rows}, section="settings:macros")
 
 
 def _macro_page(request: HttpRequest, form: MacroForm, macro: Macro | None) -> HttpResponse:
@@ -105,7 +105,7 @@ def _macro_page(request: HttpRequest, form: MacroForm, macro: Macro | None) -> H
         request,
         "settings/macro_form.html",
         {"form": form, "macro": macro},
-        section="settings-macros",
+        section="settings:macros",
     )
 
 
@@ -130,7 +130,7 @@ def macro_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         macro = _macro_save(request, form, None)
         if macro is not None:
-            return done(request, f"Macro {macro.name} created.", "settings-macros")
+            return done(request, f"Macro {macro.name} created.", "settings:macros")
     return _macro_page(request, form, None)
 
 
@@ -139,7 +139,7 @@ def macro_edit(request: HttpRequest, macro: int) -> HttpResponse:
     found = _macro_get(request, macro)
     form = MacroForm(request.POST or None, organization=request.organization, macro=found)
     if request.method == "POST" and form.is_valid() and _macro_save(request, form, found):
-        return done(request, f"Macro {found.name} saved.", "settings-macros")
+        return done(request, f"Macro {found.name} saved.", "settings:macros")
     return _macro_page(request, form, found)
 
 
@@ -148,4 +148,4 @@ def macro_edit(request: HttpRequest, macro: int) -> HttpResponse:
 def macro_delete(request: HttpRequest, macro: int) -> HttpResponse:
     found = _macro_get(request, macro)
     found.delete()
-    return done(request, f"Macro {found.name} deleted.", "settings-macros")
+    return done(request, f"Macro {found.name} deleted.", "settings:macros")

@@ -30,7 +30,7 @@ def test_an_admin_invites_a_member_who_accepts_and_joins(acme, login, live_serve
     page.get_by_role("button", name="Send invitation").click()
     page.get_by_text("Invitation sent to casey@example.com.").wait_for()
     assert page.locator("table.list.compact").get_by_text("casey@example.com").is_visible()
-    shot(page, "settings-members")
+    shot(page, "settings:members")
     _fits_a_phone(page)
 
     text = OutboundMail.objects.get(to=["casey@example.com"]).text
@@ -82,7 +82,7 @@ def test_an_admin_changes_an_inboxs_colour_and_acknowledgement(acme, login):
     page.locator("#imap-result .check-result.fail").wait_for()
     assert "no IMAP mailbox" in page.locator("#imap-result").inner_text()
     page.evaluate("window.scrollTo(0, 0)")  # the sticky bar belongs at the top of the shot
-    shot(page, "settings-inbox")
+    shot(page, "settings:inbox")
     _fits_a_phone(page)
     assert Inbox.objects.get(pk=inbox.pk).transport == "default"
     assert page.errors == [] and page.dialogs == []
@@ -132,6 +132,6 @@ def test_an_admin_creates_an_sla_policy(acme, login):
     }
     card = page.locator(".policy-card", has_text="Standard")
     assert "4h" in card.inner_text() and "Default" in card.inner_text()
-    shot(page, "settings-sla")
+    shot(page, "settings:sla")
     _fits_a_phone(page)
     assert page.errors == [] and page.dialogs == []

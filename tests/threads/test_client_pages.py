@@ -35,7 +35,7 @@ def queue(acme, inbox):
 
 
 def page_url(thread: Thread, email: str = JANE) -> str:
-    return reverse("client-thread", kwargs={"token": client_link_token(thread=thread, email=email)})
+    return reverse("client:thread", kwargs={"token": client_link_token(thread=thread, email=email)})
 
 
 def action_url(name: str, thread: Thread, email: str = JANE) -> str:
@@ -232,7 +232,7 @@ def test_a_link_to_a_deleted_thread_is_404(acme, inbox, client):
 
 def test_a_reply_goes_through_the_pipeline_once_even_if_posted_twice(acme, inbox, queue, client):
     thread = conversation(acme)
-    url = action_url("client-thread-reply", thread)
+    url = action_url("client:thread-reply", thread)
     form = {"body": "It works now, thank you!", "nonce": "n0nce-abc-123456"}
     first = client.post(url, form)
     second = client.post(url, form)  # a double click, or the browser sending the form again
@@ -255,7 +255,7 @@ def test_a_reply_goes_through_the_pipeline_once_even_if_posted_twice(acme, inbox
 
 def test_the_same_text_in_a_new_form_is_a_new_message(acme, inbox, client):
     thread = conversation(acme)
-    url = action_url("client-thread-reply", thread)
+    url = action_url("client:thread-reply", thread)
     client.post(url, {"body": "Thanks", "nonce": "first-form-000001"})
     client.post(url, {"body": "Thanks", "nonce": "second-form-00002"})
     assert Message.objects.filter(thread=thread, text__contains="Thanks").count() == 2
@@ -265,7 +265,7 @@ def test_a_reply_reopens_a_resolved_ticket_like_a_mail_would(acme, inbox, queue,
     thread = conversation(acme)
     ticket = thread.ticket_link.ticket
     tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=acme.agent)
-    client.post(action_url("client-thread-reply", thread), {"body": "Broken again."})
+    client.post(action_url("client:thread-reply", thread), {"body": "Broken again."})
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN
     assert ticket.reopen_count == 1
@@ -273,7 +273,7 @@ def test_a_reply_reopens_a_resolved_ticket_like_a_mail_would(acme, inbox, queue,
 
 def test_an_empty_reply_is_refused_and_nothing_changes(acme, inbox, client):
     thread = conversation(acme)
-    response = client.post(action_url("client-thread-reply", thread), {"body": "   "})
+    response = client.post(action_url("client:thread-reply", thread), {"body": "   "})
     assert response.status_code == 400
     assert b"Write a message first." in response.content
     assert not InboundMail.objects.filter(source="client-page").exists()
@@ -284,7 +284,7 @@ def test_a_closed_thread_takes_no_reply_from_the_page(acme, inbox, client):
     Thread.objects.filter(pk=thread.pk).update(status=Thread.Status.CLOSED)
     page = client.get(page_url(thread))
     assert b'name="body"' not in page.content
-    response = client.post(action_url("client-thread-reply", thread), {"body": "Hello?"})
+    response = client.post(action_url("client:thread-reply", thread), {"body": "Hello?"})
     assert response.status_code == 400
     assert not InboundMail.objects.filter(source="client-page").exists()
 
@@ -292,13 +292,13 @@ def test_a_closed_thread_takes_no_reply_from_the_page(acme, inbox, client):
 def test_posts_need_the_csrf_token(acme, inbox):
     thread = conversation(acme)
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post(action_url("client-thread-reply", thread), {"body": "Hi"})
+    response = strict.post(action_url("client:thread-reply", thread), {"body": "Hi"})
     assert response.status_code == 403
     assert not InboundMail.objects.filter(source="client-page").exists()
     page = strict.get(page_url(thread))
     token = strict.cookies["csrftoken"].value
     assert b"csrfmiddlewaretoken" in page.content
-    close = action_url("client-thread-close", thread)
+    close = action_url("client:thread-close", thread)
     evil = strict.post(close, {"csrfmiddlewaretoken": token}, HTTP_ORIGIN="https://evil.test")
     assert evil.status_code == 403
     # The page sends no Referer, so a browser posts its forms with "Origin: null".
@@ -311,14 +311,14 @@ def test_a_null_origin_without_the_token_is_still_refused(acme, inbox):
     thread = conversation(acme)
     strict = Client(enforce_csrf_checks=True)
     strict.get(page_url(thread))
-    response = strict.post(action_url("client-thread-close", thread), HTTP_ORIGIN="null")
+    response = strict.post(action_url("client:thread-close", thread), HTTP_ORIGIN="null")
     assert response.status_code == 403
     assert Thread.objects.get(pk=thread.pk).status == Thread.Status.OPEN
 
 
 def test_a_link_is_rate_limited(acme, inbox, client):
     thread = conversation(acme)
-    url = action_url("client-thread-reopen", thread)
+    url = action_url("client:thread-reopen", thread)
     codes = [client.post(url).status_code for _ in range(31)]
     assert codes[:30] == [302] * 30
     assert codes[30] == 429
@@ -326,7 +326,7 @@ def test_a_link_is_rate_limited(acme, inbox, client):
 
 def test_get_is_not_allowed_on_actions(acme, inbox, client):
     thread = conversation(acme)
-    response = client.get(action_url("client-thread-close", thread))
+    response = client.get(action_url("client:thread-close", thread))
     assert response.status_code == 405
     assert Thread.objects.get(pk=thread.pk).status == Thread.Status.OPEN
 
@@ -337,7 +337,7 @@ def test_get_is_not_allowed_on_actions(acme, inbox, client):
 def test_the_client_closes_and_reopens_their_ticket(acme, inbox, queue, client):
     thread = conversation(acme)
     ticket = thread.ticket_link.ticket
-    response = client.post(action_url("client-thread-close", thread), follow=True)
+    response = client.post(action_url("client:thread-close", thread), follow=True)
     assert b"marked your request as resolved" in response.content
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.RESOLVED
@@ -345,7 +345,7 @@ def test_the_client_closes_and_reopens_their_ticket(acme, inbox, queue, client):
     assert event.actor is None
     assert b'data-status="resolved"' in response.content
     assert b"Reopen" in response.content
-    client.post(action_url("client-thread-reopen", thread))
+    client.post(action_url("client:thread-reopen", thread))
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN
     assert ticket.reopen_count == 1
@@ -353,9 +353,9 @@ def test_the_client_closes_and_reopens_their_ticket(acme, inbox, queue, client):
 
 def test_without_a_ticket_closing_resolves_the_thread(acme, inbox, client):
     thread = conversation(acme)
-    client.post(action_url("client-thread-close", thread))
+    client.post(action_url("client:thread-close", thread))
     assert Thread.objects.get(pk=thread.pk).status == Thread.Status.RESOLVED
-    client.post(action_url("client-thread-reopen", thread))
+    client.post(action_url("client:thread-reopen", thread))
     assert Thread.objects.get(pk=thread.pk).status == Thread.Status.OPEN
 
 
@@ -363,7 +363,7 @@ def test_a_closed_ticket_is_not_reopened_from_the_page(acme, inbox, queue, clien
     thread = conversation(acme)
     ticket = thread.ticket_link.ticket
     tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.CLOSED, actor=acme.agent)
-    response = client.post(action_url("client-thread-reopen", thread), follow=True)
+    response = client.post(action_url("client:thread-reopen", thread), follow=True)
     assert b"closed for good" in response.content
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.CLOSED
@@ -375,7 +375,7 @@ def test_the_client_rates_a_resolution_once(acme, inbox, queue, client):
     assert b'name="score"' not in client.get(page_url(thread)).content  # not resolved yet
     tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=acme.agent)
     assert b'name="score"' in client.get(page_url(thread)).content
-    rate = action_url("client-thread-rate", thread)
+    rate = action_url("client:thread-rate", thread)
     response = client.post(rate, {"score": "4", "comment": "Quick and kind"}, follow=True)
     assert b"Thank you for your rating" in response.content
     assert b"You rated our help 4 out of 5" in response.content
@@ -390,7 +390,7 @@ def test_the_client_rates_a_resolution_once(acme, inbox, queue, client):
 def test_a_rating_out_of_range_or_before_resolution_is_refused(acme, inbox, queue, client):
     thread = conversation(acme)
     ticket = thread.ticket_link.ticket
-    rate = action_url("client-thread-rate", thread)
+    rate = action_url("client:thread-rate", thread)
     early = client.post(rate, {"score": "5"}, follow=True)
     assert b"once your request is resolved" in early.content
     tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=acme.agent)
@@ -402,11 +402,11 @@ def test_a_rating_out_of_range_or_before_resolution_is_refused(acme, inbox, queu
 def test_a_new_resolution_can_be_rated_again(acme, inbox, queue, client):
     thread = conversation(acme)
     ticket = thread.ticket_link.ticket
-    rate = action_url("client-thread-rate", thread)
+    rate = action_url("client:thread-rate", thread)
     tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=acme.agent)
     client.post(rate, {"score": "2"})
-    client.post(action_url("client-thread-reopen", thread))
-    client.post(action_url("client-thread-close", thread))
+    client.post(action_url("client:thread-reopen", thread))
+    client.post(action_url("client:thread-close", thread))
     client.post(rate, {"score": "5"})
     assert list(Rating.objects.order_by("resolution").values_list("resolution", "score")) == [
         (0, 2),

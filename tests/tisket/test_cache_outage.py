@@ -51,9 +51,9 @@ def test_the_agents_pages_and_reply_work_without_the_cache(acme, inbox, web, bro
 def test_the_clients_page_and_reply_work_without_the_cache(acme, inbox, client, broken_cache):
     thread = deliver(make_mail(body="I cannot log in.")).thread
     token = client_link_token(thread=thread, email="jane@client.test")
-    assert client.get(reverse("client-thread", kwargs={"token": token})).status_code == 200
+    assert client.get(reverse("client:thread", kwargs={"token": token})).status_code == 200
     posted = client.post(
-        reverse("client-thread-reply", kwargs={"token": token}),
+        reverse("client:thread-reply", kwargs={"token": token}),
         {"body": "Still broken.", "nonce": "n0nce-outage-1234"},
     )
     assert posted.status_code == 302

@@ -47,26 +47,26 @@ def objects(acme, inbox) -> dict:
 
 
 PAGES = [
-    ("settings", None),
-    ("settings-members", None),
-    ("settings-inboxes", None),
-    ("settings-inbox-new", None),
-    ("settings-suppressions", None),
-    ("settings-inbox", "inbox"),
-    ("settings-queues", None),
-    ("settings-queue-new", None),
-    ("settings-queue", "queue"),
-    ("settings-macros", None),
-    ("settings-macro-new", None),
-    ("settings-macro", "macro"),
-    ("settings-sla", None),
-    ("settings-calendar-new", None),
-    ("settings-calendar", "calendar"),
-    ("settings-policy-new", None),
-    ("settings-policy", "policy"),
-    ("settings-customer-new", None),
-    ("settings-customer", "customer"),
-    ("settings-tokens", None),
+    ("settings:general", None),
+    ("settings:members", None),
+    ("settings:inboxes", None),
+    ("settings:inbox-new", None),
+    ("settings:suppressions", None),
+    ("settings:inbox", "inbox"),
+    ("settings:queues", None),
+    ("settings:queue-new", None),
+    ("settings:queue", "queue"),
+    ("settings:macros", None),
+    ("settings:macro-new", None),
+    ("settings:macro", "macro"),
+    ("settings:sla", None),
+    ("settings:calendar-new", None),
+    ("settings:calendar", "calendar"),
+    ("settings:policy-new", None),
+    ("settings:policy", "policy"),
+    ("settings:customer-new", None),
+    ("settings:customer", "customer"),
+    ("settings:tokens", None),
 ]
 
 
@@ -95,20 +95,20 @@ def test_supervisors_agents_and_viewers_are_refused_every_settings_page(
 
 
 ACTIONS = [
-    ("settings-member-role", "member"),
-    ("settings-member-remove", "member"),
-    ("settings-inbox-delete", "inbox"),
-    ("settings-inbox-test-smtp", "inbox"),
-    ("settings-inbox-test-imap", "inbox"),
-    ("settings-inbox-fetch", "inbox"),
-    ("settings-queue-delete", "queue"),
-    ("settings-macro-delete", "macro"),
-    ("settings-calendar-import-holidays", "calendar"),
-    ("settings-calendar-delete", "calendar"),
-    ("settings-policy-delete", "policy"),
-    ("settings-customer-delete", "customer"),
-    ("settings-token-revoke", "token"),
-    ("settings-suppression-lift", "suppression"),
+    ("settings:member-role", "member"),
+    ("settings:member-remove", "member"),
+    ("settings:inbox-delete", "inbox"),
+    ("settings:inbox-test-smtp", "inbox"),
+    ("settings:inbox-test-imap", "inbox"),
+    ("settings:inbox-fetch", "inbox"),
+    ("settings:queue-delete", "queue"),
+    ("settings:macro-delete", "macro"),
+    ("settings:calendar-import-holidays", "calendar"),
+    ("settings:calendar-delete", "calendar"),
+    ("settings:policy-delete", "policy"),
+    ("settings:customer-delete", "customer"),
+    ("settings:token-revoke", "token"),
+    ("settings:suppression-lift", "suppression"),
 ]
 
 
@@ -126,7 +126,7 @@ def test_actions_refuse_a_supervisor_and_change_nothing(acme, objects, web, name
 
 
 def test_the_settings_link_shows_for_admins_only(acme, web):
-    settings_url = reverse("settings", args=["acme"]).encode()
+    settings_url = reverse("settings:general", args=["acme"]).encode()
     assert settings_url in web(acme.admin).get("/acme/members/").content
     assert settings_url not in web(acme.supervisor).get("/acme/members/").content
 
@@ -287,12 +287,12 @@ def _grow_sla(cast: Cast, n: int) -> None:
 
 
 LISTS = [
-    ("settings-members", _grow_members),
-    ("settings-tokens", _grow_members),
-    ("settings-inboxes", _grow_inboxes),
-    ("settings-queues", _grow_queues),
-    ("settings-macros", _grow_macros),
-    ("settings-sla", _grow_sla),
+    ("settings:members", _grow_members),
+    ("settings:tokens", _grow_members),
+    ("settings:inboxes", _grow_inboxes),
+    ("settings:queues", _grow_queues),
+    ("settings:macros", _grow_macros),
+    ("settings:sla", _grow_sla),
 ]
 
 

@@ -153,7 +153,7 @@ API_PATTERNS = _patterns("api/v1/")
 
 
 def test_the_walk_finds_the_organization_pages_and_the_api():
-    assert ("org-home", "<slug:org_slug>/") in ORG_PAGES
+    assert ("tickets:queue", "<slug:org_slug>/") in ORG_PAGES
     assert any(name == "api:member-detail" for name, _ in API_PATTERNS)
 
 

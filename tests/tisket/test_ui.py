@@ -64,7 +64,7 @@ def test_another_organizations_pages_are_404(web, acme, globex):
 
 
 def test_members_page_lists_only_this_organization(web, acme, globex):
-    page = web(acme.viewer).get(reverse("org-members", args=["acme"])).content.decode()
+    page = web(acme.viewer).get(reverse("org:members", args=["acme"])).content.decode()
     assert "agent@acme.test" in page
     assert "globex.test" not in page
 

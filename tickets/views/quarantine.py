@@ -37,7 +37,7 @@ def _decide(request: HttpRequest, quarantined: int, release: bool) -> HttpRespon
             messages.success(request, f"Discarded the mail from {mail.from_email}.")
     except TisketError as error:
         messages.error(request, str(error))
-    return redirect("quarantine", org_slug=request.organization.slug)
+    return redirect("tickets:quarantine", org_slug=request.organization.slug)
 
 
 @require_POST

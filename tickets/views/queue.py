@@ -211,7 +211,9 @@ def _row(thread: Thread, organization, now: datetime) -> Row:
     return Row(
         thread=thread,
         ticket=ticket,
-        url=reverse("thread", kwargs={"org_slug": organization.slug, "thread": thread.reference}),
+        url=reverse(
+            "tickets:thread", kwargs={"org_slug": organization.slug, "thread": thread.reference}
+        ),
         status=status,
         status_label=label,
         assignee=assignee,
@@ -351,7 +353,7 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
             messages.info(request, f"{skipped} conversation(s) without a ticket were left alone.")
         if not threads:
             messages.error(request, "Select at least one conversation.")
-    url = reverse("org-home", kwargs={"org_slug": request.organization.slug})
+    url = reverse("tickets:queue", kwargs={"org_slug": request.organization.slug})
     return redirect(f"{url}?{back}" if back else url)
 
 
@@ -379,7 +381,7 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()[:60]
     query = _query(QueryDict(request.POST.get("query", "")))
     shared = request.POST.get("shared") == "on"
-    home = reverse("org-home", kwargs={"org_slug": request.organization.slug})
+    home = reverse("tickets:queue", kwargs={"org_slug": request.organization.slug})
     if not name:
         messages.error(request, "Give the view a name.")
         return redirect(f"{home}?{query}")
@@ -404,4 +406,4 @@ def saved_view_delete(request: HttpRequest, view: int) -> HttpResponse:
     else:
         saved.delete()
         messages.success(request, f"Deleted the view “{saved.name}”.")
-    return redirect("org-home", org_slug=request.organization.slug)
+    return redirect("tickets:queue", org_slug=request.organization.slug)

@@ -53,7 +53,7 @@ def ticket_page(request: HttpRequest, ticket: str) -> HttpResponse:
     links = ticket_links(found)
     if links:
         return redirect(
-            "thread", org_slug=request.organization.slug, thread=links[0].thread.reference
+            "tickets:thread", org_slug=request.organization.slug, thread=links[0].thread.reference
         )
     return conversation_render(request, thread=None, ticket=found)
 
@@ -61,9 +61,9 @@ def ticket_page(request: HttpRequest, ticket: str) -> HttpResponse:
 def _back(request: HttpRequest, *, thread: Thread | None, ticket: Ticket | None, anchor: str = ""):
     slug = request.organization.slug
     if thread is not None:
-        url = reverse("thread", kwargs={"org_slug": slug, "thread": thread.reference})
+        url = reverse("tickets:thread", kwargs={"org_slug": slug, "thread": thread.reference})
     else:
-        url = reverse("ticket", kwargs={"org_slug": slug, "ticket": ticket.reference})
+        url = reverse("tickets:ticket", kwargs={"org_slug": slug, "ticket": ticket.reference})
     return redirect(f"{url}#{anchor}" if anchor else url)
 
 
@@ -324,8 +324,8 @@ def ticket_macro_apply(request: HttpRequest, ticket: str, macro: int) -> HttpRes
     flash.success(request, f"Macro “{chosen.name}” applied.")
     slug = request.organization.slug
     if thread is None:
-        return redirect("ticket", org_slug=slug, ticket=found.reference)
-    url = reverse("thread", kwargs={"org_slug": slug, "thread": thread.reference})
+        return redirect("tickets:ticket", org_slug=slug, ticket=found.reference)
+    url = reverse("tickets:thread", kwargs={"org_slug": slug, "thread": thread.reference})
     return redirect(f"{url}?macro={chosen.pk}#reply")
 
 

@@ -36,7 +36,9 @@ from tisket.views import org_view
 
 def _body_csp(request: HttpRequest, *, remote: bool) -> str:
     attachments = request.build_absolute_uri(
-        reverse("attachment", kwargs={"org_slug": request.organization.slug, "attachment": 0})
+        reverse(
+            "tickets:attachment", kwargs={"org_slug": request.organization.slug, "attachment": 0}
+        )
     ).rsplit("0/", 1)[0]
     images = ["data:", attachments]
     if remote:

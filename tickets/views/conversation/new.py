@@ -43,7 +43,9 @@ def thread_new(request: HttpRequest) -> HttpResponse:
             flash.success(
                 request, f"Conversation {thread.reference} started; the mail is on its way."
             )
-            return redirect("thread", org_slug=request.organization.slug, thread=thread.reference)
+            return redirect(
+                "tickets:thread", org_slug=request.organization.slug, thread=thread.reference
+            )
     elif request.method != "GET":
         return HttpResponse(status=405)
     context = {"nav": "new", "inboxes": inboxes, "form": form, "error": error}
