@@ -308,9 +308,6 @@ TISKET_INBOUND_SECRET = env("TISKET_INBOUND_SECRET")
 TISKET_INBOUND_SIGNATURE_WINDOW = env_int("TISKET_INBOUND_SIGNATURE_WINDOW", 300)
 # Mails up to this size stay in the inbound log row; larger ones go to storage.
 TISKET_INBOUND_INLINE_MAX_BYTES = env_int("TISKET_INBOUND_INLINE_MAX_BYTES", 512 * 1024)
-# Seconds a web process trusts the "run queued" flag it saw (tickets.intake.wake);
-# each run waits this long before its last look for pending mail.
-TISKET_INBOUND_KICK_WINDOW = 0.1
 # Request bodies: inbound mail paths accept up to TISKET_INBOUND_MAX_REQUEST_BYTES
 # (a 35 MB mail is ~50 MB once base64-encoded in a webhook); every other path
 # keeps Django's usual limit, enforced by tisket.middleware.RequestSizeLimitMiddleware.

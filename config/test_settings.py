@@ -21,8 +21,6 @@ WHITENOISE_AUTOREFRESH = True
 ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": ["tisket:webhook-secret", "old:rotated-out"]}  # noqa: F405
 TISKET_INBOUND_SECRET = "inbound-test-secret"  # noqa: S105
 TISKET_INBOUND_DOMAIN = "in.tisket.test"
-# Eager runs at every post would each wait the window; tests of the window set it.
-TISKET_INBOUND_KICK_WINDOW = 0
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # The tests' own SMTP and IMAP servers listen on loopback, as an internal relay

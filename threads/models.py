@@ -201,7 +201,14 @@ class InboundMail(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.TextField(blank=True)
     error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs that finished")
+    # A worker claims a mail in a committed UPDATE before its run; the run's own
+    # commit clears the claim. Claims left behind are runs that never finished:
+    # the worker died on this mail (threads.ingest.claims).
+    claims = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs begun since the last one that finished"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

@@ -104,6 +104,19 @@ class ThreadMatcher:
             threads = threads | Thread.objects.filter(
                 organization_id=org, number__in=[n for o, n in numbers if o == org]
             )
+        self._index(list(threads))
+
+    @classmethod
+    def of(
+        cls, threads: list[Thread], thread_by_key: dict[tuple[int, str], int]
+    ) -> "ThreadMatcher":
+        """A matcher over threads already at hand, with no query (the decision's tests)."""
+        matcher = cls.__new__(cls)
+        matcher.thread_by_key = thread_by_key
+        matcher._index(threads)
+        return matcher
+
+    def _index(self, threads: list[Thread]) -> None:
         self.threads: dict[int, Thread] = {thread.pk: thread for thread in threads}
         self.by_number = {(t.organization_id, t.number): t for t in self.threads.values()}
 

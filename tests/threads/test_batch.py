@@ -20,9 +20,9 @@ def receive(*raws: bytes, recipient: str = "") -> list[int]:
 
 
 def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
-    real = ingest.sanitize_html
+    real = ingest.prepare.sanitize_html
     monkeypatch.setattr(
-        ingest,
+        ingest.prepare,
         "sanitize_html",
         lambda html: (_ for _ in ()).throw(RuntimeError("boom")) if "boom" in html else real(html),
     )
@@ -60,7 +60,7 @@ def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
     assert Thread.objects.get(number=1).message_count == 2
     assert Message.objects.count() == 3
     # The failed one is retried on its own once fixed.
-    monkeypatch.setattr(ingest, "sanitize_html", real)
+    monkeypatch.setattr(ingest.prepare, "sanitize_html", real)
     retried = ingest.ingest(after_store=mail_after_store, ids=[ids[4]], from_status=S.FAILED)
     assert retried[0].inbound.status == S.ACCEPTED
     assert retried[0].thread.reference == "THD-ACME-003"
@@ -68,15 +68,15 @@ def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
 
 def test_a_batch_whose_writes_fail_is_run_again_mail_by_mail(inbox, monkeypatch):
     calls = {"n": 0}
-    real = ingest._Batch._store
+    real = ingest.store.messages_store
 
-    def fails_on_the_first_batch(self, mails):
+    def fails_on_the_first_batch(accepted, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 1 and len(mails) > 1:
+        if calls["n"] == 1 and len(accepted) > 1:
             raise RuntimeError("database hiccup")
-        return real(self, mails)
+        return real(accepted, **kwargs)
 
-    monkeypatch.setattr(ingest._Batch, "_store", fails_on_the_first_batch)
+    monkeypatch.setattr(ingest.store, "messages_store", fails_on_the_first_batch)
     ids = receive(make_mail(subject="a"), make_mail(subject="b"), make_mail(subject="c"))
     results = ingest.ingest(after_store=mail_after_store, ids=ids)
     assert [r.inbound.status for r in results] == [S.ACCEPTED] * 3

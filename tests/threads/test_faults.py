@@ -365,9 +365,11 @@ def test_a_mail_whose_worker_is_killed_mid_transaction_is_processed_once_by_the_
     assert row.status == InboundMail.Status.PENDING
     assert not Message.objects.filter(message_id="a1@client.test").exists()
 
-    # A minute later, the sweep queues a run over it.
+    assert row.claims == 1  # a run began and never finished
+    # A minute later, the dead run's claim has run out and the sweep queues a run over it.
     InboundMail.objects.filter(pk=row.pk).update(
-        received_at=F("received_at") - timedelta(minutes=2)
+        received_at=F("received_at") - timedelta(minutes=2),
+        claimed_until=F("claimed_until") - timedelta(minutes=2),
     )
     with worker_running(env) as worker:
         django(env, "from tickets.tasks import inbound_mail_sweep; inbound_mail_sweep.delay()")

@@ -1,16 +1,7 @@
 """Waking the worker: one run queued for many mails, and never a mail left behind."""
 
-import threading
-import time
-from types import SimpleNamespace
-
-import pytest
 from django.core.cache import cache
-from django.db import connections
 
-from inboxes.services import inbox_create
-from tests.conftest import require_postgres
-from tests.factories import OrganizationFactory
 from tests.mail import make_mail
 from tests.smtp import free_port
 from threads import inbound
@@ -20,11 +11,6 @@ from tickets.intake import mail_after_store, mail_receive, wake
 from tickets.intake.wake import KICK_KEY, intake_run
 
 S = InboundMail.Status
-
-
-@pytest.fixture(autouse=True)
-def _no_flag_seen(monkeypatch):
-    monkeypatch.setattr(wake, "_flag_seen_at", float("-inf"))
 
 
 def record(subject: str) -> InboundMail:
@@ -43,64 +29,26 @@ def test_mails_ride_along_with_a_queued_run(inbox, django_capture_on_commit_call
     assert intake_run(after_store=mail_after_store) == 3  # the queued run takes them all
 
 
-def test_an_edge_trusts_a_flag_it_saw_within_the_window(
-    inbox, settings, django_capture_on_commit_callbacks
+def test_a_mail_that_found_the_flag_set_is_taken_by_the_runs_last_look(
+    inbox, monkeypatch, django_capture_on_commit_callbacks
 ):
-    settings.TISKET_INBOUND_KICK_WINDOW = 60
-    cache.add(KICK_KEY, 0)
-    with django_capture_on_commit_callbacks(execute=True):
-        record("first")  # sees the flag set
-    cache.delete(KICK_KEY)  # the run clears it, and will look again after the window
+    cache.add(KICK_KEY, 0)  # the run below was queued
+    real = inbound.inbound_process_pending
+    late: list[InboundMail] = []
 
-    with django_capture_on_commit_callbacks(execute=True):
-        second = record("second")
+    def a_mail_arrives_during_the_first_look(**kwargs) -> int:
+        processed = real(**kwargs)
+        if not late:
+            with django_capture_on_commit_callbacks(execute=True):
+                late.append(record("late"))
+            assert cache.get(KICK_KEY) == 0  # it found the run's flag and queued nothing
+        return processed
 
-    assert cache.get(KICK_KEY) is None  # the edge did not ask again
-    second.refresh_from_db()
-    assert second.status == S.PENDING
-
-    settings.TISKET_INBOUND_KICK_WINDOW = 0  # past the window: the next mail queues a run
-    with django_capture_on_commit_callbacks(execute=True):
-        record("third")
-    assert set(InboundMail.objects.values_list("status", flat=True)) == {S.ACCEPTED}
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_run_looks_again_after_the_window_for_mail_that_trusted_its_flag(settings, monkeypatch):
-    require_postgres()
-    settings.TISKET_INBOUND_KICK_WINDOW = 2
-    # The run's window lasts until the late mail below is recorded, however slow this
-    # thread is: the window promises edges exactly that much time.
-    window_over = threading.Event()
-    monkeypatch.setattr(
-        wake,
-        "time",
-        SimpleNamespace(monotonic=time.monotonic, sleep=lambda _: window_over.wait(timeout=60)),
-    )
-    org = OrganizationFactory(slug="acme", code="ACME")
-    support = inbox_create(organization=org, name="support", auto_ack_enabled=False)
-    cache.add(KICK_KEY, 0)
-    processed = []
-
-    def run() -> None:
-        try:
-            processed.append(intake_run(after_store=mail_after_store))
-        finally:
-            connections.close_all()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    while cache.get(KICK_KEY) is not None:  # the run found nothing and cleared the flag
-        time.sleep(0.01)
-    # An edge that saw the flag just before it was cleared records a mail and
-    # queues nothing; the run's last look, a window later, must take it.
-    late = inbound_record(raw=make_mail(to=support.address), source="test")[0]
-    window_over.set()
-    worker.join(timeout=60)
-
-    assert processed == [1]
-    late.refresh_from_db()
-    assert late.status == S.ACCEPTED
+    monkeypatch.setattr(inbound, "inbound_process_pending", a_mail_arrives_during_the_first_look)
+    assert intake_run(after_store=mail_after_store) == 1
+    late[0].refresh_from_db()
+    assert late[0].status == S.ACCEPTED
+    assert cache.get(KICK_KEY) is None
 
 
 def test_a_cache_outage_leaves_the_mail_pending_for_the_sweep(
@@ -122,9 +70,8 @@ def test_a_cache_outage_leaves_the_mail_pending_for_the_sweep(
     assert "the sweep will retry" in caplog.text
 
 
-def test_the_sweep_queues_a_run_whatever_flag_its_process_saw(inbox, settings, monkeypatch):
-    settings.TISKET_INBOUND_KICK_WINDOW = 0.3  # the eager run waits it too
-    monkeypatch.setattr(wake, "_flag_seen_at", time.monotonic())  # "a run is coming"
+def test_the_sweep_queues_a_run_whatever_flag_is_set(inbox):
+    cache.add(KICK_KEY, 0)  # "a run is coming", from a run that died
     mail = inbound_record(raw=make_mail(), source="test")[0]
     InboundMail.objects.filter(pk=mail.pk).update(
         received_at=mail.received_at - inbound.PENDING_GRACE * 2

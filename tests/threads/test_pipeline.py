@@ -517,14 +517,14 @@ def test_inline_images_keep_their_content_id(inbox):
 
 def test_a_processing_failure_is_recorded_and_does_not_block_the_next_mail(inbox, monkeypatch):
     # Fault injection: our own code fails on one mail.
-    real = ingest.sanitize_html
+    real = ingest.prepare.sanitize_html
 
     def broken(html: str) -> str:
         if "explode" in html:
             raise RuntimeError("sanitizer crashed")
         return real(html)
 
-    monkeypatch.setattr(ingest, "sanitize_html", broken)
+    monkeypatch.setattr(ingest.prepare, "sanitize_html", broken)
     bad = deliver(make_mail(html="<p>explode</p>"))
     good = deliver(make_mail(subject="fine"))
     assert bad.inbound.status == InboundMail.Status.FAILED
@@ -534,7 +534,7 @@ def test_a_processing_failure_is_recorded_and_does_not_block_the_next_mail(inbox
     assert good.inbound.status == ACCEPTED
     assert not Message.objects.filter(subject="Cannot log in").exists()
 
-    monkeypatch.setattr(ingest, "sanitize_html", real)
+    monkeypatch.setattr(ingest.prepare, "sanitize_html", real)
     retried = intake.mail_retry(inbound_mail=bad.inbound)
     assert retried.inbound.status == ACCEPTED
     assert retried.inbound.attempts == 2
@@ -553,7 +553,7 @@ def test_a_worker_killed_mid_way_leaves_the_mail_pending_for_the_sweep(inbox, mo
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # what a worker's warm shutdown raises mid-task
 
-    monkeypatch.setattr(ingest._Batch, "_store", killed)
+    monkeypatch.setattr(ingest.store, "messages_store", killed)
     with pytest.raises(KeyboardInterrupt):
         intake.mail_process(inbound_id=mail.pk)
     mail.refresh_from_db()
@@ -561,7 +561,10 @@ def test_a_worker_killed_mid_way_leaves_the_mail_pending_for_the_sweep(inbox, mo
     assert not Message.objects.exists()
     assert not Attachment.objects.exists()
     monkeypatch.undo()
-    InboundMail.objects.filter(pk=mail.pk).update(received_at=timezone.now() - timedelta(hours=1))
+    an_hour_ago = timezone.now() - timedelta(hours=1)  # the dead run's claim ran out
+    InboundMail.objects.filter(pk=mail.pk).update(
+        received_at=an_hour_ago, claimed_until=an_hour_ago
+    )
     assert wake.intake_sweep() == [mail.pk]  # eager in tests: queued means processed
     mail.refresh_from_db()
     assert mail.status == ACCEPTED

@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connections, transaction
+from django.utils import timezone
 
 from inboxes.services import inbox_create, inbox_update
 from tests.conftest import require_postgres
@@ -112,13 +113,13 @@ def test_our_own_address_is_no_participant_within_a_batch_either(inbox):
 
 def test_a_failed_batch_leaves_no_attachment_files(inbox, monkeypatch, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
-    real = ingest._rows_update
+    real = ingest.store.rows_update
 
     def fail_once(rows):
-        monkeypatch.setattr(ingest, "_rows_update", real)
+        monkeypatch.setattr(ingest.store, "rows_update", real)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest, "_rows_update", fail_once)
+    monkeypatch.setattr(ingest.store, "rows_update", fail_once)
     ids = [
         inbound_record(
             raw=make_mail(attachments=[(f"{n}.txt", "text/plain", f"{n}".encode())]),
@@ -179,14 +180,13 @@ def _pending(*subjects: str) -> list[int]:
 
 
 def test_a_mail_that_stopped_the_worker_goes_alone_then_is_set_aside(inbox):
-    from django.core.cache import cache
-
     suspect, other = _pending("suspect", "other")
-    cache.set(f"tisket:inbound:runs:{suspect}", 1)  # one run started, never finished: a crash
+    # One run began, its claim ran out, it never finished: its worker died.
+    InboundMail.objects.filter(pk=suspect).update(claims=1, claimed_until=timezone.now())
     assert [r.inbound.pk for r in ingest.ingest(after_store=mail_after_store)] == [suspect]  # alone
     assert [r.inbound.pk for r in ingest.ingest(after_store=mail_after_store)] == [other]
     poison, *_ = _pending("poison")
-    cache.set(f"tisket:inbound:runs:{poison}", ingest.MAX_RUNS)
+    InboundMail.objects.filter(pk=poison).update(claims=ingest.claims.MAX_RUNS)
     assert ingest.ingest(after_store=mail_after_store) == []
     poison_row = InboundMail.objects.get(pk=poison)
     assert poison_row.status == S.FAILED
@@ -197,7 +197,7 @@ def test_a_mail_that_stopped_the_worker_goes_alone_then_is_set_aside(inbox):
 def test_a_batch_stops_at_its_byte_budget_oldest_first(inbox, monkeypatch):
     first, second, third = _pending("a", "b", "c")
     sizes = dict(InboundMail.objects.values_list("pk", "raw_size"))
-    monkeypatch.setattr(ingest, "BATCH_BYTES", sizes[first] + sizes[second])
+    monkeypatch.setattr(ingest.claims, "BATCH_BYTES", sizes[first] + sizes[second])
     assert [r.inbound.pk for r in ingest.ingest(after_store=mail_after_store)] == [first, second]
     assert [r.inbound.pk for r in ingest.ingest(after_store=mail_after_store)] == [third]
 
@@ -207,7 +207,7 @@ def test_a_failed_release_keeps_the_mail_held_with_the_reason(inbox, acme, monke
     held = deliver(
         make_mail(sender="eve@evil.test", in_reply_to="<q@client.test>", html="<p>x</p>")
     )
-    monkeypatch.setattr(ingest, "sanitize_html", lambda html: 1 / 0)
+    monkeypatch.setattr(ingest.prepare, "sanitize_html", lambda html: 1 / 0)
     result = intake.mail_release(inbound_mail=held.inbound, actor=acme.agent)
     assert result.inbound.status == S.QUARANTINED
     assert result.inbound.reason.startswith("Release failed: ZeroDivisionError")

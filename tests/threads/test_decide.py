@@ -1,0 +1,223 @@
+"""The ingest decision as a table: each rule, over look-ups built by hand, with no database."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from inboxes.models import Inbox
+from tests.mail import make_mail
+from threads.ingest.decide import Candidate, Lookups, decide
+from threads.models import InboundMail, Message, Thread
+from threads.routing import ThreadMatcher
+from threads.services import message_id_key
+from tisket.lib.mail.parse import parse_mail
+from tisket.lib.reply_tokens import reply_token_make
+from tisket.models import Membership, Organization, Role, User
+
+S = InboundMail.Status
+ACME = Organization(pk=1, name="Acme", slug="acme", code="ACME")
+GLOBEX = Organization(pk=2, name="Globex", slug="globex", code="GLOBEX")
+INBOX = Inbox(pk=1, organization=ACME, name="Support")
+GLOBEX_INBOX = Inbox(pk=2, organization=GLOBEX, name="Support")
+AGENT = Membership(pk=1, organization=ACME, user=User(email="alex@acme.test"), role=Role.AGENT)
+
+QUESTION = Thread(pk=10, organization=ACME, number=4, reference="THD-ACME-004")
+QUESTION.status = Thread.Status.OPEN
+CLOSED = Thread(pk=11, organization=ACME, number=5, reference="THD-ACME-005")
+CLOSED.status = Thread.Status.CLOSED
+THEIRS = Thread(pk=20, organization=GLOBEX, number=4, reference="THD-GLOBEX-004")
+THEIRS.status = Thread.Status.OPEN
+STORED = Message(pk=99, organization_id=1, thread=QUESTION, dedupe_key=message_id_key("old@c.test"))
+
+
+def mail(inbox: Inbox = INBOX, *, tags: tuple[str, ...] = (), **kwargs) -> Candidate:
+    kwargs.setdefault("message_id", "<m@client.test>")
+    parsed = parse_mail(make_mail(**kwargs))
+    key = message_id_key(parsed.message_id) if parsed.message_id else parsed.content_key
+    return Candidate(parsed=parsed, inbox=inbox, tags=tags, dedupe_key=key)
+
+
+@dataclass
+class World:
+    """The look-ups: what is stored, who is a member and who takes part where."""
+
+    verdicts: dict[str, str] = field(default_factory=dict)  # sender -> verdict
+
+    def lookups(self, *, release: bool = False) -> Lookups:
+        threads = [QUESTION, CLOSED, THEIRS]
+        by_key = {
+            (1, message_id_key("q@c.test")): QUESTION.pk,
+            (1, message_id_key("closed@c.test")): CLOSED.pk,
+            (2, message_id_key("theirs@c.test")): THEIRS.pk,
+        }
+        return Lookups(
+            stored={(1, STORED.dedupe_key): STORED},
+            members={(1, "alex@acme.test"): AGENT},
+            own_addresses={1: {"support.acme@in.tisket.test"}, 2: set()},
+            participants={QUESTION.pk: {"jane@client.test"}},
+            matcher=None if release else ThreadMatcher.of(threads, by_key),
+            verdict=lambda c: self.verdicts.get(c.parsed.from_email, ""),
+            unauthenticated=lambda sender: f"{sender} is not authenticated",
+            max_new_participants=2,
+        )
+
+
+REPLY = {"in_reply_to": "<q@c.test>", "subject": "Re: Cannot log in"}
+
+CASES = [
+    # (what, candidates, verdicts, expected (status, thread reference or "new", reason part))
+    ("a new question opens a thread", [{}], {}, [(S.ACCEPTED, "new", "")]),
+    ("a client's reply joins its thread", [REPLY], {}, [(S.ACCEPTED, "THD-ACME-004", "")]),
+    (
+        "a reply token finds the thread whatever the subject",
+        [{"tags": (reply_token_make(QUESTION.pk),), "subject": "Other"}],
+        {},
+        [(S.ACCEPTED, "THD-ACME-004", "")],
+    ),
+    (
+        "a subject reference finds the thread",
+        [{"subject": "Re: [THD-ACME-004] Cannot log in"}],
+        {},
+        [(S.ACCEPTED, "THD-ACME-004", "")],
+    ),
+    (
+        "another organization's subject reference finds nothing",
+        [{"subject": "Re: [THD-GLOBEX-004] hello"}],
+        {},
+        [(S.ACCEPTED, "new", "")],
+    ),
+    (
+        "another organization's Message-ID finds nothing",
+        [{"in_reply_to": "<theirs@c.test>"}],
+        {},
+        [(S.ACCEPTED, "new", "")],
+    ),
+    (
+        "a stranger's reply is held",
+        [{**REPLY, "sender": "eve@evil.test"}],
+        {},
+        [(S.QUARANTINED, "THD-ACME-004", "neither a participant")],
+    ),
+    (
+        "a member's unauthenticated reply is held",
+        [{**REPLY, "sender": "alex@acme.test"}],
+        {},
+        [(S.QUARANTINED, "THD-ACME-004", "not authenticated")],
+    ),
+    (
+        "a member's authenticated reply is accepted",
+        [{**REPLY, "sender": "alex@acme.test"}],
+        {"alex@acme.test": "dmarc=pass"},
+        [(S.ACCEPTED, "THD-ACME-004", "Sender authenticated: dmarc=pass.")],
+    ),
+    (
+        "a follow-up to a closed conversation starts anew",
+        [{"in_reply_to": "<closed@c.test>"}],
+        {},
+        [(S.ACCEPTED, "new", "")],
+    ),
+    (
+        "a stored message is a duplicate",
+        [{"message_id": "<old@c.test>"}],
+        {},
+        [(S.DUPLICATE, "THD-ACME-004", "Already stored in THD-ACME-004")],
+    ),
+    (
+        "the same mail twice in a batch is stored once",
+        [{}, {}],
+        {},
+        [(S.ACCEPTED, "new", ""), (S.DUPLICATE, None, "")],
+    ),
+    (
+        "a reply in the batch joins the thread its question opens",
+        [
+            {"message_id": "<new@c.test>"},
+            {"message_id": "<r@c.test>", "in_reply_to": "<new@c.test>"},
+        ],
+        {},
+        [(S.ACCEPTED, "new", ""), (S.ACCEPTED, "same", "")],
+    ),
+    (
+        "a cc'd address of the batch's question may answer it",
+        [
+            {"message_id": "<new@c.test>", "cc": "bob@client.test"},
+            {
+                "message_id": "<r@c.test>",
+                "in_reply_to": "<new@c.test>",
+                "sender": "bob@client.test",
+            },
+        ],
+        {},
+        [(S.ACCEPTED, "new", ""), (S.ACCEPTED, "same", "")],
+    ),
+    (
+        "no sender address is held",
+        [{"sender": "undisclosed-recipients:;"}],
+        {},
+        [(S.QUARANTINED, None, "No trustworthy sender")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "mails", "verdicts", "expected"), CASES, ids=[c[0] for c in CASES]
+)
+def test_the_decision(what, mails, verdicts, expected):
+    candidates = [mail(**kwargs) for kwargs in mails]
+    decisions = decide(candidates, World(verdicts=verdicts).lookups())
+    got = []
+    for index, decision in enumerate(decisions):
+        if decision.thread is None:
+            thread = None
+        elif decision.thread_created:
+            thread = "new"
+        else:
+            thread = decision.thread.reference
+        if index and decision.thread is not None and decision.thread is decisions[0].thread:
+            thread = "same"
+        got.append((decision.status, thread, decision.reason))
+    assert [(s, t) for s, t, _ in got] == [(s, t) for s, t, _ in expected], what
+    for (_, _, reason), (_, _, part) in zip(got, expected, strict=True):
+        assert part in reason, (what, reason)
+
+
+def test_a_duplicate_in_the_batch_names_the_mail_it_repeats():
+    first, second = decide([mail(), mail()], World().lookups())
+    assert (first.status, second.status, second.duplicate_of) == (S.ACCEPTED, S.DUPLICATE, 0)
+
+
+def test_the_addresses_a_mail_brings_join_up_to_the_cap_the_sender_first():
+    [decision] = decide(
+        [mail(cc="a@client.test, b@client.test, c@client.test, support.acme@in.tisket.test")],
+        World().lookups(),
+    )
+    assert [email for _, email in decision.joining] == ["jane@client.test", "a@client.test"]
+    assert decision.left_out == 2  # b and c; our own address is never a participant
+
+
+def test_a_release_enters_the_thread_it_was_held_from_and_no_other_organizations():
+    held = mail(**REPLY, sender="eve@evil.test")
+    released = Candidate(**{**held.__dict__, "released_into": QUESTION})
+    [decision] = decide([released], World().lookups(release=True))
+    assert (decision.status, decision.thread) == (S.ACCEPTED, QUESTION)
+
+    moved = Candidate(**{**held.__dict__, "inbox": GLOBEX_INBOX, "released_into": QUESTION})
+    [decision] = decide([moved], World().lookups(release=True))
+    assert decision.status == S.QUARANTINED
+    assert "another organization" in decision.reason
+
+
+def test_the_decision_asks_for_a_verdict_only_for_a_member_writing_into_a_thread():
+    asked = []
+    lookups = World().lookups()
+    lookups.verdict = lambda c: asked.append(c.parsed.from_email) or ""
+    decide(
+        [
+            mail(),  # a client's new question
+            mail(**REPLY, message_id="<r1@c.test>"),  # a client's reply
+            mail(sender="alex@acme.test", message_id="<n@c.test>"),  # a member's new mail
+            mail(**REPLY, sender="alex@acme.test", message_id="<r2@c.test>"),
+        ],
+        lookups,
+    )
+    assert asked == ["alex@acme.test"]

@@ -1,0 +1,211 @@
+"""The decision: what becomes of each routed mail of a batch, a pure function.
+
+decide() reads only what it is given: the batch's candidates, in order, and
+the look-ups loaded for them in a few queries (threads.ingest.lookups). It
+writes nothing and asks nothing of the database, so every rule below is tested
+as a table (tests/threads/test_decide.py). Each mail, in order:
+
+1. Already stored (same organization and dedupe key), or seen earlier in the
+   batch: a duplicate.
+2. Its thread: the one a quarantined mail was released into, or the one it
+   answers (reply token, Message-IDs, subject reference; threads.routing). A
+   closed conversation stays closed: its follow-up starts a new thread.
+3. Its sender: nobody may write into a thread but its participants and the
+   organization's members; a member's mail into a thread must be authenticated
+   (it may become the desk's answer). Else quarantined, with the reason.
+4. Accepted: into its thread or a new one; the addresses it brings join.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from inboxes.models import Inbox
+from threads.models import InboundMail, Message, Thread
+from threads.routing import ThreadMatcher
+from tisket.lib.addresses import address_without_tag
+from tisket.lib.mail.parse import ParsedMail
+from tisket.models import Membership
+
+Status = InboundMail.Status
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A routed mail, as the decision reads it."""
+
+    parsed: ParsedMail
+    inbox: Inbox
+    tags: tuple[str, ...]
+    dedupe_key: str
+    released_into: Thread | None = None  # a release: the thread it was held from
+
+    @property
+    def organization_id(self) -> int:
+        return self.inbox.organization_id
+
+
+@dataclass
+class Lookups:
+    """What the decision may know, loaded for the whole batch beforehand."""
+
+    stored: dict[tuple[int, str], Message]  # (organization, dedupe key) -> stored message
+    members: dict[tuple[int, str], Membership]  # (organization, email) -> active member
+    own_addresses: dict[int, set[str]]  # organization -> the desk's own addresses
+    participants: dict[int, set[str]]  # thread id -> its participants' addresses
+    matcher: ThreadMatcher | None  # None for a release: the thread is known
+    # The authentication verdict of a member's mail ("" when nothing vouches for it),
+    # and why that is so, for the quarantine reason.
+    verdict: Callable[[Candidate], str]
+    unauthenticated: Callable[[str], str]
+    max_new_participants: int
+
+
+@dataclass
+class Decision:
+    status: str
+    reason: str = ""
+    thread: Thread | None = None  # an unsaved Thread when thread_created
+    thread_created: bool = False
+    member: Membership | None = None
+    verdict: str = ""  # what authenticated a member's mail as the desk's own
+    joining: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (name, email) of new participants
+    left_out: int = 0  # addresses over the participants cap
+    stored: Message | None = None  # a duplicate of a stored message
+    duplicate_of: int | None = None  # a duplicate of an earlier candidate (its index)
+
+
+def decide(candidates: list[Candidate], lookups: Lookups) -> list[Decision]:
+    """One decision per candidate, in order; later mails see what earlier ones became."""
+    decisions: list[Decision] = []
+    seen: dict[tuple[int, str], int] = {}
+    in_batch: dict[int, dict[str, Thread]] = defaultdict(dict)
+    joined: dict[int, set[str]] = defaultdict(set)  # id(thread) -> emails added in the batch
+    for index, mail in enumerate(candidates):
+        decision = _decide_one(mail, lookups, seen=seen, in_batch=in_batch, joined=joined)
+        if decision.status == Status.ACCEPTED:
+            org = mail.organization_id
+            seen[(org, mail.dedupe_key)] = index
+            if mail.parsed.message_id:
+                in_batch[org][mail.dedupe_key] = decision.thread
+            joined[id(decision.thread)].update(email for _, email in decision.joining)
+        decisions.append(decision)
+    return decisions
+
+
+def _decide_one(
+    mail: Candidate,
+    lookups: Lookups,
+    *,
+    seen: dict[tuple[int, str], int],
+    in_batch: dict[int, dict[str, Thread]],
+    joined: dict[int, set[str]],
+) -> Decision:
+    org, parsed = mail.organization_id, mail.parsed
+    key = (org, mail.dedupe_key)
+    if key in lookups.stored:
+        message = lookups.stored[key]
+        return Decision(
+            Status.DUPLICATE,
+            f"Already stored in {message.thread.reference} (message #{message.pk}).",
+            thread=message.thread,
+            stored=message,
+        )
+    if key in seen:
+        return Decision(Status.DUPLICATE, duplicate_of=seen[key])
+    sender = parsed.from_email
+    member = lookups.members.get((org, sender))
+    released = lookups.matcher is None
+    if released:
+        thread = mail.released_into
+        if thread is not None and thread.organization_id != org:
+            return Decision(
+                Status.QUARANTINED,
+                f"Not released: its address now belongs to another organization "
+                f"than {thread.reference}'s.",
+            )
+    else:
+        thread = lookups.matcher.match(
+            org, mail.inbox.organization.code, parsed, list(mail.tags), in_batch[org]
+        )
+    if thread is not None and thread.status == Thread.Status.CLOSED:
+        thread = None  # a closed conversation stays closed: its follow-up starts anew
+    verdict = ""
+    if not released:
+        known = thread is not None and (
+            sender in lookups.participants.get(thread.pk, ()) or sender in joined[id(thread)]
+        )
+        problem = sender_problem(parsed, thread, member, participant=known)
+        if not problem and thread is not None and member is not None:
+            # Only here may a mail become the desk's answer: DNS for members alone.
+            verdict = lookups.verdict(mail)
+            problem = "" if verdict else lookups.unauthenticated(sender)
+        if problem:
+            return Decision(Status.QUARANTINED, problem, thread=thread, member=member)
+    created = thread is None
+    if created:
+        thread = Thread(
+            organization_id=org,
+            inbox=mail.inbox,
+            subject=parsed.subject,
+            client_email=sender,
+            client_name=parsed.from_name,
+            message_count=0,
+        )
+    known = (lookups.participants.get(thread.pk, set()) if thread.pk else set()) | joined[
+        id(thread)
+    ]
+    joining, left_out = participants_new(
+        parsed,
+        own=lookups.own_addresses.get(org, set()),
+        known=known,
+        limit=lookups.max_new_participants,
+    )
+    return Decision(
+        Status.ACCEPTED,
+        f"Sender authenticated: {verdict}." if verdict else "",
+        thread=thread,
+        thread_created=created,
+        member=member,
+        verdict=verdict,
+        joining=joining,
+        left_out=left_out,
+    )
+
+
+def participants_new(
+    parsed: ParsedMail, *, own: set[str], known: set[str], limit: int
+) -> tuple[list[tuple[str, str]], int]:
+    """(name, email) of the mail's addresses that join its thread, the sender first,
+    and how many were left out over `limit`.
+
+    A mail copied to a thousand addresses must not make each of them a
+    recipient of the desk's replies.
+    """
+    new: dict[str, str] = {}
+    left_out = 0
+    for name, email in [(parsed.from_name, parsed.from_email), *parsed.to, *parsed.cc]:
+        if not email or email in known or email in new or address_without_tag(email) in own:
+            continue
+        if len(new) >= limit and email != parsed.from_email:
+            left_out += 1
+            continue
+        new[email] = name
+    return [(name, email) for email, name in new.items()], left_out
+
+
+def sender_problem(
+    parsed: ParsedMail, thread: Thread | None, member: Membership | None, *, participant: bool
+) -> str:
+    """Why the sender may not write here, or ''."""
+    if not parsed.from_email:
+        return f"No trustworthy sender: {parsed.from_problem}."
+    if thread is None or member is not None or participant:
+        return ""
+    reference = thread.reference or "a conversation opened a moment ago"
+    return (
+        f"{parsed.from_email} is neither a participant of {reference} "
+        "nor a member of the organization."
+    )
