@@ -5,8 +5,9 @@ from django.urls import path
 from inboxes import api as inboxes_api
 from interface.settings_pages import api as people_api
 from tickets import api as tickets_api
-from tickets.api import sla as sla_api
+from tickets.api import intake as intake_api
 from tickets.api import threads as threads_api
+from tickets.sla import api as sla_api
 from tisket import api
 
 app_name = "api"
@@ -38,7 +39,7 @@ urlpatterns = [
     ),
     path(
         "inboxes/<int:pk>/fetch-now/",
-        threads_api.InboxFetchNowApi.as_view(),
+        intake_api.InboxFetchNowApi.as_view(),
         name="inbox-fetch-now",
     ),
     path(
@@ -63,18 +64,18 @@ urlpatterns = [
         threads_api.AttachmentDownloadApi.as_view(),
         name="attachment-download",
     ),
-    path("quarantine/", threads_api.QuarantineListApi.as_view(), name="quarantine-list"),
+    path("quarantine/", intake_api.QuarantineListApi.as_view(), name="quarantine-list"),
     path(
         "quarantine/<int:pk>/release/",
-        threads_api.QuarantineReleaseApi.as_view(),
+        intake_api.QuarantineReleaseApi.as_view(),
         name="quarantine-release",
     ),
     path(
         "quarantine/<int:pk>/discard/",
-        threads_api.QuarantineDiscardApi.as_view(),
+        intake_api.QuarantineDiscardApi.as_view(),
         name="quarantine-discard",
     ),
-    path("inbound-log/", threads_api.InboundLogApi.as_view(), name="inbound-log"),
+    path("inbound-log/", intake_api.InboundLogApi.as_view(), name="inbound-log"),
     path("suppressions/", threads_api.SuppressionListApi.as_view(), name="suppression-list"),
     path(
         "suppressions/<int:pk>/",
@@ -151,5 +152,5 @@ urlpatterns = [
     path("sla/policies/<int:pk>/", sla_api.PolicyDetailApi.as_view(), name="sla-policy-detail"),
     path("customers/", sla_api.CustomerListApi.as_view(), name="customer-list"),
     path("customers/<int:pk>/", sla_api.CustomerDetailApi.as_view(), name="customer-detail"),
-    path("inbound/raw/", threads_api.InboundRawApi.as_view(), name="inbound-raw"),
+    path("inbound/raw/", intake_api.InboundRawApi.as_view(), name="inbound-raw"),
 ]

@@ -4,7 +4,6 @@ from django.http import HttpRequest
 from tickets import (  # noqa: F401 (these register more models)
     admin_inboxes,  # inboxes: their mailboxes are polled by intake
     admin_intake,  # the inbound log: retry and release through intake
-    admin_sla,  # the SLA settings: saving them recomputes tickets
 )
 from tickets.models import (
     Macro,

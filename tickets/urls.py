@@ -3,7 +3,8 @@ its ticket, quarantine, the SLA dashboard."""
 
 from django.urls import path
 
-from tickets.views import dashboard, quarantine, queue
+from tickets.sla import dashboard
+from tickets.views import quarantine, queue
 from tickets.views.conversation import urlpatterns as conversation_urlpatterns
 
 app_name = "tickets"

@@ -4,7 +4,7 @@ The inbound pipeline (threads) records a mail at the edge and stores it in
 the worker; what a stored mail does beyond its thread is said here, in the
 transaction that stores it, so that it happens with the mail or not at all:
 a new conversation opens its ticket, a reply moves its ticket, a member's
-answer is the first response (tickets.services.tickets_after_ingest), and a
+answer is the first response (tickets.intake.effects.tickets_after_ingest), and a
 new conversation is acknowledged (threads.outbound.auto_ack_after_ingest).
 """
 
@@ -14,8 +14,8 @@ from threads import inbound, outbound
 from threads.client_access import ClientAccess, client_reply_record
 from threads.inbound import InboundResult, InboundStateError, quarantine_discard
 from threads.models import InboundMail
+from tickets.intake.effects import tickets_after_ingest
 from tickets.intake.wake import intake_wake
-from tickets.services import tickets_after_ingest
 from tisket.models import Membership
 
 __all__ = [

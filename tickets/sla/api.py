@@ -25,7 +25,7 @@ from sla.models import (
     Priority,
     SlaPolicy,
 )
-from tickets import reports
+from tickets.sla import reports
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Role
 

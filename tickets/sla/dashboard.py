@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from tickets import reports
-from tickets.charts import Series, bar_chart
+from tickets.sla import reports
+from tickets.sla.charts import Series, bar_chart
 from tisket.errors import TisketError
 from tisket.views import org_view
 

@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tickets.models import OPEN_STATUSES, SlaBreach, Ticket
-from tickets.sla import sla_state_q
+from tickets.sla.state import sla_state_q
 from tisket.errors import TisketError
 from tisket.models import Organization
 

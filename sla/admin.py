@@ -1,4 +1,5 @@
-"""Admin of SLA settings; every save has the open tickets' deadlines recomputed."""
+"""Admin of SLA settings: policies, calendars, client companies. The SLA sweep recomputes
+the open tickets after a change (tickets.sla.sweep)."""
 
 from django.contrib import admin
 from django.http import HttpRequest

@@ -1,0 +1,42 @@
+"""SLA on tickets, in one room: the clocks, the sweep, the state, reports, the dashboard.
+
+- clocks.py     a ticket's policy, deadlines and pauses, moved by the ticket's events
+- sweep.py      warnings and breaches, each claimed once; notices and escalation;
+                the catch-up after a policy or calendar change
+- state.py      on track, at risk, breached or paused, for a ticket or as a query
+- reports.py    the summary and the metrics by agent, queue, priority and day
+- dashboard.py  the SLA dashboard page; charts.py draws its charts
+- api.py        the SLA API: calendars, policies, client companies, reports
+
+Policies, calendars, business-time arithmetic and their Django admin are the
+`sla` app's, below tickets; this package applies them to tickets.
+"""
+
+from tickets.sla.clocks import (
+    policy_for,
+    sla_agent_replied,
+    sla_client_wrote,
+    sla_refresh,
+    sla_status_changed,
+    sla_terms_changed,
+    sla_ticket_created,
+    terms_memo_clear,
+)
+from tickets.sla.state import sla_state, sla_state_q
+from tickets.sla.sweep import SweepResult, sla_recompute_stale, sla_sweep
+
+__all__ = [
+    "SweepResult",
+    "policy_for",
+    "sla_agent_replied",
+    "sla_client_wrote",
+    "sla_recompute_stale",
+    "sla_refresh",
+    "sla_state",
+    "sla_state_q",
+    "sla_status_changed",
+    "sla_sweep",
+    "sla_terms_changed",
+    "sla_ticket_created",
+    "terms_memo_clear",
+]

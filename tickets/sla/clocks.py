@@ -1,0 +1,290 @@
+"""A ticket's SLA clocks: its policy, when each target falls due, pauses, and the sweep.
+
+Three clocks run on a ticket, each against its policy's target for the
+ticket's priority, counted in business minutes of the policy's calendar:
+
+- first response: from creation until the first public agent reply;
+- next response: from a client message (once answered before) until the next
+  public agent reply;
+- resolution: from creation, or from the last reopen, until resolved.
+
+Deadlines are columns on the ticket. Each clock also has an alert instant:
+the warning point (75 % of the target), then the deadline itself, then
+nothing once breached. The sweep claims alerts that are due with one UPDATE
+per metric and kind, so each warning and each breach happens once however
+often and however concurrently it runs, and it reads only the index of due
+alerts: its cost grows with the due tickets, not the open ones.
+
+While a ticket waits on the customer its clocks pause; when it resumes, the
+paused business time is added back (the deadline moves by exactly the
+business minutes the pause lasted).
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from sla import clock
+from sla.models import (
+    METRICS,
+    WARNING_SHARE,
+    CustomerDomain,
+    CustomerOrganization,
+    Metric,
+    SlaPolicy,
+    SlaTarget,
+)
+from tickets.models import OPEN_STATUSES, Ticket
+
+logger = logging.getLogger(__name__)
+
+PAUSED = Ticket.Status.WAITING_ON_CUSTOMER
+CLOCK_FIELDS = [
+    "sla_policy",
+    "sla_started_at",
+    "sla_paused_at",
+    "sla_pauses",
+    "first_response_due_at",
+    "first_response_alert_at",
+    "next_response_started_at",
+    "next_response_due_at",
+    "next_response_alert_at",
+    "resolution_due_at",
+    "resolution_alert_at",
+    "sla_warn_at",
+    "sla_due_at",
+    "sla_computed_at",
+]
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A policy with what its deadlines need: targets by priority and the pure calendar."""
+
+    policy: SlaPolicy
+    targets: dict[str, SlaTarget]
+    calendar: clock.Calendar
+
+    def minutes(self, priority: str, metric: str) -> int | None:
+        target = self.targets.get(priority)
+        return target.minutes(metric) if target is not None else None
+
+
+def _policies_prefetched():
+    return SlaPolicy.objects.select_related("calendar").prefetch_related(
+        "targets", "calendar__hours", "calendar__holidays"
+    )
+
+
+def policy_terms(policies: Iterable[SlaPolicy]) -> dict[int, Terms]:
+    """Terms of policies fetched with their targets and calendars (see _policies_prefetched)."""
+    return {
+        policy.pk: Terms(
+            policy=policy,
+            targets={t.priority: t for t in policy.targets.all()},
+            calendar=policy.calendar.as_clock(),
+        )
+        for policy in policies
+    }
+
+
+def terms_of(organization_id: int) -> dict[int, Terms]:
+    return policy_terms(_policies_prefetched().filter(organization_id=organization_id))
+
+
+def policy_for(ticket: Ticket) -> SlaPolicy | None:
+    """The tier of the ticket's customer organization (by name, else by the client's
+    address domain), else the organization's default policy."""
+    customer = None
+    if ticket.customer_organization:
+        customer = CustomerOrganization.objects.filter(
+            organization_id=ticket.organization_id,
+            name__iexact=ticket.customer_organization.strip(),
+        ).first()
+    if customer is None and "@" in ticket.customer_email:
+        domain = ticket.customer_email.rsplit("@", 1)[1].lower()
+        found = (
+            CustomerDomain.objects.filter(organization_id=ticket.organization_id, domain=domain)
+            .select_related("customer")
+            .first()
+        )
+        customer = found.customer if found else None
+    if customer is not None and customer.policy_id is not None:
+        return customer.policy
+    return SlaPolicy.objects.filter(organization_id=ticket.organization_id, is_default=True).first()
+
+
+def _pauses(ticket: Ticket, now: datetime) -> list[tuple[datetime, datetime]]:
+    pauses = [(parse_datetime(start), parse_datetime(end)) for start, end in ticket.sla_pauses]
+    if ticket.sla_paused_at is not None:
+        pauses.append((ticket.sla_paused_at, max(now, ticket.sla_paused_at)))
+    return pauses
+
+
+def _paused_minutes(
+    pauses: list[tuple[datetime, datetime]], since: datetime, calendar: clock.Calendar
+) -> float:
+    """Business minutes of the pauses after `since`: what the clock gives back."""
+    return sum(
+        clock.business_minutes(max(start, since), end, calendar)
+        for start, end in pauses
+        if end > since
+    )
+
+
+def _clock_start(ticket: Ticket, metric: str) -> datetime | None:
+    """When the metric's clock started, or None when it does not run."""
+    if ticket.status not in OPEN_STATUSES:
+        return None
+    if metric == Metric.FIRST_RESPONSE:
+        return ticket.created_at if ticket.first_responded_at is None else None
+    if metric == Metric.NEXT_RESPONSE:
+        if ticket.first_responded_at is None:
+            return None  # the first response covers the client's early messages
+        return ticket.next_response_started_at
+    return ticket.sla_started_at or ticket.created_at
+
+
+def _stage(ticket: Ticket, metric: str) -> str:
+    due = getattr(ticket, f"{metric}_due_at")
+    alert = getattr(ticket, f"{metric}_alert_at")
+    if due is None:
+        return "stopped"
+    if alert is None:
+        return "breached"
+    return "warned" if alert >= due else "running"
+
+
+def sla_refresh(
+    ticket: Ticket,
+    *,
+    terms: Terms | None,
+    now: datetime | None = None,
+    restart: Iterable[str] = (),
+) -> None:
+    """Set the ticket's deadlines and alerts from its state (in memory; the caller saves).
+
+    A clock in `restart` starts afresh (its warning and breach may happen
+    again); otherwise a warning or breach already claimed is not claimed
+    twice, unless the new deadline lies ahead again (a lowered priority).
+    """
+    now = now or timezone.now()
+    restart = set(restart)
+    pauses = _pauses(ticket, now)
+    dues, warnings = [], []
+    for metric in METRICS:
+        start = _clock_start(ticket, metric)
+        minutes = terms.minutes(ticket.priority, metric) if terms is not None else None
+        due = alert = None
+        if start is not None and minutes is not None:
+            calendar = terms.calendar
+            paused = _paused_minutes(pauses, start, calendar)
+            due = clock.due_at(start, minutes + paused, calendar)
+            warn = clock.due_at(start, minutes * WARNING_SHARE + paused, calendar)
+            dues.append(due)
+            warnings.append(warn)
+            stage = "running" if metric in restart else _stage(ticket, metric)
+            if stage in ("running", "stopped"):
+                alert = warn
+            elif stage == "warned" or due > now:
+                alert = due
+        setattr(ticket, f"{metric}_due_at", due)
+        setattr(ticket, f"{metric}_alert_at", alert)
+    # The state at a glance: at risk from the first warning point, breached from the
+    # first deadline. Plain instants, so the queue filters by state with a range.
+    ticket.sla_warn_at = min(warnings, default=None)
+    ticket.sla_due_at = min(dues, default=None)
+    # The wall clock, not `now` (which may be an instant the caller computes for): a
+    # policy changed after this moment finds these deadlines stale.
+    ticket.sla_computed_at = timezone.now()
+
+
+_TERMS_CACHE: dict[tuple, Terms] = {}
+
+
+def terms_memo_clear() -> None:
+    _TERMS_CACHE.clear()
+
+
+def _terms_for(ticket: Ticket) -> Terms | None:
+    """The ticket's policy terms: one query while the policy and calendar are unchanged.
+
+    Every change to a policy's targets or a calendar's hours and holidays
+    bumps its updated_at (sla.services), which keys this process-wide memo.
+    """
+    if ticket.sla_policy_id is None:
+        return None
+    policy = SlaPolicy.objects.select_related("calendar").filter(pk=ticket.sla_policy_id).first()
+    if policy is None:
+        return None
+    key = (policy.pk, policy.updated_at, policy.calendar_id, policy.calendar.updated_at)
+    terms = _TERMS_CACHE.get(key)
+    if terms is None:
+        if len(_TERMS_CACHE) > 256:
+            _TERMS_CACHE.clear()
+        terms = policy_terms(_policies_prefetched().filter(pk=policy.pk))[policy.pk]
+        _TERMS_CACHE[key] = terms
+    return terms
+
+
+def _save(ticket: Ticket) -> None:
+    ticket.save(update_fields=CLOCK_FIELDS)
+
+
+def sla_ticket_created(ticket: Ticket) -> None:
+    """Start the clocks of a new ticket under its customer's policy."""
+    ticket.sla_policy = policy_for(ticket)
+    ticket.sla_started_at = ticket.created_at
+    sla_refresh(ticket, terms=_terms_for(ticket), restart=METRICS)
+    _save(ticket)
+
+
+def sla_terms_changed(ticket: Ticket) -> None:
+    """Priority or customer changed: the policy may differ, and the deadlines do."""
+    ticket.sla_policy = policy_for(ticket)
+    sla_refresh(ticket, terms=_terms_for(ticket))
+    _save(ticket)
+
+
+def sla_status_changed(ticket: Ticket, *, old: str, now: datetime) -> None:
+    """Pause while waiting on the customer, resume with the time given back, restart on reopen."""
+    new = ticket.status
+    restart: list[str] = []
+    if new == PAUSED and ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+    elif new != PAUSED and ticket.sla_paused_at is not None:
+        ticket.sla_pauses = [
+            *ticket.sla_pauses,
+            [ticket.sla_paused_at.isoformat(), now.isoformat()],
+        ]
+        ticket.sla_paused_at = None
+    if old not in OPEN_STATUSES and new in OPEN_STATUSES:
+        # A reopen restarts the clocks: the client waits for an answer again.
+        ticket.sla_started_at = now
+        ticket.sla_pauses = []
+        ticket.next_response_started_at = now
+        restart = [Metric.NEXT_RESPONSE, Metric.RESOLUTION]
+    if new not in OPEN_STATUSES:
+        ticket.next_response_started_at = None
+    sla_refresh(ticket, terms=_terms_for(ticket), now=now, restart=restart)
+    _save(ticket)
+
+
+def sla_client_wrote(ticket: Ticket, *, at: datetime) -> None:
+    """A client message starts the next-response clock, unless one already waits."""
+    if ticket.next_response_started_at is not None or ticket.status not in OPEN_STATUSES:
+        return
+    ticket.next_response_started_at = at
+    sla_refresh(ticket, terms=_terms_for(ticket), restart=[Metric.NEXT_RESPONSE])
+    _save(ticket)
+
+
+def sla_agent_replied(ticket: Ticket) -> None:
+    """A public agent reply stops the first-response and next-response clocks."""
+    ticket.next_response_started_at = None
+    sla_refresh(ticket, terms=_terms_for(ticket))
+    _save(ticket)
