@@ -20,7 +20,6 @@ urlpatterns = [
     path("c/", include("tickets.client_pages")),
     path("<slug:org_slug>/settings/", include("interface.settings_pages")),
     path("<slug:org_slug>/", include("tisket.urls")),
-    path("<slug:org_slug>/", include("threads.client_links")),
     path("<slug:org_slug>/", include("tickets.urls")),
 ]
 

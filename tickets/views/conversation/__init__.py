@@ -20,6 +20,7 @@ from tickets.views.conversation.actions import (
     ticket_update,
 )
 from tickets.views.conversation.bodies import attachment_download, message_body
+from tickets.views.conversation.client_links import client_link_revoke
 from tickets.views.conversation.new import thread_new
 
 urlpatterns = [
@@ -27,6 +28,11 @@ urlpatterns = [
     path("threads/<str:thread>/", thread_page, name="thread"),
     path("threads/<str:thread>/reply/", thread_reply, name="thread-reply"),
     path("threads/<str:thread>/presence/", thread_presence, name="thread-presence"),
+    path(
+        "threads/<str:thread>/client-link/revoke/",
+        client_link_revoke,
+        name="client-link-revoke",
+    ),
     path("messages/<int:message>/body/", message_body, name="message-body"),
     path("messages/<int:message>/send-again/", message_send_again, name="message-send-again"),
     path("attachments/<int:attachment>/", attachment_download, name="attachment"),

@@ -3,7 +3,6 @@
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import path
 from django.views.decorators.http import require_POST
 
 from threads.client_access import client_links_revoke
@@ -22,16 +21,4 @@ def client_link_revoke(request: HttpRequest, thread: str) -> HttpResponse:
         "The links to this conversation sent to the client so far no longer open it. "
         "Our next mail to the client carries a new one.",
     )
-    # The conversation page lives in the package tickets.views.conversation.
     return redirect("tickets:thread", org_slug=request.organization.slug, thread=found.reference)
-
-
-app_name = "threads"
-
-urlpatterns = [
-    path(
-        "threads/<str:thread>/client-link/revoke/",
-        client_link_revoke,
-        name="client-link-revoke",
-    ),
-]
