@@ -5,7 +5,7 @@ from tests.mail import deliver, make_mail
 from threads.inbound import inbound_record
 from threads.models import Message
 from tickets import services
-from tickets.intake import mail_after_store, mail_retry
+from tickets.intake import effects, mail_after_store, mail_retry
 from tickets.models import Ticket, TicketEvent
 from tisket.errors import ConflictError, NotAllowedError
 from tisket.models import Role
@@ -185,7 +185,7 @@ def test_a_new_thread_and_its_ticket_are_one_transaction(acme, routed, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("ticket service down")
 
-    monkeypatch.setattr(services, "ticket_create", broken)
+    monkeypatch.setattr(effects, "ticket_create", broken)  # what a stored mail does to tickets
     result = deliver(make_mail())
     assert result.inbound.status == "failed"
     assert not Message.objects.exists()
