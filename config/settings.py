@@ -423,6 +423,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
+# Tool calls of one token through the MCP server (N/second, N/minute, N/hour, N/day).
+TISKET_MCP_RATE = env("TISKET_MCP_RATE", "600/minute")
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tisket API",
     "DESCRIPTION": (

@@ -6,6 +6,8 @@ from tisket.models import Membership
 
 
 def _event(ticket: Ticket, kind: str, actor: Membership | None, **data) -> TicketEvent:
+    if actor is not None and actor.via:
+        data["via"] = actor.via  # e.g. an assistant acting through one of the member's tokens
     return TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
 
 
@@ -137,3 +139,9 @@ def ticket_reply_sent_event(
         thread=message.thread.reference,
         message=message.pk,
     )
+
+
+def ticket_draft_saved_event(
+    *, ticket: Ticket, actor: Membership | None, thread: Thread
+) -> TicketEvent:
+    return _event(ticket, TicketEvent.Kind.DRAFT_SAVED, actor, thread=thread.reference)

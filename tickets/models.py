@@ -270,6 +270,7 @@ class TicketEvent(models.Model):
         RATED = "rated"
         SLA_WARNING = "sla_warning"
         SLA_BREACHED = "sla_breached"
+        DRAFT_SAVED = "draft_saved"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -285,6 +286,26 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.ticket_id}"
+
+
+class ReplyDraft(models.Model):
+    """A reply written for an agent to review, edit and send himself (by an AI assistant).
+
+    One per conversation: a new draft replaces the last; sending a reply uses it up.
+    Nothing sends a draft by itself.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    thread = models.OneToOneField(Thread, on_delete=models.CASCADE, related_name="reply_draft")
+    body = models.TextField()
+    author = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    via = models.CharField(max_length=200, blank=True, help_text="e.g. assistant via token X")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"draft on {self.thread_id}"
 
 
 class SlaBreach(models.Model):

@@ -46,6 +46,7 @@ def tickets_list(
     tag: str = "",
     sla_state: str = "",
     updated_since: datetime | None = None,
+    thread: str = "",
 ) -> QuerySet[Ticket]:
     tickets = Ticket.objects.filter(organization=organization).select_related(
         "queue", "assignee__user", "sla_policy"
@@ -68,6 +69,8 @@ def tickets_list(
         tickets = tickets.filter(tags__name=" ".join(tag.strip().lower().split()))
     if updated_since is not None:
         tickets = tickets.filter(updated_at__gte=updated_since)
+    if thread:
+        tickets = tickets.filter(thread_links__thread__reference=thread.strip().upper())
     if sla_state:
         if sla_state not in SLA_STATES:
             raise TisketError(f"sla: use one of {', '.join(SLA_STATES)}.")

@@ -17,6 +17,7 @@ from tickets.models import (
     Note,
     Queue,
     QueueMember,
+    ReplyDraft,
     Tag,
     Ticket,
     TicketThread,
@@ -453,4 +454,37 @@ def thread_reply_send(
         idempotency_key=idempotency_key,
     )
     ticket_reply_sent(thread=thread, message=message, actor=author)
+    ReplyDraft.objects.filter(thread=thread).delete()  # the reply went: its draft is used up
     return message, mail
+
+
+DRAFT_MAX_CHARS = 20_000
+
+
+@transaction.atomic
+def reply_draft_save(*, thread: Thread, body: str, actor: Membership) -> ReplyDraft:
+    """Leave a reply on the conversation for an agent to review and send; replaces the last one.
+
+    It is never sent from here: an agent opens the conversation, edits it and sends it.
+    """
+    if not actor.has_role(Role.AGENT):
+        raise NotAllowedError("Viewers cannot write drafts.")
+    body = body.strip()
+    if not body:
+        raise TicketError("A draft needs some text.")
+    if len(body) > DRAFT_MAX_CHARS:
+        raise TicketError(f"A draft holds at most {DRAFT_MAX_CHARS} characters.")
+    draft, _ = ReplyDraft.objects.update_or_create(
+        thread=thread,
+        defaults={
+            "organization_id": thread.organization_id,
+            "body": body,
+            "author": actor,
+            "via": actor.via,
+            "created_at": timezone.now(),
+        },
+    )
+    link = TicketThread.objects.select_related("ticket").filter(thread=thread).first()
+    if link is not None:
+        events.ticket_draft_saved_event(ticket=link.ticket, actor=actor, thread=thread)
+    return draft

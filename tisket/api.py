@@ -20,6 +20,7 @@ from tisket.models import (
     Membership,
     Organization,
     Role,
+    TokenScope,
     role_at_least,
     validate_timezone,
 )
@@ -67,6 +68,7 @@ class TokenSerializer(serializers.ModelSerializer):
             "member",
             "role",
             "effective_role",
+            "scope",
             "created_at",
             "last_used_at",
             "revoked_at",
@@ -76,6 +78,12 @@ class TokenSerializer(serializers.ModelSerializer):
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(choices=Role.choices, required=False, default="")
+    scope = serializers.ChoiceField(
+        choices=TokenScope.choices,
+        required=False,
+        default=TokenScope.WRITE,
+        help_text="read: the token never writes, whatever its role.",
+    )
 
 
 class TokenCreatedSerializer(TokenSerializer):
@@ -180,6 +188,7 @@ class TokenListApi(OrganizationApiMixin, GenericAPIView):
             membership=self.membership,
             name=serializer.validated_data["name"],
             role=role,
+            scope=serializer.validated_data["scope"],
             created_by=self.membership.user,
         )
         token.key = key

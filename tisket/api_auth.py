@@ -6,7 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
-from tisket.models import ApiToken, Membership, Organization, Role, role_at_least
+from tisket.models import ApiToken, Membership, Organization, Role, TokenScope, role_at_least
 from tisket.selectors import api_token_for_key
 from tisket.services import api_token_touch
 
@@ -63,6 +63,9 @@ class HasOrganizationRole(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             needed = getattr(view, "read_role", Role.VIEWER)
         else:
+            if token.scope != TokenScope.WRITE:
+                self.message = "This token has the read scope: it cannot write."
+                return False
             needed = getattr(view, "write_role", Role.AGENT)
         return role_at_least(token.effective_role, needed)
 

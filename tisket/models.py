@@ -184,12 +184,24 @@ class Membership(models.Model):
     def has_role(self, minimum: str) -> bool:
         return role_at_least(self.role, minimum)
 
-    def acting_as(self, role: str) -> "Membership":
+    # Who really acts when it is not the person: "assistant via token …" on a copy made by
+    # acting_as(); the timeline records it with each event.
+    via = ""
+
+    def acting_as(self, role: str, *, via: str = "") -> "Membership":
         """This member acting with at most `role`: a copy for authorization, never saved."""
         acting = copy.copy(self)
         acting.role = role_min(self.role, role)
         acting._acting = True
+        acting.via = via
         return acting
+
+
+class TokenScope(models.TextChoices):
+    """What a token may do on top of its role: a read token never writes."""
+
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
 
 
 class ApiToken(models.Model):
@@ -211,6 +223,12 @@ class ApiToken(models.Model):
         max_length=16, help_text="The key's first characters, to tell keys apart."
     )
     key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(
+        max_length=8,
+        choices=TokenScope.choices,
+        default=TokenScope.WRITE,
+        help_text="read: only reads, whatever the role; write: what the role allows.",
+    )
     created_at = models.DateTimeField(default=tz.now)
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -234,10 +252,53 @@ class ApiToken(models.Model):
         """The member's role, capped by the token's own; a demoted member demotes their tokens."""
         return role_min(self.membership.role, self.role or self.membership.role)
 
+    @property
+    def can_write(self) -> bool:
+        """Writes need the write scope and at least an agent's role."""
+        return self.scope == TokenScope.WRITE and role_at_least(self.effective_role, Role.AGENT)
+
     @cached_property
     def actor(self) -> Membership:
         """The membership as this token may act: every role check of the API goes through it."""
         return self.membership.acting_as(self.effective_role)
+
+    def label(self) -> str:
+        """How the timeline and the logs name this token."""
+        return f"{self.name} ({self.prefix}…)"
+
+
+class McpCall(models.Model):
+    """One tool call of an AI assistant through the MCP server: who, what, how it went."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Done"
+        ERROR = "error", "Tool error"
+        REFUSED = "refused", "Refused (scope or role)"
+        THROTTLED = "throttled", "Rate limited"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="mcp_calls"
+    )
+    token_label = models.CharField(max_length=140, help_text="The token's name when it called.")
+    tool = models.CharField(max_length=64)
+    arguments_digest = models.CharField(
+        max_length=64, help_text="SHA-256 of the arguments as canonical JSON (not the arguments)."
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=tz.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "MCP tool call"
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="mcp_call_list"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool} by {self.token_label}: {self.outcome}"
 
 
 class Sequence(models.Model):

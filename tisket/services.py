@@ -22,6 +22,7 @@ from tisket.models import (
     Organization,
     Role,
     Sequence,
+    TokenScope,
     User,
     UserManager,
     role_at_least,
@@ -124,7 +125,12 @@ def membership_remove(*, membership: Membership, actor: Membership | None) -> No
 
 
 def api_token_create(
-    *, membership: Membership, name: str, role: str = "", created_by: User | None = None
+    *,
+    membership: Membership,
+    name: str,
+    role: str = "",
+    scope: str = TokenScope.WRITE,
+    created_by: User | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token; returns it and its key, which is never retrievable again."""
     if role and not role_at_least(membership.role, role):
@@ -136,6 +142,7 @@ def api_token_create(
         membership=membership,
         name=name or "API token",
         role=role,
+        scope=TokenScope(scope),
         prefix=key[:12],
         key_hash=api_key_hash(key),
         created_by=created_by,

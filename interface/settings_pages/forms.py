@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from inboxes.models import Inbox
 from tickets.models import MACRO_VARIABLES, Macro, Queue, Ticket, validate_macro_body
 from tisket.lib.templating import template_help
-from tisket.models import Membership, Organization, Role, role_at_least
+from tisket.models import Membership, Organization, Role, TokenScope, role_at_least
 
 
 @cache
@@ -92,6 +92,11 @@ class TokenForm(forms.Form):
         required=False,
         label="Role ceiling",
         help_text="The token never acts above your own role; pick a lower one to limit it.",
+    )
+    scope = forms.ChoiceField(
+        choices=TokenScope.choices,
+        initial=TokenScope.WRITE,
+        help_text="A read token never writes (for an AI assistant that only reads, say).",
     )
 
     def __init__(self, *args, member: Membership, **kwargs) -> None:

@@ -167,6 +167,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 membership=member,
                 name=form.cleaned_data["name"],
                 role=form.cleaned_data["role"],
+                scope=form.cleaned_data["scope"],
                 created_by=request.user,
             )
         except (TisketError, ValidationError) as error:
