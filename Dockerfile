@@ -20,4 +20,5 @@ RUN pip install --no-cache-dir . && python manage.py collectstatic --noinput -v0
 
 USER tisket
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--access-logfile", "-"]
+# The site and the MCP server (/mcp); config.wsgi alone still serves the site under gunicorn.
+CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", "--lifespan", "on"]

@@ -1,7 +1,7 @@
 """Serve Tisket with its background worker in one command (what `make run` starts).
 
-The web server (gunicorn) and a Celery worker with an embedded beat run as two
-child processes; Ctrl-C or SIGTERM stops both, and if either dies the other is
+The web server (uvicorn, serving config.asgi: the site and the MCP server at /mcp)
+and a Celery worker with an embedded beat run as two child processes; Ctrl-C or SIGTERM stops both, and if either dies the other is
 stopped too, so a half-running desk never goes unnoticed.
 """
 
@@ -17,19 +17,17 @@ def _commands(host: str, port: int, debug: bool) -> dict[str, list[str]]:
     web = [
         sys.executable,
         "-m",
-        "gunicorn",
-        "config.wsgi",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        os.environ.get("WEB_CONCURRENCY", "2"),
-        "--threads",
-        "4",
-        "--access-logfile",
-        "-",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--lifespan",
+        "on",
     ]
-    if debug:
-        web.append("--reload")
+    # --reload watches the code in one process; otherwise a few workers share the port.
+    web += ["--reload"] if debug else ["--workers", os.environ.get("WEB_CONCURRENCY", "2")]
     worker = [
         sys.executable,
         "-m",

@@ -8,6 +8,7 @@ from tisket import services
 from tisket.forms import AdminLoginForm
 from tisket.models import (
     ApiToken,
+    McpCall,
     Invitation,
     Membership,
     Notification,
@@ -86,7 +87,7 @@ class MembershipAdmin(admin.ModelAdmin):
 class ApiTokenAddForm(forms.ModelForm):
     class Meta:
         model = ApiToken
-        fields = ["membership", "name", "role"]
+        fields = ["membership", "name", "role", "scope"]
 
 
 @admin.register(ApiToken)
@@ -96,11 +97,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "prefix",
         "membership",
         "role",
+        "scope",
         "created_at",
         "last_used_at",
         "revoked_at",
     ]
-    list_filter = ["membership__organization", "role", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "membership__organization",
+        "role",
+        "scope",
+        ("revoked_at", admin.EmptyFieldListFilter),
+    ]
     list_select_related = ["membership__user", "membership__organization"]
     search_fields = ["name", "prefix", "membership__user__email", "membership__organization__slug"]
     readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
@@ -114,18 +121,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
         if obj is None:
-            return ["membership", "name", "role"]
-        return ["membership", "name", "role", *self.readonly_fields]
+            return ["membership", "name", "role", "scope"]
+        return ["membership", "name", "role", "scope", *self.readonly_fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
         return [*self.readonly_fields, "membership"] if obj else []
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
         if change:
-            obj.save(update_fields=["name", "role"])
+            obj.save(update_fields=["name", "role", "scope"])
             return
         token, key = services.api_token_create(
-            membership=obj.membership, name=obj.name, role=obj.role, created_by=request.user
+            membership=obj.membership,
+            name=obj.name,
+            role=obj.role,
+            scope=obj.scope,
+            created_by=request.user,
         )
         obj.pk = token.pk
         self.message_user(
@@ -139,6 +150,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             services.api_token_revoke(token=token)
         self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(McpCall)
+class McpCallAdmin(admin.ModelAdmin):
+    """The MCP server's log of tool calls: read-only, as a log is."""
+
+    list_display = ["created_at", "organization", "token_label", "tool", "outcome", "duration_ms"]
+    list_filter = ["organization", "outcome", "tool"]
+    search_fields = ["token_label", "tool", "organization__slug", "arguments_digest"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: McpCall | None = None) -> bool:
+        return False
 
 
 @admin.register(Sequence)

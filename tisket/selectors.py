@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from tisket.lib.apikeys import api_key_hash
-from tisket.models import ApiToken, Invitation, Membership, Organization, User
+from tisket.models import ApiToken, Invitation, McpCall, Membership, Organization, User
 
 
 def organizations_for_user(*, user: User) -> QuerySet[Organization]:
@@ -55,6 +55,11 @@ def api_token_for_key(*, key: str) -> ApiToken | None:
         .filter(key_hash=api_key_hash(key))
         .first()
     )
+
+
+def mcp_calls_list(*, organization: Organization) -> QuerySet[McpCall]:
+    """The organization's MCP tool calls, the latest first."""
+    return McpCall.objects.filter(organization=organization).order_by("-created_at", "-id")
 
 
 def invitations_pending(*, organization: Organization) -> QuerySet[Invitation]:

@@ -152,7 +152,13 @@ def _tokens_page(request: HttpRequest, form: TokenForm, **extra) -> HttpResponse
     tokens = selectors.api_tokens_list(organization=request.organization).order_by(
         F("revoked_at").asc(nulls_first=True), "-created_at"
     )
-    context = {"tokens": tokens, "form": form, "url_api_docs": reverse("api-docs"), **extra}
+    context = {
+        "tokens": tokens,
+        "form": form,
+        "url_api_docs": reverse("api-docs"),
+        "mcp_calls": selectors.mcp_calls_list(organization=request.organization)[:50],
+        **extra,
+    }
     return page(request, "settings/tokens.html", context, section="settings:tokens")
 
 

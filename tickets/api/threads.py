@@ -36,6 +36,13 @@ class ParticipantSerializer(serializers.Serializer):
 class ThreadSerializer(serializers.ModelSerializer):
     inbox = serializers.CharField(source="inbox.name")
     participants = ParticipantSerializer(many=True)
+    ticket = serializers.CharField(
+        source="ticket_link.ticket.reference",
+        default=None,
+        allow_null=True,
+        read_only=True,
+        help_text="The reference of the ticket the conversation belongs to; null: none.",
+    )
 
     class Meta:
         model = Thread
@@ -47,6 +54,7 @@ class ThreadSerializer(serializers.ModelSerializer):
             "client_email",
             "client_name",
             "participants",
+            "ticket",
             "message_count",
             "created_at",
             "updated_at",
@@ -169,7 +177,7 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
             inbox=id_param(inbox) if inbox else None,
             status=params.get("status", ""),
             q=params.get("q", ""),
-        )
+        ).select_related("ticket_link__ticket")
 
     @extend_schema(
         parameters=[

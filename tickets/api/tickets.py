@@ -155,6 +155,7 @@ class TicketListApi(TicketsApiMixin, GenericAPIView):
             tag=params.get("tag", ""),
             sla_state=params.get("sla", ""),
             updated_since=updated_since,
+            thread=params.get("thread", ""),
         )
 
     @extend_schema(
@@ -166,6 +167,9 @@ class TicketListApi(TicketsApiMixin, GenericAPIView):
             OpenApiParameter("tag", str),
             OpenApiParameter("sla", str, enum=["on_track", "at_risk", "breached", "paused"]),
             OpenApiParameter("updated_since", str, description="ISO 8601 date and time"),
+            OpenApiParameter(
+                "thread", str, description="A conversation's reference: its ticket, if any"
+            ),
         ],
         responses=TicketSerializer(many=True),
     )

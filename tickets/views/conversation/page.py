@@ -162,6 +162,7 @@ EVENT_TEXT = {
     TicketEvent.Kind.REPLY_SENT: "replied to the client",
     TicketEvent.Kind.CLIENT_REPLIED: "The client replied",
     TicketEvent.Kind.RATED: "The client rated the help",
+    TicketEvent.Kind.DRAFT_SAVED: "left a draft reply",
 }
 STATUS_LABELS = dict(Ticket.Status.choices)
 PRIORITY_LABELS = dict(Ticket.Priority.choices)
@@ -215,7 +216,10 @@ def _event_line(event: TicketEvent) -> tuple[str, str]:
     text = event_text(event)
     if text[:1].isupper():
         return "", text
-    return (event.actor.user.get_full_name() if event.actor else "Tisket"), text
+    who = event.actor.user.get_full_name() if event.actor else "Tisket"
+    if via := (event.data or {}).get("via"):
+        who = f"{who} ({via})"
+    return who, text
 
 
 def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread | None) -> dict:
@@ -291,6 +295,10 @@ def conversation_render(
             macros=macro_list, ticket=ticket, agent=request.membership
         )
     draft = dict(draft or {})
+    # An assistant's draft waits in the reply box for an agent to review and send.
+    assistant_draft = getattr(thread, "reply_draft", None) if thread is not None else None
+    if assistant_draft is not None and can_work and not draft.get("body"):
+        draft["body"] = assistant_draft.body
     insert = request.GET.get("macro", "")
     if id_param(insert) in macro_bodies and not draft.get("body"):
         draft["body"] = macro_bodies[int(insert)]
@@ -303,6 +311,7 @@ def conversation_render(
         # Each rendering of the reply box is one submission: sent twice, it is sent once.
         "reply_key": uuid.uuid4().hex,
         "draft": draft,
+        "assistant_draft": assistant_draft if can_work else None,
         "tab": "note" if thread is None else (tab if ticket is not None else "reply"),
         "error": error,
         "warning": warning,
