@@ -1,8 +1,9 @@
 """Serve Tisket with its background worker in one command (what `make run` starts).
 
 The web server (uvicorn, serving config.asgi: the site and the MCP server at /mcp)
-and a Celery worker with an embedded beat run as two child processes; Ctrl-C or SIGTERM stops both, and if either dies the other is
-stopped too, so a half-running desk never goes unnoticed.
+and a Celery worker with an embedded beat run as two child processes; Ctrl-C or
+SIGTERM stops both, and if either dies the other is stopped too, so a half-running
+desk never goes unnoticed.
 """
 
 import argparse

@@ -8,8 +8,8 @@ from tisket import services
 from tisket.forms import AdminLoginForm
 from tisket.models import (
     ApiToken,
-    McpCall,
     Invitation,
+    McpCall,
     Membership,
     Notification,
     Organization,

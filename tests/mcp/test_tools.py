@@ -9,7 +9,6 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from tests.mail import deliver, make_mail
-from tests.mcp.conftest import token_key
 from tickets import services
 from tickets.models import Note, ReplyDraft, Ticket, TicketEvent
 from tisket.models import McpCall
@@ -62,13 +61,18 @@ def test_without_a_valid_token_the_answer_is_401_naming_the_resource_metadata(
 ):
     token, key = api_token_create(membership=acme.agent, name="gone")
     api_token_revoke(token=token)
-    for headers in ({}, {"Authorization": "Bearer tsk_nonsense"}, {"Authorization": f"Bearer {key}"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer tsk_nonsense"},
+        {"Authorization": f"Bearer {key}"},
+    ):
         response = post(mcp_url, headers)
         assert response.status_code == 401
         challenge = response.headers["www-authenticate"]
         assert challenge.startswith("Bearer ")
-        assert 'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"' in (
-            challenge
+        assert (
+            'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"'
+            in (challenge)
         )
     metadata = httpx2.get(mcp_url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp"))
     assert metadata.status_code == 200
@@ -144,14 +148,13 @@ def test_threads_are_listed_paged_found_and_read(acme, inbox, desk, assistant):
     assert [p["email"] for p in people] == ["jane@client.test"]
 
 
-def test_tickets_are_listed_read_and_changed_with_events_naming_the_token(
-    acme, desk, assistant
-):
+def test_tickets_are_listed_read_and_changed_with_events_naming_the_token(acme, desk, assistant):
     bot = assistant(acme.agent)
     [listed] = bot.ok("list_tickets", status=["new"], thread=desk["thread"])["tickets"]
     assert listed["reference"] == desk["ticket"]
-    assert bot.ok("get_ticket_for_thread", thread=desk["thread"])["ticket"]["reference"] == (
-        desk["ticket"]
+    assert (
+        bot.ok("get_ticket_for_thread", thread=desk["thread"])["ticket"]["reference"]
+        == (desk["ticket"])
     )
     sla = bot.ok("get_sla_status", ticket=desk["ticket"])
     assert set(sla) >= {"state", "first_response_due_at", "resolution_due_at"}
@@ -171,7 +174,9 @@ def test_tickets_are_listed_read_and_changed_with_events_naming_the_token(
     assert changed["assignee"] == "agent@acme.test"
     assert changed["tags"] == ["login", "vip"]
     assert "Give at least one" in bot.error("update_ticket", ticket=desk["ticket"])
-    assert "no queue 'nowhere'" in bot.error("update_ticket", ticket=desk["ticket"], queue="nowhere")
+    assert "no queue 'nowhere'" in bot.error(
+        "update_ticket", ticket=desk["ticket"], queue="nowhere"
+    )
     assert "no member" in bot.error("update_ticket", ticket=desk["ticket"], assignee="x@y.test")
 
     note = bot.ok("add_internal_note", ticket=desk["thread"], body="Checked the logs.")
@@ -192,17 +197,23 @@ def test_status_links_and_drafts(acme, inbox, desk, assistant):
     bot = assistant(acme.agent)
 
     assert bot.ok("get_ticket_for_thread", thread=other.reference)["ticket"] is None
-    assert bot.ok("update_thread_status", thread=other.reference, status="resolved")[
-        "status"
-    ] == "resolved"
-    assert "has no ticket" in bot.error("update_thread_status", thread=other.reference, status="new")
+    assert (
+        bot.ok("update_thread_status", thread=other.reference, status="resolved")["status"]
+        == "resolved"
+    )
+    assert "has no ticket" in bot.error(
+        "update_thread_status", thread=other.reference, status="new"
+    )
     assert "has no ticket" in bot.error("add_internal_note", ticket=other.reference, body="x")
 
     linked = bot.ok("link_thread_to_ticket", thread=other.reference, ticket=desk["ticket"])
     assert other.reference in linked["threads"]
-    assert bot.ok("update_thread_status", thread=desk["thread"], status="waiting_on_customer")[
-        "status"
-    ] == "in_progress"
+    assert (
+        bot.ok("update_thread_status", thread=desk["thread"], status="waiting_on_customer")[
+            "status"
+        ]
+        == "in_progress"
+    )
     assert Ticket.objects.get(reference=desk["ticket"]).status == "waiting_on_customer"
 
     drafted = bot.ok("draft_reply", thread=desk["thread"], body="Hello Jane, try this.")

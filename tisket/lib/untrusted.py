@@ -19,7 +19,11 @@ _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]*)[^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]*)[^)]*\)")
 _MD_REFERENCE = re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.MULTILINE)
 _ANGLE_URL = re.compile(r"<((?:https?|ftp|file|data|javascript|mailto):[^>\s]*)>", re.IGNORECASE)
-_URL = re.compile(r"\b(?:https?|ftp|file)://[^\s<>\"'\])]+|\b(?:data|javascript):[^\s<>\"']+", re.I)
+_URL = re.compile(
+    r"\b(?:https?|ftp|file)://[^\s<>\"'\])]*[^\s<>\"'\]).,;:!?]"
+    r"|\b(?:data|javascript):[^\s<>\"']+",
+    re.IGNORECASE,
+)
 _WWW = re.compile(r"\bwww\.[a-z0-9.-]+\.[a-z]{2,}[^\s<>\"'\])]*", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
