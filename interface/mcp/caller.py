@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
 from mcp.server.auth.provider import AccessToken
+from pydantic import PrivateAttr
 
 from tisket.models import ApiToken, McpCall, Membership, Organization, Role, role_at_least
 from tisket.selectors import api_token_for_key
@@ -38,9 +39,18 @@ class ToolAccess:
 
 
 class DeskAccessToken(AccessToken):
-    """The SDK's view of a verified token, naming our token's row."""
+    """The SDK's view of a verified token, naming our token's row.
+
+    Over HTTP it also carries the row the verifier just loaded for this request, so the
+    request's tool call need not load it again; over stdio it does not, and each call
+    loads the token afresh.
+    """
 
     token_id: int
+    _loaded: ApiToken | None = PrivateAttr(default=None)
+
+    def loaded(self) -> ApiToken | None:
+        return self._loaded
 
 
 @dataclass
@@ -124,7 +134,9 @@ class DeskTokenVerifier:
         if found is None:
             return None
         api_token_touch(token=found)
-        return access_token_for(found)
+        access = access_token_for(found)
+        access._loaded = found
+        return access
 
 
 def caller_load(token_id: int) -> Caller | None:

@@ -19,6 +19,7 @@ from interface.mcp import tools
 from interface.mcp.caller import (
     WRITE,
     Caller,
+    DeskAccessToken,
     ToolAccess,
     call_log,
     caller_load,
@@ -47,6 +48,8 @@ class Refused(ToolError):
 class DeskServer(MCPServer):
     async def _caller(self) -> Caller:
         access = get_access_token()
+        if isinstance(access, DeskAccessToken) and (token := access.loaded()) is not None:
+            return Caller.of(token)  # verified for this very request
         token_id = getattr(access, "token_id", None)
         found = await in_thread_with_db(caller_load, token_id) if token_id else None
         if found is None:

@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.conftest import api_client
 from tests.mail import deliver, make_mail
 from tickets import services
-from tickets.models import Ticket
+from tickets.models import Queue, Ticket
 from tisket.models import Role
 
 
@@ -242,3 +242,19 @@ def test_unlinking_a_thread_answers_200_with_the_ticket(acme, inbox):
     )
     assert response.status_code == 200
     assert response.json()["reference"] == ticket.reference
+
+
+def test_a_threads_ticket_is_in_the_thread_and_the_tickets_list_finds_it_by_thread(acme, inbox):
+    services.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    thread = deliver(make_mail(to=inbox.address)).thread
+    services.queue_set_inboxes(queue=Queue.objects.get(), inboxes=[])
+    lone = deliver(make_mail(to=inbox.address, sender="bob@client.test", subject="x")).thread
+    client = api_client(acme.agent)
+    ticket = thread.ticket_link.ticket.reference
+    assert client.get(f"/api/v1/threads/{thread.reference}/").json()["ticket"] == ticket
+    assert client.get(f"/api/v1/threads/{lone.reference}/").json()["ticket"] is None
+    listed = {t["reference"]: t["ticket"] for t in client.get("/api/v1/threads/").json()["results"]}
+    assert listed == {thread.reference: ticket, lone.reference: None}
+    found = client.get(f"/api/v1/tickets/?thread={thread.reference.lower()}").json()["results"]
+    assert [t["reference"] for t in found] == [ticket]
+    assert client.get(f"/api/v1/tickets/?thread={lone.reference}").json()["results"] == []
