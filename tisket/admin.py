@@ -14,6 +14,7 @@ from tisket.models import (
     Notification,
     Organization,
     Sequence,
+    TokenScope,
     User,
 )
 
@@ -85,9 +86,14 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 class ApiTokenAddForm(forms.ModelForm):
+    scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.WRITE, required=False)
+
     class Meta:
         model = ApiToken
         fields = ["membership", "name", "role", "scope"]
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data["scope"] or TokenScope.WRITE
 
 
 @admin.register(ApiToken)

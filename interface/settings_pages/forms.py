@@ -96,8 +96,12 @@ class TokenForm(forms.Form):
     scope = forms.ChoiceField(
         choices=TokenScope.choices,
         initial=TokenScope.WRITE,
+        required=False,
         help_text="A read token never writes (for an AI assistant that only reads, say).",
     )
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data["scope"] or TokenScope.WRITE
 
     def __init__(self, *args, member: Membership, **kwargs) -> None:
         super().__init__(*args, **kwargs)
