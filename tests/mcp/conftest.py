@@ -27,8 +27,13 @@ from tisket.models import Membership
 
 @pytest.fixture(scope="session")
 def mcp_url() -> str:
+    from django.db import connections
+
     from config.asgi import Application
 
+    # The server's threads close their connections after each call, so none is left
+    # open on the test database when it is dropped.
+    connections["default"].settings_dict["CONN_MAX_AGE"] = 0
     port = free_port()
     config = uvicorn.Config(
         Application(), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
