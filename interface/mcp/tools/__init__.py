@@ -1,4 +1,10 @@
-"""The desk's tools for AI assistants, and what each needs (see common.py)."""
+"""The desk's tools for AI assistants, and what each needs (see common.py).
+
+Not here yet: search_kb and get_article, the published-articles resource and the
+"draft a reply from the knowledge base" prompt. They come with the knowledge base
+(kb/ has no articles yet); add them here, reading through kb's selectors, which
+enforce an article's visibility.
+"""
 
 from interface.mcp.tools.common import ACCESS
 from interface.mcp.tools.conversations import (
