@@ -205,7 +205,8 @@ def thread_ticket_reference(thread: Thread) -> str | None:
     return link.ticket.reference if link is not None else None
 
 
-def thread_dict(thread: Thread) -> dict:
+def thread_dict(thread: Thread, *, ticket: str | None = "") -> dict:
+    """A conversation's summary; `ticket` is its ticket's reference when the caller knows it."""
     return {
         "reference": thread.reference,
         "subject": untrusted(thread.subject, limit=998),
@@ -214,7 +215,7 @@ def thread_dict(thread: Thread) -> dict:
         "client_email": thread.client_email,
         "client_name": untrusted(thread.client_name, limit=200),
         "message_count": thread.message_count,
-        "ticket": thread_ticket_reference(thread),
+        "ticket": thread_ticket_reference(thread) if ticket == "" else ticket,
         "updated_at": when(thread.updated_at),
     }
 

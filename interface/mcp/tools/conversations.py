@@ -184,8 +184,7 @@ def get_thread(
     ticket = selectors.ticket_for_thread(organization=caller().organization, thread_id=found.pk)
     draft = getattr(found, "reply_draft", None)
     return {
-        **thread_dict(found),
-        "ticket": ticket.reference if ticket else None,
+        **thread_dict(found, ticket=ticket.reference if ticket else None),
         "participants": [
             {"email": p.email, "name": untrusted_text(p.name, limit=200)}
             for p in found.participants.all()
