@@ -7,11 +7,13 @@ PORT   ?= 8000
 BENCH  ?=
 PYTEST_WORKERS ?= auto
 
+MINUTES ?= 10
+
 # Every TISKET_*, DATABASE_URL, REDIS_URL... variable of the caller's
 # environment reaches the commands below unchanged (make exports them).
-export SITE_URL ?= http://$(HOST):$(PORT)
+# `make run` works out SITE_URL from HOST and PORT unless it is set (config/embedded.py).
 
-.PHONY: run test bench lint format install install-dev clean
+.PHONY: run test bench soak lint format install install-dev clean
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +40,10 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m tests.bench $(BENCH)
+
+# The embedded default under a mail a second for MINUTES, its worker killed twice.
+soak: $(VENV)/.dev
+	$(PY) -m tests.soak --minutes $(MINUTES)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,8 @@
 """Tisket settings. Every value comes from the environment; see .env.example.
 
-With no environment at all this is the embedded default: SQLite and a
-file-based Celery broker under TISKET_DATA_DIR, so `make run` needs no server.
+With no environment at all this is the embedded default: SQLite under
+TISKET_DATA_DIR and no broker (the embedded worker finds its work in the
+database, config/worker.py), so `make run` needs no server.
 """
 
 import ipaddress
@@ -91,11 +92,25 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG")
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def _served_at() -> str:
+    """Where `make run` last served this data dir (config/embedded.py writes it)."""
+    try:
+        return (DATA_DIR / "site_url").read_text().strip()
+    except OSError:
+        return ""
+
+
+# The public address links are built with: SITE_URL, else the address `make run`
+# serves this data dir at, so a manage.py command in another shell agrees with it.
+SITE_URL = (env("SITE_URL") or _served_at() or "http://127.0.0.1:8000").rstrip("/")
 _site = urlsplit(SITE_URL)
-# Loopback stays allowed so health checks from the same host or container work.
+# Loopback stays allowed so health checks from the same host or container work;
+# TISKET_EXTRA_HOSTS adds the names `make run HOST=0.0.0.0` is reached by on the LAN.
 ALLOWED_HOSTS = [
     *env_list("ALLOWED_HOSTS", str(_site.hostname)),
+    *env_list("TISKET_EXTRA_HOSTS"),
     "localhost",
     "127.0.0.1",
     "[::1]",
@@ -343,28 +358,43 @@ TISKET_MAX_NEW_PARTICIPANTS = env_int("TISKET_MAX_NEW_PARTICIPANTS", 50)
 TISKET_MAX_RECIPIENTS = env_int("TISKET_MAX_RECIPIENTS", 50)
 DATA_UPLOAD_MAX_MEMORY_SIZE = TISKET_INBOUND_MAX_REQUEST_BYTES
 
-# Background work. Production: Redis. Embedded default: Celery's filesystem
-# transport under DATA_DIR, consumed by the worker that `make run` starts.
+# Background work. Production: a broker (Redis, or RabbitMQ with CELERY_BROKER_URL)
+# and Celery workers. Embedded default (no broker configured): nothing is published;
+# the embedded worker (config/worker.py) finds its work in the database, whose inbound
+# log and outbox are durable tables, and runs the same task functions.
 REDIS_URL = env("REDIS_URL")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+TISKET_EMBEDDED_WORKER = not CELERY_BROKER_URL
+if TISKET_EMBEDDED_WORKER:
+    # Never used to publish (config/celery.py), but never a default AMQP on localhost either.
+    CELERY_BROKER_URL = "memory://localhost//"
+# Seconds after which a worker that has not been seen is reported dead by /healthz:
+# the embedded worker says it is alive every second; a Celery worker with each task
+# it runs, and beat queues sweeps every minute.
+TISKET_WORKER_STALE_AFTER = env_int(
+    "TISKET_WORKER_STALE_AFTER", 30 if TISKET_EMBEDDED_WORKER else 180
+)
+# The bearer token Prometheus scrapes /metrics with; unset, /metrics is off (404).
+TISKET_METRICS_TOKEN = env("TISKET_METRICS_TOKEN")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = DATA_DIR / "queue"
-    _queue_dir.mkdir(exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
-        "control_folder": str(DATA_DIR / "queue-control"),
-        "store_processed": False,
-    }
-elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+# Redis (and SQS) redeliver a task not acknowledged within the visibility timeout,
+# acks_late tasks included: it must exceed the longest task's hard time limit, or a
+# long task would run twice. Checked against every task by tests/tisket/test_celery.py.
+TISKET_BROKER_VISIBILITY_TIMEOUT = env_int("TISKET_BROKER_VISIBILITY_TIMEOUT", 3600)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A Redis that takes the connection but never answers must not hang a request:
     # publishing gives up after a few seconds and the outbox sweep sends later.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600,
+        "visibility_timeout": TISKET_BROKER_VISIBILITY_TIMEOUT,
         "socket_timeout": 2,
         "socket_connect_timeout": 2,
     }
+elif CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ redelivers only when the consumer's connection goes; it closes a
+    # channel whose delivery stays unacknowledged past consumer_timeout (30 min by
+    # default), so its server setting must exceed the longest task as well.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    CELERY_BROKER_HEARTBEAT = 30
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -385,12 +415,16 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # intake: production runs a worker per queue (docker-compose.yml); a worker started
 # without -Q consumes them all (the embedded default).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "ingest", "outbound", "poll", "sla")]
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in ("celery", "ingest", "outbound", "poll", "sla", "index")
+]
 CELERY_TASK_ROUTES = {
     "tickets.tasks.inbound_*": {"queue": "ingest"},
     "threads.tasks.outbox_*": {"queue": "outbound"},
     "tickets.tasks.mailbox*": {"queue": "poll"},
     "tickets.tasks.sla_*": {"queue": "sla"},
+    # Search and other derived data, rebuilt from the rows: never ahead of intake.
+    "*.tasks.index_*": {"queue": "index"},
 }
 # Every task has time limits; the tasks that talk to tenants' servers have tighter
 # ones of their own, above the network deadlines that bound them first.

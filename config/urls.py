@@ -4,10 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.webhook_urls import webhook_urlpatterns
+from interface import ops
 from tisket import views
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("metrics", ops.metrics, name="metrics"),
     path("accounts/login/", views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/invitations/", include("interface.settings_pages.invitations")),

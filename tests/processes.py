@@ -23,10 +23,12 @@ READY_WITHIN = 120  # seconds: a bound on a cold start under load, never a budge
 WORKER = ["-m", "celery", "--app", "config", "worker", "--pool", "solo",
           "--without-mingle", "--without-gossip", "--loglevel", "INFO"]  # fmt: skip
 WORKER_READY = r"celery@\S+ ready\."
+EMBEDDED_WORKER = ["-m", "config.worker"]
+EMBEDDED_READY = r"embedded worker ready"
 
 
 def production_env(data_dir: Path, database_url: str = "") -> dict[str, str]:
-    """A production process's environment: its data dir, the embedded broker and cache."""
+    """A production process's environment: its data dir; no broker (the embedded worker)."""
     inherited = {
         k: v
         for k, v in os.environ.items()
@@ -118,9 +120,14 @@ def running(args: list[str], env: dict[str, str]) -> Iterator[Child]:
 
 @contextmanager
 def worker_running(env: dict[str, str]) -> Iterator[Child]:
-    """A Celery worker as production starts it, once it consumes its queues."""
-    with running(WORKER, env) as worker:
-        worker.wait_for(WORKER_READY, timeout=READY_WITHIN)
+    """The worker `make run` and production start, once it takes work: a Celery worker
+    when env names a broker, else the embedded worker."""
+    if env.get("CELERY_BROKER_URL") or env.get("REDIS_URL"):
+        command, ready = WORKER, WORKER_READY
+    else:
+        command, ready = EMBEDDED_WORKER, EMBEDDED_READY
+    with running(command, env) as worker:
+        worker.wait_for(ready, timeout=READY_WITHIN)
         yield worker
 
 

@@ -1,6 +1,8 @@
 """Celery tasks of tickets: mail coming in (each stored mail with its ticket), the SLA
 sweep, and recomputing deadlines after a policy change. They take ids and call services."""
 
+import time
+
 from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError
@@ -9,6 +11,7 @@ from inboxes.models import Inbox
 from tickets import sla
 from tickets.intake import mail_after_store, wake
 from tickets.intake.mailboxes import LEASE_MARGIN, MailboxError, mailbox_poll, mailboxes_to_poll
+from tisket import liveness
 
 # Above the poll's network deadline, which ends a slow mailbox first; this catches the rest.
 POLL_LIMIT = settings.TISKET_MAIL_POLL_DEADLINE + LEASE_MARGIN
@@ -69,6 +72,8 @@ def mailbox_poll_task(inbox_id: int) -> int | None:
 @shared_task
 def sla_sweep_task() -> dict:
     """Catch up on changed policies, then warn, breach, notify and escalate; every minute."""
+    started = time.monotonic()
     recomputed = sla.sla_recompute_stale()
     result = sla.sla_sweep()
+    liveness.job_record(name="sla_sweep", seconds=time.monotonic() - started)
     return {"recomputed": recomputed, "warnings": result.warnings, "breaches": result.breaches}

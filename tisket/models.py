@@ -26,6 +26,7 @@ RESERVED_SLUGS = frozenset(
         "login",
         "logout",
         "media",
+        "metrics",
         "robots.txt",
         "static",
         "mcp",

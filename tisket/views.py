@@ -4,17 +4,13 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from tisket.forms import LoginForm
 from tisket.models import Notification, Role
@@ -85,44 +81,6 @@ def home(request: HttpRequest) -> HttpResponse:
 def org_members(request: HttpRequest) -> HttpResponse:
     members = members_list(organization=request.organization)
     return render(request, "tisket/members.html", {"members": members})
-
-
-@csrf_exempt
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers (and the broker, when one is configured); else 503."""
-    checks = {"database": _check_database()}
-    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        checks["broker"] = _check_broker()
-    healthy = all(result == "ok" for result in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
-        status=200 if healthy else 503,
-    )
-
-
-def _check_database() -> str:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:
-        logger.error("healthz: database check failed: %s", exc)
-        return f"error: {type(exc).__name__}"
-    return "ok"
-
-
-def _check_broker() -> str:
-    from celery import current_app as app  # the project's app, set up by its configuration
-
-    try:
-        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
-    except Exception as exc:
-        logger.error("healthz: broker check failed: %s", exc)
-        return f"error: {type(exc).__name__}"
-    return "ok"
 
 
 @org_view()

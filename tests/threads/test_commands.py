@@ -106,3 +106,25 @@ def test_mail_retry_says_what_it_leaves_alone(inbox, tmp_path):
         run("mail_retry", "999")
     with pytest.raises(CommandError, match="--all"):
         run("mail_retry")
+
+
+def test_mail_import_names_the_thread_each_mail_became_under_one_progress_bar(inbox, tmp_path):
+    first, reply = tmp_path / "first.eml", tmp_path / "reply.eml"
+    first.write_bytes(make_mail(subject="Printer", message_id="<p1@client.test>"))
+    reply.write_bytes(
+        make_mail(
+            subject="Re: Printer", message_id="<p2@client.test>", in_reply_to="<p1@client.test>"
+        )
+    )
+    out, err = io.StringIO(), io.StringIO()
+    call_command("mail_import", str(first), str(reply), str(first), stdout=out, stderr=err)
+    thread = Thread.objects.get()
+    lines = out.getvalue().splitlines()
+    assert lines[:3] == [
+        f"{first}: accepted: {thread.reference} (new)",
+        f"{reply}: accepted: {thread.reference}",
+        f"{first}: duplicate: {thread.reference}",
+    ]
+    # One bar, redrawn in place: its final state is its only finished line.
+    assert err.getvalue().count("\n") <= 1
+    assert "3/3" in err.getvalue()
