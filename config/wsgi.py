@@ -5,8 +5,9 @@ requests carry no session, cookie, CSRF token or user, so most of the site's
 middleware would only cost them time: a third of each request, measured. Paths
 under /anymail/ (a reserved slug) go through a second Django handler that keeps
 only the middleware that applies to them (HTTPS redirect and security headers,
-the body limit, host validation) and knows only the webhooks' URLs. The URLs,
-the views and Anymail's checks are the same as through the whole site.
+the body limit, host validation, a 503 when the database is away) and knows only
+the webhooks' URLs. The URLs, the views and Anymail's checks are the same as
+through the whole site.
 """
 
 import os
@@ -25,6 +26,8 @@ WEBHOOK_MIDDLEWARE = frozenset(
         "django.middleware.security.SecurityMiddleware",
         "tisket.middleware.RequestSizeLimitMiddleware",
         "django.middleware.common.CommonMiddleware",
+        # The database away: a 503, which the ESP retries, rather than a 500.
+        "tisket.middleware.DatabaseUnavailableMiddleware",
     }
 )
 

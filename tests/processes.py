@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 READY_WITHIN = 120  # seconds: a bound on a cold start under load, never a budget under test
@@ -142,3 +143,16 @@ def http_answers(port: int, path: str = "/api/v1/me/") -> bool:
     finally:
         web.close()
     return True
+
+
+def shared_database_url(host: str = "", port: int = 0) -> str:
+    """The URL of the tests' own PostgreSQL database (for processes that share it),
+    optionally through another host and port (a proxy)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    return (
+        f"postgres://{quote(db['USER'], safe='')}{password}@{host or db['HOST'] or 'localhost'}"
+        f":{port or db['PORT'] or 5432}/{db['NAME']}"
+    )

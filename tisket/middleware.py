@@ -1,3 +1,4 @@
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -7,6 +8,9 @@ REPLY_PATH_ENDS = ("/reply/", "/threads/new/")
 # Paths whose every answer, errors included, is JSON.
 JSON_PATHS = ("/api/", "/anymail/")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+logger = logging.getLogger(__name__)
 
 
 class RequestSizeLimitMiddleware:
@@ -89,4 +93,33 @@ class ContentSecurityPolicyMiddleware:
             response.headers.setdefault(
                 "Content-Security-Policy", settings.TISKET_CONTENT_SECURITY_POLICY
             )
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """The database away (restarting, failing over, unreachable): 503 with Retry-After.
+
+    Whoever posted (an ESP's webhook, an API client) retries a 503; nothing was
+    stored, so nothing is lost. Errors of a query itself (IntegrityError,
+    DataError...) are not this and stay what they are.
+    """
+
+    RETRY_AFTER = "30"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import InterfaceError, OperationalError
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error("database unavailable for %s %s: %s", request.method, request.path, exception)
+        response = JsonResponse(
+            {"detail": "The database is unavailable; try again shortly."}, status=503
+        )
+        response["Retry-After"] = self.RETRY_AFTER
         return response

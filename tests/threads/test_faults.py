@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -35,6 +34,7 @@ from tests.processes import (
     installation,
     production_env,
     running,
+    shared_database_url,
     wait,
     worker_running,
 )
@@ -286,15 +286,6 @@ def test_a_mail_the_server_accepted_is_never_sent_again_after_its_worker_is_kill
 # --- A worker on the test's own PostgreSQL database -----------------------------------
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    return (
-        f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or 'localhost'}"
-        f":{db['PORT'] or 5432}/{db['NAME']}"
-    )
-
-
 def _waiting_on_me() -> list[int]:
     """The database sessions waiting for a lock this one holds."""
     with connection.cursor() as cursor:
@@ -352,7 +343,7 @@ def test_a_mail_whose_worker_is_killed_mid_transaction_is_processed_once_by_the_
             in_reply_to="<q1@client.test>",
         )
     )
-    env = production_env(tmp_path / "data", _database_url())
+    env = production_env(tmp_path / "data", shared_database_url())
     with worker_running(env) as worker:
         with transaction.atomic():
             # An agent's transaction holds the thread: the worker, having written the
