@@ -416,17 +416,24 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # Work runs on a queue of its kind, so a tenant's slow mailbox or relay never delays
 # intake: production runs a worker per queue (docker-compose.yml); a worker started
 # without -Q consumes them all (the embedded default).
-CELERY_TASK_DEFAULT_QUEUE = "celery"
+# TISKET_QUEUE_PREFIX names them apart when installations share a broker (a worker's
+# -Q then takes the prefixed names).
+TISKET_QUEUE_PREFIX = env("TISKET_QUEUE_PREFIX")
+CELERY_TASK_DEFAULT_QUEUE = f"{TISKET_QUEUE_PREFIX}celery"
 CELERY_TASK_QUEUES = [
-    Queue(name) for name in ("celery", "ingest", "outbound", "poll", "sla", "index")
+    Queue(f"{TISKET_QUEUE_PREFIX}{kind}")
+    for kind in ("celery", "ingest", "outbound", "poll", "sla", "index")
 ]
 CELERY_TASK_ROUTES = {
-    "tickets.tasks.inbound_*": {"queue": "ingest"},
-    "threads.tasks.outbox_*": {"queue": "outbound"},
-    "tickets.tasks.mailbox*": {"queue": "poll"},
-    "tickets.tasks.sla_*": {"queue": "sla"},
-    # Search and other derived data, rebuilt from the rows: never ahead of intake.
-    "*.tasks.index_*": {"queue": "index"},
+    pattern: {"queue": f"{TISKET_QUEUE_PREFIX}{kind}"}
+    for pattern, kind in (
+        ("tickets.tasks.inbound_*", "ingest"),
+        ("threads.tasks.outbox_*", "outbound"),
+        ("tickets.tasks.mailbox*", "poll"),
+        ("tickets.tasks.sla_*", "sla"),
+        # Search and other derived data, rebuilt from the rows: never ahead of intake.
+        ("*.tasks.index_*", "index"),
+    )
 }
 # Every task has time limits; the tasks that talk to tenants' servers have tighter
 # ones of their own, above the network deadlines that bound them first.

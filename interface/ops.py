@@ -21,9 +21,6 @@ from tisket import liveness
 
 logger = logging.getLogger(__name__)
 
-# The broker's queues, as settings.CELERY_TASK_QUEUES declares them.
-QUEUES = ("ingest", "outbound", "poll", "sla", "index", "celery")
-
 
 @csrf_exempt
 @never_cache
@@ -168,7 +165,7 @@ def _queue_depths() -> dict[str, int]:
     try:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
-            for queue in QUEUES:
+            for queue in [q.name for q in settings.CELERY_TASK_QUEUES]:
                 # A channel each: RabbitMQ closes the channel of a queue never declared.
                 with conn.channel() as channel:
                     try:

@@ -63,15 +63,14 @@ def test_metrics_count_intake_the_oldest_pending_mail_failures_and_the_sla_sweep
 def test_metrics_read_the_depth_of_each_broker_queue(client, db, settings, monkeypatch):
     import redis
     from celery import current_app
-
-    from interface import ops
+    from kombu import Queue
 
     url = redis_url().rsplit("/", 1)[0] + "/12"
     settings.TISKET_METRICS_TOKEN = TOKEN
     settings.TISKET_EMBEDDED_WORKER = False
     monkeypatch.setattr(current_app.conf, "broker_url", url)
     queue = f"ingest-metrics-{time.monotonic_ns()}"  # a queue of this test's own
-    monkeypatch.setattr(ops, "QUEUES", (queue, f"{queue}-never-declared"))
+    settings.CELERY_TASK_QUEUES = [Queue(queue), Queue(f"{queue}-never-declared")]
     server = redis.Redis.from_url(url)
     server.rpush(queue, b"{}", b"{}", b"{}")
     try:
