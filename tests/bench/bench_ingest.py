@@ -7,7 +7,10 @@
 2. The worker: a real Celery worker consumes the N queued mails from Redis,
    first with one process (one core), then, from a clean slate, with two;
    each figure is the median of three runs.
-3. The peer: the same mails through django-helpdesk's email-to-ticket function
+3. Intake latency: gunicorn and one Celery worker, mails posted at a steady
+   BENCH_LATENCY_RATE a second (200) for BENCH_LATENCY_SECONDS (60); from each
+   200 to the mail stored in its thread.
+4. The peer: the same mails through django-helpdesk's email-to-ticket function
    (helpdesk.email.extract_email_metadata), installed from PyPI into its own
    virtualenv, on its own PostgreSQL database, in the same run.
 
@@ -279,6 +282,117 @@ def bench_worker(env: dict, database_url: str, broker_url: str, processes: int) 
     return len(ids) / elapsed
 
 
+def bench_latency(env: dict, database_url: str, broker_url: str, mails: list[bytes]) -> dict:
+    """Intake latency at a steady rate: webhook 200 to the mail stored in its thread.
+
+    gunicorn and one Celery worker run as in production; mails are posted at
+    LATENCY_RATE a second for LATENCY_SECONDS from a few paced clients, each 200
+    timed; the latency of a mail is its processed_at (committed with its
+    message) minus the moment its 200 arrived.
+    """
+    import redis
+
+    rate = int(os.environ.get("BENCH_LATENCY_RATE", "200"))
+    seconds = int(os.environ.get("BENCH_LATENCY_SECONDS", "60"))
+    count = rate * seconds
+    with psycopg.connect(database_url) as conn:
+        conn.execute("DELETE FROM threads_inboundmail")
+    _reset(database_url)
+    redis.Redis.from_url(broker_url).flushdb()
+    stamp = int(time.time())
+    payloads = [
+        json.dumps(
+            {
+                "FromFull": {"Email": "bench@client.test", "Name": ""},
+                "ToFull": [{"Email": INBOX, "Name": ""}],
+                "OriginalRecipient": INBOX,
+                "Headers": [],
+                "RawEmail": _unique(mails[n % len(mails)], f"lat{stamp}x{n}").decode(
+                    "utf-8", "surrogateescape"
+                ),
+            }
+        ).encode("utf-8", "surrogateescape")
+        for n in range(count)
+    ]
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+         "--keep-alive", "30", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "--app", "config", "worker", "--pool", "solo",
+         "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    accepted_at: dict[int, float] = {}
+    try:
+        _wait_http(port)
+        auth = base64.b64encode(WEBHOOK_AUTH.encode()).decode()
+        clients = 4
+        start = time.time() + 1
+
+        def client(k: int) -> None:
+            conn = HTTPConnection("127.0.0.1", port, timeout=30)
+            for n in range(k, count, clients):
+                time.sleep(max(0.0, start + n / rate - time.time()))
+                conn.request(
+                    "POST",
+                    "/anymail/postmark/inbound/",
+                    payloads[n],
+                    {"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
+                )
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    accepted_at[n] = time.time()
+            conn.close()
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        deadline = time.monotonic() + 300
+        while _pending(database_url) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        worker.terminate()
+        server.wait(timeout=20)
+        worker.wait(timeout=30)
+    with psycopg.connect(database_url) as conn:
+        processed = dict(
+            conn.execute(
+                "SELECT message_id_header, extract(epoch FROM processed_at)"
+                " FROM threads_inboundmail WHERE processed_at IS NOT NULL"
+            ).fetchall()
+        )
+    ids = {n: _message_id_of(payloads[n]) for n in accepted_at}
+    latencies = sorted(
+        float(processed[ids[n]]) - at for n, at in accepted_at.items() if ids[n] in processed
+    )
+    figures = {
+        "rate": rate,
+        "seconds": seconds,
+        "accepted": len(accepted_at),
+        "stored": len(latencies),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": latencies[int(len(latencies) * 0.95)] if latencies else float("nan"),
+        "max": latencies[-1] if latencies else float("nan"),
+    }
+    log(f"latency at {rate}/s for {seconds}s: {figures}")
+    return figures
+
+
+MESSAGE_ID = re.compile(rb"Message-ID: <([^>]+)>")
+
+
+def _message_id_of(payload: bytes) -> str:
+    return MESSAGE_ID.search(payload).group(1).decode()
+
+
 PEER_SETTINGS = """
 import dj_database_url, os
 SECRET_KEY = "bench"
@@ -394,12 +508,16 @@ def main() -> None:
         per_s = statistics.median(
             bench_worker(env, database_url, broker_url, processes=2) for _ in range(WORKER_RUNS)
         )
+        latency = bench_latency(env, database_url, broker_url, mails)
     peer_per_s = bench_peer(mails)
     print(
         f"BENCH ingest mails={count} accepted_per_s={accepted_per_s:.0f} "
         f"accept_p99_ms={p99:.1f} processed_per_s={per_s:.0f} "
         f"processed_per_s_1core={per_s_1core:.0f} peer_per_s={peer_per_s:.1f} "
-        f"ratio_1core={per_s_1core / peer_per_s:.1f}"
+        f"ratio_1core={per_s_1core / peer_per_s:.1f} "
+        f"latency_rate={latency['rate']} latency_p95_s={latency['p95']:.2f} "
+        f"latency_max_s={latency['max']:.2f} "
+        f"latency_stored={latency['stored']}/{latency['accepted']}"
     )
 
 
