@@ -29,10 +29,11 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 run: $(VENV)/.runtime
+	$(PY) -m config.embedded --host $(HOST) --port $(PORT) --site-url-only
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo
-	@echo "Serving on http://$(HOST):$(PORT)/ with a background worker (Ctrl-C stops both)."
+	@echo "Serving on $$(cat $${TISKET_DATA_DIR:-var}/site_url) with a background worker (Ctrl-C stops both)."
 	$(PY) -m config.embedded --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev

@@ -151,12 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--site-url-only",
+        action="store_true",
+        help="write DATA_DIR/site_url and exit (so that what runs before the server agrees)",
+    )
     args = parser.parse_args(argv)
     debug = os.environ.get("DEBUG", "").lower() in {"1", "true", "yes", "on"}
 
     url, extra = site(args.host, args.port)
     folder = data_dir()
     _write(folder / "site_url", url + "\n")
+    if args.site_url_only:
+        return 0
     env = os.environ | extra | {"SITE_URL": url}
     log(f"serving at {url}/ (written to {folder / 'site_url'} for manage.py commands)")
 
