@@ -3,6 +3,7 @@
 from django.urls import path
 
 from inboxes import api as inboxes_api
+from inboxes import domain_api
 from interface.settings_pages import api as people_api
 from tickets import api as tickets_api
 from tickets.api import intake as intake_api
@@ -46,6 +47,14 @@ urlpatterns = [
         "inboxes/<int:pk>/test-smtp/",
         inboxes_api.InboxSmtpTestApi.as_view(),
         name="inbox-test-smtp",
+    ),
+    path("domains/", domain_api.MailDomainListApi.as_view(), name="domain-list"),
+    path("domains/<int:pk>/", domain_api.MailDomainDetailApi.as_view(), name="domain-detail"),
+    path("domains/<int:pk>/check/", domain_api.MailDomainCheckApi.as_view(), name="domain-check"),
+    path(
+        "domains/<int:pk>/rotate-dkim/",
+        domain_api.MailDomainRotateApi.as_view(),
+        name="domain-rotate-dkim",
     ),
     path("threads/", threads_api.ThreadListApi.as_view(), name="thread-list"),
     path("threads/<str:reference>/", threads_api.ThreadDetailApi.as_view(), name="thread-detail"),

@@ -354,6 +354,13 @@ TISKET_DNS_SERVERS = env_list("TISKET_DNS_SERVERS")
 for _server in TISKET_DNS_SERVERS:
     if not _is_ip_port(_server):
         raise ImproperlyConfigured(f"TISKET_DNS_SERVERS: not an IP address or IP:port: {_server!r}")
+# Custom mail domains: the hosts of the MX records that route mail to Tisket (a domain whose
+# MX names one of them gets its reply addresses on itself), and the SPF include of the
+# installation's relay or ESP (e.g. spf.mtasv.net); unset: the checks cannot tell, and say so.
+TISKET_INBOUND_MX_HOSTS = [h.lower().rstrip(".") for h in env_list("TISKET_INBOUND_MX_HOSTS")]
+TISKET_SPF_INCLUDE = env("TISKET_SPF_INCLUDE", "").lower()
+# Seconds for all the DNS lookups of one domain check.
+TISKET_DOMAIN_CHECK_DEADLINE = env_int("TISKET_DOMAIN_CHECK_DEADLINE", 10)
 # New participants one inbound mail may add; the rest stay in its To/Cc only.
 TISKET_MAX_NEW_PARTICIPANTS = env_int("TISKET_MAX_NEW_PARTICIPANTS", 50)
 # Addresses (To and Cc) one reply or new conversation may go to; more is refused.
@@ -431,6 +438,7 @@ CELERY_TASK_ROUTES = {
         ("threads.tasks.outbox_*", "outbound"),
         ("tickets.tasks.mailbox*", "poll"),
         ("tickets.tasks.sla_*", "sla"),
+        ("inboxes.tasks.*", "poll"),
         # Search and other derived data, rebuilt from the rows: never ahead of intake.
         ("*.tasks.index_*", "index"),
     )
@@ -444,6 +452,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "threads.tasks.outbox_sweep_task", "schedule": 60},
     "mailboxes-poll": {"task": "tickets.tasks.mailboxes_poll_task", "schedule": 60},
     "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "schedule": 60},
+    "mail-domains-check": {"task": "inboxes.tasks.mail_domains_check_task", "schedule": 3600},
     "clear-expired-sessions": {
         "task": "tisket.tasks.sessions_clear",
         "schedule": 6 * 3600,

@@ -8,7 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inboxes import imap, selectors, services, transports
+from inboxes import domains, imap, selectors, services, transports
 from inboxes.models import Inbox, validate_auto_ack_text
 from inboxes.transports import ESP_ACCOUNTS
 from tisket.api_auth import OrganizationApiMixin
@@ -28,6 +28,7 @@ class InboxSerializer(serializers.ModelSerializer):
             "name",
             "address",
             "extra_addresses",
+            "from_address",
             "display_name",
             "color",
             "auto_ack_enabled",
@@ -77,6 +78,13 @@ class InboxWriteSerializer(serializers.Serializer):
     )
     extra_addresses = serializers.ListField(
         child=serializers.EmailField(), required=False, max_length=50
+    )
+    from_address = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=254,
+        help_text="One of its extra addresses on a verified domain to send from; blank: the "
+        "provisioned address.",
     )
     transport = serializers.ChoiceField(Inbox.Transport.choices, required=False)
     smtp_host = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -189,7 +197,10 @@ class InboxListApi(OrganizationApiMixin, GenericAPIView):
         with transaction.atomic():
             transport = {k: data.pop(k) for k in TRANSPORT_FIELDS if k in data}
             mailbox = {k: data.pop(k) for k in list(data) if k.startswith("imap_")}
+            from_address = data.pop("from_address", None)
             inbox = services.inbox_create(organization=self.organization, **data)
+            if from_address:
+                domains.inbox_from_set(inbox=inbox, address=from_address)
             _set_transport(inbox, transport)
             _set_mailbox(inbox, mailbox)
         inbox = selectors.inbox_get(organization=self.organization, pk=inbox.pk)
@@ -210,10 +221,13 @@ class InboxDetailApi(OrganizationApiMixin, GenericAPIView):
         serializer = InboxWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        from_address = data.pop("from_address", None)
         with transaction.atomic():
             _set_transport(inbox, data)
             _set_mailbox(inbox, data)
             services.inbox_update(inbox=inbox, **data)
+            if from_address is not None:
+                domains.inbox_from_set(inbox=inbox, address=from_address)
         inbox = selectors.inbox_get(organization=self.organization, pk=pk)
         return Response(InboxSerializer(inbox).data)
 

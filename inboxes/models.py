@@ -99,6 +99,11 @@ class Inbox(models.Model):
     imap_last_error = models.TextField(blank=True)
     # One poll per mailbox at a time, across every worker: a poll holds this lease.
     imap_poll_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # An extra address on a verified domain of the organization to send from; blank
+    # (or a domain that stopped verifying): the provisioned address.
+    from_address = models.EmailField(
+        blank=True, help_text="One of its extra addresses, on a verified domain."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -135,3 +140,68 @@ class InboxAddress(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class MailDomain(models.Model):
+    """A domain an organization sends from, such as clientcorp.com: proven by DNS, DKIM-signed.
+
+    The private DKIM keys are sealed with the installation's encryption keys
+    (tisket.lib.secrets_box) and never shown after they are made.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not verified yet"
+        VERIFIED = "verified", "Verified"
+        FAILING = "failing", "Stopped verifying"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="mail_domains"
+    )
+    name = models.CharField(max_length=253)
+    token = models.CharField(max_length=64, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # Each check as {"key", "title", "ok" (true, false or null: cannot tell), "explanation"}.
+    checks = models.JSONField(default=list, blank=True)
+    mx_routes_here = models.BooleanField(default=False)
+    dkim_selector = models.CharField(max_length=63)
+    dkim_public = models.TextField(help_text="Base64 of the public key (SubjectPublicKeyInfo).")
+    dkim_private_sealed = models.TextField(help_text="Encrypted; never shown.")
+    dkim_verified = models.BooleanField(default=False)
+    # A rotation's new key, published beside the old one until DNS shows it.
+    dkim_next_selector = models.CharField(max_length=63, blank=True)
+    dkim_next_public = models.TextField(blank=True)
+    dkim_next_private_sealed = models.TextField(blank=True, help_text="Encrypted; never shown.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="mail_domain_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def ownership_record_name(self) -> str:
+        return f"_tisket.{self.name}"
+
+    @property
+    def ownership_record_value(self) -> str:
+        return f"tisket-verify={self.token}"
+
+    @staticmethod
+    def dkim_record_value(public: str) -> str:
+        return f"v=DKIM1; k=rsa; p={public}"
+
+    @property
+    def dkim_record_name(self) -> str:
+        return f"{self.dkim_selector}._domainkey.{self.name}"
+
+    @property
+    def dkim_next_record_name(self) -> str:
+        if not self.dkim_next_selector:
+            return ""
+        return f"{self.dkim_next_selector}._domainkey.{self.name}"

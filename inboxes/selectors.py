@@ -1,7 +1,7 @@
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from inboxes.models import Inbox, InboxAddress
+from inboxes.models import Inbox, InboxAddress, MailDomain
 from tisket.models import Organization
 
 
@@ -25,3 +25,25 @@ def organization_addresses(*, organization_id: int) -> set[str]:
         "address"
     )
     return {address for (address,) in provisioned.order_by().union(extra.order_by())}
+
+
+def mail_domains_list(*, organization: Organization) -> QuerySet[MailDomain]:
+    return MailDomain.objects.filter(organization=organization).order_by("name")
+
+
+def mail_domain_get(*, organization: Organization, pk: int) -> MailDomain:
+    try:
+        return mail_domains_list(organization=organization).get(pk=pk)
+    except (MailDomain.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such domain.") from None
+
+
+def mail_domain_addresses(*, domain: MailDomain) -> QuerySet[InboxAddress]:
+    """The organization's inbox addresses on this domain, with their inbox."""
+    return (
+        InboxAddress.objects.filter(
+            inbox__organization_id=domain.organization_id, address__endswith=f"@{domain.name}"
+        )
+        .select_related("inbox")
+        .order_by("address")
+    )

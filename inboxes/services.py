@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from inboxes.domains import domain_is_verified
 from inboxes.models import Inbox, InboxAddress
 from tisket.errors import ConflictError
 from tisket.lib.addresses import address_is_valid, address_normalize
@@ -25,8 +26,8 @@ def _address_usable(address: str, *, inbox: Inbox, outside_domain_allowed: bool)
 
     The inbound domain is divided among organizations: <anything>.<org-slug>@ is
     the organization's own namespace, so one tenant can never take another's
-    future inbox. An address at any other domain needs a verified domain; until
-    tenants can verify one, only the installation's admins add those.
+    future inbox. An address at any other domain needs a domain the organization
+    has verified (inboxes.domains), or an installation admin adding it.
     A refusal never says whether the address exists elsewhere.
     """
     address = address_normalize(address)
@@ -42,11 +43,13 @@ def _address_usable(address: str, *, inbox: Inbox, outside_domain_allowed: bool)
                     f"at {domain}: use <name>.{slug}@{domain}."
                 }
             )
-    elif not outside_domain_allowed:
+    elif not outside_domain_allowed and not domain_is_verified(
+        organization_id=inbox.organization_id, name=domain
+    ):
         raise ValidationError(
             {
                 "extra_addresses": f"'{address}' is at a domain this organization has not "
-                "verified; ask the installation's admins to add it."
+                "verified; verify it on the Domains page, or ask the installation's admins."
             }
         )
     taken = Inbox.objects.filter(address=address).exclude(pk=inbox.pk).exists()
@@ -143,6 +146,9 @@ def inbox_set_addresses(
         for a in addresses
     }
     InboxAddress.objects.filter(inbox=inbox).exclude(address__in=wanted).delete()
+    if inbox.from_address and inbox.from_address not in wanted:
+        inbox.from_address = ""  # its address is gone: the provisioned one again
+        inbox.save(update_fields=["from_address"])
     InboxAddress.objects.bulk_create(
         [InboxAddress(inbox=inbox, address=a) for a in sorted(wanted - known)]
     )

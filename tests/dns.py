@@ -3,15 +3,16 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dnslib import QTYPE, RCODE, RR, TXT
+from dnslib import MX, QTYPE, RCODE, RR, TXT
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 
 class Zone(BaseResolver):
-    """TXT records by name; every other question is answered NXDOMAIN."""
+    """TXT records (one value, or a list of values) and MX hosts by name; else NXDOMAIN."""
 
     def __init__(self) -> None:
-        self.txt: dict[str, str] = {}
+        self.txt: dict[str, str | list[str]] = {}
+        self.mx: dict[str, list[str]] = {}
         self.asked: list[str] = []
 
     def resolve(self, request, handler):
@@ -19,10 +20,17 @@ class Zone(BaseResolver):
         name = str(request.q.qname).rstrip(".").lower()
         self.asked.append(name)
         if request.q.qtype == QTYPE.TXT and name in self.txt:
-            value = self.txt[name].encode()
-            # A TXT string holds 255 bytes at most: a long record is several strings.
-            chunks = [value[i : i + 255] for i in range(0, len(value), 255)]
-            reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(chunks), ttl=60))
+            values = self.txt[name]
+            for text in [values] if isinstance(values, str) else values:
+                value = text.encode()
+                # A TXT string holds 255 bytes at most: a long record is several strings.
+                chunks = [value[i : i + 255] for i in range(0, len(value), 255)]
+                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(chunks), ttl=60))
+        elif request.q.qtype == QTYPE.MX and name in self.mx:
+            for preference, host in enumerate(self.mx[name], start=1):
+                reply.add_answer(RR(request.q.qname, QTYPE.MX, rdata=MX(host, preference * 10)))
+        elif name in self.txt or name in self.mx:
+            pass  # the name exists, without a record of that type: an empty answer
         else:
             reply.header.rcode = RCODE.NXDOMAIN
         return reply

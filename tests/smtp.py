@@ -10,12 +10,14 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.raw: list[bytes] = []  # each mail's bytes as sent (a DKIM signature covers them)
         self.answer = "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.answer.startswith("250"):
             mail = email.message_from_bytes(envelope.original_content, policy=policy.default)
             self.received.append((list(envelope.rcpt_tos), mail))
+            self.raw.append(envelope.original_content)
         return self.answer
 
 

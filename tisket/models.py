@@ -327,6 +327,7 @@ class Notification(models.Model):
         SLA_WARNING = "sla_warning", "SLA at risk"
         SLA_BREACHED = "sla_breached", "SLA breached"
         MENTIONED = "mentioned", "Mentioned in a note"
+        MAIL_DOMAIN = "mail_domain", "Mail domain"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(

@@ -6,7 +6,7 @@ the invitation link (/accounts/invitations/<token>/) lives in `invitations`.
 
 from django.urls import path
 
-from interface.settings_pages import inboxes, people, sla, suppressions, work
+from interface.settings_pages import domains, inboxes, people, sla, suppressions, work
 
 app_name = "settings"
 
@@ -34,6 +34,13 @@ urlpatterns = [
     path("inboxes/<int:inbox>/test-smtp/", inboxes.inbox_test_smtp, name="inbox-test-smtp"),
     path("inboxes/<int:inbox>/test-imap/", inboxes.inbox_test_imap, name="inbox-test-imap"),
     path("inboxes/<int:inbox>/fetch/", inboxes.inbox_fetch_now, name="inbox-fetch"),
+    # Mail domains
+    path("domains/", domains.domain_list, name="domains"),
+    path("domains/<int:domain>/", domains.domain_detail, name="domain"),
+    path("domains/<int:domain>/check/", domains.domain_check, name="domain-check"),
+    path("domains/<int:domain>/rotate-dkim/", domains.domain_rotate, name="domain-rotate"),
+    path("domains/<int:domain>/delete/", domains.domain_delete, name="domain-delete"),
+    path("domains/<int:domain>/sender/", domains.domain_sender, name="domain-sender"),
     # Addresses held back from automatic mail
     path("bouncing/", suppressions.suppressions, name="suppressions"),
     path(

@@ -16,6 +16,7 @@ SECTIONS = [
     ("settings:general", "General"),
     ("settings:members", "Members"),
     ("settings:inboxes", "Inboxes"),
+    ("settings:domains", "Domains"),
     ("settings:suppressions", "Bouncing addresses"),
     ("settings:queues", "Queues"),
     ("settings:macros", "Macros"),

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from inboxes.domains import inbox_sender
 from inboxes.models import Inbox, validate_auto_ack_text
 from inboxes.selectors import organization_addresses
 from threads.client_access import client_link_appended
@@ -159,7 +160,9 @@ def _store_outbound(
 ) -> tuple[Message, OutboundMail]:
     inbox = thread.inbox
     message_id = new_message_id()
-    headers = _threading_headers(thread, inbox.address) | (extra_headers or {})
+    # The inbox's address on a verified domain, if it has one; the outbox checks again.
+    sender = inbox_sender(inbox)
+    headers = _threading_headers(thread, sender.reply_base) | (extra_headers or {})
     # A first mail carries the reference without "Re:"; every later one is a reply.
     subject = f"[{thread.reference}] {subject}"[:998] if subject else thread_subject(thread)
     html = body_html(text)
@@ -167,7 +170,7 @@ def _store_outbound(
         organization_id=thread.organization_id,
         thread=thread,
         direction=Message.Direction.OUTBOUND,
-        from_email=inbox.address,
+        from_email=sender.address,
         from_name=inbox.sender_name,
         to=[{"name": "", "email": e} for e in to],
         cc=[{"name": "", "email": e} for e in cc],

@@ -16,12 +16,14 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
 
+from inboxes.domains import Sender, inbox_sender
 from inboxes.transports import inbox_connection, send_failure
 from threads.client_access import client_link_appended
 from threads.models import Message, OutboundMail
 from tisket.errors import ConflictError
 from tisket.lib import netguard
-from tisket.lib.addresses import address_format
+from tisket.lib.addresses import address_format, address_split_tag, address_with_tag
+from tisket.lib.mail.dkim_keys import dkim_signature
 from tisket.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -70,16 +72,55 @@ def outbox_sweep() -> list[int]:
     return ids
 
 
+class _SignedMessage:
+    """A MIME message with fixed bytes, a DKIM-Signature on top: what the SMTP backend sends."""
+
+    def __init__(self, message, raw: bytes) -> None:
+        self._message, self._raw = message, raw
+
+    def as_bytes(self, *args, **kwargs) -> bytes:
+        return self._raw
+
+    def __getattr__(self, name: str):
+        return getattr(self._message, name)
+
+
+class SignedMail(EmailMultiAlternatives):
+    """A mail signed with its domain's DKIM key as the SMTP backend serializes it."""
+
+    sender: Sender | None = None
+
+    def message(self, *args, **kwargs):
+        message = super().message(*args, **kwargs)
+        sender = self.sender
+        if sender is None or not sender.dkim_private:
+            return message
+        raw = message.as_bytes(linesep="\r\n")
+        signature = dkim_signature(
+            raw,
+            domain=sender.dkim_domain,
+            selector=sender.dkim_selector,
+            private_pem=sender.dkim_private,
+        )
+        return _SignedMessage(message, signature + raw)
+
+
 def _build(outbound: OutboundMail) -> EmailMultiAlternatives:
     inbox = outbound.inbox
     headers = {"Message-ID": f"<{outbound.message_id_header}>", **outbound.headers}
     reply_to = headers.pop("Reply-To", None)
-    mail = EmailMultiAlternatives(
+    # Who it is from is decided now: a domain that stopped verifying since the mail was
+    # written gives way to the provisioned address, its reply address included.
+    sender = inbox_sender(inbox) if inbox is not None else None
+    if sender is not None and reply_to:
+        tag = address_split_tag(reply_to)[1]
+        reply_to = address_with_tag(sender.reply_base, tag) if tag else sender.reply_base
+    mail = SignedMail(
         subject=outbound.subject,
         body=outbound.text,
         from_email=(
-            address_format(inbox.sender_name, inbox.address)
-            if inbox is not None
+            address_format(inbox.sender_name, sender.address)
+            if sender is not None
             else settings.DEFAULT_FROM_EMAIL
         ),
         to=outbound.to,
@@ -87,6 +128,9 @@ def _build(outbound: OutboundMail) -> EmailMultiAlternatives:
         reply_to=[reply_to] if reply_to else None,
         headers=headers,
     )
+    # Signed here only when the inbox sends over SMTP: an ESP's API signs with its own key.
+    if inbox is not None and inbox.transport != inbox.Transport.ESP:
+        mail.sender = sender
     if outbound.html:
         mail.attach_alternative(outbound.html, "text/html")
     if outbound.message is not None:

@@ -1,0 +1,146 @@
+"""REST API of custom mail domains: /api/v1/domains/ (admins only)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from inboxes import domains, selectors
+from inboxes.models import MailDomain
+from tisket.api_auth import OrganizationApiMixin
+from tisket.models import Role
+
+
+class CheckSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    ok = serializers.BooleanField(allow_null=True)
+    explanation = serializers.CharField()
+
+
+class RecordSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    name = serializers.CharField()
+    value = serializers.CharField()
+    purpose = serializers.CharField()
+
+
+def domain_records(domain: MailDomain) -> list[dict]:
+    """The DNS records to publish for the domain (public values only)."""
+    records = [
+        {
+            "type": "TXT",
+            "name": domain.ownership_record_name,
+            "value": domain.ownership_record_value,
+            "purpose": "ownership",
+        },
+        {
+            "type": "TXT",
+            "name": domain.dkim_record_name,
+            "value": MailDomain.dkim_record_value(domain.dkim_public),
+            "purpose": "dkim",
+        },
+    ]
+    if domain.dkim_next_selector:
+        records.append(
+            {
+                "type": "TXT",
+                "name": domain.dkim_next_record_name,
+                "value": MailDomain.dkim_record_value(domain.dkim_next_public),
+                "purpose": "dkim-next",
+            }
+        )
+    return records
+
+
+class MailDomainSerializer(serializers.ModelSerializer):
+    """A domain as admins see it; the private DKIM keys are never part of it."""
+
+    checks = CheckSerializer(many=True, read_only=True)
+    records = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MailDomain
+        fields = [
+            "id",
+            "name",
+            "status",
+            "verified_at",
+            "checked_at",
+            "checks",
+            "mx_routes_here",
+            "dkim_selector",
+            "dkim_verified",
+            "dkim_next_selector",
+            "records",
+            "created_at",
+        ]
+
+    def get_records(self, domain: MailDomain) -> list[dict]:
+        return RecordSerializer(domain_records(domain), many=True).data
+
+
+class MailDomainCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=253, help_text="e.g. clientcorp.com")
+
+
+class MailDomainListApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = MailDomainSerializer
+    read_role = write_role = Role.ADMIN
+
+    def get_queryset(self):
+        return selectors.mail_domains_list(organization=self.organization)
+
+    @extend_schema(responses=MailDomainSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(MailDomainSerializer(page, many=True).data)
+
+    @extend_schema(request=MailDomainCreateSerializer, responses={201: MailDomainSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = MailDomainCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        domain = domains.mail_domain_add(
+            organization=self.organization, name=serializer.validated_data["name"]
+        )
+        return Response(MailDomainSerializer(domain).data, status=status.HTTP_201_CREATED)
+
+
+class MailDomainDetailApi(OrganizationApiMixin, GenericAPIView):
+    serializer_class = MailDomainSerializer
+    read_role = write_role = Role.ADMIN
+
+    def get(self, request: Request, pk: int) -> Response:
+        domain = selectors.mail_domain_get(organization=self.organization, pk=pk)
+        return Response(MailDomainSerializer(domain).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        domain = selectors.mail_domain_get(organization=self.organization, pk=pk)
+        domains.mail_domain_delete(domain=domain)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MailDomainCheckApi(OrganizationApiMixin, GenericAPIView):
+    """Look the domain's DNS records up now and answer with what they say."""
+
+    serializer_class = MailDomainSerializer
+    read_role = write_role = Role.ADMIN
+
+    @extend_schema(request=None, responses=MailDomainSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        domain = selectors.mail_domain_get(organization=self.organization, pk=pk)
+        return Response(MailDomainSerializer(domains.mail_domain_check(domain=domain)).data)
+
+
+class MailDomainRotateApi(OrganizationApiMixin, GenericAPIView):
+    """Make a new DKIM key; the current one signs until DNS shows the new one."""
+
+    serializer_class = MailDomainSerializer
+    read_role = write_role = Role.ADMIN
+
+    @extend_schema(request=None, responses=MailDomainSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        domain = selectors.mail_domain_get(organization=self.organization, pk=pk)
+        return Response(MailDomainSerializer(domains.mail_domain_rotate(domain=domain)).data)
