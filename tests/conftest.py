@@ -129,6 +129,14 @@ def _fresh_cache() -> None:
     terms_memo_clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_outside_dns(settings) -> None:
+    """No test asks the machine's resolver: DNS goes where nothing answers, and gives up
+    at once, unless the test starts its own server (tests/dns.py) and names it."""
+    settings.TISKET_DNS_SERVERS = ["127.0.0.1:9"]
+    settings.TISKET_DOMAIN_CHECK_DEADLINE = 0.2
+
+
 @dataclass
 class Cast:
     """One organization and its standard people."""

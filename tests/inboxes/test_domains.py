@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from inboxes import domains, services
 from inboxes.models import MailDomain
 from inboxes.tasks import mail_domains_check_task
-from tests.dns import Zone, dns_server
+from tests.inboxes.conftest import publish
 from tests.mail import deliver, make_mail
 from threads import outbound
 from threads.models import Thread
@@ -23,28 +23,6 @@ from tisket.lib.mail.dns_records import Lookup
 from tisket.models import Notification
 
 Status = MailDomain.Status
-MX_HOST = "mx.in.tisket.test"
-
-
-@pytest.fixture
-def zone(settings):
-    with dns_server() as (zone, address):
-        settings.TISKET_DNS_SERVERS = [address]
-        settings.TISKET_DOMAIN_CHECK_DEADLINE = 3
-        settings.TISKET_INBOUND_MX_HOSTS = [MX_HOST]
-        settings.TISKET_SPF_INCLUDE = "spf.relay.test"
-        zone.address = address
-        yield zone
-
-
-def publish(zone: Zone, domain: MailDomain, *, mx: bool = True) -> None:
-    """Every record a careful admin publishes."""
-    zone.txt[domain.ownership_record_name] = domain.ownership_record_value
-    zone.txt[domain.dkim_record_name] = MailDomain.dkim_record_value(domain.dkim_public)
-    zone.txt[domain.name] = "v=spf1 include:spf.relay.test ~all"
-    zone.txt[f"_dmarc.{domain.name}"] = "v=DMARC1; p=quarantine; rua=mailto:d@clientcorp.com"
-    if mx:
-        zone.mx[domain.name] = [MX_HOST]
 
 
 def by_key(domain: MailDomain) -> dict[str, dict]:

@@ -42,7 +42,15 @@ def _foreign_suppression(foreign) -> int:
     ).pk
 
 
+def _foreign_domain(foreign) -> int:
+    """A mail domain the other organization added."""
+    from inboxes.domains import mail_domain_add
+
+    return mail_domain_add(organization=foreign.cast.org, name="globex-mail.test").pk
+
+
 EXTRA_UI_PARAMS: dict[str, Callable] = {
+    "domain": _foreign_domain,
     "invitation": _foreign_invitation,
     "view": _foreign_saved_view,
     "suppression": _foreign_suppression,
