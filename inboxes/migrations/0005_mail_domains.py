@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inboxes', '0004_guarded_mail'),
-        ('tisket', '0005_notification_mail_domain'),
+        ('tisket', '0004_login_throttle'),
     ]
 
     operations = [
