@@ -65,11 +65,16 @@ def ingest(
     try:
         with transaction.atomic():
             commit_without_waiting_for_disk()
+            # Waits, never skips: the claim is ours, and what may hold one of these
+            # rows a moment is another worker's claim scan (which waits for nothing).
+            # Skipped, a claimed row would sit out its claim unprocessed.
             rows = list(
-                InboundMail.objects.select_for_update(skip_locked=True)
+                InboundMail.objects.select_for_update()
                 .filter(pk__in=claimed, status=from_status)
                 .order_by("received_at", "id")
             )
+            # Claimed, then finished by another path (a retry, a release): not ours now.
+            claims.claims_clear(sorted(set(claimed) - {row.pk for row in rows}))
             batch = Batch(
                 rows=rows,
                 from_status=from_status,
