@@ -30,6 +30,7 @@ urlpatterns = [
         name="invitation-resend",
     ),
     path("tokens/", api.TokenListApi.as_view(), name="token-list"),
+    path("audit/", api.AuditEventListApi.as_view(), name="audit-list"),
     path("tokens/<int:pk>/", api.TokenDetailApi.as_view(), name="token-detail"),
     path("inboxes/", inboxes_api.InboxListApi.as_view(), name="inbox-list"),
     path("inboxes/<int:pk>/", inboxes_api.InboxDetailApi.as_view(), name="inbox-detail"),

@@ -131,7 +131,18 @@ if TISKET_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+# A session unused this long ends (its expiry moves ahead as it is used).
+TISKET_SESSION_IDLE_TIMEOUT = env_int("TISKET_SESSION_IDLE_TIMEOUT", 12 * 3600)
+SESSION_COOKIE_AGE = TISKET_SESSION_IDLE_TIMEOUT
+SESSION_ENGINE = "tisket.sessions"
+# A password reset link works once, for this long.
+PASSWORD_RESET_TIMEOUT = env_int("TISKET_PASSWORD_RESET_TIMEOUT", 3600)
+# Password reset mails asked, per hour: from one address, and for one account.
+TISKET_PASSWORD_RESETS_PER_ADDRESS = env_int("TISKET_PASSWORD_RESETS_PER_ADDRESS", 10)
+TISKET_PASSWORD_RESETS_PER_ACCOUNT = env_int("TISKET_PASSWORD_RESETS_PER_ACCOUNT", 3)
+# Audit events older than this many days are removed by a daily sweep; 0 keeps them for ever.
+TISKET_AUDIT_RETENTION_DAYS = env_int("TISKET_AUDIT_RETENTION_DAYS", 365)
+OTP_TOTP_ISSUER = env("TISKET_TOTP_ISSUER", "Tisket")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -163,6 +174,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "anymail",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +189,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tisket.sessions.SessionActivityMiddleware",
+    "tisket.audit.AuditContextMiddleware",
+    "tisket.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -243,6 +260,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+# The languages a member may pick on their profile: dates, and Django's own texts.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -457,6 +476,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tisket.tasks.sessions_clear",
         "schedule": 6 * 3600,
     },
+    "audit-sweep": {"task": "tisket.tasks.audit_sweep_task", "schedule": 24 * 3600},
 }
 
 REST_FRAMEWORK = {

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -10,8 +9,7 @@ from tisket import views
 urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("metrics", ops.metrics, name="metrics"),
-    path("accounts/login/", views.login, name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("tisket.accounts")),
     path("accounts/invitations/", include("interface.settings_pages.invitations")),
     path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),

@@ -29,7 +29,7 @@ def ticket_url(ticket) -> str:
 
 
 def mentioned_members(organization_id: int, text: str) -> list[Membership]:
-    """Members named in a note as @alex (the address's first part) or @alex@acme.test."""
+    """Members named in a note as @handle, @alex (the address's first part) or @alex@acme.test."""
     names = {name.lower().rstrip(".") for name in MENTION_RE.findall(text)}
     if not names:
         return []
@@ -39,7 +39,9 @@ def mentioned_members(organization_id: int, text: str) -> list[Membership]:
     return [
         m
         for m in members
-        if m.user.email.lower() in names or m.user.email.lower().split("@")[0] in names
+        if m.user.email.lower() in names
+        or m.user.email.lower().split("@")[0] in names
+        or (m.user.handle and m.user.handle in names)
     ]
 
 

@@ -14,9 +14,11 @@ from rest_framework.response import Response
 
 from tisket import selectors, services
 from tisket.api_auth import OrganizationApiMixin
+from tisket.audit import audit_events_list
 from tisket.errors import NotAllowedError
 from tisket.models import (
     ApiToken,
+    AuditEvent,
     Membership,
     Organization,
     Role,
@@ -213,3 +215,45 @@ class TokenDetailApi(OrganizationApiMixin, GenericAPIView):
     def delete(self, request: Request, pk: int) -> Response:
         token = services.api_token_revoke(token=self.get_object())
         return Response(TokenSerializer(token).data)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label", help_text="Who, as written then.")
+    target = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "created_at", "action", "actor", "target", "ip", "data"]
+
+    def get_target(self, event: AuditEvent) -> dict | None:
+        if not event.target_type:
+            return None
+        return {"type": event.target_type, "id": event.target_id, "label": event.target_label}
+
+
+class AuditFilterSerializer(serializers.Serializer):
+    action = serializers.CharField(
+        required=False, max_length=64, help_text="An action (member.removed) or an area (member)."
+    )
+    actor = serializers.CharField(required=False, max_length=254, help_text="Part of the actor.")
+    target = serializers.CharField(required=False, max_length=300)
+    since = serializers.DateTimeField(required=False, help_text="From this time (ISO 8601).")
+    until = serializers.DateTimeField(required=False, help_text="Before this time.")
+
+
+class AuditEventListApi(OrganizationApiMixin, GenericAPIView):
+    """The organization's audit log, newest first (admins)."""
+
+    serializer_class = AuditEventSerializer
+    read_role = Role.ADMIN
+    write_role = Role.OWNER
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        filters = AuditFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return audit_events_list(organization=self.organization, **filters.validated_data)
+
+    @extend_schema(parameters=[AuditFilterSerializer], responses=AuditEventSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)

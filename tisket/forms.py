@@ -1,20 +1,17 @@
+import zoneinfo
+
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
+from django.urls import reverse
 
 from tisket import services
-
-
-def client_address(request: HttpRequest) -> str:
-    """The address the request came from; behind our proxy, the one it saw connect to it."""
-    if settings.TISKET_BEHIND_PROXY:
-        # Only the last hop is our proxy's word; anything before it the client wrote.
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "")
+from tisket.audit import Action, audit_record_for_user
+from tisket.lib.requests import client_address
+from tisket.models import User, UserManager
+from tisket.two_factor import two_factor_enabled
 
 
 class ThrottledLoginMixin:
@@ -48,6 +45,7 @@ class ThrottledLoginMixin:
             # staff in admin) is no guess: it resets, it does not count.
             if self.user_cache is None:
                 services.login_failure_record(username=username, address=address)
+                _audit_login_failure(username)
             else:
                 services.login_success_record(username=username, address=address)
 
@@ -64,4 +62,63 @@ class LoginForm(ThrottledLoginMixin, AuthenticationForm):
 
 
 class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
-    pass
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        # Admin's own page asks no second factor: such accounts sign in on ours, then come back.
+        if two_factor_enabled(user=user):
+            raise forms.ValidationError(
+                "This account signs in with two factors: log in at %(url)s, then open the admin.",
+                code="two_factor",
+                params={"url": reverse("login") + "?next=/admin/"},
+            )
+
+
+def _audit_login_failure(username: str) -> None:
+    """A failed password of an existing account goes to its organizations' audit logs."""
+    user = User.objects.filter(email=UserManager.normalize(username)).first()
+    if user is not None:
+        audit_record_for_user(user=user, action=Action.LOGIN_FAILED, as_actor=False)
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "autofocus": True,
+                "autocomplete": "one-time-code",
+                "inputmode": "text",
+                "spellcheck": "false",
+                "autocapitalize": "none",
+            }
+        ),
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "handle", "signature", "timezone", "language"]
+        labels = {"full_name": "Name", "handle": "Handle", "timezone": "Time zone"}
+        widgets = {"signature": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["handle"].help_text = "Colleagues mention you in notes as @handle."
+        self.fields["signature"].help_text = "Put under your replies to clients (plain text)."
+        self.fields["timezone"] = forms.ChoiceField(
+            label="Time zone",
+            required=False,
+            choices=[("", "The organization's")]
+            + [(z, z) for z in sorted(zoneinfo.available_timezones())],
+        )
+        self.fields["language"] = forms.ChoiceField(
+            label="Language",
+            required=False,
+            choices=[("", "English (default)"), *settings.LANGUAGES],
+            help_text="For dates and the texts Django itself shows; Tisket's pages are in English.",
+        )
+
+    def clean_handle(self) -> str | None:
+        return (self.cleaned_data.get("handle") or "").strip().lower() or None

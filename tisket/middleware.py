@@ -1,8 +1,11 @@
 import logging
-from collections.abc import Callable
+import zoneinfo
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils import timezone, translation
 
 REPLY_PATH_ENDS = ("/reply/", "/threads/new/")
 # Paths whose every answer, errors included, is JSON.
@@ -123,3 +126,30 @@ class DatabaseUnavailableMiddleware:
         )
         response["Retry-After"] = self.RETRY_AFTER
         return response
+
+
+class UserPreferencesMiddleware:
+    """Pages speak the signed-in member's language and show times in their time zone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or request.path.startswith(JSON_PATHS):
+            return self.get_response(request)
+        with _preferences(user.timezone, user.language):
+            response = self.get_response(request)
+        if user.language:
+            response.headers.setdefault("Content-Language", user.language)
+        return response
+
+
+@contextmanager
+def _preferences(timezone_name: str, language: str) -> Iterator[None]:
+    with ExitStack() as stack:
+        if language:
+            stack.enter_context(translation.override(language, deactivate=True))
+        if timezone_name:
+            stack.enter_context(timezone.override(zoneinfo.ZoneInfo(timezone_name)))
+        yield

@@ -5,6 +5,7 @@ import re
 import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -100,11 +101,42 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
 
+HANDLE_RE = r"^[a-z0-9](?:[a-z0-9._-]{0,28}[a-z0-9])?\Z"
+validate_handle = RegexValidator(
+    HANDLE_RE, "Use 1 to 30 lowercase letters, digits, dots, hyphens and underscores."
+)
+
+
+def validate_language(value: str) -> None:
+    from django.conf import settings
+
+    if value and value not in dict(settings.LANGUAGES):
+        raise ValidationError(f"'{value}' is not a language of this installation.")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in with an email address. Roles live on memberships."""
 
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
+    handle = models.CharField(
+        max_length=30,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_handle],
+        help_text="Colleagues mention you as @handle in notes.",
+    )
+    signature = models.TextField(
+        max_length=2000, blank=True, help_text="Put under your replies to clients."
+    )
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="Dates and times are shown in it; blank: the organization's.",
+    )
+    language = models.CharField(max_length=16, blank=True, validators=[validate_language])
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="Can log into Django admin (installation staff)."
@@ -146,6 +178,9 @@ class Organization(models.Model):
         help_text="Used in references such as THD-ACME-001.",
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Members must sign in with a second factor (TOTP)."
+    )
     created_at = models.DateTimeField(default=tz.now)
 
     class Meta:
@@ -403,6 +438,9 @@ class LoginThrottle(models.Model):
         PAIR = "pair", "Account from one address"
         ADDRESS = "address", "Address"
         ACCOUNT = "account", "Account"
+        RESET_ADDRESS = "reset-ip", "Password resets asked from one address"
+        RESET_ACCOUNT = "reset-ac", "Password resets asked for one account"
+        TOTP = "totp", "Second-factor codes of one account"
 
     scope = models.CharField(max_length=8, choices=Scope.choices)
     key_hash = models.CharField(max_length=64)
@@ -420,3 +458,87 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key_hash[:8]}: {self.failures}"
+
+
+class UserSession(AbstractBaseSession):
+    """A browser session, with whose it is and where it was last seen, so people can list theirs.
+
+    The session engine (tisket.sessions) fills the columns from the session's data.
+    """
+
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=tz.now)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "session"
+        indexes = [models.Index(fields=["user", "expire_date"], name="usersession_user")]
+
+    @classmethod
+    def get_session_store_class(cls):
+        from tisket.sessions import SessionStore
+
+        return SessionStore
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Audit rows are written once and read; nothing through the ORM changes or removes one."""
+
+    def update(self, **kwargs):
+        raise TypeError("Audit events are append-only.")
+
+    def delete(self):
+        raise TypeError("Audit events are append-only; old ones go by the retention sweep.")
+
+    def _purge(self) -> int:
+        """The retention sweep's way out (tisket.audit.audit_sweep), and only its."""
+        return self._raw_delete(self.db)
+
+
+class AuditEvent(models.Model):
+    """Who did what, when and from where, in one organization. Append-only.
+
+    `organization` is empty for events of no organization (a failed login of an
+    unknown address). `data` never holds a secret: tisket.audit scrubs it.
+    """
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=tz.now, db_index=True)
+    action = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=254, blank=True, help_text="Who, as written then (an email, a token's name)."
+    )
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="audit_list"),
+            models.Index(fields=["organization", "action", "-created_at"], name="audit_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} by {self.actor_label or '-'}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only.")

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from tisket.audit import Action, audit_record, audit_record_for_user
 from tisket.errors import ConflictError, NotAllowedError, TisketError
 from tisket.lib.apikeys import api_key_generate, api_key_hash
 from tisket.models import (
@@ -25,6 +26,7 @@ from tisket.models import (
     TokenScope,
     User,
     UserManager,
+    UserSession,
     role_at_least,
 )
 
@@ -73,14 +75,33 @@ def organization_create(
 
 
 def organization_update(
-    *, organization: Organization, name: str | None = None, timezone: str | None = None
+    *,
+    organization: Organization,
+    name: str | None = None,
+    timezone: str | None = None,
+    require_two_factor: bool | None = None,
 ) -> Organization:
-    """Rename an organization or change its time zone; slug and code never change."""
-    fields = {k: v for k, v in {"name": name, "timezone": timezone}.items() if v is not None}
+    """Rename an organization, change its time zone or its sign-in rule; slug and code stay."""
+    fields = {
+        k: v
+        for k, v in {
+            "name": name,
+            "timezone": timezone,
+            "require_two_factor": require_two_factor,
+        }.items()
+        if v is not None and getattr(organization, k) != v
+    }
     for field, value in fields.items():
         setattr(organization, field, value)
     organization.full_clean()
-    organization.save(update_fields=list(fields))
+    if fields:
+        organization.save(update_fields=list(fields))
+        audit_record(
+            organization=organization,
+            action=Action.ORGANIZATION_CHANGED,
+            target=organization,
+            data=fields,
+        )
     return organization
 
 
@@ -111,8 +132,17 @@ def membership_set_role(
     """Change a member's role."""
     _check_can_manage(actor=actor, role=role, current=membership.role)
     _check_keeps_an_owner(membership=membership, new_role=role)
+    before = membership.role
     membership.role = Role(role)
     membership.save(update_fields=["role"])
+    if before != membership.role:
+        audit_record(
+            organization=membership.organization_id,
+            action=Action.MEMBER_ROLE_CHANGED,
+            actor=actor,
+            target=membership.user,
+            data={"from": before, "to": membership.role},
+        )
     return membership
 
 
@@ -121,6 +151,13 @@ def membership_remove(*, membership: Membership, actor: Membership | None) -> No
     """Remove a member from the organization; their API tokens go with the membership."""
     _check_can_manage(actor=actor, role=membership.role, current=membership.role)
     _check_keeps_an_owner(membership=membership, new_role=None)
+    audit_record(
+        organization=membership.organization_id,
+        action=Action.MEMBER_REMOVED,
+        actor=actor,
+        target=membership.user,
+        data={"role": membership.role},
+    )
     membership.delete()
 
 
@@ -149,13 +186,28 @@ def api_token_create(
     )
     token.full_clean()
     token.save()
+    audit_record(
+        organization=membership.organization_id,
+        action=Action.TOKEN_CREATED,
+        actor=created_by,
+        target=token,
+        data={"member": membership.user.email, "ceiling": role or "member's role"},
+    )
     return token, key
 
 
 def api_token_revoke(*, token: ApiToken) -> ApiToken:
     """Revoke a token for good; revoking twice keeps the first time."""
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    done = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     token.refresh_from_db(fields=["revoked_at"])
+    if done:
+        audit_record(
+            organization=token.membership.organization_id,
+            action=Action.TOKEN_REVOKED,
+            target=token,
+        )
     return token
 
 
@@ -259,6 +311,13 @@ def invitation_create(
     )
     invitation.full_clean()
     invitation.save()
+    audit_record(
+        organization=organization,
+        action=Action.MEMBER_INVITED,
+        actor=actor,
+        target=invitation,
+        data={"email": email, "role": invitation.role},
+    )
     return invitation, token
 
 
@@ -274,6 +333,12 @@ def invitation_resend(
     token, invitation.token_hash = _invitation_token()
     invitation.expires_at = timezone.now() + INVITATION_LIFETIME
     invitation.save(update_fields=["token_hash", "expires_at"])
+    audit_record(
+        organization=invitation.organization_id,
+        action=Action.MEMBER_INVITATION_RESENT,
+        actor=actor,
+        target=invitation,
+    )
     return invitation, token
 
 
@@ -282,10 +347,17 @@ def invitation_revoke(*, invitation: Invitation, actor: Membership | None) -> In
     _check_can_manage(actor=actor, role=invitation.role)
     if invitation.accepted_at is not None:
         raise ConflictError("This invitation was accepted already.")
-    Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True).update(
+    done = Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
     invitation.refresh_from_db(fields=["revoked_at"])
+    if done:
+        audit_record(
+            organization=invitation.organization_id,
+            action=Action.MEMBER_INVITATION_REVOKED,
+            actor=actor,
+            target=invitation,
+        )
     return invitation
 
 
@@ -351,6 +423,13 @@ def invitation_accept(
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
+    audit_record(
+        organization=invitation.organization_id,
+        action=Action.MEMBER_JOINED,
+        actor=user,
+        target=user,
+        data={"role": membership.role},
+    )
     return membership
 
 
@@ -431,3 +510,93 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())
+
+
+# --- Accounts ----------------------------------------------------------------------------
+
+PROFILE_FIELDS = ("full_name", "handle", "signature", "timezone", "language")
+
+
+def _rate_take(*, scope: str, value: str, limit: int, window: int) -> bool:
+    """Count one request of this key; False once it made `limit` within `window` seconds."""
+    now = timezone.now()
+    key_hash = salted_hmac("tisket.rate", f"{scope}:{value}", algorithm="sha256").hexdigest()
+    with transaction.atomic():
+        row, _ = LoginThrottle.objects.select_for_update().get_or_create(
+            scope=scope, key_hash=key_hash
+        )
+        if row.last_failure_at is None or row.last_failure_at <= now - timedelta(seconds=window):
+            row.failures, row.last_failure_at = 0, now  # a new window starts
+        if row.failures >= limit:
+            return False
+        row.failures += 1
+        row.save(update_fields=["failures", "last_failure_at"])
+    return True
+
+
+def password_reset_allowed(*, email: str, address: str) -> bool:
+    """Whether one more reset mail may be asked for this address, from this client address.
+
+    Counted whether the account exists or not, so the answer tells nothing about it.
+    """
+    by_address = _rate_take(
+        scope=LoginThrottle.Scope.RESET_ADDRESS,
+        value=address,
+        limit=settings.TISKET_PASSWORD_RESETS_PER_ADDRESS,
+        window=3600,
+    )
+    return by_address and _rate_take(
+        scope=LoginThrottle.Scope.RESET_ACCOUNT,
+        value=UserManager.normalize(email),
+        limit=settings.TISKET_PASSWORD_RESETS_PER_ACCOUNT,
+        window=3600,
+    )
+
+
+def profile_update(*, user: User, **fields) -> User:
+    """Change one's name, handle for mentions, signature, time zone or language."""
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a profile field: {', '.join(sorted(unknown))}")
+    if "handle" in fields:
+        fields["handle"] = (fields["handle"] or "").strip().lower() or None
+    changed = [k for k, v in fields.items() if getattr(user, k) != v]
+    for key in changed:
+        setattr(user, key, fields[key])
+    user.full_clean(exclude=["password"])
+    if changed:
+        user.save(update_fields=changed)
+        audit_record_for_user(user=user, action=Action.PROFILE_CHANGED, data={"fields": changed})
+    return user
+
+
+def sessions_end(*, user: User, keep: str | None = None, session_key: str | None = None) -> int:
+    """End the user's browser sessions: one (`session_key`), or all but `keep`; returns how many."""
+    sessions = UserSession.objects.filter(user=user)
+    if session_key is not None:
+        sessions = sessions.filter(session_key=session_key)
+    if keep:
+        sessions = sessions.exclude(session_key=keep)
+    ended, _ = sessions.delete()
+    if ended:
+        audit_record_for_user(user=user, action=Action.SESSIONS_ENDED, data={"count": ended})
+    return ended
+
+
+def api_tokens_revoke_all(*, user: User) -> int:
+    """Revoke every active token of the user, in all their organizations; returns how many."""
+    tokens = list(
+        ApiToken.objects.filter(membership__user=user, revoked_at__isnull=True).select_related(
+            "membership"
+        )
+    )
+    now = timezone.now()
+    ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked_at=now)
+    for token in tokens:
+        audit_record(
+            organization=token.membership.organization_id,
+            action=Action.TOKEN_REVOKED,
+            actor=user,
+            target=token,
+        )
+    return len(tokens)

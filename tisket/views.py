@@ -5,24 +5,24 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import admin, messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from tisket.forms import LoginForm
+from tisket.audit import Action, audit_record_for_user
 from tisket.models import Notification, Role
 from tisket.selectors import members_list, membership_for_user, organizations_for_user
 from tisket.services import notifications_mark_read
+from tisket.two_factor import two_factor_enabled
 
 logger = logging.getLogger(__name__)
 
 LAST_ORG_SESSION_KEY = "tisket_last_org"
 
 
-def _too_many_attempts(response: HttpResponse) -> HttpResponse:
+def too_many_attempts(response: HttpResponse) -> HttpResponse:
     """A login page refused for throttling answers 429, so scripts and proxies see it too."""
     form = (getattr(response, "context_data", None) or {}).get("form")
     if form is not None and form.has_error(NON_FIELD_ERRORS, "throttled"):
@@ -30,17 +30,12 @@ def _too_many_attempts(response: HttpResponse) -> HttpResponse:
     return response
 
 
-_login = auth_views.LoginView.as_view(
-    authentication_form=LoginForm, redirect_authenticated_user=True
-)
-
-
-def login(request: HttpRequest) -> HttpResponse:
-    return _too_many_attempts(_login(request))
-
-
 def admin_login(request: HttpRequest) -> HttpResponse:
-    return _too_many_attempts(admin.site.login(request))
+    signed_in = request.user.is_authenticated
+    response = too_many_attempts(admin.site.login(request))
+    if request.method == "POST" and not signed_in and request.user.is_authenticated:
+        audit_record_for_user(user=request.user, action=Action.LOGIN, data={"method": "admin"})
+    return response
 
 
 def org_view(min_role: str = Role.VIEWER) -> Callable:
@@ -56,8 +51,15 @@ def org_view(min_role: str = Role.VIEWER) -> Callable:
             membership = membership_for_user(user=request.user, organization_slug=org_slug)
             if not membership.has_role(min_role):
                 raise PermissionDenied("Your role does not allow this.")
+            organization = membership.organization
+            if organization.require_two_factor and not two_factor_enabled(user=request.user):
+                messages.warning(
+                    request,
+                    f"{organization.name} requires two-factor sign-in: turn it on to continue.",
+                )
+                return redirect("two-factor")
             request.membership = membership
-            request.organization = membership.organization
+            request.organization = organization
             if request.session.get(LAST_ORG_SESSION_KEY) != org_slug:
                 request.session[LAST_ORG_SESSION_KEY] = org_slug  # a write only on a switch
             return view(request, *args, **kwargs)

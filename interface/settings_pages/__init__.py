@@ -6,7 +6,7 @@ the invitation link (/accounts/invitations/<token>/) lives in `invitations`.
 
 from django.urls import path
 
-from interface.settings_pages import domains, inboxes, people, sla, suppressions, work
+from interface.settings_pages import audit, domains, inboxes, people, sla, suppressions, work
 
 app_name = "settings"
 
@@ -84,4 +84,7 @@ urlpatterns = [
     # API tokens
     path("tokens/", people.tokens, name="tokens"),
     path("tokens/<int:token>/revoke/", people.token_revoke, name="token-revoke"),
+    # Audit log
+    path("audit/", audit.audit_log, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

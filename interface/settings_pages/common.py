@@ -22,6 +22,7 @@ SECTIONS = [
     ("settings:macros", "Macros"),
     ("settings:sla", "SLA"),
     ("settings:tokens", "API tokens"),
+    ("settings:audit", "Audit log"),
 ]
 
 

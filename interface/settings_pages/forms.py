@@ -65,10 +65,20 @@ class OrganizationForm(forms.Form):
     timezone = TimeZoneField(
         label="Time zone", help_text="Dates and new SLA calendars use it by default."
     )
+    require_two_factor = forms.BooleanField(
+        label="Members must sign in with two factors",
+        required=False,
+        help_text="A member without an authenticator app is asked to set one up before going on.",
+    )
 
     @classmethod
     def for_organization(cls, organization: Organization, data=None) -> "OrganizationForm":
-        return cls(data, initial={"name": organization.name, "timezone": organization.timezone})
+        initial = {
+            "name": organization.name,
+            "timezone": organization.timezone,
+            "require_two_factor": organization.require_two_factor,
+        }
+        return cls(data, initial=initial)
 
 
 class InviteForm(forms.Form):

@@ -22,6 +22,7 @@ from interface.settings_pages.invites import invitation_send, invitation_send_ag
 from tisket import selectors, services
 from tisket.errors import TisketError
 from tisket.models import ApiToken, Role
+from tisket.two_factor import members_with_two_factor
 
 # --- General ---------------------------------------------------------------------------
 
@@ -65,7 +66,7 @@ def members(request: HttpRequest) -> HttpResponse:
                 )
             return done(request, f"Invitation sent to {invitation.email}.", "settings:members")
     now = timezone.now()
-    rows = list(selectors.members_list(organization=request.organization))
+    rows = list(members_with_two_factor(selectors.members_list(organization=request.organization)))
     for row in rows:
         # An admin sees an owner's row but cannot change it: only owners touch owners.
         row.locked = row.role == Role.OWNER and actor.role != Role.OWNER

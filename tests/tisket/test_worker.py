@@ -24,8 +24,9 @@ from tests.processes import (
 from tests.smtp import free_port
 
 EXPIRED_SESSION = (
-    "INSERT INTO django_session (session_key, session_data, expire_date)"
-    " VALUES (?, '', datetime('now', '-1 day'))"
+    "INSERT INTO tisket_usersession"
+    " (session_key, session_data, expire_date, created_at, user_agent)"
+    " VALUES (?, '', datetime('now', '-1 day'), datetime('now', '-2 day'), '')"
 )
 
 SETUP = """
@@ -70,7 +71,7 @@ def test_a_task_sent_after_commit_is_run_by_the_worker(migrated_sqlite, tmp_path
             "with transaction.atomic(): transaction.on_commit(sessions_clear.delay)",
         )
         wait(
-            lambda: _count(database, "SELECT count(*) FROM django_session") == 0,
+            lambda: _count(database, "SELECT count(*) FROM tisket_usersession") == 0,
             what="the worker running the task",
         )
     assert "Traceback" not in worker.output, worker.output
