@@ -8,6 +8,7 @@ from django.db import transaction
 
 from inboxes.domains import domain_is_verified
 from inboxes.models import Inbox, InboxAddress
+from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError
 from tisket.lib.addresses import address_is_valid, address_normalize
 from tisket.models import Organization
@@ -105,6 +106,12 @@ def inbox_create(
         addresses=list(extra_addresses),
         outside_domain_allowed=outside_domain_allowed,
     )
+    audit_record(
+        organization=organization,
+        action=Action.INBOX_CREATED,
+        target=inbox,
+        target_label=inbox.address,
+    )
     return inbox
 
 
@@ -126,6 +133,16 @@ def inbox_update(
     if extra_addresses is not None:
         inbox_set_addresses(
             inbox=inbox, addresses=extra_addresses, outside_domain_allowed=outside_domain_allowed
+        )
+        changed.append("extra_addresses")
+    if changed:
+        # The names of the fields only: some hold credentials, none of which goes to the log.
+        audit_record(
+            organization=inbox.organization_id,
+            action=Action.INBOX_CHANGED,
+            target=inbox,
+            target_label=inbox.address,
+            data={"fields": changed},
         )
     return inbox
 
@@ -158,4 +175,10 @@ def inbox_delete(*, inbox: Inbox) -> None:
     """Delete an inbox that holds no thread."""
     if inbox.threads.exists():
         raise ConflictError("This inbox holds threads; it cannot be deleted.")
+    audit_record(
+        organization=inbox.organization_id,
+        action=Action.INBOX_DELETED,
+        target=inbox,
+        target_label=inbox.address,
+    )
     inbox.delete()

@@ -22,6 +22,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from inboxes.models import Inbox
+from tisket.audit import Action, audit_record
 from tisket.lib import netguard
 from tisket.lib.secrets_box import secret_open, secret_seal
 
@@ -165,6 +166,19 @@ def inbox_transport_set(
         inbox.esp_settings_sealed = secret_seal(json.dumps(esp_settings)) if esp_settings else ""
         fields.append("esp_settings_sealed")
     inbox.save(update_fields=fields)
+    # Where it sends, never with what: a new password or ESP key shows only as "changed".
+    audit_record(
+        organization=inbox.organization_id,
+        action=Action.INBOX_CHANGED,
+        target=inbox,
+        target_label=inbox.address,
+        data={
+            "transport": transport.value,
+            "host": inbox.smtp_host,
+            "esp": esp_name,
+            "login_details": "replaced" if smtp_password is not None or esp_settings else "kept",
+        },
+    )
     return inbox
 
 

@@ -24,6 +24,7 @@ from sla.models import (
     SlaPolicy,
     SlaTarget,
 )
+from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError, TisketError
 from tisket.models import Organization
 
@@ -80,7 +81,17 @@ def calendar_create(
     if not hours and not always_open:
         hours = [{"weekday": d, "opens": time(9), "closes": time(17)} for d in range(5)]
     calendar_set_hours(calendar=calendar, hours=hours)
+    _audit(calendar, "calendar created")
     return calendar
+
+
+def _audit(target, what: str, **data) -> None:
+    audit_record(
+        organization=target.organization_id,
+        action=Action.SLA_CHANGED,
+        target=target,
+        data={"change": what, **data},
+    )
 
 
 @transaction.atomic
@@ -110,6 +121,7 @@ def calendar_update(
         calendar_set_hours(calendar=calendar, hours=hours)
     elif not calendar.always_open and not calendar.hours.exists():
         raise SlaError("A calendar that is not open 24/7 needs opening hours.")
+    _audit(calendar, "calendar changed")
     return calendar
 
 
@@ -172,6 +184,7 @@ def calendar_delete(*, calendar: BusinessCalendar) -> None:
     if calendar.policies.exists():
         names = ", ".join(calendar.policies.values_list("name", flat=True))
         raise ConflictError(f"The calendar is used by the policies {names}.")
+    _audit(calendar, "calendar deleted")
     calendar.delete()
 
 
@@ -225,6 +238,7 @@ def policy_create(
         organization=organization, name=name, calendar=calendar, is_default=is_default
     )
     policy_set_targets(policy=policy, targets=dict(targets or {}))
+    _audit(policy, "policy created")
     return policy
 
 
@@ -256,6 +270,7 @@ def policy_update(
     policy.save(update_fields=["name", "calendar", "is_default", "updated_at"])
     if targets is not None:
         policy_set_targets(policy=policy, targets=targets)
+    _audit(policy, "policy changed")
     return policy
 
 
@@ -272,6 +287,7 @@ def policy_set_targets(*, policy: SlaPolicy, targets: Mapping[str, Mapping]) -> 
 
 def policy_delete(*, policy: SlaPolicy) -> None:
     """Delete a policy; its tickets keep their deadlines until recomputed without it."""
+    _audit(policy, "policy deleted")
     policy.delete()
 
 
@@ -315,4 +331,5 @@ def customer_save(
     CustomerDomain.objects.bulk_create(
         [CustomerDomain(organization=organization, customer=customer, domain=d) for d in domains]
     )
+    _audit(customer, "customer changed" if changing else "customer created", domains=domains)
     return customer

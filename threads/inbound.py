@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from threads.ingest import BATCH_SIZE, AfterStore, InboundResult, ingest
 from threads.models import InboundMail
+from tisket.audit import Action, audit_record
 from tisket.errors import TisketError
 from tisket.lib.addresses import address_normalize
 from tisket.models import Membership
@@ -188,7 +189,18 @@ def quarantine_release(
     if not results:
         inbound.refresh_from_db(fields=["status"])
         raise InboundStateError(f"This mail is {inbound.status}, not quarantined.")
+    _audit_decision(inbound, Action.QUARANTINE_RELEASED, actor)
     return results[0]
+
+
+def _audit_decision(inbound: InboundMail, action: str, actor: Membership | None) -> None:
+    audit_record(
+        organization=inbound.organization_id,
+        action=action,
+        actor=actor,
+        target=inbound,
+        target_label=f"{inbound.from_email or 'unknown sender'}: {inbound.subject}"[:300],
+    )
 
 
 def quarantine_discard(*, inbound: InboundMail, actor: Membership | None) -> InboundMail:
@@ -199,4 +211,5 @@ def quarantine_discard(*, inbound: InboundMail, actor: Membership | None) -> Inb
     inbound.refresh_from_db()
     if not done:
         raise InboundStateError(f"This mail is {inbound.status}, not quarantined.")
+    _audit_decision(inbound, Action.QUARANTINE_DISCARDED, actor)
     return inbound

@@ -8,6 +8,7 @@ from tisket import services
 from tisket.forms import AdminLoginForm
 from tisket.models import (
     ApiToken,
+    AuditEvent,
     Invitation,
     McpCall,
     Membership,
@@ -16,6 +17,7 @@ from tisket.models import (
     Sequence,
     TokenScope,
     User,
+    UserSession,
 )
 
 admin.site.site_header = "Tisket administration"
@@ -215,3 +217,41 @@ class InvitationAdmin(admin.ModelAdmin):
         for invitation in queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True):
             services.invitation_revoke(invitation=invitation, actor=None)
         self.message_user(request, "Revoked the pending invitations among those selected.")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log, read-only: nobody adds, changes or deletes an event, here or elsewhere."""
+
+    list_display = ["created_at", "organization", "action", "actor_label", "target_label", "ip"]
+    list_filter = ["action", "organization"]
+    search_fields = ["actor_label", "target_label", "action"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    """Browser sessions: who, from where; deleting one signs that browser out."""
+
+    list_display = ["user", "ip", "user_agent", "last_seen_at", "expire_date"]
+    list_filter = ["expire_date", "created_at"]
+    search_fields = ["user__email", "ip"]
+    list_select_related = ["user"]
+    fields = ["user", "ip", "user_agent", "created_at", "last_seen_at", "expire_date"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from threads.models import OutboundMail, Suppression
+from tisket.audit import Action, audit_record
 from tisket.errors import NotAllowedError
 from tisket.lib.addresses import (
     address_is_valid,
@@ -62,3 +63,10 @@ def suppression_lift(*, suppression: Suppression, actor: Membership) -> None:
     if actor.organization_id != suppression.organization_id or not actor.has_role(Role.ADMIN):
         raise NotAllowedError("Only the organization's admins can lift this.")
     Suppression.objects.filter(pk=suppression.pk).delete()
+    audit_record(
+        organization=suppression.organization_id,
+        action=Action.SUPPRESSION_LIFTED,
+        actor=actor,
+        target=suppression,
+        target_label=suppression.address,
+    )
