@@ -294,3 +294,12 @@ def test_expired_sessions_are_cleared_by_the_housekeeping_task(acme, client):
     UserSession.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
     assert sessions_clear() == 1
     assert not UserSession.objects.exists()
+
+
+def test_the_reply_box_starts_with_the_members_signature(acme, inbox, web):
+    from tests.mail import deliver, make_mail
+
+    thread = deliver(make_mail(to=inbox.address)).thread
+    User.objects.filter(pk=acme.agent.user.pk).update(signature="Alex <b>Acme</b>")
+    page = web(acme.agent).get(f"/acme/threads/{thread.reference}/").content.decode()
+    assert "\n-- \nAlex &lt;b&gt;Acme&lt;/b&gt;</textarea>" in page
