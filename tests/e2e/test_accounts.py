@@ -1,6 +1,7 @@
-"""Accounts in a real browser: reset a password by mail, the profile, two-factor enrolment, the audit log."""
+"""Accounts in a browser: a password reset by mail, the profile, two-factor sign-in, the audit."""
 
 import re
+from pathlib import Path
 
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -111,5 +112,5 @@ def test_an_admin_reads_and_filters_the_audit_log(acme, login):
     assert rows.count() == 1 and "Created an API token" in rows.first.inner_text()
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
-    assert "token.created" in open(download.value.path()).read()
+    assert "token.created" in Path(download.value.path()).read_text()
     assert page.errors == [] and page.dialogs == []
