@@ -16,9 +16,17 @@ from tisket.models import Organization
 
 
 def threads_list(
-    *, organization: Organization, inbox: int | None = None, status: str = "", q: str = ""
+    *,
+    organization: Organization,
+    inbox: int | None = None,
+    status: str = "",
+    q: str = "",
+    scope: Q | None = None,
 ) -> QuerySet[Thread]:
+    """The organization's threads; `scope` narrows them to what the viewer may see."""
     threads = Thread.objects.filter(organization=organization).select_related("inbox")
+    if scope is not None:
+        threads = threads.filter(scope)
     if inbox:
         threads = threads.filter(inbox_id=inbox)
     if status:
@@ -50,11 +58,18 @@ def thread_text_matches(text: str) -> Q:
     )
 
 
-def thread_get(*, organization: Organization, reference: str) -> Thread:
+def _in_scope(scope: Q | None) -> Q:
+    """A condition on a thread's rows (messages, attachments) from one on threads."""
+    return Q() if scope is None else Q(thread__in=Thread.objects.filter(scope))
+
+
+def thread_get(*, organization: Organization, reference: str, scope: Q | None = None) -> Thread:
+    """One thread by reference; 404 when it is another organization's or outside `scope`."""
     try:
         return (
             Thread.objects.select_related("inbox")
             .prefetch_related("participants")
+            .filter(scope if scope is not None else Q())
             .get(organization=organization, reference=reference.upper())
         )
     except Thread.DoesNotExist:
@@ -73,10 +88,15 @@ def messages_list(*, thread: Thread) -> QuerySet[Message]:
     )
 
 
-def attachment_get(*, organization: Organization, pk: int) -> Attachment:
+def attachment_get(*, organization: Organization, pk: int, scope: Q | None = None) -> Attachment:
     try:
-        return Attachment.objects.select_related("message__thread").get(
-            organization=organization, pk=pk
+        message_scope = (
+            Q() if scope is None else Q(message__in=Message.objects.filter(_in_scope(scope)))
+        )
+        return (
+            Attachment.objects.select_related("message__thread")
+            .filter(message_scope)
+            .get(organization=organization, pk=pk)
         )
     except (Attachment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such attachment.") from None
@@ -103,9 +123,13 @@ def inbound_log(*, organization: Organization, status: str = "") -> QuerySet[Inb
     return mails.defer("raw_data", "error")
 
 
-def message_get(*, organization: Organization, pk: int) -> Message:
+def message_get(*, organization: Organization, pk: int, scope: Q | None = None) -> Message:
     try:
-        return Message.objects.prefetch_related("attachments").get(organization=organization, pk=pk)
+        return (
+            Message.objects.prefetch_related("attachments")
+            .filter(_in_scope(scope))
+            .get(organization=organization, pk=pk)
+        )
     except (Message.DoesNotExist, ValueError, TypeError):
         raise Http404("No such message.") from None
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from threads.models import Thread
 from threads.selectors import thread_text_matches
-from tickets import sla
+from tickets import sla, visibility
 from tickets.models import Macro, Note, Queue, QueueMember, Ticket, TicketEvent, TicketThread
 from tisket.errors import TisketError
 from tisket.lib.params import id_param
@@ -47,10 +47,14 @@ def tickets_list(
     sla_state: str = "",
     updated_since: datetime | None = None,
     thread: str = "",
+    viewer: Membership | None = None,
 ) -> QuerySet[Ticket]:
+    """The organization's tickets, filtered; `viewer` narrows them to what that member sees."""
     tickets = Ticket.objects.filter(organization=organization).select_related(
         "queue", "assignee__user", "sla_policy"
     )
+    if (scope := visibility.ticket_scope(viewer)) is not None:
+        tickets = tickets.filter(scope)
     if status:
         tickets = tickets.filter(status__in=status.split(","))
     if priority:
@@ -81,9 +85,13 @@ def tickets_list(
     )
 
 
-def ticket_get(*, organization: Organization, reference: str) -> Ticket:
+def ticket_get(
+    *, organization: Organization, reference: str, viewer: Membership | None = None
+) -> Ticket:
     try:
-        return tickets_list(organization=organization).get(reference=reference.upper())
+        return tickets_list(organization=organization, viewer=viewer).get(
+            reference=reference.upper()
+        )
     except Ticket.DoesNotExist:
         raise Http404("No such ticket.") from None
 
@@ -205,6 +213,8 @@ def queue_threads(
     whichever side is more selective.
     """
     threads = Thread.objects.filter(organization=organization)
+    if (scope := visibility.thread_scope(me)) is not None:
+        threads = threads.filter(scope)
     if filters.inbox:
         threads = threads.filter(inbox_id=filters.inbox)
     if filters.statuses:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from threads import outbound
 from threads.models import Message, OutboundMail, Thread
 from threads.services import thread_set_status
-from tickets import events, notifications, sla
+from tickets import events, notifications, sla, visibility
 from tickets.models import (
     OPEN_STATUSES,
     Note,
@@ -305,7 +305,8 @@ def ticket_note_add(*, ticket: Ticket, body: str, actor: Membership) -> Note:
                 url=notifications.ticket_url(ticket),
             )
             for member in mentioned
-            if member != actor
+            # Agent groups: a mention reaches only someone who may open the ticket.
+            if member != actor and visibility.member_sees_ticket(member, ticket)
         ]
     )
     return note

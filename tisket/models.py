@@ -181,6 +181,11 @@ class Organization(models.Model):
     require_two_factor = models.BooleanField(
         default=False, help_text="Members must sign in with a second factor (TOTP)."
     )
+    restrict_agents_to_queues = models.BooleanField(
+        default=False,
+        help_text="Agents and viewers see only the conversations of their queues and their own "
+        "tickets; supervisors and above see everything.",
+    )
     created_at = models.DateTimeField(default=tz.now)
 
     class Meta:

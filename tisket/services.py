@@ -80,6 +80,7 @@ def organization_update(
     name: str | None = None,
     timezone: str | None = None,
     require_two_factor: bool | None = None,
+    restrict_agents_to_queues: bool | None = None,
 ) -> Organization:
     """Rename an organization, change its time zone or its sign-in rule; slug and code stay."""
     fields = {
@@ -88,6 +89,7 @@ def organization_update(
             "name": name,
             "timezone": timezone,
             "require_two_factor": require_two_factor,
+            "restrict_agents_to_queues": restrict_agents_to_queues,
         }.items()
         if v is not None and getattr(organization, k) != v
     }

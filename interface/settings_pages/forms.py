@@ -70,6 +70,11 @@ class OrganizationForm(forms.Form):
         required=False,
         help_text="A member without an authenticator app is asked to set one up before going on.",
     )
+    restrict_agents_to_queues = forms.BooleanField(
+        label="Agents see only their queues' conversations",
+        required=False,
+        help_text="And the tickets assigned to them. Supervisors and above see everything.",
+    )
 
     @classmethod
     def for_organization(cls, organization: Organization, data=None) -> "OrganizationForm":
@@ -77,6 +82,7 @@ class OrganizationForm(forms.Form):
             "name": organization.name,
             "timezone": organization.timezone,
             "require_two_factor": organization.require_two_factor,
+            "restrict_agents_to_queues": organization.restrict_agents_to_queues,
         }
         return cls(data, initial=initial)
 

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from inboxes.models import Inbox
 from threads.selectors import thread_get
-from tickets import selectors
+from tickets import selectors, visibility
 from tickets.models import Macro, Queue, Ticket
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Membership
@@ -31,7 +31,9 @@ class TicketsApiMixin(OrganizationApiMixin):
             raise serializers.ValidationError({"queue": "No such queue."}) from None
 
     def ticket(self, reference: str) -> Ticket:
-        return selectors.ticket_get(organization=self.organization, reference=reference)
+        return selectors.ticket_get(
+            organization=self.organization, reference=reference, viewer=self.membership
+        )
 
     def other_ticket(self, reference: str) -> Ticket:
         """A ticket named in the request body: 400 (not 404) when it is not there."""
@@ -54,6 +56,10 @@ class TicketsApiMixin(OrganizationApiMixin):
 
     def thread(self, reference: str):
         try:
-            return thread_get(organization=self.organization, reference=reference)
+            return thread_get(
+                organization=self.organization,
+                reference=reference,
+                scope=visibility.thread_scope(self.membership),
+            )
         except Http404:
             raise serializers.ValidationError({"thread": "No such thread."}) from None

@@ -20,6 +20,7 @@ from inboxes.models import Inbox
 from threads import outbound, selectors, services
 from threads.downloads import attachment_response
 from threads.models import Attachment, Message, OutboundMail, Suppression, Thread
+from tickets import visibility
 from tickets.services import thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
@@ -177,6 +178,7 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
             inbox=id_param(inbox) if inbox else None,
             status=params.get("status", ""),
             q=params.get("q", ""),
+            scope=visibility.thread_scope(self.membership),
         ).select_related("ticket_link__ticket")
 
     @extend_schema(
@@ -202,7 +204,11 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
         if inbox is None:
             raise serializers.ValidationError({"inbox": "No such inbox."})
         thread, _, _ = outbound.thread_start(inbox=inbox, author=self.membership, **data)
-        thread = selectors.thread_get(organization=self.organization, reference=thread.reference)
+        thread = selectors.thread_get(
+            organization=self.organization,
+            reference=thread.reference,
+            scope=visibility.thread_scope(self.membership),
+        )
         return Response(ThreadSerializer(thread).data, status=status.HTTP_201_CREATED)
 
 
@@ -210,7 +216,11 @@ class ThreadDetailApi(OrganizationApiMixin, GenericAPIView):
     serializer_class = ThreadSerializer
 
     def get(self, request: Request, reference: str) -> Response:
-        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        thread = selectors.thread_get(
+            organization=self.organization,
+            reference=reference,
+            scope=visibility.thread_scope(self.membership),
+        )
         return Response(ThreadSerializer(thread).data)
 
     @extend_schema(
@@ -220,13 +230,21 @@ class ThreadDetailApi(OrganizationApiMixin, GenericAPIView):
         "conversations follow the ticket's status: for them this answers 409.",
     )
     def patch(self, request: Request, reference: str) -> Response:
-        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        thread = selectors.thread_get(
+            organization=self.organization,
+            reference=reference,
+            scope=visibility.thread_scope(self.membership),
+        )
         serializer = ThreadUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.thread_set_status(
             thread=thread, status=serializer.validated_data["status"], actor=self.membership
         )
-        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        thread = selectors.thread_get(
+            organization=self.organization,
+            reference=reference,
+            scope=visibility.thread_scope(self.membership),
+        )
         return Response(ThreadSerializer(thread).data)
 
 
@@ -263,7 +281,11 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
         responses={201: MessageSerializer, 200: MessageSerializer},
     )  # fmt: skip
     def post(self, request: Request, reference: str) -> Response:
-        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        thread = selectors.thread_get(
+            organization=self.organization,
+            reference=reference,
+            scope=visibility.thread_scope(self.membership),
+        )
         serializer = ReplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -285,7 +307,11 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
 
     @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
-        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        thread = selectors.thread_get(
+            organization=self.organization,
+            reference=reference,
+            scope=visibility.thread_scope(self.membership),
+        )
         page = self.paginate_queryset(selectors.messages_list(thread=thread))
         data = MessageSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
@@ -302,7 +328,11 @@ class MessageSendAgainApi(OrganizationApiMixin, GenericAPIView):
 
     @extend_schema(request=None, responses={202: MessageSerializer})
     def post(self, request: Request, reference: str, pk: int) -> Response:
-        thread = selectors.thread_get(organization=self.organization, reference=reference)
+        thread = selectors.thread_get(
+            organization=self.organization,
+            reference=reference,
+            scope=visibility.thread_scope(self.membership),
+        )
         message = get_object_or_404(selectors.messages_list(thread=thread), pk=pk)
         outbound.message_send_again(message=message, actor=self.membership)
         message = selectors.messages_list(thread=thread).get(pk=message.pk)
@@ -316,7 +346,9 @@ class AttachmentDownloadApi(OrganizationApiMixin, APIView):
     # The content type is the attachment's own (sniffed when it was received).
     @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY, 410: ErrorSerializer})
     def get(self, request: Request, pk: int):
-        attachment = selectors.attachment_get(organization=self.organization, pk=pk)
+        attachment = selectors.attachment_get(
+            organization=self.organization, pk=pk, scope=visibility.thread_scope(self.membership)
+        )
         response = attachment_response(attachment)
         if response is None:
             return Response({"detail": attachment.omitted_reason or "No content."}, status=410)

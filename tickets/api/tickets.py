@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from threads.selectors import thread_get
-from tickets import selectors, services, sla, workflows
+from tickets import selectors, services, sla, visibility, workflows
 from tickets.api.common import TicketsApiMixin
 from tickets.models import Note, Ticket, TicketEvent
 from tisket.api_pagination import CursorPagination
@@ -156,6 +156,7 @@ class TicketListApi(TicketsApiMixin, GenericAPIView):
             sla_state=params.get("sla", ""),
             updated_since=updated_since,
             thread=params.get("thread", ""),
+            viewer=self.membership,
         )
 
     @extend_schema(
@@ -289,7 +290,11 @@ class TicketThreadDetailApi(TicketsApiMixin, GenericAPIView):
     @extend_schema(responses={200: TicketSerializer})
     def delete(self, request: Request, reference: str, thread: str) -> Response:
         ticket = self.ticket(reference)
-        linked = thread_get(organization=self.organization, reference=thread)
+        linked = thread_get(
+            organization=self.organization,
+            reference=thread,
+            scope=visibility.thread_scope(self.membership),
+        )
         services.ticket_thread_unlink(ticket=ticket, thread=linked, actor=self.membership)
         return Response(TicketSerializer(self.ticket(reference)).data)
 
@@ -327,7 +332,9 @@ class TicketChildrenApi(TicketsApiMixin, GenericAPIView):
     @extend_schema(responses=TicketSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
         parent = self.ticket(reference)
-        children = selectors.tickets_list(organization=self.organization).filter(parent=parent)
+        children = selectors.tickets_list(
+            organization=self.organization, viewer=self.membership
+        ).filter(parent=parent)
         page = self.paginate_queryset(children.order_by("-id"))
         return self.get_paginated_response(TicketSerializer(page, many=True).data)
 

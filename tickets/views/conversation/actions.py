@@ -13,7 +13,7 @@ from threads import outbound as thread_outbound
 from threads import selectors as thread_selectors
 from threads.models import Message, Thread
 from threads.presence import presence_others, presence_touch
-from tickets import macros, selectors, services, workflows
+from tickets import macros, selectors, services, visibility, workflows
 from tickets.models import Macro, Queue, Ticket
 from tickets.views.conversation.common import (
     THREAD_NEXT_STATUSES,
@@ -154,7 +154,11 @@ def _reply_sent(
 @org_view(min_role=Role.AGENT)
 def message_send_again(request: HttpRequest, message: int) -> HttpResponse:
     """Queue again an agent's mail that failed to leave or bounced."""
-    found = thread_selectors.message_get(organization=request.organization, pk=message)
+    found = thread_selectors.message_get(
+        organization=request.organization,
+        pk=message,
+        scope=visibility.thread_scope(request.membership),
+    )
     try:
         sent = thread_outbound.message_send_again(message=found, actor=request.membership)
     except TisketError as error:

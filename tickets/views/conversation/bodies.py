@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from threads import selectors as thread_selectors
 from threads.downloads import attachment_response
 from threads.models import Attachment, Message
+from tickets import visibility
 from tickets.views.conversation.common import (
     BLOCKED_IMAGE,
     CID_SRC,
@@ -94,7 +95,11 @@ def _inline_images(message: Message, html: str) -> str:
 @org_view()
 def message_body(request: HttpRequest, message: int) -> HttpResponse:
     """A message's sanitized HTML as a document of its own, for the sandboxed frame."""
-    found = thread_selectors.message_get(organization=request.organization, pk=message)
+    found = thread_selectors.message_get(
+        organization=request.organization,
+        pk=message,
+        scope=visibility.thread_scope(request.membership),
+    )
     remote = request.GET.get("remote") == "1"
     if found.html.strip():
         html = restore_remote_images(found.html) if remote else found.html
@@ -113,7 +118,11 @@ def message_body(request: HttpRequest, message: int) -> HttpResponse:
 @require_GET
 @org_view()
 def attachment_download(request: HttpRequest, attachment: int) -> HttpResponse:
-    found = thread_selectors.attachment_get(organization=request.organization, pk=attachment)
+    found = thread_selectors.attachment_get(
+        organization=request.organization,
+        pk=attachment,
+        scope=visibility.thread_scope(request.membership),
+    )
     response = attachment_response(found)
     if response is None:
         return HttpResponse(

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from sla.models import Metric
 from threads import selectors as thread_selectors
 from threads.models import Thread
-from tickets import selectors
+from tickets import selectors, visibility
 from tickets.models import Ticket, TicketThread
 from tisket.lib.addresses import address_normalize
 from tisket.lib.html import REMOTE_IMAGE_PREFIX
@@ -49,11 +49,17 @@ IMAGE_HEIGHT = re.compile(r'<img\b(?:[^>]*?\bheight="(\d{1,4})")?', re.IGNORECAS
 
 
 def thread_or_404(request: HttpRequest, reference: str) -> Thread:
-    return thread_selectors.thread_get(organization=request.organization, reference=reference)
+    return thread_selectors.thread_get(
+        organization=request.organization,
+        reference=reference,
+        scope=visibility.thread_scope(request.membership),
+    )
 
 
 def ticket_or_404(request: HttpRequest, reference: str) -> Ticket:
-    ticket = selectors.ticket_get(organization=request.organization, reference=reference)
+    ticket = selectors.ticket_get(
+        organization=request.organization, reference=reference, viewer=request.membership
+    )
     ticket.organization = request.organization
     return ticket
 
