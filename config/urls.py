@@ -4,11 +4,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.webhook_urls import webhook_urlpatterns
 from interface import ops
-from tisket import views
+from tisket import accounts, views
 
 urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("metrics", ops.metrics, name="metrics"),
+    path("accounts/login/", accounts.login, name="login"),
+    path("accounts/logout/", accounts.logout, name="logout"),
     path("accounts/", include("tisket.accounts")),
     path("accounts/invitations/", include("interface.settings_pages.invitations")),
     path("admin/login/", views.admin_login),

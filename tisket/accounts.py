@@ -41,10 +41,10 @@ PENDING_TRIES = 5
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 SECTIONS = [
-    ("profile", "Profile"),
-    ("password-change", "Password"),
-    ("two-factor", "Two-factor sign-in"),
-    ("account-sessions", "Sessions and tokens"),
+    ("accounts:profile", "Profile"),
+    ("accounts:password-change", "Password"),
+    ("accounts:two-factor", "Two-factor sign-in"),
+    ("accounts:account-sessions", "Sessions and tokens"),
 ]
 
 
@@ -79,7 +79,7 @@ class LoginView(auth_views.LoginView):
                 "tries": 0,
                 "next": self.get_success_url(),
             }
-            return redirect("login-verify")
+            return redirect("accounts:login-verify")
         sign_in(self.request, user, method="password")
         return HttpResponseRedirect(self.get_success_url())
 
@@ -145,7 +145,7 @@ class ResetForm(PasswordResetForm):
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = ResetForm
     template_name = "accounts/password_reset.html"
-    success_url = reverse_lazy("password-reset-done")
+    success_url = reverse_lazy("accounts:password-reset-done")
 
     def form_valid(self, form: ResetForm) -> HttpResponse:
         allowed = services.password_reset_allowed(
@@ -160,7 +160,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
-    success_url = reverse_lazy("password-reset-complete")
+    success_url = reverse_lazy("accounts:password-reset-complete")
 
     def form_valid(self, form) -> HttpResponse:
         response = super().form_valid(form)
@@ -173,12 +173,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("password-change")
+    success_url = reverse_lazy("accounts:password-change")
 
     def get_context_data(self, **kwargs) -> dict:
         return {
             "account_sections": SECTIONS,
-            "section": "password-change",
+            "section": "accounts:password-change",
             **super().get_context_data(**kwargs),
         }
 
@@ -207,12 +207,12 @@ def profile(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, "Profile saved.")
-            return redirect("profile")
+            return redirect("accounts:profile")
     memberships = request.user.memberships.select_related("organization").order_by(
         "organization__name"
     )
     context = {"form": form, "memberships": memberships}
-    return _page(request, "accounts/profile.html", context, section="profile")
+    return _page(request, "accounts/profile.html", context, section="accounts:profile")
 
 
 @login_required
@@ -233,7 +233,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
         "tokens": tokens,
         "idle_hours": settings.TISKET_SESSION_IDLE_TIMEOUT / 3600,
     }
-    return _page(request, "accounts/sessions.html", context, section="account-sessions")
+    return _page(request, "accounts/sessions.html", context, section="accounts:account-sessions")
 
 
 @login_required
@@ -245,10 +245,10 @@ def sessions_end(request: HttpRequest) -> HttpResponse:
     if one:
         if one == current:
             messages.error(request, "That is this session: log out instead.")
-            return redirect("account-sessions")
+            return redirect("accounts:account-sessions")
         ended = services.sessions_end(user=request.user, session_key=one)
         messages.success(request, "Session ended." if ended else "That session had ended already.")
-        return redirect("account-sessions")
+        return redirect("accounts:account-sessions")
     ended = services.sessions_end(user=request.user, keep=current)
     revoked = 0
     if request.POST.get("tokens") == "on":
@@ -256,7 +256,7 @@ def sessions_end(request: HttpRequest) -> HttpResponse:
     text = f"Signed out everywhere else: {ended} session{'s' if ended != 1 else ''} ended"
     text += f", {revoked} token{'s' if revoked != 1 else ''} revoked." if revoked else "."
     messages.success(request, text)
-    return redirect("account-sessions")
+    return redirect("accounts:account-sessions")
 
 
 # --- Two-factor sign-in ------------------------------------------------------------------------
@@ -282,7 +282,7 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
                 codes = two_factor.two_factor_enable(user=user, code=form.cleaned_data["code"])
             except TisketError as error:
                 messages.error(request, str(error))
-                return redirect("two-factor")
+                return redirect("accounts:two-factor")
             if codes is None:
                 form.add_error(
                     "code",
@@ -297,17 +297,17 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
                 or two_factor.two_factor_verify(user=user, code=form.cleaned_data["code"]) is None
             ):
                 messages.error(request, "That code is not right: nothing changed.")
-                return redirect("two-factor")
+                return redirect("accounts:two-factor")
             try:
                 if action == "renew":
                     codes = two_factor.recovery_codes_renew(user=user)
                 else:
                     two_factor.two_factor_disable(user=user)
                     messages.success(request, "Two-factor sign-in is off.")
-                    return redirect("two-factor")
+                    return redirect("accounts:two-factor")
             except TisketError as error:
                 messages.error(request, str(error))
-                return redirect("two-factor")
+                return redirect("accounts:two-factor")
     context = {
         "enabled": enabled,
         "form": form,
@@ -320,15 +320,19 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
         device = two_factor.totp_device_pending(user=user)
         context["qr"] = _qr_svg(device.config_url)
         context["secret"] = two_factor.totp_secret_text(device)
-    response = _page(request, "accounts/two_factor.html", context, section="two-factor")
+    response = _page(request, "accounts/two_factor.html", context, section="accounts:two-factor")
     response["Cache-Control"] = "no-store"
     return response
 
 
+logout = auth_views.LogoutView.as_view()
+
+# Under /accounts/, namespace "accounts"; the login and logout pages keep their
+# plain names ("login", "logout"), which Django's LOGIN_URL and every page use.
+app_name = "accounts"
+
 urlpatterns = [
-    path("login/", login, name="login"),
     path("login/verify/", login_verify, name="login-verify"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/reset/", PasswordResetView.as_view(), name="password-reset"),
     path(
         "password/reset/sent/",

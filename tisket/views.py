@@ -57,7 +57,7 @@ def org_view(min_role: str = Role.VIEWER) -> Callable:
                     request,
                     f"{organization.name} requires two-factor sign-in: turn it on to continue.",
                 )
-                return redirect("two-factor")
+                return redirect("accounts:two-factor")
             request.membership = membership
             request.organization = organization
             if request.session.get(LAST_ORG_SESSION_KEY) != org_slug:

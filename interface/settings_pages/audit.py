@@ -71,7 +71,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "errors": form.errors if request.GET else {},
     }
-    return page(request, "settings/audit.html", context, section="settings-audit")
+    return page(request, "settings/audit.html", context, section="settings:audit")
 
 
 @admin_view

@@ -17,7 +17,7 @@ CONVERSATION_PARAMS = {"thread", "ticket", "message", "attachment"}
 
 # A hole the walk knows of: the client-link page lives in the threads app, below the
 # tickets app that holds the rule. It is a POST that withdraws the client's link.
-NOT_YET_SCOPED = {"client-link-revoke"}
+NOT_YET_SCOPED = {"threads:client-link-revoke"}
 
 
 @dataclass
