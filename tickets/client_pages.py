@@ -110,6 +110,8 @@ class _NoReferrerCsrf(CsrfViewMiddleware):
 
 
 _csrf_protect = decorator_from_middleware(_NoReferrerCsrf)
+# The same check for the forms of a member's view-as-client page, which sends no Referer either.
+csrf_protect_no_referrer = _csrf_protect
 
 
 def client_post(view: Callable) -> Callable:
@@ -262,6 +264,33 @@ def _page(
         "rating_error": rating_error,
     }
     return render(request, "client/thread.html", context, status=status)
+
+
+def client_page_as_seen(request: HttpRequest, *, view) -> HttpResponse:
+    """The client's page of a view-as-client session: what they see, without a form, under a banner.
+
+    The same context as the client's own page, so it renders exactly as theirs;
+    `read_only` hides every form and `viewing` draws the banner.
+    """
+    thread = view.thread
+    access = ClientAccess(thread=thread, email=view.client_email, name="")
+    ticket = _ticket(thread)
+    state = _state(thread, ticket)
+    context = {
+        "access": access,
+        "thread": thread,
+        "desk": thread.inbox.sender_name,
+        "tz": thread.organization.timezone,
+        "shown": _messages(access),
+        "state": state,
+        "state_label": STATUS_LABELS.get(state, state),
+        "rating": Rating.objects.filter(ticket=ticket, resolution=ticket.reopen_count).first()
+        if ticket is not None and ticket.status in DONE
+        else None,
+        "read_only": True,
+        "viewing": view,
+    }
+    return _private(render(request, "client/thread.html", context))
 
 
 @client_view

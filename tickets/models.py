@@ -426,3 +426,27 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ClientView(models.Model):
+    """A member looking at a conversation as its client sees it: who, whom, why, when, how long."""
+
+    LIFETIME_MINUTES = 30
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    client_email = models.EmailField()
+    reason = models.CharField(max_length=500)
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} as {self.client_email} on {self.thread_id}"
+
+    def is_open(self, now=None) -> bool:
+        return self.ended_at is None and self.expires_at > (now or timezone.now())

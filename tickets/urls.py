@@ -4,7 +4,7 @@ its ticket, quarantine, the SLA dashboard."""
 from django.urls import path
 
 from tickets.sla import dashboard
-from tickets.views import quarantine, queue
+from tickets.views import client_view, quarantine, queue
 from tickets.views.conversation import urlpatterns as conversation_urlpatterns
 
 app_name = "tickets"
@@ -25,6 +25,17 @@ urlpatterns = [
         "quarantine/<int:quarantined>/discard/",
         quarantine.quarantine_discard,
         name="quarantine-discard",
+    ),
+    path(
+        "threads/<str:thread>/view-as-client/",
+        client_view.client_view_start,
+        name="client-view-start",
+    ),
+    path("view-as-client/<int:client_view>/", client_view.client_view_page, name="client-view"),
+    path(
+        "view-as-client/<int:client_view>/end/",
+        client_view.client_view_end,
+        name="client-view-end",
     ),
     *conversation_urlpatterns,
 ]

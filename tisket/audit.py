@@ -59,6 +59,10 @@ class Action:
     QUARANTINE_DISCARDED = "quarantine.discarded"
     SUPPRESSION_LIFTED = "suppression.lifted"
     AUDIT_EXPORTED = "audit.exported"
+    CLIENT_VIEW_STARTED = "client_view.started"
+    CLIENT_VIEW_OPENED = "client_view.opened"
+    CLIENT_VIEW_ENDED = "client_view.ended"
+    CLIENT_VIEW_REFUSED = "client_view.refused"
 
 
 ACTION_LABELS = {
@@ -92,6 +96,10 @@ ACTION_LABELS = {
     Action.QUARANTINE_DISCARDED: "Discarded a held mail",
     Action.SUPPRESSION_LIFTED: "Lifted a bouncing address",
     Action.AUDIT_EXPORTED: "Exported the audit log",
+    Action.CLIENT_VIEW_STARTED: "Started viewing as a client",
+    Action.CLIENT_VIEW_OPENED: "Opened a page as a client",
+    Action.CLIENT_VIEW_ENDED: "Stopped viewing as a client",
+    Action.CLIENT_VIEW_REFUSED: "Was refused viewing as a client",
 }
 
 # A key of `data` that names a credential: its value is never stored, whatever it is.

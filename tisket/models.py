@@ -203,6 +203,10 @@ class Membership(models.Model):
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    can_view_as_client = models.BooleanField(
+        default=False,
+        help_text="May open a conversation as its client sees it; supervisors always may.",
+    )
     email_notifications = models.BooleanField(
         default=True, help_text="Also send this member's notifications by email."
     )

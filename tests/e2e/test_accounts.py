@@ -114,3 +114,21 @@ def test_an_admin_reads_and_filters_the_audit_log(acme, login):
         page.get_by_role("link", name="Export CSV").click()
     assert "token.created" in Path(download.value.path()).read_text()
     assert page.errors == [] and page.dialogs == []
+
+
+def test_a_supervisor_views_a_conversation_as_its_client(acme, inbox, login):
+    from tests.mail import deliver, make_mail
+
+    thread = deliver(make_mail(to=inbox.address, body="My order never arrived.")).thread
+    page = login(acme.supervisor)
+    page.goto(f"/acme/threads/{thread.reference}/")
+    page.get_by_text("View as client").click()
+    page.get_by_label("Why? (kept in the audit log)").fill("the client says a reply is missing")
+    page.get_by_role("button", name="Open read-only, 30 minutes").click()
+    page.get_by_text("Viewing as jane@client.test").wait_for()
+    page.get_by_text("My order never arrived.").wait_for()
+    assert page.locator("textarea").count() == 0
+    _both_widths(page, "view-as-client")
+    page.get_by_role("button", name="Stop viewing").click()
+    page.get_by_text("You stopped viewing as the client.").wait_for()
+    assert page.errors == [] and page.dialogs == []

@@ -49,8 +49,20 @@ def _foreign_domain(foreign) -> int:
     return mail_domain_add(organization=foreign.cast.org, name="globex-mail.test").pk
 
 
+def _foreign_client_view(foreign) -> int:
+    """A view-as-client session of a supervisor of the other organization."""
+    from threads.models import Thread
+    from tickets.client_views import client_view_start
+
+    thread = Thread.objects.get(reference=foreign.thread_reference)
+    return client_view_start(
+        member=foreign.cast.supervisor, thread=thread, reason="checking their page"
+    ).pk
+
+
 EXTRA_UI_PARAMS: dict[str, Callable] = {
     "domain": _foreign_domain,
+    "client_view": _foreign_client_view,
     "invitation": _foreign_invitation,
     "view": _foreign_saved_view,
     "suppression": _foreign_suppression,

@@ -15,6 +15,7 @@ from threads import selectors as thread_selectors
 from threads.models import Attachment, Message, Participant, Thread
 from threads.presence import presence_others
 from tickets import macros, selectors, sla
+from tickets.client_views import client_view_allowed
 from tickets.models import Queue, Ticket, TicketEvent
 from tickets.views.conversation.bodies import inline_image
 from tickets.views.conversation.common import (
@@ -229,6 +230,7 @@ def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread
         "ticket": ticket,
         "thread": thread,
         "can_work": request.membership.has_role(Role.AGENT),
+        "can_view_as_client": client_view_allowed(request.membership),
     }
     if ticket is None:
         context["participants"] = list(thread.participants.all()) if thread else []
