@@ -128,15 +128,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Colleagues mention you as @handle in notes.",
     )
     signature = models.TextField(
-        max_length=2000, blank=True, help_text="Put under your replies to clients."
+        max_length=2000, blank=True, db_default="", help_text="Put under your replies to clients."
     )
     timezone = models.CharField(
         max_length=64,
         blank=True,
+        db_default="",
         validators=[validate_timezone],
         help_text="Dates and times are shown in it; blank: the organization's.",
     )
-    language = models.CharField(max_length=16, blank=True, validators=[validate_language])
+    language = models.CharField(
+        max_length=16, blank=True, db_default="", validators=[validate_language]
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="Can log into Django admin (installation staff)."
@@ -179,10 +182,13 @@ class Organization(models.Model):
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     require_two_factor = models.BooleanField(
-        default=False, help_text="Members must sign in with a second factor (TOTP)."
+        default=False,
+        db_default=False,
+        help_text="Members must sign in with a second factor (TOTP).",
     )
     restrict_agents_to_queues = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Agents and viewers see only the conversations of their queues and their own "
         "tickets; supervisors and above see everything.",
     )
@@ -205,6 +211,7 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     can_view_as_client = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="May open a conversation as its client sees it; supervisors always may.",
     )
     email_notifications = models.BooleanField(
