@@ -6,14 +6,18 @@ that belongs to a member, and everything about it goes to the audit log: who,
 whom, why, when, how long, and each page opened.
 """
 
+import secrets
 from datetime import timedelta
 
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
+from threads.client_access import ClientAccess
 from threads.models import Thread
-from tickets.models import ClientView
+from tickets.intake import client_reply_send
+from tickets.models import ClientView, Ticket
+from tickets.services import conversation_set_status, ticket_note_add
 from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError, NotAllowedError, TisketError
 from tisket.lib.addresses import address_normalize
@@ -129,4 +133,51 @@ def client_view_end(*, member: Membership, pk: int) -> ClientView:
             data={"seconds": int((min(now, view.expires_at) - view.started_at).total_seconds())},
         )
     view.refresh_from_db(fields=["ended_at"])
+    return view
+
+
+def client_view_act(
+    *, member: Membership, pk: int, action: str, confirmed: bool, body: str = ""
+) -> ClientView:
+    """Reply or close as the client, in an open session, each action confirmed on its own.
+
+    The reply goes through the pipeline as the client's own would; the ticket's
+    timeline gets a note that says who did it on the client's behalf, and why.
+    """
+    if action not in ("reply", "close"):
+        raise TisketError("Choose to reply or to close.")
+    if not member.has_role(Role.AGENT):
+        raise NotAllowedError("Viewers do not act for clients.")
+    if not confirmed:
+        raise TisketError(f"Confirm that you {action} on behalf of the client.")
+    view = client_view_open(member=member, pk=pk)
+    thread = view.thread
+    ticket = Ticket.objects.filter(thread_links__thread=thread).first()
+    if action == "reply":
+        if not body.strip():
+            raise TisketError("Write the client's message.")
+        access = ClientAccess(thread=thread, email=view.client_email, name="")
+        result = client_reply_send(access=access, body=body, nonce=secrets.token_urlsafe(16))
+        done = {"action": "reply", "outcome": result.inbound.status}
+    else:
+        conversation_set_status(
+            thread=thread, ticket=ticket, status=Ticket.Status.RESOLVED, actor=member
+        )
+        done = {"action": "close"}
+    if ticket is not None:
+        what = "replied" if action == "reply" else "marked the conversation resolved"
+        ticket_note_add(
+            ticket=ticket,
+            body=f"On behalf of {view.client_email}: {member.user.get_full_name()} {what} "
+            f"as the client (view as client; reason: {view.reason}).",
+            actor=member,
+        )
+    audit_record(
+        organization=view.organization_id,
+        action=Action.CLIENT_VIEW_ACTED,
+        actor=member,
+        target=thread,
+        target_label=f"{thread.reference} as {view.client_email}",
+        data=done,
+    )
     return view

@@ -33,6 +33,11 @@ urlpatterns = [
     ),
     path("view-as-client/<int:client_view>/", client_view.client_view_page, name="client-view"),
     path(
+        "view-as-client/<int:client_view>/act/",
+        client_view.client_view_act,
+        name="client-view-act",
+    ),
+    path(
         "view-as-client/<int:client_view>/end/",
         client_view.client_view_end,
         name="client-view-end",

@@ -63,6 +63,7 @@ class Action:
     CLIENT_VIEW_OPENED = "client_view.opened"
     CLIENT_VIEW_ENDED = "client_view.ended"
     CLIENT_VIEW_REFUSED = "client_view.refused"
+    CLIENT_VIEW_ACTED = "client_view.acted"
 
 
 ACTION_LABELS = {
@@ -100,6 +101,7 @@ ACTION_LABELS = {
     Action.CLIENT_VIEW_OPENED: "Opened a page as a client",
     Action.CLIENT_VIEW_ENDED: "Stopped viewing as a client",
     Action.CLIENT_VIEW_REFUSED: "Was refused viewing as a client",
+    Action.CLIENT_VIEW_ACTED: "Acted on behalf of a client",
 }
 
 # A key of `data` that names a credential: its value is never stored, whatever it is.

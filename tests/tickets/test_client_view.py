@@ -31,7 +31,7 @@ def test_a_supervisor_sees_the_clients_page_read_only_under_a_banner(acme, threa
     html = page.content.decode()
     assert page.status_code == 200
     assert "Viewing as jane@client.test" in html and "My order never arrived." in html
-    assert 'name="body"' not in html and "client:thread-reply" not in html  # no reply form
+    assert 'id="reply-body"' not in html  # not the client's own reply form
     assert "/c/" not in html  # no client link, no action of the client's
     assert page["Cache-Control"] == "no-store, private"
     started = AuditEvent.objects.get(action=Action.CLIENT_VIEW_STARTED)
@@ -84,3 +84,43 @@ def test_a_session_is_its_members_only(acme, thread, web, client):
     other.force_login(acme.admin.user)
     assert other.get(location).status_code == 404
     assert other.post(location + "end/").status_code == 404
+
+
+@pytest.fixture
+def ticketed(acme, inbox):
+    from tickets.services import queue_create
+
+    queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    return deliver(make_mail(to=inbox.address, body="My order never arrived.")).thread
+
+
+def test_acting_as_the_client_needs_a_confirmation_each_time_and_says_on_whose_behalf(
+    acme, ticketed, web
+):
+    from threads.models import Message
+    from tickets.models import Note, Ticket
+
+    client = web(acme.supervisor)
+    location = _start(client, ticketed)["Location"]
+    act = location + "act/"
+    client.post(act, {"action": "reply", "body": "It came, thanks!"})
+    assert Message.objects.filter(thread=ticketed).count() == 1  # not confirmed: nothing sent
+    client.post(act, {"action": "reply", "body": "It came, thanks!", "confirm": "on"})
+    reply = Message.objects.filter(thread=ticketed).latest("id")
+    assert (reply.direction, reply.from_email) == ("inbound", "jane@client.test")
+    assert "It came, thanks!" in reply.text
+    note = Note.objects.get(ticket__thread_links__thread=ticketed)
+    assert note.body.startswith("On behalf of jane@client.test: ")
+    assert note.author == acme.supervisor
+
+    client.post(act, {"action": "close"})
+    ticket = Ticket.objects.get(thread_links__thread=ticketed)
+    assert ticket.status != "resolved"
+    client.post(act, {"action": "close", "confirm": "on"})
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"
+    acted = AuditEvent.objects.filter(action=Action.CLIENT_VIEW_ACTED).order_by("id")
+    assert [e.data["action"] for e in acted] == ["reply", "close"]
+    with time_machine.travel(timezone.now() + timedelta(minutes=31)):
+        late = client.post(act, {"action": "reply", "body": "x", "confirm": "on"})
+    assert late.status_code == 410

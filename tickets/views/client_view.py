@@ -45,6 +45,34 @@ def client_view_page(request: HttpRequest, client_view: int) -> HttpResponse:
 @org_view(Role.AGENT)
 @require_POST
 @csrf_protect_no_referrer
+def client_view_act(request: HttpRequest, client_view: int) -> HttpResponse:
+    """Reply or close as the client: each time with its own confirmation box ticked."""
+    action = request.POST.get("action", "")
+    try:
+        client_views.client_view_act(
+            member=request.membership,
+            pk=client_view,
+            action=action,
+            confirmed=request.POST.get("confirm") == "on",
+            body=request.POST.get("body", ""),
+        )
+    except client_views.ClientViewGoneError as error:
+        context = {"heading": "This session has ended", "text": str(error), "howto": False}
+        return render(request, "client/notice.html", context, status=410)
+    except TisketError as error:
+        messages.error(request, str(error))
+    else:
+        done = "Sent as the client." if action == "reply" else "Marked resolved for the client."
+        messages.success(request, done)
+    return redirect(
+        "tickets:client-view", org_slug=request.organization.slug, client_view=client_view
+    )
+
+
+@csrf_exempt
+@org_view(Role.AGENT)
+@require_POST
+@csrf_protect_no_referrer
 def client_view_end(request: HttpRequest, client_view: int) -> HttpResponse:
     view = client_views.client_view_end(member=request.membership, pk=client_view)
     messages.success(request, "You stopped viewing as the client.")
