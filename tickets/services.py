@@ -23,6 +23,7 @@ from tickets.models import (
     TicketThread,
     ticket_reference,
 )
+from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError, NotAllowedError, TisketError
 from tisket.models import Membership, Notification, Organization, Role
 from tisket.services import sequence_next
@@ -349,7 +350,18 @@ def queue_create(
     queue = Queue.objects.create(organization=organization, name=name.strip(), **fields)
     queue_set_members(queue=queue, members=members)
     queue_set_inboxes(queue=queue, inboxes=inboxes)
+    _queue_audit(queue, "created", actor=actor)
     return queue
+
+
+def _queue_audit(queue: Queue, change: str, actor: Membership | None = None, **data) -> None:
+    audit_record(
+        organization=queue.organization_id,
+        action=Action.QUEUE_CHANGED,
+        actor=actor,
+        target=queue,
+        data={"change": change, **data},
+    )
 
 
 def queue_set_members(*, queue: Queue, members: Iterable[Membership]) -> None:
@@ -357,10 +369,22 @@ def queue_set_members(*, queue: Queue, members: Iterable[Membership]) -> None:
     members = list(members)
     _check_same_organization(queue.organization, *members)
     wanted = {m.pk for m in members}
+    before = set(QueueMember.objects.filter(queue=queue).values_list("membership_id", flat=True))
     QueueMember.objects.filter(queue=queue).exclude(membership_id__in=wanted).delete()
     QueueMember.objects.bulk_create(
         [QueueMember(queue=queue, membership_id=pk) for pk in wanted], ignore_conflicts=True
     )
+    if wanted != before:
+        # Queue membership decides what an agent sees when agent groups are on.
+        emails = dict(
+            Membership.objects.filter(pk__in=wanted ^ before).values_list("pk", "user__email")
+        )
+        _queue_audit(
+            queue,
+            "members",
+            added=sorted(emails[pk] for pk in wanted - before),
+            removed=sorted(emails[pk] for pk in before - wanted),
+        )
 
 
 def queue_set_inboxes(*, queue: Queue, inboxes: Iterable) -> None:
@@ -389,11 +413,13 @@ def queue_update(*, queue: Queue, **fields) -> Queue:
         setattr(queue, name, value)
     if fields:
         queue.save(update_fields=list(fields))
+        _queue_audit(queue, "changed", fields=sorted(fields))
     return queue
 
 
 def queue_delete(*, queue: Queue) -> None:
     """Delete a queue; its tickets stay, without a queue."""
+    _queue_audit(queue, "deleted")
     queue.delete()
 
 

@@ -55,6 +55,7 @@ class Action:
     INBOX_CHANGED = "inbox.changed"
     INBOX_DELETED = "inbox.deleted"
     SLA_CHANGED = "sla.changed"
+    QUEUE_CHANGED = "queue.changed"
     QUARANTINE_RELEASED = "quarantine.released"
     QUARANTINE_DISCARDED = "quarantine.discarded"
     SUPPRESSION_LIFTED = "suppression.lifted"
@@ -93,6 +94,7 @@ ACTION_LABELS = {
     Action.INBOX_CHANGED: "Changed an inbox",
     Action.INBOX_DELETED: "Deleted an inbox",
     Action.SLA_CHANGED: "Changed SLA settings",
+    Action.QUEUE_CHANGED: "Changed a queue",
     Action.QUARANTINE_RELEASED: "Released a held mail",
     Action.QUARANTINE_DISCARDED: "Discarded a held mail",
     Action.SUPPRESSION_LIFTED: "Lifted a bouncing address",

@@ -227,3 +227,19 @@ def test_the_api_shows_nothing_of_another_organization(acme, globex):
     audit_record(organization=globex.org, action=Action.LOGIN, actor=globex.owner)
     results = api_client(acme.admin).get("/api/v1/audit/").json()["results"]
     assert all("globex" not in json.dumps(e) for e in results)
+
+
+def test_queue_membership_changes_are_recorded(acme, web):
+    from tickets.services import queue_create, queue_set_members
+
+    queue = queue_create(organization=acme.org, name="Billing", actor=acme.supervisor)
+    queue_set_members(queue=queue, members=[acme.agent])
+    queue_set_members(queue=queue, members=[acme.agent2])
+    changes = [
+        e.data for e in AuditEvent.objects.filter(action=Action.QUEUE_CHANGED).order_by("id")
+    ]
+    assert changes == [
+        {"change": "created"},
+        {"change": "members", "added": ["agent@acme.test"], "removed": []},
+        {"change": "members", "added": ["agent2@acme.test"], "removed": ["agent@acme.test"]},
+    ]
