@@ -15,10 +15,6 @@ from tisket.models import Organization
 
 CONVERSATION_PARAMS = {"thread", "ticket", "message", "attachment"}
 
-# A hole the walk knows of: the client-link page lives in the threads app, below the
-# tickets app that holds the rule. It is a POST that withdraws the client's link.
-NOT_YET_SCOPED = {"threads:client-link-revoke"}
-
 
 @dataclass
 class Hidden:
@@ -84,8 +80,6 @@ CONVERSATION_PAGES = [
 def test_every_page_of_a_conversation_outside_the_agents_queues_is_404(
     groups, acme, web, name, pattern
 ):
-    if name in NOT_YET_SCOPED:
-        pytest.skip("known hole, see NOT_YET_SCOPED")
     names = {m.group("name") for m in PARAM.finditer(pattern)} - {"org_slug"}
     url = _fill(pattern, {"org_slug": "acme", **{n: UI_VALUES[n](groups) for n in names}})
     client = web(acme.agent)

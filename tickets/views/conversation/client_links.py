@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from threads.client_access import client_links_revoke
-from threads.selectors import thread_get
+from tickets.views.conversation.common import thread_or_404
 from tisket.models import Role
 from tisket.views import org_view
 
@@ -14,7 +14,7 @@ from tisket.views import org_view
 @org_view(Role.AGENT)
 @require_POST
 def client_link_revoke(request: HttpRequest, thread: str) -> HttpResponse:
-    found = thread_get(organization=request.organization, reference=thread)
+    found = thread_or_404(request, thread)
     client_links_revoke(thread=found, actor=request.membership)
     flash.success(
         request,
