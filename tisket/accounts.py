@@ -308,9 +308,12 @@ def two_factor_page(request: HttpRequest) -> HttpResponse:
             except TisketError as error:
                 messages.error(request, str(error))
                 return redirect("accounts:two-factor")
+    if codes is not None:
+        form = TwoFactorCodeForm()
     context = {
         "enabled": enabled,
         "form": form,
+        "form_off": TwoFactorCodeForm(auto_id="off_%s"),
         "codes": codes,
         "required_by": list(two_factor.organizations_requiring(user=user)),
     }
