@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tisket', '0004_login_throttle'),
+        ('tisket', '0006_notification_mail_domain'),
     ]
 
     operations = [

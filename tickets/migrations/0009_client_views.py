@@ -9,8 +9,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('threads', '0014_message_idempotency_key'),
-        ('tickets', '0007_sla_recomputed_by_sweep'),
-        ('tisket', '0005_accounts_audit'),
+        ('tickets', '0008_reply_drafts'),
+        ('tisket', '0007_accounts_audit'),
     ]
 
     operations = [
