@@ -5,21 +5,38 @@ malformed encoded-words, missing boundaries, crafted address headers. Each
 small function here takes what it can and falls back to something safe.
 """
 
-import codecs
-import contextlib
+import base64
+import binascii
+import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import message_from_bytes, policy
-from email.header import decode_header, make_header
+from email import errors, message_from_bytes, policy
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
 from tisket.lib.addresses import address_is_valid, address_normalize
 from tisket.lib.files import safe_filename, sniff_content_type
 from tisket.lib.html import clean_header_value, html_to_text
+from tisket.lib.mail.charsets import (
+    charset_codec,
+    decode_bytes,
+    decode_header_bytes,
+    detect_charset,
+)
+from tisket.lib.mail.quotes import visible_html_text, visible_text
 
+ENCODED_WORD = re.compile(r"=\?(?P<charset>[^?\s]{1,75})\?(?P<encoding>[bBqQ])\?(?P<text>[^?]*)\?=")
+# A run of encoded words (and the whitespace between them) outside quotes.
+ENCODED_RUN = re.compile(
+    r"=\?[^?\s]{1,75}\?[bBqQ]\?[^?]*\?=(?:[ \t]*=\?[^?\s]{1,75}\?[bBqQ]\?[^?]*\?=)*"
+)
+QUOTED_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9_-]{0,75}[ \t]*:")
+MAX_HEADER_BLOCK = 256 * 1024
+LOOSE_ADDRESS = re.compile(r"[^\s<>\"'(),;:\[\]@\\]{1,64}@[^\s<>\"'(),;:\[\]@\\]{1,255}")
+SENDER_FALLBACKS = ("Reply-To", "Sender", "Return-Path")
 MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
 LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 # The common simple forms of an address, which need no full RFC 5322 parse:
@@ -36,18 +53,6 @@ _NAME = rf"""(?:(?P<name>{_WORD}(?: {_WORD})*) ?|"(?P<quoted>[ !#-;=?A-\[\]-~]*)
 SIMPLE_ADDRESS_RE = re.compile(rf"(?P<bare>{_ADDR_SPEC})|{_NAME}?<(?P<spec>{_ADDR_SPEC})>")
 SIMPLE_MAX_LENGTH = 320
 MAX_REFERENCES = 50
-# Charsets that mailers declare but Python does not know, or that lie.
-CHARSET_ALIASES = {
-    "unknown-8bit": "utf-8",
-    "x-unknown": "utf-8",
-    "8bit": "utf-8",
-    "ansi_x3.4-1968": "ascii",
-    "ks_c_5601-1987": "cp949",
-    "x-user-defined": "cp1252",
-    "iso-8859-8-i": "iso-8859-8",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-}
 
 
 @dataclass
@@ -69,6 +74,7 @@ class ParsedMail:
     from_name: str = ""
     from_email: str = ""
     from_problem: str = ""
+    sender_note: str = ""  # where the sender came from when From could not say
     reply_to: list[tuple[str, str]] = field(default_factory=list)
     to: list[tuple[str, str]] = field(default_factory=list)
     cc: list[tuple[str, str]] = field(default_factory=list)
@@ -76,6 +82,7 @@ class ParsedMail:
     date: datetime | None = None
     text: str = ""
     html: str = ""
+    text_from_html: bool = False  # no text part: text is the HTML rendered
     attachments: list[MailAttachment] = field(default_factory=list)
     content_key: str = ""
     message: Message | None = None
@@ -88,14 +95,14 @@ class ParsedMail:
         return ids[:MAX_REFERENCES]
 
 
-def fix_surrogates(value: str) -> str:
-    """Text safe to store: raw 8-bit bytes decoded as UTF-8 (errors replaced), NULs dropped.
+def fix_surrogates(value: str, fallback: str = "") -> str:
+    """Text safe to store: raw 8-bit bytes decoded (UTF-8 first), NULs dropped.
 
     surrogateescape leaves undecoded header bytes as lone surrogates; and a NUL,
     which a mail may well carry, is the one character PostgreSQL cannot store.
     """
     if any("\udc80" <= ch <= "\udcff" for ch in value):
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        value = decode_header_bytes(value.encode("utf-8", "surrogateescape"), fallback)
     return value.replace("\x00", "")
 
 
@@ -105,23 +112,140 @@ def _unfold(value: str) -> str:
     return "".join(LINE_BREAKS.split(value))
 
 
-def header_text(msg: Message, name: str) -> str:
-    """A header's decoded value ('' when absent or undecodable).
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's values as they came (compat32 would wrap 8-bit ones in a Header)."""
+    name = name.lower()
+    values = []
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            values.append(value if isinstance(value, str) else str(value))
+    return values
 
-    Messages are parsed with the fast compat32 policy; a header is decoded
-    the way email.policy.default would, but only when it is asked for.
-    """
-    value = msg.get(name)
-    if value is None:
-        return ""
-    value = str(value)
-    if value.isascii() and "=?" not in value:
-        # Nothing to decode: the parser would return it as is.
-        return _unfold(value).strip().replace("\x00", "")
+
+def body_charset(msg: Message) -> str:
+    """The first charset the message declares for its text: how its raw headers were written."""
+    cached = getattr(msg, "_tisket_body_charset", None)
+    if cached is not None:
+        return cached
+    charset = ""
     try:
-        return fix_surrogates(str(policy.default.header_factory(name, _unfold(str(value)))))
-    except Exception:  # a malformed header must not sink the whole mail
-        return fix_surrogates(_unfold(str(value)))
+        for count, part in enumerate(msg.walk()):
+            if count > 100:
+                break
+            declared = part.get_param("charset")
+            if isinstance(declared, str) and charset_codec(declared):
+                charset = declared
+                break
+        if not charset:
+            charset = _detected_body_charset(msg)
+    except Exception:  # a broken part says nothing about the charset
+        charset = ""
+    msg._tisket_body_charset = charset
+    return charset
+
+
+def _detected_body_charset(msg: Message) -> str:
+    """The charset of an undeclared 8-bit text body: a longer sample than any header."""
+    part = next((p for p in msg.walk() if p.get_content_maintype() == "text"), None)
+    if part is None:
+        return ""
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes) or data.isascii():
+        return ""
+    return detect_charset(data)
+
+
+def _decoded_raw(msg: Message, value: str) -> str:
+    """A raw header value unfolded, its 8-bit bytes decoded (a NUL stays: it is a defect)."""
+    value = _unfold(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = decode_header_bytes(value.encode("utf-8", "surrogateescape"), body_charset(msg))
+    return value
+
+
+def decode_words(value: str) -> str:
+    """Decode the RFC 2047 encoded words of an unstructured header, whatever their charset says.
+
+    Adjacent words of one charset are joined before decoding (mailers split a
+    character across two words); whitespace between encoded words is dropped.
+    """
+    out: list[str] = []
+    pending: list[tuple[str, bytes]] = []  # (charset, bytes) of adjacent encoded words
+    position = 0
+
+    def flush() -> None:
+        while pending:
+            charset = pending[0][0]
+            data = b""
+            while pending and pending[0][0] == charset:
+                data += pending.pop(0)[1]
+            out.append(decode_bytes(data, charset))
+
+    for match in ENCODED_WORD.finditer(value):
+        between = value[position : match.start()]
+        if between and (not pending or between.strip()):
+            flush()
+            out.append(between)
+        position = match.end()
+        charset = match["charset"].partition("*")[0].lower()
+        pending.append((charset, _word_bytes(match["encoding"], match["text"])))
+    flush()
+    out.append(value[position:])
+    return "".join(out)
+
+
+def _word_bytes(encoding: str, text: str) -> bytes:
+    try:
+        if encoding in "bB":
+            text = re.sub(r"[^A-Za-z0-9+/]", "", text)
+            if len(text) % 4 == 1:
+                text = text[:-1]  # a stray character: the rest still decodes
+            return base64.b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_qp(text.encode("ascii", "replace"), header=True)
+    except (binascii.Error, ValueError):
+        return text.encode("ascii", "replace")
+
+
+def header_text(msg: Message, name: str) -> str:
+    """A header's decoded value ('' when absent).
+
+    Messages are parsed with the fast compat32 policy; a header is decoded only
+    when it is asked for: raw 8-bit bytes as UTF-8 or the body's charset, encoded
+    words by their charset as mail programs read it.
+    """
+    values = _raw_values(msg, name)
+    if not values:
+        return ""
+    value = _decoded_raw(msg, values[0])
+    if "=?" in value:
+        value = decode_words(value)
+    return value.strip().replace("\x00", "")
+
+
+def _phrase_words_quoted(value: str) -> str:
+    """An address header with its encoded words decoded into quoted strings.
+
+    Encoded words inside a quoted display name are decoded as mail programs do
+    (RFC 2047 forbids them there, but they are common); a decoded word becomes
+    a quoted string, so that no decoded ',', '<' or '@' can make an address.
+    """
+
+    def quoted(text: str) -> str:
+        text = clean_header_value(text, max_length=200)
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    def in_quotes(match: re.Match) -> str:
+        inner = match.group(1)
+        if "=?" not in inner:
+            return match.group(0)
+        return quoted(decode_words(inner.replace('\\"', '"')))
+
+    value = QUOTED_STRING.sub(in_quotes, value)
+
+    def run(match: re.Match) -> str:
+        return quoted(decode_words(match.group(0)))
+
+    return ENCODED_RUN.sub(run, value)
 
 
 def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], str]:
@@ -133,13 +257,16 @@ def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], st
     """
     pairs: list[tuple[str, str]] = []
     problems: list[str] = []
-    for raw in msg.get_all(name, failobj=[]):
-        simple = _simple_addresses(_unfold(str(raw)))
+    for raw in _raw_values(msg, name):
+        text = _decoded_raw(msg, raw)
+        simple = _simple_addresses(text)
         if simple is not None:
             pairs.extend(p for p in simple if p[1] not in {q[1] for q in pairs})
             continue
+        if "=?" in text:
+            text = _phrase_words_quoted(text)
         try:
-            value = policy.default.header_factory(name, _unfold(str(raw)))
+            value = policy.default.header_factory(name, text)
             addresses = value.addresses
             defects = [d for d in value.defects if _is_serious(d)]
         except Exception as exc:
@@ -149,8 +276,8 @@ def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], st
             problems.append(f"malformed {name} header: {defects[0]}")
             continue
         for address in addresses:
-            spec = address_normalize(fix_surrogates(address.addr_spec))
-            if not address_is_valid(spec) or not spec.isprintable():
+            spec = address_normalize(fix_surrogates(address.addr_spec)).rstrip(".")
+            if not address_is_valid(spec) or not spec.isprintable() or not _domain_ok(spec):
                 problems.append(f"invalid address in {name}: {spec!r}")
                 continue
             display = clean_header_value(fix_surrogates(address.display_name or ""), max_length=200)
@@ -184,8 +311,6 @@ def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
 
 
 def _is_serious(defect: Exception) -> bool:
-    from email import errors
-
     return isinstance(defect, errors.InvalidHeaderDefect | errors.NonPrintableDefect)
 
 
@@ -205,38 +330,32 @@ def decode_payload(part: Message) -> str:
         data = str(part.get_payload()).encode("utf-8", "surrogateescape")
     if not isinstance(data, bytes):
         data = str(data).encode("utf-8", "surrogateescape")
-    declared = (part.get_content_charset() or "").strip().lower()
-    charset = CHARSET_ALIASES.get(declared, declared)
-    for candidate in (charset, "utf-8"):
-        if not candidate:
-            continue
-        try:
-            codecs.lookup(candidate)
-            return data.decode(candidate).replace("\x00", "")
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode("cp1252", "replace").replace("\x00", "") if data else ""
+    try:
+        declared = part.get_param("charset")
+    except Exception:
+        declared = None
+    if isinstance(declared, tuple):  # RFC 2231 form
+        declared = declared[2]
+    return decode_bytes(data, str(declared or "")).replace("\x00", "")
 
 
 def part_filename(part: Message) -> str:
-    try:
-        name = part.get_filename()
-    except Exception:
-        name = None
-    if name is None:
+    """A part's file name: Content-Disposition's, else Content-Type's name, decoded."""
+    name = ""
+    for param, header in (("filename", "content-disposition"), ("name", "content-type")):
         try:
-            name = part.get_param("name")
-            if isinstance(name, tuple):  # RFC 2231 (charset, language, value)
-                name = codecs.decode(name[2].encode("latin-1"), name[0] or "utf-8", "replace")
-        except Exception:
-            name = None
-    if not name:
-        return ""
-    name = fix_surrogates(str(name))
+            value = part.get_param(param, header=header)
+        except Exception:  # a parameter no parser reads names nothing
+            value = None
+        if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded value)
+            data = value[2].encode("raw-unicode-escape", "replace")
+            value = decode_bytes(data, value[0] or "utf-8")
+        if value:
+            name = fix_surrogates(email.utils.unquote(str(value)), body_charset(part))
+            break
     if "=?" in name:  # RFC 2047 inside a parameter: wrong, and what Outlook and Gmail send
-        with contextlib.suppress(Exception):  # an undecodable word stays as it came
-            name = str(make_header(decode_header(name)))
-    return name
+        name = decode_words(name)
+    return name.strip()
 
 
 def _payload_bytes(part: Message) -> bytes:
@@ -324,19 +443,123 @@ def content_key(parsed: "ParsedMail") -> str:
     return digest.hexdigest()
 
 
+def _message(raw: bytes) -> Message:
+    """The message, its header block mended first when it is broken.
+
+    What a person reads as headers: past a first line that is not one, and with a
+    line that lost its folding indentation joined to the header above it.
+    """
+    msg = message_from_bytes(raw, policy=policy.compat32)
+    if not any(isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
+        return msg
+    mended = _header_block_mended(raw)
+    if mended == raw:
+        return msg
+    repaired = message_from_bytes(mended, policy=policy.compat32)
+    return repaired if len(repaired.keys()) > len(msg.keys()) else msg
+
+
+def _header_block_mended(raw: bytes) -> bytes:
+    lines = raw[:MAX_HEADER_BLOCK].split(b"\n")
+    rest = raw[MAX_HEADER_BLOCK:]
+    out: list[bytes] = []
+    for i, line in enumerate(lines):
+        bare = line.rstrip(b"\r")
+        if not bare:
+            out.extend(lines[i:])
+            break
+        header_next = i + 1 < len(lines) and bool(HEADER_LINE.match(lines[i + 1]))
+        if HEADER_LINE.match(bare) or bare[:1] in (b" ", b"\t") or bare.startswith(b"From "):
+            out.append(line)
+        elif not out and header_next:
+            continue  # a first line that is not a header: what follows is
+        elif out and header_next:
+            out.append(b" " + line)  # a folded line that lost its indentation
+        else:
+            out.extend(lines[i:])
+            break
+    return b"\n".join(out) + rest
+
+
+def _sender(parsed: ParsedMail, msg: Message) -> None:
+    """From's address; else a repaired From; else Reply-To, Sender, Return-Path, noted."""
+    senders, parsed.from_problem = header_addresses(msg, "From")
+    if not senders and not parsed.from_problem and not _raw_values(msg, "From"):
+        parsed.from_problem = "no From header"
+    elif not senders and not parsed.from_problem:
+        parsed.from_problem = "no sender address in From"
+    if senders:
+        parsed.from_name, parsed.from_email = senders[0]
+        return
+    repaired = address_repaired(msg, "From")
+    if repaired:
+        parsed.from_name, parsed.from_email = repaired
+        parsed.sender_note = f"From header repaired ({parsed.from_problem})."
+        return
+    for name in SENDER_FALLBACKS:
+        found, _ = header_addresses(msg, name)
+        if not found:
+            found = [a for a in [address_repaired(msg, name)] if a]
+        if found:
+            parsed.from_name, parsed.from_email = found[0]
+            parsed.sender_note = f"Sender taken from {name}: {parsed.from_problem}."
+            return
+
+
+def address_repaired(msg: Message, name: str) -> tuple[str, str] | None:
+    """(name, address) of a header holding one address in a form the strict parser refuses.
+
+    A trailing dot, doubled brackets, odd quoting, no brackets around the address:
+    a person reads one address there. Two different addresses stay unreadable, so
+    that `alice@example.org <bob@evil.test>` never becomes either of them.
+    """
+    for raw in _raw_values(msg, name)[:1]:
+        text = _decoded_raw(msg, raw)[: SIMPLE_MAX_LENGTH * 4]
+        if "\x00" in text:
+            return None
+        # An address spelled inside an encoded word is no address (it is how one is smuggled).
+        bare = ENCODED_RUN.sub(" ", text)
+        tokens = LOOSE_ADDRESS.findall(bare)
+        if not tokens or len(tokens) != bare.count("@"):
+            return None  # an '@' outside any address: `bob@a.test@evil.test`
+        found = {_spec_mended(token): token for token in tokens}
+        if len(found) != 1 or "" in found:
+            return None
+        spec, token = next(iter(found.items()))
+        display = decode_words(text.replace(token, " "))
+        display = clean_header_value(re.sub(r"[<>\"'\\]", " ", display), max_length=200)
+        return display.strip(" ,;:"), spec
+    return None
+
+
+def _domain_ok(spec: str) -> bool:
+    """A host name (IDN included) or an address literal: no quote, no stray punctuation."""
+    domain = spec.rpartition("@")[2]
+    if domain.startswith("[") and domain.endswith("]"):
+        return True
+    return all(ch.isalnum() or ch in ".-_" for ch in domain)
+
+
+def _spec_mended(token: str) -> str:
+    spec = token.strip(".").lower()
+    local, _, domain = spec.rpartition("@")
+    spec = f"{local}@{domain.strip('.')}"
+    if not spec.isascii() or not spec.isprintable() or not address_is_valid(spec):
+        return ""
+    if not _domain_ok(spec):
+        return ""
+    return spec if "." in domain or domain == "localhost" else ""
+
+
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse raw RFC 822 bytes; never raises."""
-    msg = message_from_bytes(raw, policy=policy.compat32)
+    msg = _message(raw)
     parsed = ParsedMail(message=msg)
     parsed.message_id = next(iter(message_ids(header_text(msg, "Message-ID"))), "")
     parsed.in_reply_to = message_ids(header_text(msg, "In-Reply-To"))[:MAX_REFERENCES]
     parsed.references = message_ids(header_text(msg, "References"))[-MAX_REFERENCES:]
     parsed.subject = clean_header_value(header_text(msg, "Subject"))
-    senders, parsed.from_problem = header_addresses(msg, "From")
-    if senders:
-        parsed.from_name, parsed.from_email = senders[0]
-    elif not parsed.from_problem:
-        parsed.from_problem = "no sender address in From"
+    _sender(parsed, msg)
     parsed.reply_to, _ = header_addresses(msg, "Reply-To")
     parsed.to, _ = header_addresses(msg, "To")
     parsed.cc, _ = header_addresses(msg, "Cc")
@@ -357,5 +580,15 @@ def parse_mail(raw: bytes) -> ParsedMail:
         parsed.text = raw.decode("utf-8", "replace")
     if not parsed.text and parsed.html:
         parsed.text = html_to_text(parsed.html)
+        parsed.text_from_html = True
     parsed.content_key = content_key(parsed)
     return parsed
+
+
+def mail_visible_text(parsed: ParsedMail) -> str:
+    """The new text of a mail: its text part's, or its HTML's when it has no text of its own."""
+    if parsed.text and not parsed.text_from_html:
+        return visible_text(parsed.text)
+    if parsed.html:
+        return visible_html_text(parsed.html)
+    return visible_text(parsed.text)
