@@ -2,8 +2,9 @@
 
 Expectations come from a JSON file next to each mail (`reply.eml` and `reply.json`), or
 from an `expected.json` index in the folder: a list of objects with a `file` key. Each of
-`subject`, `from`, `visible_text` (exact), `visible_text_startswith` and `attachments`
-(a list of file names) is checked only when it is given.
+`subject`, `from`, `visible_text` (line by line, blank lines and spacing aside),
+`visible_text_startswith` and `attachments` (a list of file names) is checked only when
+it is given.
 
 A file is read as a whole mail when it ends in `.eml` or its expectations name a subject
 or a sender; a `.html` file otherwise is an HTML body, and any other file a text body.
@@ -128,7 +129,7 @@ def _measure(case: Case) -> Outcome:
         got = str(outcome.got.get("sender") or "")
         outcome.checked["sender"] = got.lower() == str(expected["from"]).lower()
     if "visible_text" in expected:
-        outcome.checked["body"] = visible.strip() == str(expected["visible_text"]).strip()
+        outcome.checked["body"] = _lines(visible) == _lines(expected["visible_text"])
     elif "visible_text_startswith" in expected:
         outcome.checked["body"] = _words(visible).startswith(
             _words(expected["visible_text_startswith"])
@@ -142,6 +143,11 @@ def _measure(case: Case) -> Outcome:
 def _is_message(case: Case) -> bool:
     suffix = case.path.suffix.lower()
     return suffix in (".eml", ".msg", ".mbox") or bool({"subject", "from"} & case.expected.keys())
+
+
+def _lines(value: object) -> list[str]:
+    """Text compared as a reader sees it: its non-blank lines, spacing aside."""
+    return [" ".join(line.split()) for line in str(value or "").splitlines() if line.strip()]
 
 
 def _words(value: object) -> str:

@@ -11,9 +11,23 @@ MAX_LINE = 1000  # longer lines are never headers, separators or signatures
 MAX_WINDOW = 400  # longest joined "On ... wrote:" window that is tried
 COLONS = (":", "\uff1a")  # ASCII and full-width (CJK)
 
+# Verbs that close an attribution ("… wrote:"), in the languages mail programs are written in.
+_VERBS = (
+    r"wrote|writes|schrieb|geschrieben|a\s+écrit|escribió|escribio|schreef|geschreven|skrev"
+    r"|ha\s+scritto|escreveu|napisał(?:\(a\)|a)?|pisze|napsal(?:\(a\))?|napsala|napísal"
+    r"|kirjoitti|írta|yazd\u0131|пишет|написал(?:\(\u0430\)|\u0430)?|пише|написав(?:\(ла\))?"
+    r"|έγραψε"
+    r"|a\s+scris|đã\s+viết|menulis|va\s+escriure|escrigué|skrifaði|rakstīja|rašė|kirjutas"
+    r"|napisao|je\s+napisal|написа|כתב|كتب|نوشت"
+)
+_VERBS_UNSPACED = r"เขียนว่า|写道|寫道|작성|が書きました|のメッセージ|のメール"  # no word boundary
+_VERB_END = re.compile(
+    rf"(?:(?:.*?\b)?(?:{_VERBS})|.*?(?:{_VERBS_UNSPACED}))(?:\s*\([^()]{{0,40}}\))?\s*[:\uff1a]?",
+    re.IGNORECASE,
+)
 _QUOTE_HEADER = re.compile(
     r"(?:-++\s*+)?(?:"
-    r"on\s.{1,250}?\b(?:wrote|writes|said)"  # en
+    r"on\s.{1,250}?\b(?:wrote|writes)"  # en
     r"|am\s.{1,250}?\bschrieb\b.{0,150}?"  # de
     r"|le\s.{1,250}?\ba\s+écrit"  # fr
     r"|el\s.{1,250}?\bescribió"  # es
@@ -24,54 +38,97 @@ _QUOTE_HEADER = re.compile(
     r"|em\s.{1,250}?\bescreveu"  # pt
     r"|.{1,250}?\b(?:пишет|написал(?:\(\u0430\)|\u0430)?)"  # ru: "пишет", "написал", "написала"
     r"|\d{4}年\d{1,2}月\d{1,2}日.{0,250}?"  # ja (Gmail puts only date, name and address)
-    r"|.{1,250}?(?:が書きました|のメッセージ|写道|작성)"  # ja, zh, ko
+    r"|.{1,250}?(?:が書きました|のメッセージ|のメール|写道|寫道|작성)"  # ja, zh, ko
     # Any language once an address is there: "ons 4 dec. 2024 kl. 20:42 skrev B <b@x.se>:"
-    r"|(?=[^@]*+@).{1,250}?\b(?:wrote|schrieb|a\s+écrit|escribió|schreef|skrev|ha\s+scritto"
-    r"|escreveu|napisał|kirjoitti|napsal|írta|yazd\u0131)\b.{0,150}?"
+    rf"|(?=[^@]*+@).{{1,250}}?(?:\b(?:{_VERBS}|said)\b|{_VERBS_UNSPACED}).{{0,150}}?"
     r")\s*[:\uff1a]\s*",  # an ASCII or a full-width colon
     re.IGNORECASE,
 )
-_SEPARATOR = re.compile(
-    r"-{2,}+\s*+(?:original message|ursprüngliche nachricht|original-nachricht"
-    r"|message d['\u2019]origine|oorspronkelijk bericht|opprinnelig melding|oprindelig meddelelse"
-    r"|ursprungligt meddelande|mensaje original|messaggio originale|mensagem original"
-    r"|wiadomość oryginalna|oryginalna wiadomość|исходное сообщение|исходное письмо"
-    r"|元のメッセージ)\s*-{2,}",
-    re.IGNORECASE,
+# Zoho Mail: "---- On Mon, 06 Jan 2025 10:15:00 +0100 Ann <a@b.c> wrote ----".
+_ZOHO = re.compile(r"-{2,}\s*(.{1,380}?)\s*-{2,}")
+# A date or a time: what an attribution has and a sentence ending in a colon seldom has.
+_DATE = re.compile(
+    r"\d{1,2}[:.]\d\d(?!\d)|\b(?:19|20)\d\d\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年|\d{4}년"
 )
+_SEPARATOR_WORDS = (
+    r"original message|reply message|antwort nachricht|ursprüngliche nachricht|original-nachricht"
+    r"|originalnachricht|message d['\u2019]origine|message original|oorspronkelijk bericht"
+    r"|opprinnelig melding|oprindelig meddelelse|oprindelig besked|ursprungligt meddelande"
+    r"|originalmeddelande|mensaje original|messaggio originale|mensagem original"
+    r"|missatge original|wiadomość oryginalna|oryginalna wiadomość|původní zpráva"
+    r"|pôvodná správa|eredeti üzenet|orijinal mesaj|özgün ileti|alkuperäinen viesti"
+    r"|upprunaleg skilaboð|algne kiri|pradinis laiškas|sākotnējā ziņa|izvorna poruka"
+    r"|izvirno sporočilo|оригинално съобщение|исходное сообщение|исходное письмо"
+    r"|початкове повідомлення|вихідне повідомлення|αρχικό μήνυμα|mesaj original|mesaj inițial"
+    r"|הודעה מקורית|الرسالة الأصلية|tin nhắn gốc|thư gốc|pesan asli|ข้อความต้นฉบับ"
+    r"|原始邮件|原始郵件|原始信件|元のメッセージ|원본 메시지"
+)
+_SEPARATOR = re.compile(rf"-{{2,}}+\s*+(?:{_SEPARATOR_WORDS})\s*-{{2,}}", re.IGNORECASE)
+# Any other "----- Words -----" line is a separator when a header block follows it.
+_DASHED_TITLE = re.compile(r"-{2,}+\s*+[^\W\d_](?:[^\W\d_]|['\u2019 .-]){0,40}?\s*-{2,}")
 _FORWARD = re.compile(
     r"(?:-{2,}+\s*+(?:forwarded message|weitergeleitete nachricht|message transféré"
-    r"|doorgestuurd bericht|videresendt (?:melding|meddelelse)|vidarebefordrat meddelande"
+    r"|doorgestuurd bericht|videresendt (?:melding|meddelelse|besked)|vidarebefordrat meddelande"
     r"|mensaje reenviado|messaggio inoltrato|mensagem encaminhada|wiadomość przekazana"
-    r"|пересылаемое сообщение|転送されたメッセージ)\s*-{2,}"
+    r"|přeposlaná zpráva|továbbított üzenet|iletilen ileti|välitetty viesti"
+    r"|пересылаемое сообщение|пересланное сообщение|переслане повідомлення"
+    r"|προωθημένο μήνυμα|mesaj redirecționat|missatge reenviat|转发的邮件|轉寄的郵件"
+    r"|転送されたメッセージ|전달된 메시지|begin pgp [a-z ]+|end pgp [a-z ]+)\s*-{2,}"
     r"|(?:begin forwarded message|anfang der weitergeleiteten nachricht"
-    r"|début du message réexpédié)\s*:)",
+    r"|début du message réexpédié|inicio del mensaje reenviado|inizio messaggio inoltrato"
+    r"|início da mensagem reencaminhada|begin doorgestuurd bericht)\s*:)",
     re.IGNORECASE,
 )
 _RULE = re.compile(r"[-_=*\u2013\u2014]{5,}")
 _SENT_FROM = re.compile(
     r"(?:(?:sent from (?:my |(?=(?:mail|outlook|yahoo|samsung|iphone|ipad|android|blackberry"
     r"|gmail|aol|proton|windows)\b))|sent with |get outlook for |envoyé (?:de|depuis) mon "
-    r"|verzonden (?:vanaf|met) (?:mijn )?|skickat från (?:min )?|sendt fra (?:min )?"
-    r"|enviado desde (?:mi )?|enviado do (?:meu )?|inviato da (?:il mio )?|wysłane z (?:mojego )?"
-    r"|отправлено \u0441 (?:моего )?)[\w.'\u2019-]+(?: [\w.'\u2019-]+){0,4}"
-    r"|von meinem [\w.-]+(?: [\w.-]+){0,3} gesendet|\w+から送信)"
+    r"|envoyé (?:à partir )?de |obtenir outlook pour |télécharger outlook pour "
+    r"|holen sie sich outlook für |obtener outlook para |scarica outlook per "
+    r"|baixe o outlook para |obter o outlook para |skaffa outlook för |hent outlook til "
+    r"|få outlook til |pobierz aplikację outlook dla |pobierz outlook dla |hanki outlook "
+    r"|получите outlook для |verzonden (?:vanaf|met) (?:mijn )?|skickat från (?:min )?"
+    r"|sendt fra (?:min )?|enviado desde (?:mi )?|enviado do (?:meu )?"
+    r"|enviado a partir do (?:meu )?|inviato da (?:il mio )?|wysłane z (?:mojego )?"
+    r"|odesláno z (?:mého )?|odoslané z (?:môjho )?"
+    r"|gesendet von (?:meinem )?|στάλθηκε από (?:το )?|trimis de pe |trimis de pe (?:un )?"
+    r"|отправлено \u0441 (?:моего )?|надіслано з (?:мого )?|lähetetty (?=\S+(?:sta|stä)\b)"
+    r")[\w.'\u2019-]+(?: [\w.'\u2019-]+){0,4}"
+    r"|von (?:meinem )?[\w.-]+(?: [\w.-]+){0,3} gesendet|\w+から送信"
+    r"|[\w.'\u2019-]+(?:-ról|-ről|'umdan|'dan|'den|'tan|'ten|'imden|'\u0131mdan)"
+    r" (?:küldve|gönderildi)"
+    r"|发自我的\s?[\w ]{1,20}|從我的\s?[\w ]{1,20}傳送|나의 [\w ]{1,20}에서 보냄"
+    r"|[\w ]{1,20}에서 보냄|通过[\w ]{1,20}发送)"
     r"\s*(?:[<(]\S*[>)])?\s*\.?",
     re.IGNORECASE,
 )
-_FROM_KEYS = "from|von|de|van|fra|från|od|от|da|差出人|发件人|寄件者|보낸 사람"
+_FROM_KEYS = (
+    "from|von|de|van|fra|från|od|от|da|差出人|发件人|寄件者|보낸 사람|lähettäjä|feladó|kimden"
+    "|від|από|de la|من|מאת|từ|dari|šalje|saatja|siuntėjas|sūtītājs|frá|pengirim"
+)
 _HEADER_KEY = re.compile(
     r"[*_]{0,2}("
     + _FROM_KEYS
-    + r"|sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|objet|verzonden"
-    r"|verstuurd|aan|onderwerp|sendt|til|emne|skickat|till|ämne|dato|wysłano|data|do|temat"
-    r"|отправлено|дата|кому|тема|enviado|enviada|fecha|para|asunto|inviato|a|oggetto|assunto"
-    r"|送信日時|宛先|件名|发送时间|收件人|主题|날짜|받는 사람|제목"
+    + r"|sent|date|to|cc|bcc|subject|reply-to|gesendet|datum|an|betreff|envoyé|à|objet"
+    r"|verzonden|verstuurd|aan|onderwerp|sendt|til|emne|skickat|till|ämne|dato|wysłano|data|do"
+    r"|temat|отправлено|дата|кому|тема|копия|enviado|enviada|fecha|para|asunto|inviato|a"
+    r"|oggetto|assunto|送信日時|宛先|件名|日付|发送时间|收件人|主题|抄送|日期|寄件日期|收件者|主旨"
+    r"|副本|날짜|받는 사람|보낸 날짜|제목|참조|lähetetty|vastaanottaja|aihe|kopio|päivämäärä"
+    r"|elküldve|címzett|tárgy|másolatot kap|dátum|gönderildi|kime|konu|bilgi|tarih|надіслано"
+    r"|копія|στάλθηκε|προς|θέμα|κοιν|ημερομηνία|trimis|către|subiect|تاريخ الإرسال|إلى"
+    r"|الموضوع|نسخة|التاريخ|נשלח|אל|נושא|עותק|תאריך|đã gửi|đến|chủ đề|ngày|dikirim|kepada"
+    r"|subjek|tanggal|enviat|per a|tema|odesláno|komu|předmět|kopie|odoslané|predmet"
+    r"|poslano|prima|za|zadeva|saadetud|adressaat|teema|išsiųsta|kam|tema|nosūtīts|kam|temats"
+    r"|изпратено|до|относно|sendt|sent at"
     r")[*_]{0,2}\s?[:\uff1a]",
     re.IGNORECASE,
 )
 _FROM_KEY_SET = frozenset(_FROM_KEYS.split("|"))
 _TIME = re.compile(r"\d:\d\d")
+# Invisible marks that right-to-left mail programs put around names and addresses.
+_BIDI_MARKS = dict.fromkeys(
+    map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+)
 _BLOCK_TAGS = (
     "address article aside blockquote center dd div dl dt fieldset figcaption figure footer form"
     " h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul"
@@ -79,16 +136,23 @@ _BLOCK_TAGS = (
 
 
 def split_reply(text: str) -> tuple[str, str]:
-    """Split a plain-text reply into (visible new text, cut quotes/headers/signature)."""
+    """Split a plain-text reply into (visible new text, cut quotes/headers/signature).
+
+    The visible text is never empty when the mail has text: a mail that is all
+    quotes (a forward of a quote, a reply typed inside the quote) shows everything.
+    """
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    kinds = _classify(lines)
-    start = _strip_leading(lines, kinds)
-    end = _strip_signature(lines, kinds, start, _find_cut(lines, kinds, start))
+    marks = [line.translate(_BIDI_MARKS) for line in lines]  # what the rules read
+    kinds = _classify(marks)
+    start = _strip_leading(marks, kinds)
+    end = _strip_signature(marks, kinds, start, _find_cut(marks, kinds, start))
     head = "\n".join(lines[:start]).strip("\n")
     tail = "\n".join(lines[end:]).strip("\n")
-    visible = "\n".join(lines[start:end]).rstrip()
-    return visible.lstrip("\n"), "\n\n".join(p for p in (head, tail) if p)
+    visible = "\n".join(lines[start:end]).rstrip().lstrip("\n")
+    if not visible.strip():
+        return text.strip("\n").rstrip(), ""
+    return visible, "\n\n".join(p for p in (head, tail) if p)
 
 
 def visible_text(text: str) -> str:
@@ -154,27 +218,48 @@ def _quote_run_end(kinds: list[str], i: int) -> int:
 
 
 def _quote_header(lines: list[str], kinds: list[str], i: int) -> int:
-    """Number of lines (1-3) of an "On <date>, <name> wrote:" header starting at i, or 0."""
+    """Number of lines (1-3) of an "On <date>, <name> wrote:" header starting at i, or 0.
+
+    Over a quote ("> " lines) any line ending in a colon or a verb of writing that
+    has a date, a time or an address is an attribution, whatever its language.
+    Over unquoted history, the wording must be one that mail programs write.
+    """
     for n in range(1, 4):
         last = i + n - 1
         if last >= len(lines) or kinds[last] != "t" or len(lines[last]) > MAX_LINE:
             return 0
-        if not lines[last].rstrip().endswith(COLONS):
-            continue
         window = " ".join(" ".join(lines[i : last + 1]).split())
-        if (
-            len(window) <= MAX_WINDOW
-            and any(c.isdigit() for c in window)
-            and _QUOTE_HEADER.fullmatch(window)
-        ):
+        if len(window) > MAX_WINDOW:
+            return 0
+        zoho = _ZOHO.fullmatch(window)
+        if zoho:
+            window = zoho.group(1)
+        elif not window.endswith(COLONS) and not _VERB_END.fullmatch(window):
+            continue
+        below = _skip_blank(kinds, last + 1)
+        quoted = below < len(lines) and kinds[below] == "q"
+        evidence = "@" in window or bool(_DATE.search(window))
+        if quoted and (evidence or _VERB_END.fullmatch(window)):
+            return n
+        if evidence and ((zoho and _VERB_END.fullmatch(window)) or _quote_wording(window)):
             return n
     return 0
+
+
+def _quote_wording(window: str) -> bool:
+    if not any(c.isdigit() for c in window):
+        return False
+    if not window.endswith(COLONS):
+        window += ":"
+    return bool(_QUOTE_HEADER.fullmatch(window))
 
 
 def _header_start(lines: list[str], kinds: list[str], i: int) -> int:
     """Like _quote_header, but 0 when the header really starts on the next line."""
     n = _quote_header(lines, kinds, i)
-    return 0 if n > 1 and _quote_header(lines, kinds, i + 1) else n
+    if n > 1 and _DATE.search(lines[i + 1]) and _quote_header(lines, kinds, i + 1):
+        return 0
+    return n
 
 
 def _header_key(line: str) -> str | None:
@@ -226,7 +311,7 @@ def _interleaved(lines: list[str], kinds: list[str], j: int) -> bool:
         if kinds[k] == "q":
             return True
         if kinds[k] == "t" and len(line) <= MAX_LINE:
-            if _SEPARATOR.fullmatch(line.strip()) or _is_delimiter(line):
+            if _is_separator(lines, kinds, k) or _is_delimiter(line):
                 return False
             if _header_start(lines, kinds, k) or _header_block(lines, kinds, k):
                 return False  # the next quote has its own header: it is history
@@ -275,7 +360,7 @@ def _find_cut(lines: list[str], kinds: list[str], start: int) -> int:
             # A forwarded message is content: step over its header block.
             i = _header_block(lines, kinds, _skip_blank(kinds, i + 1), need=2) or i + 1
             continue
-        if _SEPARATOR.fullmatch(stripped) or _is_delimiter(line):
+        if _is_separator(lines, kinds, i) or _is_delimiter(line):
             return i
         n = _header_start(lines, kinds, i)
         if n:
@@ -293,6 +378,20 @@ def _find_cut(lines: list[str], kinds: list[str], start: int) -> int:
             return i
         i += 1
     return len(lines)
+
+
+def _is_separator(lines: list[str], kinds: list[str], i: int) -> bool:
+    """ "-----Original Message-----" in a known language, or any "----- Words -----" line
+    with a header block under it."""
+    stripped = lines[i].strip()
+    if len(stripped) > MAX_LINE or not stripped.startswith("--"):
+        return False
+    if _SEPARATOR.fullmatch(stripped):
+        return True
+    return bool(
+        _DASHED_TITLE.fullmatch(stripped)
+        and _header_block(lines, kinds, _skip_blank(kinds, i + 1), need=2)
+    )
 
 
 def _attribution_start(lines: list[str], kinds: list[str], start: int, quote: int) -> int:
@@ -330,7 +429,9 @@ class _HTMLText(HTMLParser):
     BLOCK = frozenset(_BLOCK_TAGS.split())
     SKIP = frozenset(("head", "style", "script", "title", "template"))
     QUOTE_IDS = ("divrplyfwdmsg", "olk_src_body_section", "appendonsend")
-    QUOTE_CLASSES = frozenset(("gmail_quote", "yahoo_quoted", "moz-cite-prefix"))
+    QUOTE_CLASSES = frozenset(
+        ("gmail_quote", "yahoo_quoted", "moz-cite-prefix", "zmail_extra", "protonmail_quote")
+    )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -391,9 +492,10 @@ class _HTMLText(HTMLParser):
         style = re.sub(r"\s+", "", attrs.get("style") or "").lower()
         if tag == "blockquote" and (attrs.get("type") or "").lower() == "cite":
             return False
-        if ident.endswith(self.QUOTE_IDS) or ident.startswith("yahoo_quoted"):
+        # Yahoo prefixes its ids and classes when a reply quotes a reply: "ydp5e6fyahoo_quoted".
+        if ident.endswith(self.QUOTE_IDS) or "yahoo_quoted" in ident:
             return False
-        if classes & self.QUOTE_CLASSES:
+        if classes & self.QUOTE_CLASSES or any(c.endswith("yahoo_quoted") for c in classes):
             return False
         # Outlook 2007+ and Windows Mail draw a rule above the From: block.
         if tag == "hr" or "border-top:solid#" in style or "rgb(229,229,229)" in style:
