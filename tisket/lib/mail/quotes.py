@@ -79,6 +79,8 @@ _FORWARD = re.compile(
     r"|início da mensagem reencaminhada|begin doorgestuurd bericht)\s*:)",
     re.IGNORECASE,
 )
+# GroupWise: ">>> Ann <a@b.c> 06.01.2025 10:15 >>>" above the unquoted original.
+_GROUPWISE = re.compile(r">>>\s.{1,300}?\s>>>")
 _RULE = re.compile(r"[-_=*\u2013\u2014]{5,}")
 _SENT_FROM = re.compile(
     r"(?:(?:sent from (?:my |(?=(?:mail|outlook|yahoo|samsung|iphone|ipad|android|blackberry"
@@ -188,6 +190,12 @@ def _classify(lines: list[str]) -> list[str]:
         stripped = line.strip()
         if not stripped:
             kinds.append("e")
+        elif (
+            stripped.startswith(">>>")
+            and len(stripped) <= MAX_LINE
+            and _GROUPWISE.fullmatch(stripped)
+        ):
+            kinds.append("t")
         elif stripped.startswith(">") or (kinds and kinds[-1] == "q" and _soft_break(previous)):
             kinds.append("q")
         else:
@@ -384,7 +392,11 @@ def _is_separator(lines: list[str], kinds: list[str], i: int) -> bool:
     """ "-----Original Message-----" in a known language, or any "----- Words -----" line
     with a header block under it."""
     stripped = lines[i].strip()
-    if len(stripped) > MAX_LINE or not stripped.startswith("--"):
+    if len(stripped) > MAX_LINE:
+        return False
+    if stripped.startswith(">>>"):
+        return bool(_GROUPWISE.fullmatch(stripped) and ("@" in stripped or _DATE.search(stripped)))
+    if not stripped.startswith("--"):
         return False
     if _SEPARATOR.fullmatch(stripped):
         return True
