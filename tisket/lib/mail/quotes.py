@@ -435,7 +435,22 @@ def _strip_signature(lines: list[str], kinds: list[str], start: int, end: int) -
     return cut
 
 
-class _HTMLText(HTMLParser):
+class _LenientHTMLParser(HTMLParser):
+    """HTMLParser that reads "<![" without a name as browsers do, as a bogus comment.
+
+    Python's parser raises AssertionError there ("expected name token"), and a
+    mail's HTML is whatever its sender wrote.
+    """
+
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i + 3)
+            return len(self.rawdata) if end < 0 else end + 1
+
+
+class _HTMLText(_LenientHTMLParser):
     """HTML to text lines; blockquotes become "> " lines; quote markers are recorded."""
 
     BLOCK = frozenset(_BLOCK_TAGS.split())
