@@ -13,7 +13,7 @@ MINUTES ?= 10
 # environment reaches the commands below unchanged (make exports them).
 # `make run` works out SITE_URL from HOST and PORT unless it is set (config/embedded.py).
 
-.PHONY: run test bench soak lint format install install-dev clean
+.PHONY: run test bench soak fuzz lint format install install-dev clean
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ bench: $(VENV)/.dev
 # The embedded default under a mail a second for MINUTES, its worker killed twice.
 soak: $(VENV)/.dev
 	$(PY) -m tests.soak --minutes $(MINUTES)
+
+# The long fuzz of the mail parse-and-store path (the suite runs a short one).
+# FUZZ_EXAMPLES=50000 takes about ten minutes; TISKET_FUZZ_CORPUS adds seed folders.
+FUZZ_EXAMPLES ?= 50000
+fuzz: $(VENV)/.dev
+	TISKET_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:xdist -q -x \
+		tests/lib/test_fuzz_mail.py tests/threads/test_fuzz_ingest.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
