@@ -100,3 +100,20 @@ def test_admin_sends_failed_mail_again_and_says_which_it_refused(superuser_clien
     assert (failed.status, failed.attempts, failed.last_error) == ("pending", 0, "")
     pending.refresh_from_db()
     assert pending.status == "pending"
+
+
+def test_a_failed_mail_is_listed_with_its_reason_and_shows_its_raw_bytes(superuser_client, inbox):
+    from threads.inbound import inbound_record
+    from threads.models import InboundMail
+
+    raw = b"From: a@x.test\r\nSubject: broken\r\n\r\n<script>x</script> caf\xe9 \x00 end"
+    mail, _ = inbound_record(raw=raw, source="test", recipient=inbox.address)
+    InboundMail.objects.filter(pk=mail.pk).update(
+        status=InboundMail.Status.FAILED, reason="ValueError: boom"
+    )
+    listing = superuser_client.get(
+        reverse("admin:threads_inboundmail_changelist"), {"status__exact": "failed"}
+    )
+    assert b"ValueError: boom" in listing.content
+    page = superuser_client.get(reverse("admin:threads_inboundmail_change", args=[mail.pk]))
+    assert b"&lt;script&gt;x&lt;/script&gt; caf\\xe9 \x00 end" in page.content
