@@ -106,6 +106,14 @@ class Message(models.Model):
     # sha256 of the Message-ID (or of the content when there is none): unique per
     # organization, so one mail is stored once however often it arrives.
     dedupe_key = models.CharField(max_length=64)
+    # sha256 of the decoded content: a Message-ID seen again with other content is
+    # another mail (mailers reuse IDs), not a duplicate. Blank for mail of our own.
+    content_key = models.CharField(max_length=64, blank=True)
+    # dedupe key of the Message-ID this mail answers (its first In-Reply-To): when the
+    # mail it answers arrives after it, that mail finds this one's thread.
+    parent_key = models.CharField(max_length=64, blank=True)
+    # Where the sender came from when From could not say (Reply-To, Sender, ...).
+    sender_note = models.CharField(max_length=300, blank=True)
     author = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -126,7 +134,14 @@ class Message(models.Model):
                 name="message_idempotency_key",
             ),
         ]
-        indexes = [models.Index(fields=["thread", "created_at", "id"], name="message_thread_order")]
+        indexes = [
+            models.Index(fields=["thread", "created_at", "id"], name="message_thread_order"),
+            models.Index(
+                fields=["organization", "parent_key"],
+                condition=~models.Q(parent_key=""),
+                name="message_parent_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.from_email}: {self.subject}"

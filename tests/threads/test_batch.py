@@ -20,19 +20,21 @@ def receive(*raws: bytes, recipient: str = "") -> list[int]:
 
 
 def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
-    real = ingest.prepare.sanitize_html
-    monkeypatch.setattr(
-        ingest.prepare,
-        "sanitize_html",
-        lambda html: (_ for _ in ()).throw(RuntimeError("boom")) if "boom" in html else real(html),
-    )
+    real = ingest.prepare.attachments_prepare
+
+    def storage(**kwargs):
+        if any(part.filename == "boom.txt" for part in kwargs["parts"]):
+            raise RuntimeError("boom")
+        return real(**kwargs)
+
+    monkeypatch.setattr(ingest.prepare, "attachments_prepare", storage)
     question = make_mail(message_id="<q@client.test>", subject="Question")
     ids = receive(
         question,
         make_mail(subject="Re: Question", in_reply_to="<q@client.test>", body="more"),
         b"Received: by another relay\r\n" + question,
         make_mail(sender="eve@evil.test", in_reply_to="<q@client.test>", subject="Re: Q"),
-        make_mail(subject="breaks our code", html="<p>boom</p>"),
+        make_mail(subject="breaks our code", attachments=[("boom.txt", "text/plain", b"x")]),
         make_mail(to="nobody@in.tisket.test", subject="lost"),
         make_mail(subject="Another question", sender="ann@other.test"),
     )
@@ -60,7 +62,7 @@ def test_one_batch_decides_each_mail_as_if_it_came_alone(inbox, monkeypatch):
     assert Thread.objects.get(number=1).message_count == 2
     assert Message.objects.count() == 3
     # The failed one is retried on its own once fixed.
-    monkeypatch.setattr(ingest.prepare, "sanitize_html", real)
+    monkeypatch.setattr(ingest.prepare, "attachments_prepare", real)
     retried = ingest.ingest(after_store=mail_after_store, ids=[ids[4]], from_status=S.FAILED)
     assert retried[0].inbound.status == S.ACCEPTED
     assert retried[0].thread.reference == "THD-ACME-003"

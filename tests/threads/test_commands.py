@@ -84,13 +84,13 @@ def test_mail_import_exits_non_zero_when_a_mail_failed_and_mail_retry_recovers_i
 
     eml = tmp_path / "x.eml"
     eml.write_bytes(make_mail(html="<p>hi</p>"))
-    real = ingest.prepare.sanitize_html
-    monkeypatch.setattr(ingest.prepare, "sanitize_html", lambda html: 1 / 0)
+    real = ingest.prepare.attachments_prepare
+    monkeypatch.setattr(ingest.prepare, "attachments_prepare", lambda **kwargs: 1 / 0)
     with pytest.raises(CommandError, match="1 mail\\(s\\) failed"):
         run("mail_import", str(eml))
     mail = InboundMail.objects.get()
     assert mail.status == InboundMail.Status.FAILED
-    monkeypatch.setattr(ingest.prepare, "sanitize_html", real)
+    monkeypatch.setattr(ingest.prepare, "attachments_prepare", real)
     out = run("mail_retry", "--all")
     assert f"#{mail.pk}: accepted" in out
     assert Message.objects.count() == 1

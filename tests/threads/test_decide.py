@@ -221,3 +221,45 @@ def test_the_decision_asks_for_a_verdict_only_for_a_member_writing_into_a_thread
         lookups,
     )
     assert asked == ["alex@acme.test"]
+
+
+def test_a_message_id_reused_with_other_content_is_another_mail_under_a_key_of_both():
+    first, other, again = [
+        mail(),
+        mail(sender="bob@other.test", body="Another mail"),
+        mail(sender="bob@other.test", body="Another mail"),
+    ]
+    decisions = decide([first, other, again], World().lookups())
+    assert [d.status for d in decisions] == [S.ACCEPTED, S.ACCEPTED, S.DUPLICATE]
+    assert decisions[1].dedupe_key == other.reuse_key != other.dedupe_key
+    assert "other content" in decisions[1].reason
+    assert decisions[2].duplicate_of == 1
+
+
+def test_a_stored_message_id_with_other_content_is_another_mail():
+    stored = Message(
+        pk=98, organization_id=1, thread=QUESTION, dedupe_key=message_id_key("m@client.test"),
+        content_key="something else",
+    )  # fmt: skip
+    lookups = World().lookups()
+    lookups.stored[(1, stored.dedupe_key)] = stored
+    [decision] = decide([mail()], lookups)
+    assert decision.status == S.ACCEPTED
+    assert "message #98 in THD-ACME-004 with other content" in decision.reason
+    [same] = decide([mail(message_id="<old@c.test>")], World().lookups())
+    assert same.status == S.DUPLICATE  # a stored message of before content keys: the same
+    assert "same Message-ID and content" in same.reason
+
+
+def test_a_parent_decided_after_its_reply_joins_the_replys_thread_when_its_sender_takes_part():
+    reply = mail(
+        sender="bob@client.test",
+        to="support.acme@in.tisket.test, jane@client.test",
+        message_id="<r@client.test>",
+        in_reply_to="<p@client.test>",
+    )
+    parent = mail(message_id="<p@client.test>")
+    stranger = mail(sender="eve@evil.test", message_id="<p@client.test>", body="Other")
+    decisions = decide([reply, parent, stranger], World().lookups())
+    assert decisions[1].thread is decisions[0].thread
+    assert decisions[2].thread_created  # not a participant: a thread of its own

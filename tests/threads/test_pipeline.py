@@ -516,25 +516,26 @@ def test_inline_images_keep_their_content_id(inbox):
 
 
 def test_a_processing_failure_is_recorded_and_does_not_block_the_next_mail(inbox, monkeypatch):
-    # Fault injection: our own code fails on one mail.
-    real = ingest.prepare.sanitize_html
+    # Fault injection: our own code (writing the attachments' files) fails on one mail.
+    # (A part the mail's content breaks only degrades: test_ingest_fidelity.)
+    real = ingest.prepare.attachments_prepare
 
-    def broken(html: str) -> str:
-        if "explode" in html:
-            raise RuntimeError("sanitizer crashed")
-        return real(html)
+    def broken(**kwargs):
+        if any(part.filename == "explode.txt" for part in kwargs["parts"]):
+            raise RuntimeError("storage crashed")
+        return real(**kwargs)
 
-    monkeypatch.setattr(ingest.prepare, "sanitize_html", broken)
-    bad = deliver(make_mail(html="<p>explode</p>"))
+    monkeypatch.setattr(ingest.prepare, "attachments_prepare", broken)
+    bad = deliver(make_mail(attachments=[("explode.txt", "text/plain", b"x")]))
     good = deliver(make_mail(subject="fine"))
     assert bad.inbound.status == InboundMail.Status.FAILED
-    assert "sanitizer crashed" in bad.inbound.reason
+    assert "storage crashed" in bad.inbound.reason
     assert "Traceback" in bad.inbound.error
     assert bad.inbound.raw_bytes()
     assert good.inbound.status == ACCEPTED
     assert not Message.objects.filter(subject="Cannot log in").exists()
 
-    monkeypatch.setattr(ingest.prepare, "sanitize_html", real)
+    monkeypatch.setattr(ingest.prepare, "attachments_prepare", real)
     retried = intake.mail_retry(inbound_mail=bad.inbound)
     assert retried.inbound.status == ACCEPTED
     assert retried.inbound.attempts == 2

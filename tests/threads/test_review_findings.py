@@ -207,7 +207,7 @@ def test_a_failed_release_keeps_the_mail_held_with_the_reason(inbox, acme, monke
     held = deliver(
         make_mail(sender="eve@evil.test", in_reply_to="<q@client.test>", html="<p>x</p>")
     )
-    monkeypatch.setattr(ingest.prepare, "sanitize_html", lambda html: 1 / 0)
+    monkeypatch.setattr(ingest.prepare, "attachments_prepare", lambda **kwargs: 1 / 0)
     result = intake.mail_release(inbound_mail=held.inbound, actor=acme.agent)
     assert result.inbound.status == S.QUARANTINED
     assert result.inbound.reason.startswith("Release failed: ZeroDivisionError")

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from inboxes.models import Inbox
 from threads.ingest import store
-from threads.ingest.decide import Candidate, Decision, decide
+from threads.ingest.decide import Candidate, Decision, candidate_dedupe_key, decide
 from threads.ingest.lookups import lookups_load
 from threads.ingest.prepare import Accepted, mail_prepare
 from threads.models import Attachment, InboundMail, Message, Thread
 from threads.routing import inboxes_by_address, recipient_candidates, route
-from threads.services import attachments_discard, message_id_key
+from threads.services import attachments_discard
 from tisket.lib.mail.parse import ParsedMail, parse_mail
 from tisket.models import Membership
 
@@ -124,9 +124,7 @@ class Batch:
             parsed=parsed,
             inbox=inbox,
             tags=tuple(tags),
-            dedupe_key=message_id_key(parsed.message_id)
-            if parsed.message_id
-            else parsed.content_key,
+            dedupe_key=candidate_dedupe_key(parsed),
             released_into=mail.row.thread if self.release else None,
         )
         return True
@@ -260,12 +258,16 @@ class Batch:
                 row.message = original.accepted.message
                 mail.decide(
                     Status.DUPLICATE,
-                    f"Already stored in {row.thread.reference} (message #{row.message.pk}).",
+                    f"Already stored in {row.thread.reference} (message #{row.message.pk}): "
+                    f"{decision.reason}.",
                 )
             if row.status == Status.ACCEPTED and mail.accepted.automated:
                 row.reason = " ".join(
                     filter(None, [row.reason, f"Automatic mail: {mail.accepted.automated}."])
                 )
+            if row.status == Status.ACCEPTED and mail.accepted.degraded:
+                degraded = "; ".join(mail.accepted.degraded)
+                row.reason = " ".join(filter(None, [row.reason, f"Degraded: {degraded}."]))
             if row.status != Status.FAILED:
                 row.error = ""
             row.attempts += 1

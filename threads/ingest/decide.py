@@ -6,10 +6,14 @@ writes nothing and asks nothing of the database, so every rule below is tested
 as a table (tests/threads/test_decide.py). Each mail, in order:
 
 1. Already stored (same organization and dedupe key), or seen earlier in the
-   batch: a duplicate.
+   batch: a duplicate, when the content is the same too. Mailers reuse
+   Message-IDs: a mail with a known Message-ID and other content (another
+   sender, another body) is another mail, stored under a key of both.
 2. Its thread: the one a quarantined mail was released into, or the one it
    answers (reply token, Message-IDs, subject reference; threads.routing). A
-   closed conversation stays closed: its follow-up starts a new thread.
+   closed conversation stays closed: its follow-up starts a new thread. A mail
+   that answers nothing joins the thread of a reply to it that arrived first,
+   when its sender takes part there.
 3. Its sender: nobody may write into a thread but its participants and the
    organization's members; a member's mail into a thread must be authenticated
    (it may become the desk's answer). Else quarantined, with the reason.
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from inboxes.models import Inbox
 from threads.models import InboundMail, Message, Thread
 from threads.routing import ThreadMatcher
+from threads.services import message_id_key
 from tisket.lib.addresses import address_without_tag
 from tisket.lib.mail.parse import ParsedMail
 from tisket.models import Membership
@@ -44,6 +49,23 @@ class Candidate:
     def organization_id(self) -> int:
         return self.inbox.organization_id
 
+    @property
+    def reuse_key(self) -> str:
+        """The key of this mail if its Message-ID turns out to be another mail's too."""
+        if not self.parsed.message_id:
+            return ""
+        return message_id_key(f"{self.parsed.message_id}\n{self.parsed.content_key}")
+
+    @property
+    def own_key(self) -> str:
+        """The key replies name this mail by (its Message-ID's), '' without one."""
+        return message_id_key(self.parsed.message_id) if self.parsed.message_id else ""
+
+
+def candidate_dedupe_key(parsed: ParsedMail) -> str:
+    """The key a mail is stored once under: its Message-ID's, or its content's."""
+    return message_id_key(parsed.message_id) if parsed.message_id else parsed.content_key
+
 
 @dataclass
 class Lookups:
@@ -59,6 +81,9 @@ class Lookups:
     verdict: Callable[[Candidate], str]
     unauthenticated: Callable[[str], str]
     max_new_participants: int
+    # (organization, key of a Message-ID) -> the thread of a stored reply to that
+    # Message-ID: where its parent goes when it arrives after the reply.
+    children: dict[tuple[int, str], Thread] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +100,7 @@ class Decision:
     left_out: int = 0  # addresses over the participants cap
     stored: Message | None = None  # a duplicate of a stored message
     duplicate_of: int | None = None  # a duplicate of an earlier candidate (its index)
+    dedupe_key: str = ""  # the key it is stored under, when not the candidate's own
 
 
 def decide(candidates: list[Candidate], lookups: Lookups) -> list[Decision]:
@@ -83,38 +109,88 @@ def decide(candidates: list[Candidate], lookups: Lookups) -> list[Decision]:
     seen: dict[tuple[int, str], int] = {}
     in_batch: dict[int, dict[str, Thread]] = defaultdict(dict)
     joined: dict[int, set[str]] = defaultdict(set)  # id(thread) -> emails added in the batch
+    seen_mails: dict[tuple[int, str], Candidate] = {}
+    children: dict[tuple[int, str], Thread] = dict(lookups.children)
     for index, mail in enumerate(candidates):
-        decision = _decide_one(mail, lookups, seen=seen, in_batch=in_batch, joined=joined)
+        decision = _decide_one(
+            mail,
+            lookups,
+            seen=seen_mails,
+            in_batch=in_batch,
+            joined=joined,
+            children=children,
+        )
+        if decision.status == Status.DUPLICATE and decision.stored is None:
+            key = (mail.organization_id, decision.dedupe_key or mail.dedupe_key)
+            decision.duplicate_of = seen[key]
         if decision.status == Status.ACCEPTED:
             org = mail.organization_id
-            seen[(org, mail.dedupe_key)] = index
-            if mail.parsed.message_id:
+            seen[(org, decision.dedupe_key or mail.dedupe_key)] = index
+            seen_mails[(org, decision.dedupe_key or mail.dedupe_key)] = mail
+            if mail.parsed.message_id and not decision.dedupe_key:
                 in_batch[org][mail.dedupe_key] = decision.thread
+            if mail.parsed.in_reply_to:
+                parent = (org, message_id_key(mail.parsed.in_reply_to[0]))
+                children.setdefault(parent, decision.thread)
             joined[id(decision.thread)].update(email for _, email in decision.joining)
         decisions.append(decision)
     return decisions
+
+
+def _duplicate_of(
+    mail: Candidate, lookups: Lookups, seen: dict[tuple[int, str], Candidate]
+) -> Decision | None:
+    """A duplicate (of a stored mail or an earlier one of the batch), the reused key of a
+    mail whose Message-ID another mail has, or None for a new mail."""
+    org, parsed = mail.organization_id, mail.parsed
+    key = (org, mail.dedupe_key)
+    stored, earlier = lookups.stored.get(key), seen.get(key)
+    if stored is None and earlier is None:
+        return None
+    why = "same Message-ID and content" if parsed.message_id else "same content (no Message-ID)"
+    other_content = (stored.content_key if stored is not None else earlier.parsed.content_key) or (
+        parsed.content_key
+    )
+    if not parsed.message_id or other_content == parsed.content_key:
+        if stored is not None:
+            return _stored_duplicate(stored, why)
+        return Decision(Status.DUPLICATE, why)
+    # The Message-ID is another mail's: this one is stored under a key of both.
+    reuse = (org, mail.reuse_key)
+    if reuse in lookups.stored:
+        return _stored_duplicate(lookups.stored[reuse], why)
+    if reuse in seen:
+        return Decision(Status.DUPLICATE, why, dedupe_key=mail.reuse_key)
+    first = f"message #{stored.pk} in {stored.thread.reference}" if stored else "another mail"
+    return Decision(
+        Status.ACCEPTED,
+        f"Message-ID already used by {first} with other content: stored as a new message.",
+        dedupe_key=mail.reuse_key,
+    )
+
+
+def _stored_duplicate(message: Message, why: str) -> Decision:
+    return Decision(
+        Status.DUPLICATE,
+        f"Already stored in {message.thread.reference} (message #{message.pk}): {why}.",
+        thread=message.thread,
+        stored=message,
+    )
 
 
 def _decide_one(
     mail: Candidate,
     lookups: Lookups,
     *,
-    seen: dict[tuple[int, str], int],
+    seen: dict[tuple[int, str], Candidate],
     in_batch: dict[int, dict[str, Thread]],
     joined: dict[int, set[str]],
+    children: dict[tuple[int, str], Thread],
 ) -> Decision:
     org, parsed = mail.organization_id, mail.parsed
-    key = (org, mail.dedupe_key)
-    if key in lookups.stored:
-        message = lookups.stored[key]
-        return Decision(
-            Status.DUPLICATE,
-            f"Already stored in {message.thread.reference} (message #{message.pk}).",
-            thread=message.thread,
-            stored=message,
-        )
-    if key in seen:
-        return Decision(Status.DUPLICATE, duplicate_of=seen[key])
+    reused = _duplicate_of(mail, lookups, seen)
+    if reused is not None and reused.status == Status.DUPLICATE:
+        return reused
     sender = parsed.from_email
     member = lookups.members.get((org, sender))
     released = lookups.matcher is None
@@ -130,6 +206,14 @@ def _decide_one(
         thread = lookups.matcher.match(
             org, mail.inbox.organization.code, parsed, list(mail.tags), in_batch[org]
         )
+        if thread is None and mail.own_key:
+            # A reply to this mail arrived first and opened a thread: this mail is its
+            # beginning, if its sender takes part there (never a way in for others).
+            child = children.get((org, mail.own_key))
+            if child is not None and (
+                sender in lookups.participants.get(child.pk, ()) or sender in joined[id(child)]
+            ):
+                thread = child
     if thread is not None and thread.status == Thread.Status.CLOSED:
         thread = None  # a closed conversation stays closed: its follow-up starts anew
     verdict = ""
@@ -163,9 +247,12 @@ def _decide_one(
         known=known,
         limit=lookups.max_new_participants,
     )
+    reasons = [reused.reason if reused is not None else "", parsed.sender_note]
+    reasons.append(f"Sender authenticated: {verdict}." if verdict else "")
     return Decision(
         Status.ACCEPTED,
-        f"Sender authenticated: {verdict}." if verdict else "",
+        " ".join(filter(None, reasons)),
+        dedupe_key=reused.dedupe_key if reused is not None else "",
         thread=thread,
         thread_created=created,
         member=member,

@@ -18,13 +18,23 @@ def lookups_load(candidates: list[Candidate], *, raw: dict[int, bytes], release:
     A release knows its thread; every other mail is matched to one.
     """
     organizations = {c.organization_id for c in candidates}
+    keys = {c.dedupe_key for c in candidates} | {c.reuse_key for c in candidates if c.reuse_key}
     stored = {
         (message.organization_id, message.dedupe_key): message
         for message in Message.objects.select_related("thread").filter(
-            organization_id__in=organizations,
-            dedupe_key__in={c.dedupe_key for c in candidates},
+            organization_id__in=organizations, dedupe_key__in=keys
         )
     }
+    # Replies stored before the mail they answer (the oldest first: it opened the thread).
+    children = {}
+    own_keys = {c.own_key for c in candidates if c.own_key}
+    if own_keys and not release:
+        for message in (
+            Message.objects.select_related("thread")
+            .filter(organization_id__in=organizations, parent_key__in=own_keys)
+            .order_by("-created_at", "-id")
+        ):
+            children[(message.organization_id, message.parent_key)] = message.thread
     senders = {c.parsed.from_email for c in candidates if c.parsed.from_email}
     members = {
         (m.organization_id, m.user.email): m
@@ -40,7 +50,7 @@ def lookups_load(candidates: list[Candidate], *, raw: dict[int, bytes], release:
     threads = (
         {c.released_into.pk for c in candidates if c.released_into is not None}
         if matcher is None
-        else {t.pk for t in matcher.threads.values()}
+        else {t.pk for t in matcher.threads.values()} | {t.pk for t in children.values()}
     )
     participants: dict[int, set[str]] = defaultdict(set)
     for thread_id, email in Participant.objects.filter(thread_id__in=threads).values_list(
@@ -66,6 +76,7 @@ def lookups_load(candidates: list[Candidate], *, raw: dict[int, bytes], release:
         verdict=verdict,
         unauthenticated=lambda sender: unauthenticated(sender, policy),
         max_new_participants=settings.TISKET_MAX_NEW_PARTICIPANTS,
+        children=children,
     )
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from threads.ingest.prepare import Accepted
 from threads.models import Attachment, InboundMail, Message, Participant, Thread, thread_reference
+from threads.services import message_id_key
 from tisket.models import Role, role_at_least
 from tisket.services import sequence_next
 
@@ -74,7 +75,10 @@ def messages_store(accepted: list[Accepted], *, released: bool) -> None:
             message_id=parsed.message_id[:998],
             in_reply_to=" ".join(f"<{i}>" for i in parsed.in_reply_to)[:998],
             references=" ".join(f"<{i}>" for i in parsed.references),
-            dedupe_key=mail.candidate.dedupe_key,
+            dedupe_key=decision.dedupe_key or mail.candidate.dedupe_key,
+            content_key=parsed.content_key,
+            parent_key=message_id_key(parsed.in_reply_to[0]) if parsed.in_reply_to else "",
+            sender_note=parsed.sender_note[:300],
             author=decision.member if mail.outbound else None,
             automated_reason=mail.automated[:200],
             sent_at=parsed.date,

@@ -136,6 +136,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "author",
             "is_automated",
             "automated_reason",
+            "sender_note",
             "sent_at",
             "created_at",
             "attachments",
