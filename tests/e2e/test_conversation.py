@@ -264,3 +264,23 @@ def test_an_agent_sends_a_failed_reply_again(acme, inbox, login):
     row.refresh_from_db()
     assert row.status == OutboundMail.Status.SENT
     assert page.errors == [] and page.dialogs == []
+
+
+def test_a_sender_taken_from_reply_to_is_tagged_and_fits_a_phone(acme, inbox, login):
+    raw = make_mail(
+        subject="Imprimante en panne depuis ce matin",
+        body="Bonjour, l'imprimante du deuxième étage ne répond plus.",
+        headers={"Reply-To": "Jeanne-Marie de la Fontaine-Dubois <jeanne@client.test>"},
+    )
+    raw = b"\n".join(line for line in raw.split(b"\n") if not line.startswith(b"From:"))
+    thread = deliver(raw, recipient=inbox.address).thread
+    page = login(acme.agent)
+    for width, height, name in ((1440, 900, "sender-note-wide"), (390, 844, "sender-note-phone")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"/acme/threads/{thread.reference}/")
+        tag = page.get_by_text("Sender repaired")
+        expect(tag).to_be_visible()
+        assert "Reply-To" in tag.get_attribute("title")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        shot(page, name)
+    assert page.errors == [] and page.dialogs == []

@@ -662,3 +662,13 @@ def test_the_reply_api_still_records_the_ticket_reply(acme, conv):
     )
     assert response.status_code == 201
     assert TicketEvent.objects.filter(ticket=conv.ticket, kind="reply_sent").count() == 3
+
+
+def test_a_message_whose_sender_did_not_come_from_from_says_so(acme, conv, web):
+    from threads.models import Message
+
+    Message.objects.filter(thread=conv.thread).update(
+        sender_note="Sender taken from Reply-To: no From header."
+    )
+    html = page(web(acme.agent), conv)
+    assert 'title="Sender taken from Reply-To: no From header.">Sender repaired</span>' in html
