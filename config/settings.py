@@ -353,6 +353,10 @@ TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
 TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/", "/api/v1/threads/")
 # Days a client's signed link to their conversation (in every outbound mail) stays valid.
 TISKET_CLIENT_LINK_DAYS = env_int("TISKET_CLIENT_LINK_DAYS", 30)
+# Knowledge base: the largest image or file an editor may upload, and how many help-centre
+# searches one address may make per minute (the public JSON search).
+TISKET_KB_FILE_MAX_BYTES = env_int("TISKET_KB_FILE_MAX_BYTES", 5 * 1024 * 1024)
+TISKET_KB_PUBLIC_SEARCH_RATE = env("TISKET_KB_PUBLIC_SEARCH_RATE", "30/minute")
 # Tenants' own mail servers (SMTP to send, IMAP to poll): an address outside the
 # public internet (loopback, private, link-local...) is refused unless listed here,
 # as a host name, an address or a network (e.g. "relay.internal,10.0.5.0/24").
@@ -472,6 +476,7 @@ CELERY_BEAT_SCHEDULE = {
     "mailboxes-poll": {"task": "tickets.tasks.mailboxes_poll_task", "schedule": 60},
     "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "schedule": 60},
     "mail-domains-check": {"task": "inboxes.tasks.mail_domains_check_task", "schedule": 3600},
+    "kb-embed-sweep": {"task": "kb.tasks.articles_embed_stale_task", "schedule": 300},
     "clear-expired-sessions": {
         "task": "tisket.tasks.sessions_clear",
         "schedule": 6 * 3600,

@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls", namespace="api")),
     path("", views.home, name="home"),
     path("c/", include("tickets.client_pages")),
+    # Before the organization's pages: /hc/<org>/ is the help centre, /<org>/kb/ its editor.
+    path("", include("kb.urls")),
     path("<slug:org_slug>/settings/", include("interface.settings_pages")),
     path("<slug:org_slug>/", include("tisket.urls")),
     path("<slug:org_slug>/", include("tickets.urls")),

@@ -21,6 +21,7 @@ def navigation(request: HttpRequest) -> dict:
     membership = getattr(request, "membership", None)
     if membership is None:
         return {}
+    from kb.selectors import can_edit
     from threads.selectors import quarantine_list
     from tisket.models import Notification, Role
 
@@ -33,4 +34,5 @@ def navigation(request: HttpRequest) -> dict:
         ),
         "can_admin": membership.has_role(Role.ADMIN),
         "can_work": membership.has_role(Role.AGENT),
+        "can_edit_kb": cache(lambda: can_edit(membership=membership)),
     }

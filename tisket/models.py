@@ -22,6 +22,7 @@ RESERVED_SLUGS = frozenset(
         "api",
         "c",
         "favicon.ico",
+        "hc",
         "healthz",
         "help",
         "login",

@@ -152,6 +152,48 @@ def _cleaner(show_remote_images: bool) -> nh3.Cleaner:
     )
 
 
+def sanitize_article_html(html: str, *, local_prefix: str) -> str:
+    """Knowledge-base HTML through the mail allow-list, but serving its own files.
+
+    Images load only from `local_prefix` (the organization's help-centre files) or inline
+    data; links may also be relative to this site. Everything else is as for mail.
+    """
+    return _article_cleaner(local_prefix).clean(html)
+
+
+@functools.lru_cache(maxsize=64)
+def _article_cleaner(local_prefix: str) -> nh3.Cleaner:
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "style":
+            return _filter_style(value)
+        if tag == "a" and attribute == "href":
+            url, scheme = _normalize_url(value)
+            if scheme is None and url.startswith(("/", "#")) and not url.startswith("//"):
+                return url
+            return _filter_link(value)
+        if tag == "img" and attribute == "src":
+            url, scheme = _normalize_url(value)
+            if scheme is None and url.startswith(local_prefix) and ".." not in url:
+                return url
+            if scheme == "data":
+                return url if _DATA_IMAGE.match(url) else None
+            return None
+        return value
+
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()}
+        | {"h2": {"align", "id"}, "h3": {"align", "id"}},
+        attribute_filter=attribute_filter,
+        strip_comments=True,
+        link_rel="noopener noreferrer nofollow",
+        generic_attribute_prefixes=set(),
+        url_schemes=set(_URL_SCHEMES),
+        filter_style_properties=set(_STYLE_PROPERTIES),
+    )
+
+
 def _normalize_url(value: str) -> tuple[str, str | None]:
     """The URL as a browser reads it, and its lower-cased scheme (None when relative)."""
     # Browsers ignore leading/trailing C0 controls and spaces and every tab or newline inside.
