@@ -5,6 +5,7 @@ from django.urls import path
 from inboxes import api as inboxes_api
 from inboxes import domain_api
 from interface.settings_pages import api as people_api
+from kb import api as kb_api
 from tickets import api as tickets_api
 from tickets.api import intake as intake_api
 from tickets.api import threads as threads_api
@@ -163,4 +164,29 @@ urlpatterns = [
     path("customers/", sla_api.CustomerListApi.as_view(), name="customer-list"),
     path("customers/<int:pk>/", sla_api.CustomerDetailApi.as_view(), name="customer-detail"),
     path("inbound/raw/", intake_api.InboundRawApi.as_view(), name="inbound-raw"),
+    path("kb/categories/", kb_api.CategoryListApi.as_view(), name="kb-category-list"),
+    path("kb/categories/<int:pk>/", kb_api.CategoryDetailApi.as_view(), name="kb-category-detail"),
+    path("kb/articles/", kb_api.ArticleListApi.as_view(), name="kb-article-list"),
+    path("kb/articles/<int:pk>/", kb_api.ArticleDetailApi.as_view(), name="kb-article-detail"),
+    path(
+        "kb/articles/<int:pk>/revisions/",
+        kb_api.ArticleRevisionListApi.as_view(),
+        name="kb-article-revisions",
+    ),
+    path(
+        "kb/articles/<int:pk>/revisions/<int:number>/",
+        kb_api.ArticleRevisionDetailApi.as_view(),
+        name="kb-article-revision",
+    ),
+    path(
+        "kb/articles/<int:pk>/revisions/<int:number>/restore/",
+        kb_api.ArticleRevisionRestoreApi.as_view(),
+        name="kb-article-revision-restore",
+    ),
+    path("kb/search/", kb_api.KbSearchApi.as_view(), name="kb-search"),
+    path(
+        "kb/public/<slug:org_slug>/search/",
+        kb_api.PublicSearchApi.as_view(),
+        name="kb-public-search",
+    ),
 ]

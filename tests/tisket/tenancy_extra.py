@@ -60,7 +60,42 @@ def _foreign_client_view(foreign) -> int:
     ).pk
 
 
+def _foreign_kb_article(foreign) -> int:
+    """A published public article of the other organization's knowledge base."""
+    from kb import services
+    from kb.models import Article
+
+    existing = Article.objects.filter(organization=foreign.cast.org, slug="globex-secret").first()
+    if existing is not None:
+        return existing.pk
+    category = _foreign_kb_category(foreign)
+    return services.article_create(
+        organization=foreign.cast.org,
+        actor=None,
+        title="Globex secret",
+        slug="globex-secret",
+        body="globex only",
+        category=services.Category.objects.get(pk=category),
+        publish=True,
+    ).pk
+
+
+def _foreign_kb_category(foreign) -> int:
+    from kb import services
+    from kb.models import Category
+
+    existing = Category.objects.filter(organization=foreign.cast.org, slug="globex-docs").first()
+    if existing is not None:
+        return existing.pk
+    return services.category_create(
+        organization=foreign.cast.org, actor=None, name="Globex docs", slug="globex-docs"
+    ).pk
+
+
 EXTRA_UI_PARAMS: dict[str, Callable] = {
+    "article": _foreign_kb_article,
+    "category": _foreign_kb_category,
+    "revision": lambda foreign: 1,
     "domain": _foreign_domain,
     "client_view": _foreign_client_view,
     "invitation": _foreign_invitation,
