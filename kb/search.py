@@ -156,7 +156,7 @@ def search(
         lexical = _lexical_postgres(audience, words, prefix=prefix, locale=locale)
         if len(lexical) < 3:
             lexical += [
-                hit for hit in _trigram_postgres(audience, query) if hit[0] not in dict(lexical)
+                hit for hit in _trigram_postgres(audience, words) if hit[0] not in dict(lexical)
             ]
     else:
         lexical = _lexical_python(audience, words, prefix=prefix)
@@ -215,24 +215,18 @@ def _lexical_postgres(
     return list(rows)
 
 
-def _trigram_postgres(audience: Audience, query: str) -> list[tuple[int, float]]:
-    """Titles close to the query as written: what a typo leaves to find."""
-    text = query[:MAX_QUERY_CHARS]
+def _trigram_postgres(audience: Audience, words: list[str]) -> list[tuple[int, float]]:
+    """Titles with words close to the query's: what a typo leaves to find."""
+    words = [w for w in dict.fromkeys(words) if len(w) >= 4][:6]
+    if not words:
+        return []
+    near = " OR ".join(["tisket_unaccent(%s) <%% kb_article.title"] * len(words))
+    closeness = " + ".join(["word_similarity(tisket_unaccent(%s), kb_article.title)"] * len(words))
     rows = (
         articles_visible(audience=audience)
-        .alias(
-            near=RawSQL(
-                "tisket_unaccent(%s) <%% kb_article.title", [text], output_field=BooleanField()
-            )
-        )
+        .alias(near=RawSQL(f"({near})", words, output_field=BooleanField()))  # noqa: S611
         .filter(near=True)
-        .annotate(
-            sim=RawSQL(
-                "word_similarity(tisket_unaccent(%s), kb_article.title)",
-                [text],
-                output_field=FloatField(),
-            )
-        )
+        .annotate(sim=RawSQL(closeness, words, output_field=FloatField()))  # noqa: S611
         .order_by("-sim", "pk")
         .values_list("pk", "sim")[:10]
     )
