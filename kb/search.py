@@ -33,6 +33,7 @@ MAX_QUERY_WORDS = 24
 RRF_K = 60
 SEMANTIC_POOL = 100
 SEMANTIC_MIN_SCORE = 0.2
+CONFIDENT_SEMANTIC_SCORE = 0.45
 LEXICAL_POOL = 50
 # The weight of each ranking in the fusion: meaning finds answers words miss, while an
 # exact title match is rarely wrong; measured on the evaluation set (tests/bench).
@@ -146,8 +147,13 @@ def search(
     prefix: bool = False,
     semantic: bool = True,
     locale: str = "en",
+    confident: bool = False,
 ) -> list[Hit]:
-    """The articles this audience may read that best answer the query, best first."""
+    """The articles this audience may read that best answer the query, best first.
+
+    confident=True keeps only hits both rankings agree on, or close in meaning: for
+    suggestions nobody asked for (an acknowledgement mail), where a wrong one costs trust.
+    """
     words = query_words(query)
     if not words:
         return []
@@ -166,6 +172,11 @@ def search(
         fused[pk] = fused.get(pk, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank + 1)
     for rank, (pk, _) in enumerate(semantic_hits):
         fused[pk] = fused.get(pk, 0.0) + SEMANTIC_WEIGHT / (RRF_K + rank + 1)
+    if confident and semantic_hits:
+        lexical_ids = {pk for pk, _ in lexical[:LEXICAL_POOL]}
+        sure = {pk for pk, score in semantic_hits if score >= CONFIDENT_SEMANTIC_SCORE}
+        sure |= lexical_ids & {pk for pk, _ in semantic_hits}
+        fused = {pk: score for pk, score in fused.items() if pk in sure}
     best = sorted(fused.items(), key=lambda item: -item[1])[:limit]
     articles = Article.objects.select_related("category").in_bulk([pk for pk, _ in best])
     return [

@@ -17,6 +17,7 @@ from functools import wraps
 
 from django.contrib import messages as flash
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -26,6 +27,8 @@ from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from kb.deflection import answered_read, conversation_resolved_by
+from kb.services import KbError
 from threads.client_access import (
     ClientAccess,
     ClientLinkError,
@@ -390,9 +393,43 @@ def client_thread_rate(request: HttpRequest, access: ClientAccess, token: str) -
     return _back(token, "rating")
 
 
+@csrf_exempt  # the signed link is the credential, as for the conversation's own page
+def client_kb_answered(request: HttpRequest, token: str) -> HttpResponse:
+    """ "This answered my question" from an acknowledgement: asks, then resolves on POST."""
+    try:
+        conversation_id, article_id = answered_read(token=token)
+    except KbError as error:
+        return _private(
+            _notice(request, status=404, heading="This link does not work", text=str(error))
+        )
+    thread = Thread.objects.select_related("organization").filter(pk=conversation_id).first()
+    if thread is None:
+        return _private(
+            _notice(request, status=404, heading="This link does not work", text="Not found.")
+        )
+    ticket = _ticket(thread)
+    done = _state(thread, ticket) in DONE
+    if request.method == "POST" and not done:
+        with transaction.atomic():
+            conversation_set_status(
+                thread=thread, ticket=ticket, status=Ticket.Status.RESOLVED, actor=None
+            )
+            conversation_resolved_by(
+                organization=thread.organization,
+                article_id=article_id,
+                conversation_id=thread.pk,
+            )
+        done = True
+    elif request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405)
+    context = {"done": done, "asked": request.method == "POST", "subject": thread.subject}
+    return _private(render(request, "client/kb_answered.html", context))
+
+
 app_name = "client"
 
 urlpatterns = [
+    path("answered/<str:token>/", client_kb_answered, name="kb-answered"),
     path("<str:token>/", client_thread, name="thread"),
     path("<str:token>/reply/", client_thread_reply, name="thread-reply"),
     path("<str:token>/close/", client_thread_close, name="thread-close"),

@@ -4,7 +4,7 @@ its ticket, quarantine, the SLA dashboard."""
 from django.urls import path
 
 from tickets.sla import dashboard
-from tickets.views import client_view, quarantine, queue
+from tickets.views import client_view, knowledge, quarantine, queue
 from tickets.views.conversation import urlpatterns as conversation_urlpatterns
 
 app_name = "tickets"
@@ -43,4 +43,5 @@ urlpatterns = [
         name="client-view-end",
     ),
     *conversation_urlpatterns,
+    *knowledge.urlpatterns,
 ]

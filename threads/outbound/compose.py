@@ -16,11 +16,13 @@ import markdown
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from inboxes.domains import inbox_sender
 from inboxes.models import Inbox, validate_auto_ack_text
 from inboxes.selectors import organization_addresses
+from kb.deflection import acknowledgement_suggestions, answered_token
 from threads.client_access import client_link_appended
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Thread
@@ -355,6 +357,30 @@ def _auto_ack_source(inbox: Inbox) -> str:
     return inbox.auto_ack_text or DEFAULT_AUTO_ACK
 
 
+def _ack_suggestions(*, thread: Thread, message: Message) -> str:
+    """Public articles that may answer the question, each with a signed "answered" link."""
+    question = f"{thread.subject}\n{message.visible_text or message.text}"[:1000]
+    try:
+        articles = acknowledgement_suggestions(
+            organization=thread.organization, question=question, conversation_id=thread.pk
+        )
+    except Exception:
+        # Suggestions are a courtesy: the receipt goes out without them rather than not at all.
+        logger.exception("thread #%s: no article suggestions for the acknowledgement", thread.pk)
+        return ""
+    if not articles:
+        return ""
+    site = settings.SITE_URL.rstrip("/")
+    lines = ["", "", "These articles may answer your question:", ""]
+    for article in articles:
+        token = answered_token(conversation_id=thread.pk, article_id=article.pk)
+        page = reverse("kb:article", args=[thread.organization.slug, article.slug])
+        answered = reverse("client:kb-answered", kwargs={"token": token})
+        lines.append(f"- [{article.title}]({site}{page})  ")
+        lines.append(f"  [This answered my question]({site}{answered})")
+    return "\n".join(lines)
+
+
 def auto_ack_after_ingest(results: list[InboundResult]) -> None:
     """Acknowledge new conversations, where the inbox wants it and loop safety allows."""
     for result in results:
@@ -384,6 +410,7 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
                 "inbox": {"name": inbox.sender_name, "address": inbox.address},
             },
         )
+        text += _ack_suggestions(thread=thread, message=message)
         _store_outbound(
             thread=thread,
             kind=OutboundMail.Kind.AUTO_ACK,

@@ -1,0 +1,101 @@
+"""The agent's Knowledge panel in the reply box: articles suggested for the conversation.
+
+Suggestions come from the conversation's subject and the client's latest message; the
+agent may search instead, and insert a link or a quoted passage into the reply. What is
+suggested and what is used goes to the knowledge base's deflection ledger.
+"""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from kb import search, selectors, services
+from kb.models import LedgerKind, LedgerPlace, Visibility
+from kb.selectors import Audience
+from threads.models import Message
+from threads.selectors import thread_get
+from tisket.lib.params import id_param
+from tisket.models import Role
+from tisket.views import org_view
+
+SUGGESTIONS = 5
+
+
+def _question(thread) -> str:
+    latest = (
+        Message.objects.filter(thread=thread, direction=Message.Direction.INBOUND)
+        .order_by("-created_at", "-id")
+        .values_list("visible_text", "text")
+        .first()
+    )
+    text = (latest[0] or latest[1]) if latest else ""
+    return f"{thread.subject}\n{text}"[:1000]
+
+
+@require_GET
+@org_view(Role.AGENT)
+def thread_knowledge(request: HttpRequest, thread: str) -> HttpResponse:
+    found = thread_get(organization=request.organization, reference=thread)
+    audience = Audience.for_member(request.membership)
+    query = request.GET.get("q", "").strip()[: search.MAX_QUERY_CHARS]
+    hits = search.search(
+        audience=audience, query=query or _question(found), limit=SUGGESTIONS, prefix=bool(query)
+    )
+    if not query and hits:
+        services.ledger_record(
+            organization=request.organization,
+            kind=LedgerKind.SHOWN,
+            place=LedgerPlace.AGENT,
+            articles=[hit.article for hit in hits],
+            conversation_id=found.pk,
+        )
+    site = request.build_absolute_uri("/").rstrip("/")
+    items = []
+    for hit in hits:
+        article = hit.article
+        public = article.visibility in (Visibility.PUBLIC, Visibility.CLIENTS)
+        url = site + reverse("kb:article", args=[request.organization.slug, article.slug])
+        items.append(
+            {
+                "article": article,
+                "url": url,
+                # A link only where the client may open it; a passage always.
+                "link": f"[{article.title}]({url})" if public else "",
+                "passage": "\n".join(f"> {line}" for line in article.excerpt.splitlines())
+                + (f"\n\n{url}" if public else ""),
+            }
+        )
+    return render(
+        request,
+        "kb/_knowledge.html",
+        {"thread": found, "items": items, "query": query, "can_edit": False},
+    )
+
+
+@require_POST
+@org_view(Role.AGENT)
+def thread_knowledge_used(request: HttpRequest, thread: str) -> HttpResponse:
+    """The agent inserted an article into the reply: the ledger counts a click."""
+    found = thread_get(organization=request.organization, reference=thread)
+    article = selectors.article_get_by_id(
+        audience=Audience.for_member(request.membership), pk=id_param(request.POST.get("article"))
+    )
+    services.ledger_record(
+        organization=request.organization,
+        kind=LedgerKind.CLICKED,
+        place=LedgerPlace.AGENT,
+        articles=[article],
+        conversation_id=found.pk,
+    )
+    return HttpResponse(status=204)
+
+
+urlpatterns = [
+    path("threads/<str:thread>/knowledge/", thread_knowledge, name="thread-knowledge"),
+    path(
+        "threads/<str:thread>/knowledge/used/",
+        thread_knowledge_used,
+        name="thread-knowledge-used",
+    ),
+]
