@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import BooleanField, F, FloatField
 from django.db.models.expressions import RawSQL
+from threadpoolctl import threadpool_limits
 
 from kb.models import Article, EmbeddingIndex
 from kb.selectors import Audience, articles_visible
@@ -43,6 +45,9 @@ LEXICAL_WEIGHT = 0.1
 # scaled as a good cosine would be.
 UNEMBEDDED_WEIGHT = 0.6
 TYPO_WEIGHT = 0.5
+# Full text ranks at most about this many matching rows per query (see _informative).
+MATCH_BUDGET = 1000
+STATISTICS_SECONDS = 600
 
 # PostgreSQL text search configurations by language; anything else uses 'simple'.
 TEXT_CONFIGS = {
@@ -203,44 +208,110 @@ def _normalized(ranked: list[tuple[int, float]], top: float = 1.0) -> dict[int, 
     return {pk: top * score / best for pk, score in ranked[:LEXICAL_POOL]}
 
 
-def _tsquery_sql(configs: list[str]) -> str:
-    return (
-        "("
-        + " || ".join(
-            f"to_tsquery('{config}'::regconfig, tisket_unaccent(%s))" for config in configs
-        )
-        + ")"
-    )
-
-
 def _lexical_postgres(
     audience: Audience, words: list[str], *, prefix: bool, locale: str
 ) -> list[tuple[int, float]]:
-    terms = list(dict.fromkeys(words))
-    text = " | ".join(terms)
-    if prefix:
-        text += ":*"
-    configs = sorted({text_config(locale), "simple", "english"})
-    tsq = _tsquery_sql(configs)
-    params = [text] * len(configs)
-    # The configurations come from TEXT_CONFIGS and the words are parameters.
+    configs = sorted({text_config(locale), "english"})
+    lexemes = _query_lexemes(words[:-1] if prefix else words, configs)
+    terms = [re.sub(r"['\\\\]", "", lexeme) for lexeme in _informative(lexemes)]
+    text = " | ".join(f"'{term}'" for term in terms if term)
+    if prefix and words:
+        text = f"{text} | {words[-1]}:*" if text else f"{words[-1]}:*"
+    if not text:
+        return []
+    # The lexemes are stemmed already: 'simple' parses the query without stemming them again.
+    tsq = "to_tsquery('simple'::regconfig, tisket_unaccent(%s))"
     rows = (
         articles_visible(audience=audience)
         .alias(
             lex_match=RawSQL(  # noqa: S611
-                f"kb_article.search_vector @@ {tsq}", params, output_field=BooleanField()
+                f"kb_article.search_vector @@ {tsq}", [text], output_field=BooleanField()
             )
         )
         .filter(lex_match=True)
         .annotate(
             lex=RawSQL(  # noqa: S611
-                f"ts_rank(kb_article.search_vector, {tsq}, 1)", params, output_field=FloatField()
+                f"ts_rank(kb_article.search_vector, {tsq}, 1)", [text], output_field=FloatField()
             )
         )
         .order_by("-lex", "pk")
         .values_list("pk", "lex")[:LEXICAL_POOL]
     )
     return list(rows)
+
+
+_lexemes: dict[tuple[str, str], tuple[str, ...]] = {}
+_LEXEME_CACHE_SIZE = 50_000
+
+
+def _query_lexemes(words: list[str], configs: list[str]) -> list[str]:
+    """The words as each configuration indexes them (stemmed, stop words dropped).
+
+    A word's lexemes never change: they are kept in memory, so most questions need no
+    query to PostgreSQL for them.
+    """
+    key = ",".join(configs)
+    missing = sorted({w for w in words if (key, w) not in _lexemes})
+    if missing:
+        vectors = " || ".join(f"to_tsvector('{config}', tisket_unaccent(w))" for config in configs)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT w, tsvector_to_array({vectors}) FROM unnest(%s::text[]) AS w",  # noqa: S608
+                [missing],
+            )
+            found = dict(cursor.fetchall())
+        if len(_lexemes) > _LEXEME_CACHE_SIZE:
+            _lexemes.clear()
+        for word in missing:
+            _lexemes[(key, word)] = tuple(found.get(word) or ())
+    return list(dict.fromkeys(lexeme for w in words for lexeme in _lexemes[(key, w)]))
+
+
+def _informative(lexemes: list[str]) -> list[str]:
+    """The query's rarer lexemes: words in most articles match thousands and rank nothing.
+
+    Frequencies come from PostgreSQL's own statistics of the column (ANALYZE): words
+    it does not list as common are rare. Rarest first, the words are kept while the
+    rows they may match stay within MATCH_BUDGET; the rarest two are always kept.
+    """
+    frequencies, rows = _lexeme_statistics()
+    if not frequencies:
+        return lexemes
+    ranked = sorted(lexemes, key=lambda lexeme: frequencies.get(lexeme, 0.0))
+    kept, expected = [], 0.0
+    for lexeme in ranked:
+        expected += frequencies.get(lexeme, 0.0) * rows
+        if len(kept) >= 2 and expected > MATCH_BUDGET:
+            break
+        kept.append(lexeme)
+    return kept
+
+
+_statistics: dict[str, tuple[float, dict[str, float], float]] = {}
+
+
+def _lexeme_statistics() -> tuple[dict[str, float], float]:
+    """Common lexemes of the indexed articles and their share of rows (cached a while)."""
+    now = time.monotonic()
+    cached = _statistics.get(connection.alias)
+    if cached is not None and now - cached[0] < STATISTICS_SECONDS:
+        return cached[1], cached[2]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples
+            FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename
+            WHERE s.tablename = 'kb_article' AND s.attname = 'search_vector'
+            """
+        )
+        row = cursor.fetchone()
+    frequencies: dict[str, float] = {}
+    rows = 0.0
+    if row and row[0] and row[1]:
+        frequencies = dict(zip(row[0], row[1], strict=False))
+        rows = float(row[2] or 0)
+    _statistics[connection.alias] = (now, frequencies, rows)
+    return frequencies, rows
 
 
 def _trigram_postgres(audience: Audience, words: list[str]) -> list[tuple[int, float]]:
@@ -369,7 +440,8 @@ def _semantic(audience: Audience, text: str) -> tuple[dict[int, float], set[int]
     if not len(ids):
         return {}, set()
     vector = embedding.from_bytes(_query_vector(text))
-    scores = matrix @ vector
+    with threadpool_limits(limits=1, user_api="blas"):  # see kb.embedding
+        scores = matrix @ vector
     pool = min(SEMANTIC_POOL, len(ids))
     top = np.argpartition(-scores, pool - 1)[:pool]
     top = [i for i in top[np.argsort(-scores[top])] if scores[i] >= SEMANTIC_MIN_SCORE]
