@@ -116,6 +116,11 @@ def test_demo_loads_acme_and_is_idempotent(db):
     assert authenticate(username="agent@acme.test", password="tisket-demo")
     assert Membership.objects.get(user__email="agent@acme.test").role == Role.AGENT
     assert not Sequence.objects.filter(last_value__lt=0).exists()
+    # A dozen articles in the help centre, written once; the playbooks for members only.
+    from kb.models import Article
+
+    assert Article.objects.filter(organization=organization, state="published").count() == 13
+    assert "/hc/acme/" in out
 
 
 def test_a_command_error_exits_non_zero_with_one_line(migrated_sqlite, tmp_path):

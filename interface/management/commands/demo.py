@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from inboxes.models import Inbox
 from inboxes.services import inbox_create
+from interface.demo_kb import demo_knowledge_base
 from sla.models import SlaPolicy
 from sla.services import calendar_create, calendar_import_holidays, policy_create
 from threads.inbound import inbound_record
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         inbox = self._inbox(organization)
         self._queue(organization, inbox)
         self._sla(organization)
+        demo_knowledge_base(organization)
         for raw in demo_mails(inbox.address):
             mail, created = inbound_record(raw=raw, source="demo")
             if created:
@@ -45,7 +47,8 @@ class Command(BaseCommand):
             f"Demo organization '{organization.slug}' is ready; its inbox is {inbox.address}, "
             "in the queue Support.\n"
             f"Log in at {settings.SITE_URL}/accounts/login/ as agent@acme.test "
-            f"(or owner@acme.test) with the password '{DEMO_PASSWORD}'."
+            f"(or owner@acme.test) with the password '{DEMO_PASSWORD}'.\n"
+            f"Its help centre is at {settings.SITE_URL}/hc/{organization.slug}/."
         )
 
     def _queue(self, organization: Organization, inbox: Inbox) -> None:
