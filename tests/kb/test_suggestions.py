@@ -30,6 +30,14 @@ def _kb(org):
             visibility=Visibility.MEMBERS,
         ),
         "other": publish(org, "Office hours", "We are open from nine to five."),
+        "staff_category": publish(
+            org,
+            "Login troubleshooting for staff",
+            "When a client cannot log in, check the audit log first.",
+            category=services.category_create(
+                organization=org, actor=None, name="Staff", visibility=Visibility.MEMBERS
+            ),
+        ),
     }
 
 

@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from kb import search, selectors, services
-from kb.models import LedgerKind, LedgerPlace, Visibility
+from kb.models import LedgerKind, LedgerPlace
 from kb.selectors import Audience
 from threads.models import Message
 from threads.selectors import thread_get
@@ -51,15 +51,22 @@ def thread_knowledge(request: HttpRequest, thread: str) -> HttpResponse:
             conversation_id=found.pk,
         )
     site = request.build_absolute_uri("/").rstrip("/")
+    # What the client could open (the article and its categories alike), in one query.
+    for_client = set(
+        selectors.articles_visible(audience=Audience.for_client(request.organization))
+        .filter(pk__in=[hit.article.pk for hit in hits])
+        .values_list("pk", flat=True)
+    )
     items = []
     for hit in hits:
         article = hit.article
-        public = article.visibility in (Visibility.PUBLIC, Visibility.CLIENTS)
+        public = article.pk in for_client
         url = site + reverse("kb:article", args=[request.organization.slug, article.slug])
         items.append(
             {
                 "article": article,
                 "url": url,
+                "for_client": public,
                 # A link only where the client may open it; a passage always.
                 "link": f"[{article.title}]({url})" if public else "",
                 "passage": "\n".join(f"> {line}" for line in article.excerpt.splitlines())
