@@ -68,3 +68,16 @@ class PublishForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Blank: now.",
     )
+
+
+class HelpCentreForm(forms.Form):
+    title = forms.CharField(max_length=200, required=False, help_text="Blank: '<name> Help'.")
+    colour = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}\Z",
+        widget=forms.TextInput(attrs={"type": "color"}),
+        error_messages={"invalid": "A colour is written #rrggbb."},
+    )
+    logo = forms.FileField(required=False, help_text="PNG, JPEG, GIF or WebP.")
+    suggest_in_acknowledgements = forms.BooleanField(
+        required=False, label="Suggest public articles in acknowledgement mail"
+    )

@@ -37,4 +37,5 @@ urlpatterns = [
     path("<slug:org_slug>/kb/preview/", editor.preview, name="editor-preview"),
     path("<slug:org_slug>/kb/images/", editor.image_upload, name="editor-image-upload"),
     path("<slug:org_slug>/kb/report/", editor.report, name="editor-report"),
+    path("<slug:org_slug>/kb/settings/", editor.help_centre_settings, name="editor-settings"),
 ]

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kb import reports, selectors, services
-from kb.forms import ArticleForm, CategoryForm, PublishForm
+from kb.forms import ArticleForm, CategoryForm, HelpCentreForm, PublishForm
 from kb.models import Article, Category
 from kb.selectors import Audience
 from tisket.errors import TisketError
+from tisket.models import Role
 from tisket.views import org_view
 
 
@@ -298,4 +299,45 @@ def report(request: HttpRequest) -> HttpResponse:
     data = reports.kb_report(organization=request.organization, days=days)
     return render(
         request, "kb/editor/report.html", {"nav": "kb", "tab": "report", "days": days, **data}
+    )
+
+
+@org_view(Role.ADMIN)
+def help_centre_settings(request: HttpRequest) -> HttpResponse:
+    """The help centre's title, colour, logo, and suggestions in acknowledgements (admins)."""
+    centre = selectors.help_centre_for(organization=request.organization)
+    initial = {
+        "title": centre.title,
+        "colour": centre.colour,
+        "suggest_in_acknowledgements": centre.suggest_in_acknowledgements,
+    }
+    form = HelpCentreForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            logo = None
+            if data["logo"] is not None:
+                logo = services.kb_file_upload(
+                    organization=request.organization,
+                    actor=request.membership,
+                    name=data["logo"].name,
+                    content=data["logo"].read(services.settings.TISKET_KB_FILE_MAX_BYTES + 1),
+                    image_only=True,
+                )
+            services.help_centre_update(
+                organization=request.organization,
+                actor=request.membership,
+                title=data["title"],
+                colour=data["colour"],
+                logo=logo,
+                suggest_in_acknowledgements=data["suggest_in_acknowledgements"],
+            )
+            messages.success(request, "Help centre saved.")
+            return redirect("kb:editor-settings", org_slug=request.organization.slug)
+        except TisketError as error:
+            form.add_error(None, str(error))
+    return render(
+        request,
+        "kb/editor/settings.html",
+        {"nav": "kb", "tab": "settings", "form": form, "centre": centre},
     )

@@ -130,3 +130,16 @@ def _upload(name: str, content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, content)
+
+
+def test_admins_brand_the_help_centre_from_the_editor(acme, web, client):
+    page = web(acme.admin).post(
+        "/acme/kb/settings/",
+        {"title": "Acme Care", "colour": "#117733", "logo": _upload("l.png", PNG)},
+    )
+    assert page.status_code == 302
+    assert "#117733" in client.get("/hc/acme/brand.css").content.decode()
+    assert "Acme Care" in client.get("/hc/acme/").content.decode()
+    bad = web(acme.admin).post("/acme/kb/settings/", {"title": "x", "colour": "blue"})
+    assert "#rrggbb" in bad.content.decode()
+    assert web(acme.supervisor).get("/acme/kb/settings/").status_code == 403
