@@ -14,10 +14,12 @@ from django.views.decorators.http import require_POST
 
 from kb import reports, selectors, services
 from kb.forms import ArticleForm, CategoryForm, HelpCentreForm, PublishForm
-from kb.models import Article, Category
+from kb.models import Article, Category, EditorGrant
 from kb.selectors import Audience
 from tisket.errors import TisketError
+from tisket.lib.params import id_param
 from tisket.models import Role
+from tisket.selectors import member_get, members_list
 from tisket.views import org_view
 
 
@@ -311,6 +313,8 @@ def help_centre_settings(request: HttpRequest) -> HttpResponse:
         "colour": centre.colour,
         "suggest_in_acknowledgements": centre.suggest_in_acknowledgements,
     }
+    if request.method == "POST" and "editor" in request.POST:
+        return _editor_grant(request)
     form = HelpCentreForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -339,5 +343,39 @@ def help_centre_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "kb/editor/settings.html",
-        {"nav": "kb", "tab": "settings", "form": form, "centre": centre},
+        {
+            "nav": "kb",
+            "tab": "settings",
+            "form": form,
+            "centre": centre,
+            "members": _members_below_admin(request),
+        },
     )
+
+
+def _members_below_admin(request: HttpRequest) -> list:
+    granted = set(
+        EditorGrant.objects.filter(membership__organization=request.organization).values_list(
+            "membership_id", flat=True
+        )
+    )
+    members = [
+        m for m in members_list(organization=request.organization) if not m.has_role(Role.ADMIN)
+    ]
+    for member in members:
+        member.kb_editor = member.pk in granted
+    return members
+
+
+def _editor_grant(request: HttpRequest) -> HttpResponse:
+    """Grant or withdraw the KB-editor permission of a member below admin."""
+    member = member_get(organization=request.organization, pk=id_param(request.POST["editor"]))
+    if request.POST.get("grant") == "1":
+        services.editor_grant(membership=member, actor=request.membership)
+        messages.success(request, f"{member.user.get_full_name()} may now edit the knowledge base.")
+    else:
+        services.editor_revoke(membership=member, actor=request.membership)
+        messages.success(
+            request, f"{member.user.get_full_name()} no longer edits the knowledge base."
+        )
+    return redirect("kb:editor-settings", org_slug=request.organization.slug)

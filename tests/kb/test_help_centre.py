@@ -143,3 +143,18 @@ def test_admins_brand_the_help_centre_from_the_editor(acme, web, client):
     bad = web(acme.admin).post("/acme/kb/settings/", {"title": "x", "colour": "blue"})
     assert "#rrggbb" in bad.content.decode()
     assert web(acme.supervisor).get("/acme/kb/settings/").status_code == 403
+
+
+def test_admins_grant_and_withdraw_the_editor_permission(acme, globex, web):
+    from kb.selectors import can_edit
+
+    admin = web(acme.admin)
+    assert (
+        admin.post("/acme/kb/settings/", {"editor": acme.agent.pk, "grant": "1"}).status_code == 302
+    )
+    assert can_edit(membership=acme.agent)
+    admin.post("/acme/kb/settings/", {"editor": acme.agent.pk, "grant": "0"})
+    assert not can_edit(membership=acme.agent)
+    theirs = admin.post("/acme/kb/settings/", {"editor": globex.agent.pk, "grant": "1"})
+    assert theirs.status_code == 404
+    assert not can_edit(membership=globex.agent)
