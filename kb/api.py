@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
-from kb import search, selectors, services
+from kb import ledger, search, selectors, services
 from kb.models import Article, ArticleRevision, ArticleState, Category, LedgerKind, LedgerPlace
 from kb.selectors import Audience
 from tisket.api_auth import OrganizationApiMixin
@@ -406,7 +406,7 @@ def _search_response(
     prefix = request.query_params.get("prefix") in ("1", "true")
     hits = search.search(audience=audience, query=query, limit=limit, prefix=prefix)
     if query.strip() and not prefix:
-        services.ledger_record(
+        ledger.ledger_record(
             organization=audience.organization,
             kind=LedgerKind.SEARCH,
             place=place,

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.core import signing
 
 from kb import search, selectors
+from kb.ledger import ledger_record
 from kb.models import Article, LedgerKind, LedgerPlace
 from kb.selectors import Audience
-from kb.services import KbError, ledger_record
+from kb.services import KbError
 from tisket.models import Organization
 
 ANSWERED_SALT = "tisket.kb.answered"

@@ -1,13 +1,10 @@
 """Writes of the knowledge base: categories, articles and their revisions, votes, the ledger."""
 
 import difflib
-import hashlib
 import re
 from datetime import datetime
 
 import markdown
-from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -20,32 +17,24 @@ from kb.models import (
     ArticleRevision,
     ArticleState,
     Category,
-    EditorGrant,
-    Feedback,
-    HelpCentre,
     KbFile,
-    LedgerEntry,
-    LedgerKind,
     Visibility,
 )
 from kb.selectors import can_edit
 from tisket.errors import ConflictError, NotAllowedError, TisketError
-from tisket.lib.files import safe_filename, sniff_content_type
 from tisket.lib.html import html_to_text, sanitize_article_html
 from tisket.models import Membership, Organization, Role
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
 MAX_BODY_LENGTH = 200_000
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 
 
 class KbError(TisketError):
     """Bad input for the knowledge base; the message says what to change."""
 
 
-def _check_editor(actor: Membership | None) -> None:
+def check_editor(actor: Membership | None) -> None:
     if actor is not None and not can_edit(membership=actor):
         raise NotAllowedError("Only knowledge-base editors may change articles and categories.")
 
@@ -142,7 +131,7 @@ def category_create(
     position: int | None = None,
 ) -> Category:
     """Add a category (or a section of one)."""
-    _check_editor(actor)
+    check_editor(actor)
     name = " ".join(name.split())
     if not name:
         raise KbError("A category needs a name.")
@@ -169,7 +158,7 @@ def category_create(
 
 def category_update(*, category: Category, actor: Membership | None, **fields) -> Category:
     """Change a category's name, slug, description, parent, visibility or position."""
-    _check_editor(actor)
+    check_editor(actor)
     if "name" in fields:
         fields["name"] = " ".join(fields["name"].split())[:120]
         if not fields["name"]:
@@ -193,7 +182,7 @@ def categories_reorder(
     *, organization: Organization, actor: Membership | None, ids: list[int]
 ) -> None:
     """Put the categories in this order (ids of the organization's categories)."""
-    _check_editor(actor)
+    check_editor(actor)
     known = set(Category.objects.filter(organization=organization).values_list("pk", flat=True))
     if not set(ids) <= known or len(set(ids)) != len(ids):
         raise KbError("Name each of the organization's categories once.")
@@ -204,7 +193,7 @@ def categories_reorder(
 
 def category_delete(*, category: Category, actor: Membership | None) -> None:
     """Delete an empty category."""
-    _check_editor(actor)
+    check_editor(actor)
     if category.articles.exists() or category.sections.exists():
         raise ConflictError("Move its articles and sections out before deleting a category.")
     category.delete()
@@ -313,7 +302,7 @@ def article_create(
     publish_at: datetime | None = None,
 ) -> Article:
     """Write a new article: a draft, or published now or at `publish_at`."""
-    _check_editor(actor)
+    check_editor(actor)
     fields = _check_article_fields(
         organization,
         {
@@ -348,7 +337,7 @@ def article_update(
     *, article: Article, actor: Membership | None, note: str = "", **fields
 ) -> Article:
     """Change an article; every save is a new revision."""
-    _check_editor(actor)
+    check_editor(actor)
     unknown = set(fields) - set(_ARTICLE_FIELDS)
     if unknown:
         raise TypeError(f"article_update() got unknown fields {sorted(unknown)}")
@@ -373,7 +362,7 @@ def article_publish(
     *, article: Article, actor: Membership | None, at: datetime | None = None
 ) -> Article:
     """Publish now, or schedule for `at`."""
-    _check_editor(actor)
+    check_editor(actor)
     with transaction.atomic():
         article.state = ArticleState.PUBLISHED
         article.published_at = at or timezone.now()
@@ -386,7 +375,7 @@ def article_publish(
 
 def article_unpublish(*, article: Article, actor: Membership | None, archive: bool) -> Article:
     """Back to draft, or archived (kept, never shown)."""
-    _check_editor(actor)
+    check_editor(actor)
     with transaction.atomic():
         article.state = ArticleState.ARCHIVED if archive else ArticleState.DRAFT
         article.updated_at = timezone.now()
@@ -421,7 +410,7 @@ def article_restore(
 
 
 def article_delete(*, article: Article, actor: Membership | None) -> None:
-    _check_editor(actor)
+    check_editor(actor)
     article.delete()
 
 
@@ -476,175 +465,3 @@ def _enqueue_embed(task, pk: int) -> None:
         import logging
 
         logging.getLogger(__name__).warning("kb: embedding of article %s left to the sweep", pk)
-
-
-# --- Editors, files, help centre ---------------------------------------------------------------
-
-
-def editor_grant(*, membership: Membership, actor: Membership | None) -> EditorGrant:
-    """Let a member below admin edit the knowledge base."""
-    if actor is not None and not actor.has_role(Role.ADMIN):
-        raise NotAllowedError("Only admins grant the knowledge-base editor permission.")
-    grant, _ = EditorGrant.objects.get_or_create(membership=membership)
-    return grant
-
-
-def editor_revoke(*, membership: Membership, actor: Membership | None) -> None:
-    if actor is not None and not actor.has_role(Role.ADMIN):
-        raise NotAllowedError("Only admins revoke the knowledge-base editor permission.")
-    EditorGrant.objects.filter(membership=membership).delete()
-
-
-def kb_file_upload(
-    *,
-    organization: Organization,
-    actor: Membership | None,
-    name: str,
-    content: bytes,
-    article: Article | None = None,
-    image_only: bool = False,
-) -> KbFile:
-    """Store an image or file for articles, typed by its bytes, size-capped."""
-    _check_editor(actor)
-    limit = settings.TISKET_KB_FILE_MAX_BYTES
-    if len(content) > limit:
-        raise KbError(f"A file is at most {limit // (1024 * 1024)} MB.")
-    if not content:
-        raise KbError("The file is empty.")
-    filename = safe_filename(name)
-    content_type = sniff_content_type(content, filename=filename)
-    if image_only and content_type not in IMAGE_TYPES:
-        raise KbError("Upload a PNG, JPEG, GIF or WebP image.")
-    digest = hashlib.sha256(content).hexdigest()[:16]
-    kb_file = KbFile(
-        organization=organization,
-        article=article,
-        filename=filename,
-        content_type=content_type,
-        size=len(content),
-        uploaded_by=actor if actor is not None and not getattr(actor, "_acting", False) else None,
-    )
-    kb_file.file.save(f"{digest}-{filename}", ContentFile(content), save=False)
-    kb_file.save()
-    return kb_file
-
-
-def help_centre_update(
-    *,
-    organization: Organization,
-    actor: Membership | None,
-    title: str | None = None,
-    colour: str | None = None,
-    logo: KbFile | None = None,
-    suggest_in_acknowledgements: bool | None = None,
-) -> HelpCentre:
-    """Change the help centre's title, colour, logo or acknowledgement suggestions."""
-    if actor is not None and not actor.has_role(Role.ADMIN):
-        raise NotAllowedError("Only admins change the help centre.")
-    centre, _ = HelpCentre.objects.get_or_create(organization=organization)
-    if title is not None:
-        centre.title = " ".join(title.split())[:200]
-    if colour is not None:
-        if not COLOUR_RE.match(colour):
-            raise KbError("A colour is written #rrggbb.")
-        centre.colour = colour.lower()
-    if logo is not None:
-        if logo.organization_id != organization.pk or logo.content_type not in IMAGE_TYPES:
-            raise KbError("The logo is an image uploaded to this knowledge base.")
-        centre.logo = logo
-    if suggest_in_acknowledgements is not None:
-        centre.suggest_in_acknowledgements = suggest_in_acknowledgements
-    centre.save()
-    return centre
-
-
-# --- Readers: votes and the ledger -------------------------------------------------------------
-
-
-def feedback_record(*, article: Article, helpful: bool, reason: str = "") -> Feedback:
-    """A reader's "Was this helpful?" answer."""
-    counter = "helpful_yes" if helpful else "helpful_no"
-    with transaction.atomic():
-        Article.objects.filter(pk=article.pk).update(**{counter: F(counter) + 1})
-        return Feedback.objects.create(
-            article=article, helpful=helpful, reason=" ".join(reason.split())[:500]
-        )
-
-
-def ledger_record(
-    *,
-    organization: Organization,
-    kind: str,
-    place: str,
-    articles: list[Article] | tuple = (),
-    conversation_id: int | None = None,
-    query: str = "",
-    results: int = 0,
-) -> None:
-    """Write the ledger: one row per article (or one for a search)."""
-    query = " ".join(query.split())[:200]
-    if kind == LedgerKind.VIEW:
-        Article.objects.filter(pk__in=[a.pk for a in articles]).update(
-            view_count=F("view_count") + 1
-        )
-    rows = [
-        LedgerEntry(
-            organization=organization,
-            kind=kind,
-            place=place,
-            article=article,
-            conversation_id=conversation_id,
-            query=query,
-            results=results,
-        )
-        for article in articles
-    ] or [
-        LedgerEntry(
-            organization=organization,
-            kind=kind,
-            place=place,
-            conversation_id=conversation_id,
-            query=query,
-            results=results,
-        )
-    ]
-    LedgerEntry.objects.bulk_create(rows)
-
-
-def article_embed(*, article_id: int) -> bool:
-    """Compute the article's embedding when it is stale; False when nothing was done."""
-    from kb import embedding
-
-    article = Article.objects.filter(pk=article_id).first()
-    if article is None or article.embedded_revision == article.revision_count:
-        return False
-    revision = article.revision_count
-    if not search_index.embeddable(article):
-        # Full text serves it alone; marked done so the sweep passes it by.
-        Article.objects.filter(pk=article.pk, revision_count=revision).update(
-            embedding=None, embedded_revision=revision
-        )
-        search_index.embeddings_changed(organization_id=article.organization_id)
-        return False
-    if not embedding.available():
-        return False
-    vector = embedding.embed_one(search_index.embedding_text(article))
-    # Only the revision it was computed from: a save meanwhile leaves it stale for the sweep.
-    Article.objects.filter(pk=article.pk, revision_count=revision).update(
-        embedding=embedding.to_bytes(vector), embedded_revision=revision
-    )
-    search_index.embeddings_changed(organization_id=article.organization_id)
-    return True
-
-
-def articles_embed_stale(*, limit: int = 200) -> int:
-    """Embed published articles whose embedding is missing or stale (the sweep's work)."""
-    done = 0
-    stale = (
-        Article.objects.filter(state=ArticleState.PUBLISHED)
-        .exclude(embedded_revision=F("revision_count"))
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in list(stale):
-        done += article_embed(article_id=pk)
-    return done

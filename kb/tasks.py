@@ -2,16 +2,16 @@
 
 from celery import shared_task
 
-from kb import services
+from kb import indexing
 
 
 @shared_task(soft_time_limit=120, time_limit=180)
 def article_embed_task(article_id: int) -> bool:
     """Compute a published article's embedding (safe to run twice: stale ones only)."""
-    return services.article_embed(article_id=article_id)
+    return indexing.article_embed(article_id=article_id)
 
 
 @shared_task(soft_time_limit=240, time_limit=300)
 def articles_embed_stale_task() -> int:
     """Embed what a lost task left stale (beat runs it every few minutes)."""
-    return services.articles_embed_stale()
+    return indexing.articles_embed_stale()

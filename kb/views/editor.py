@@ -4,6 +4,7 @@ Open to KB editors (admins, and members granted the permission); the help centre
 what they publish.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from kb import reports, selectors, services
+from kb import centre, reports, selectors, services
 from kb.forms import ArticleForm, CategoryForm, HelpCentreForm, PublishForm
 from kb.models import Article, Category, EditorGrant
 from kb.selectors import Audience
@@ -275,10 +276,10 @@ def image_upload(request: HttpRequest) -> JsonResponse:
     upload = request.FILES.get("image")
     if upload is None:
         return JsonResponse({"detail": "Choose an image to upload."}, status=400)
-    if upload.size > services.settings.TISKET_KB_FILE_MAX_BYTES:
+    if upload.size > settings.TISKET_KB_FILE_MAX_BYTES:
         return JsonResponse({"detail": "The image is too large."}, status=400)
     try:
-        stored = services.kb_file_upload(
+        stored = centre.kb_file_upload(
             organization=request.organization,
             actor=request.membership,
             name=upload.name,
@@ -307,11 +308,11 @@ def report(request: HttpRequest) -> HttpResponse:
 @org_view(Role.ADMIN)
 def help_centre_settings(request: HttpRequest) -> HttpResponse:
     """The help centre's title, colour, logo, and suggestions in acknowledgements (admins)."""
-    centre = selectors.help_centre_for(organization=request.organization)
+    branding = selectors.help_centre_for(organization=request.organization)
     initial = {
-        "title": centre.title,
-        "colour": centre.colour,
-        "suggest_in_acknowledgements": centre.suggest_in_acknowledgements,
+        "title": branding.title,
+        "colour": branding.colour,
+        "suggest_in_acknowledgements": branding.suggest_in_acknowledgements,
     }
     if request.method == "POST" and "editor" in request.POST:
         return _editor_grant(request)
@@ -321,14 +322,14 @@ def help_centre_settings(request: HttpRequest) -> HttpResponse:
         try:
             logo = None
             if data["logo"] is not None:
-                logo = services.kb_file_upload(
+                logo = centre.kb_file_upload(
                     organization=request.organization,
                     actor=request.membership,
                     name=data["logo"].name,
-                    content=data["logo"].read(services.settings.TISKET_KB_FILE_MAX_BYTES + 1),
+                    content=data["logo"].read(settings.TISKET_KB_FILE_MAX_BYTES + 1),
                     image_only=True,
                 )
-            services.help_centre_update(
+            centre.help_centre_update(
                 organization=request.organization,
                 actor=request.membership,
                 title=data["title"],
@@ -347,7 +348,7 @@ def help_centre_settings(request: HttpRequest) -> HttpResponse:
             "nav": "kb",
             "tab": "settings",
             "form": form,
-            "centre": centre,
+            "centre": branding,
             "members": _members_below_admin(request),
         },
     )
@@ -371,10 +372,10 @@ def _editor_grant(request: HttpRequest) -> HttpResponse:
     """Grant or withdraw the KB-editor permission of a member below admin."""
     member = member_get(organization=request.organization, pk=id_param(request.POST["editor"]))
     if request.POST.get("grant") == "1":
-        services.editor_grant(membership=member, actor=request.membership)
+        centre.editor_grant(membership=member, actor=request.membership)
         messages.success(request, f"{member.user.get_full_name()} may now edit the knowledge base.")
     else:
-        services.editor_revoke(membership=member, actor=request.membership)
+        centre.editor_revoke(membership=member, actor=request.membership)
         messages.success(
             request, f"{member.user.get_full_name()} no longer edits the knowledge base."
         )

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from kb import search, selectors, services
+from kb import centre, ledger, search, selectors
 from kb.models import Article, Category, LedgerKind, LedgerPlace
 from kb.selectors import Audience
 from tisket.models import Membership, Organization
@@ -54,11 +54,11 @@ def _audience(request: HttpRequest, organization: Organization) -> Audience:
 def _context(request: HttpRequest, org_slug: str) -> tuple[Audience, dict]:
     organization = get_object_or_404(Organization, slug=org_slug)
     audience = _audience(request, organization)
-    centre = selectors.help_centre_for(organization=organization)
+    branding = selectors.help_centre_for(organization=organization)
     return audience, {
         "organization": organization,
-        "centre": centre,
-        "centre_title": str(centre),
+        "centre": branding,
+        "centre_title": str(branding),
         "audience": audience,
         "can_edit": selectors.can_edit(membership=getattr(request, "membership", None)),
     }
@@ -106,7 +106,7 @@ def category(request: HttpRequest, org_slug: str, category: str) -> HttpResponse
 def article(request: HttpRequest, org_slug: str, article: str) -> HttpResponse:
     audience, context = _context(request, org_slug)
     found = selectors.article_get(audience=audience, slug=article)
-    services.ledger_record(
+    ledger.ledger_record(
         organization=audience.organization,
         kind=LedgerKind.VIEW,
         place=LedgerPlace.HELP_CENTRE,
@@ -131,7 +131,7 @@ def feedback(request: HttpRequest, org_slug: str, article: str) -> HttpResponse:
         return HttpResponse("Answer yes or no.", status=400)
     voted = request.session.get("kb_voted", {})
     if str(found.pk) not in voted:
-        services.feedback_record(
+        ledger.feedback_record(
             article=found, helpful=answer == "yes", reason=request.POST.get("reason", "")
         )
         voted[str(found.pk)] = answer
@@ -150,7 +150,7 @@ def search_page(request: HttpRequest, org_slug: str) -> HttpResponse:
     typing = bool(request.htmx)
     hits = search.search(audience=audience, query=query, limit=8 if typing else 20, prefix=typing)
     if query.strip() and not typing:
-        services.ledger_record(
+        ledger.ledger_record(
             organization=audience.organization,
             kind=LedgerKind.SEARCH,
             place=LedgerPlace.HELP_CENTRE,
@@ -171,7 +171,7 @@ def kb_file(request: HttpRequest, org_slug: str, pk: int, name: str) -> HttpResp
         found = selectors.kb_file_get_for_editor(organization=audience.organization, pk=pk)
     else:
         found = selectors.kb_file_get(audience=audience, pk=pk)
-    inline = found.content_type in services.IMAGE_TYPES
+    inline = found.content_type in centre.IMAGE_TYPES
     response = FileResponse(
         found.file.open("rb"),
         content_type=found.content_type if inline else "application/octet-stream",
@@ -187,8 +187,8 @@ def kb_file(request: HttpRequest, org_slug: str, pk: int, name: str) -> HttpResp
 def brand_css(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The organization's colour as a stylesheet (the pages allow no inline style)."""
     organization = get_object_or_404(Organization, slug=org_slug)
-    centre = selectors.help_centre_for(organization=organization)
-    colour = centre.colour if services.COLOUR_RE.match(centre.colour or "") else "#2f6fde"
+    branding = selectors.help_centre_for(organization=organization)
+    colour = branding.colour if centre.COLOUR_RE.match(branding.colour or "") else "#2f6fde"
     response = HttpResponse(f":root {{ --brand: {colour}; }}\n", content_type="text/css")
     response["Cache-Control"] = "public, max-age=300"
     return response

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kb import services
+from kb import centre, services
 from kb.models import Article
 from tests.conftest import api_client
 from tests.kb.conftest import publish
@@ -56,7 +56,7 @@ def test_members_read_but_only_editors_write(acme):
     assert refused.status_code == 403
     assert agent.post("/api/v1/kb/articles/", {"title": "x"}, format="json").status_code == 403
     assert agent.get(f"/api/v1/kb/articles/{article.pk}/revisions/").status_code == 403
-    services.editor_grant(membership=acme.agent, actor=None)
+    centre.editor_grant(membership=acme.agent, actor=None)
     granted = agent.patch(f"/api/v1/kb/articles/{article.pk}/", {"title": "Hi"}, format="json")
     assert granted.status_code == 200
 

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from kb import selectors, services
+from kb import centre, ledger, selectors, services
 from kb.models import ArticleState, Visibility
 from kb.selectors import Audience
 from tisket.errors import ConflictError, NotAllowedError
@@ -53,11 +53,11 @@ def test_only_kb_editors_write_and_admins_grant_the_permission(acme):
     with pytest.raises(NotAllowedError):
         services.article_create(organization=acme.org, actor=acme.agent, title="Nope")
     with pytest.raises(NotAllowedError):
-        services.editor_grant(membership=acme.agent, actor=acme.supervisor)
-    services.editor_grant(membership=acme.agent, actor=acme.admin)
+        centre.editor_grant(membership=acme.agent, actor=acme.supervisor)
+    centre.editor_grant(membership=acme.agent, actor=acme.admin)
     assert selectors.can_edit(membership=acme.agent)
     services.article_create(organization=acme.org, actor=acme.agent, title="Now yes")
-    services.editor_revoke(membership=acme.agent, actor=acme.admin)
+    centre.editor_revoke(membership=acme.agent, actor=acme.admin)
     assert not selectors.can_edit(membership=acme.agent)
 
 
@@ -151,8 +151,8 @@ def test_translations_link_to_one_original(acme):
 
 def test_votes_count_and_keep_their_reason(acme):
     article = services.article_create(organization=acme.org, actor=None, title="A", publish=True)
-    services.feedback_record(article=article, helpful=False, reason="  too   short ")
-    services.feedback_record(article=article, helpful=True)
+    ledger.feedback_record(article=article, helpful=False, reason="  too   short ")
+    ledger.feedback_record(article=article, helpful=True)
     article.refresh_from_db()
     assert (article.helpful_yes, article.helpful_no) == (1, 1)
     assert article.feedback.get(helpful=False).reason == "too short"

@@ -3,7 +3,7 @@
 import base64
 import xml.etree.ElementTree as ET
 
-from kb import services
+from kb import centre, services
 from kb.models import Article, Category, Feedback, KbFile, Visibility
 from tests.kb.conftest import publish
 
@@ -45,10 +45,10 @@ def test_the_sitemap_is_xml_with_absolute_urls(acme, client):
 
 
 def test_branding_comes_from_the_help_centre_settings(acme, client):
-    logo = services.kb_file_upload(
+    logo = centre.kb_file_upload(
         organization=acme.org, actor=None, name="logo.png", content=PNG, image_only=True
     )
-    services.help_centre_update(
+    centre.help_centre_update(
         organization=acme.org, actor=None, title="Acme Support", colour="#AA3300", logo=logo
     )
     assert client.get("/hc/acme/brand.css").content.decode() == ":root { --brand: #aa3300; }\n"
@@ -56,7 +56,7 @@ def test_branding_comes_from_the_help_centre_settings(acme, client):
     assert "Acme Support" in home
     assert client.get(f"/hc/acme/files/{logo.pk}/logo.png").status_code == 200
     try:
-        services.help_centre_update(organization=acme.org, actor=None, colour="red;}body{x")
+        centre.help_centre_update(organization=acme.org, actor=None, colour="red;}body{x")
     except services.KbError:
         pass
     else:
@@ -64,7 +64,7 @@ def test_branding_comes_from_the_help_centre_settings(acme, client):
 
 
 def test_an_articles_images_follow_its_visibility(acme, client):
-    image = services.kb_file_upload(
+    image = centre.kb_file_upload(
         organization=acme.org, actor=None, name="s.png", content=PNG, image_only=True
     )
     url = f"/hc/acme/files/{image.pk}/s.png"
@@ -96,7 +96,7 @@ def test_the_home_page_takes_a_constant_number_of_queries(
 
 def test_the_editor_is_for_kb_editors(acme, web):
     assert web(acme.agent).get("/acme/kb/").status_code == 403
-    services.editor_grant(membership=acme.agent, actor=None)
+    centre.editor_grant(membership=acme.agent, actor=None)
     assert web(acme.agent).get("/acme/kb/").status_code == 200
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from kb import embedding, search, services
+from kb import embedding, indexing, search, services
 from kb.models import Article
 from kb.selectors import Audience
 from tests.kb.conftest import publish
@@ -67,7 +67,7 @@ def test_publishing_computes_the_embedding_in_a_task_and_a_save_makes_it_stale(
     assert french.embedding is None  # the model is English-only: full text serves it
     assert french.embedded_revision == french.revision_count
     services.article_update(article=password, actor=None, body="Changed.")  # no commit: no task
-    assert services.articles_embed_stale() == 1
+    assert indexing.articles_embed_stale() == 1
     password.refresh_from_db()
     assert password.embedded_revision == password.revision_count
 

@@ -6,7 +6,7 @@ import re
 from django.conf import settings
 
 from inboxes.services import inbox_update
-from kb import services
+from kb import centre, services
 from kb.models import LedgerEntry, LedgerKind, LedgerPlace, Visibility
 from tests.kb.conftest import publish
 from tests.mail import deliver, make_mail
@@ -121,9 +121,7 @@ def test_a_forged_answered_link_changes_nothing(acme, inbox, client):
 
 def test_no_suggestions_when_the_help_centre_turns_them_off(acme, inbox):
     _kb(acme.org)
-    services.help_centre_update(
-        organization=acme.org, actor=None, suggest_in_acknowledgements=False
-    )
+    centre.help_centre_update(organization=acme.org, actor=None, suggest_in_acknowledgements=False)
     inbox_update(inbox=inbox, auto_ack_enabled=True)
     deliver(make_mail(body="I forgot my password"))
     ack = OutboundMail.objects.get(kind=OutboundMail.Kind.AUTO_ACK)

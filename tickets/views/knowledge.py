@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from kb import search, selectors, services
+from kb import ledger, search, selectors
 from kb.models import LedgerKind, LedgerPlace
 from kb.selectors import Audience
 from threads.models import Message
@@ -43,7 +43,7 @@ def thread_knowledge(request: HttpRequest, thread: str) -> HttpResponse:
         audience=audience, query=query or _question(found), limit=SUGGESTIONS, prefix=bool(query)
     )
     if not query and hits:
-        services.ledger_record(
+        ledger.ledger_record(
             organization=request.organization,
             kind=LedgerKind.SHOWN,
             place=LedgerPlace.AGENT,
@@ -88,7 +88,7 @@ def thread_knowledge_used(request: HttpRequest, thread: str) -> HttpResponse:
     article = selectors.article_get_by_id(
         audience=Audience.for_member(request.membership), pk=id_param(request.POST.get("article"))
     )
-    services.ledger_record(
+    ledger.ledger_record(
         organization=request.organization,
         kind=LedgerKind.CLICKED,
         place=LedgerPlace.AGENT,
