@@ -15,7 +15,27 @@ from kb.services import KbError
 from tisket.models import Organization
 
 ANSWERED_SALT = "tisket.kb.answered"
+CLIENT_PASS_SALT = "tisket.kb.client-pass"  # noqa: S105 - a signing namespace
 MAX_SUGGESTIONS = 3
+
+
+def client_pass(*, organization: Organization) -> str:
+    """A signed value in our mails' article links: its holder reads as a client of the
+    organization in the help centre (articles for clients), for as long as client links."""
+    return signing.TimestampSigner(salt=CLIENT_PASS_SALT).sign_object(
+        organization.pk, compress=True
+    )
+
+
+def client_pass_read(*, token: str) -> int | None:
+    """The organization a valid client pass names, else None."""
+    try:
+        value = signing.TimestampSigner(salt=CLIENT_PASS_SALT).unsign_object(
+            token, max_age=settings.TISKET_CLIENT_LINK_DAYS * 86400
+        )
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    return value if isinstance(value, int) else None
 
 
 def answered_token(*, conversation_id: int, article_id: int) -> str:

@@ -5,7 +5,6 @@ organization reads as their role, a client who came through one of our signed li
 a client, anyone else as the public. Every lookup goes through kb.selectors with it.
 """
 
-from django.core import signing
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,17 +12,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from kb import centre, ledger, search, selectors
+from kb.deflection import client_pass_read
 from kb.models import Article, Category, LedgerKind, LedgerPlace
 from kb.selectors import Audience
 from tisket.models import Membership, Organization
 
-CLIENT_PASS_SALT = "tisket.kb.client-pass"  # noqa: S105 - a signing namespace
 CLIENT_SESSION_KEY = "kb_client_orgs"
-
-
-def client_pass(*, organization: Organization) -> str:
-    """A signed value that lets a client read the organization's client-only articles."""
-    return signing.dumps(organization.pk, salt=CLIENT_PASS_SALT, compress=True)
 
 
 def _audience(request: HttpRequest, organization: Organization) -> Audience:
@@ -37,15 +31,10 @@ def _audience(request: HttpRequest, organization: Organization) -> Audience:
             request.membership = membership
             return Audience.for_member(membership)
     token = request.GET.get("pass")
-    if token:
-        try:
-            pk = signing.loads(token, salt=CLIENT_PASS_SALT, max_age=90 * 86400)
-        except signing.BadSignature:
-            pk = None
-        if pk == organization.pk:
-            orgs = set(request.session.get(CLIENT_SESSION_KEY, []))
-            if organization.pk not in orgs:
-                request.session[CLIENT_SESSION_KEY] = sorted(orgs | {organization.pk})
+    if token and client_pass_read(token=token) == organization.pk:
+        orgs = set(request.session.get(CLIENT_SESSION_KEY, []))
+        if organization.pk not in orgs:
+            request.session[CLIENT_SESSION_KEY] = sorted(orgs | {organization.pk})
     if organization.pk in request.session.get(CLIENT_SESSION_KEY, []):
         return Audience.for_client(organization)
     return Audience.public(organization)

@@ -84,7 +84,7 @@ def test_the_acknowledgement_suggests_public_articles_and_the_client_closes_it(a
     thread = deliver(make_mail(subject="Cannot log in", body="I forgot my password")).thread
     ack = OutboundMail.objects.get(kind=OutboundMail.Kind.AUTO_ACK)
     assert "These articles may answer your question:" in ack.text
-    assert f"/hc/acme/a/{articles['password'].slug}/" in ack.text
+    assert f"/hc/acme/a/{articles['password'].slug}/?pass=" in ack.text
     assert "Unlocking an account" not in ack.text  # members only: never in a client's mail
     shown = LedgerEntry.objects.filter(kind=LedgerKind.SHOWN, place=LedgerPlace.ACK_MAIL)
     assert shown.filter(article=articles["password"], conversation_id=thread.pk).exists()

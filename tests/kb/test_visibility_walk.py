@@ -7,8 +7,8 @@ member of another organization reads Acme's help centre as the public does.
 import pytest
 
 from kb import search, selectors
+from kb.deflection import client_pass
 from kb.selectors import Audience
-from kb.views.help_centre import client_pass
 from tests.conftest import api_client
 
 # Which of kb_acme's articles each reader may read.

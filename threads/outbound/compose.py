@@ -22,7 +22,7 @@ from django.utils import timezone
 from inboxes.domains import inbox_sender
 from inboxes.models import Inbox, validate_auto_ack_text
 from inboxes.selectors import organization_addresses
-from kb.deflection import acknowledgement_suggestions, answered_token
+from kb.deflection import acknowledgement_suggestions, answered_token, client_pass
 from threads.client_access import client_link_appended
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Thread
@@ -371,12 +371,13 @@ def _ack_suggestions(*, thread: Thread, message: Message) -> str:
     if not articles:
         return ""
     site = settings.SITE_URL.rstrip("/")
+    reader = client_pass(organization=thread.organization)
     lines = ["", "", "These articles may answer your question:", ""]
     for article in articles:
         token = answered_token(conversation_id=thread.pk, article_id=article.pk)
         page = reverse("kb:article", args=[thread.organization.slug, article.slug])
         answered = reverse("client:kb-answered", kwargs={"token": token})
-        lines.append(f"- [{article.title}]({site}{page})  ")
+        lines.append(f"- [{article.title}]({site}{page}?pass={reader})  ")
         lines.append(f"  [This answered my question]({site}{answered})")
     return "\n".join(lines)
 
