@@ -16,7 +16,7 @@ import psycopg
 from tests.conftest import require_service
 from tests.processes import django, installation, production_env
 
-BACK_TO = [("threads", "0007")]  # before this session's search indexes
+BACK_TO = [("threads", "0007"), ("kb", "zero")]  # search indexes, and the knowledge base
 
 WALK = """
 from django.core.management import call_command
