@@ -476,7 +476,7 @@ CELERY_BEAT_SCHEDULE = {
     "mailboxes-poll": {"task": "tickets.tasks.mailboxes_poll_task", "schedule": 60},
     "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "schedule": 60},
     "mail-domains-check": {"task": "inboxes.tasks.mail_domains_check_task", "schedule": 3600},
-    "kb-embed-sweep": {"task": "kb.tasks.articles_embed_stale_task", "schedule": 300},
+    "kb-embed-sweep": {"task": "kb.tasks.index_articles_embed_stale", "schedule": 300},
     "clear-expired-sessions": {
         "task": "tisket.tasks.sessions_clear",
         "schedule": 6 * 3600,

@@ -442,10 +442,10 @@ def _after_save(article: Article) -> None:
         article.state == ArticleState.PUBLISHED
         and article.embedded_revision != article.revision_count
     ):
-        from kb.tasks import article_embed_task
+        from kb.tasks import index_article_embed
 
         pk = article.pk
-        transaction.on_commit(lambda: _enqueue_embed(article_embed_task, pk))
+        transaction.on_commit(lambda: _enqueue_embed(index_article_embed, pk))
 
 
 def _link_files(article: Article) -> None:
