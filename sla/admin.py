@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 
+from sla import services
 from sla.models import (
     BusinessCalendar,
     CustomerDomain,
@@ -57,6 +58,26 @@ class SlaPolicyAdmin(RecomputeMixin, admin.ModelAdmin):
     search_fields = ["name", "organization__slug"]
     inlines = [SlaTargetInline]
     readonly_fields = ["created_at", "updated_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: SlaPolicy | None = None) -> bool:
+        # The default policy is refused by the service; say so by offering no delete.
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: SlaPolicy) -> None:
+        services.policy_delete(policy=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        defaults = [p.name for p in queryset if p.is_default]
+        if defaults:
+            self.message_user(
+                request,
+                f"Not deleted: {', '.join(defaults)} (the default policy of its organization).",
+                level="error",
+            )
+        for policy in queryset.filter(is_default=False):
+            services.policy_delete(policy=policy)
 
 
 class CustomerDomainInline(admin.TabularInline):

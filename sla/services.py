@@ -286,7 +286,12 @@ def policy_set_targets(*, policy: SlaPolicy, targets: Mapping[str, Mapping]) -> 
 
 
 def policy_delete(*, policy: SlaPolicy) -> None:
-    """Delete a policy; its tickets keep their deadlines until recomputed without it."""
+    """Delete a policy but the default one; its tickets keep their deadlines until recomputed
+    without it. The default is what every ticket without a tier runs on: refused while it is."""
+    if policy.is_default:
+        raise ConflictError(
+            f"{policy.name} is the default SLA policy: make another policy the default first."
+        )
     _audit(policy, "policy deleted")
     policy.delete()
 

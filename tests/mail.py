@@ -78,3 +78,13 @@ def deliver(raw: bytes, *, recipient: str = "", source: str = "test") -> Inbound
         mail.refresh_from_db()
         return InboundResult(inbound=mail, thread=mail.thread, message=mail.message)
     return result
+
+
+def deliver_without_ticket(raw: bytes, **kwargs) -> InboundResult:
+    """Deliver a mail and take its new thread's ticket away: a conversation from before every
+    conversation had one, for tests that link threads to tickets by hand."""
+    from tickets.models import Ticket
+
+    result = deliver(raw, **kwargs)
+    Ticket.objects.filter(thread_links__thread=result.thread).delete()
+    return result

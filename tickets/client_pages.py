@@ -54,15 +54,9 @@ CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
-# What a client is told of a status: the desk's words, without its internals.
-STATUS_LABELS = {
-    "new": "Open",
-    "open": "Open",
-    "in_progress": "In progress",
-    "waiting_on_customer": "Waiting for your reply",
-    "resolved": "Resolved",
-    "closed": "Closed",
-}
+# What a client is told of a status: the same words the desk sees, so that a client and an
+# agent talking about one conversation name its status alike.
+STATUS_LABELS = {**dict(Thread.Status.choices), **dict(Ticket.Status.choices)}
 DONE = {"resolved", "closed"}
 
 

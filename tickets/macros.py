@@ -116,6 +116,26 @@ def macros_render(
     return {macro.pk: template_render(macro.body, values=context) for macro in macros}
 
 
+def macro_pending_text(*, macro: Macro, queues: dict[int, str], members: dict[int, str]) -> str:
+    """What the macro's actions will do when the reply goes, in a line, e.g.
+    "status Waiting on customer · priority High · tags +billing"."""
+    actions, parts = macro.actions or {}, []
+    if "status" in actions:
+        parts.append(f"status {Ticket.Status(actions['status']).label}")
+    if "priority" in actions:
+        parts.append(f"priority {Ticket.Priority(actions['priority']).label}")
+    if "queue" in actions:
+        parts.append(f"queue {queues.get(actions['queue'], '(deleted)')}")
+    if "assignee" in actions:
+        who = actions["assignee"]
+        parts.append(f"assign to {members.get(who, '(gone)')}" if who is not None else "unassign")
+    tags = [f"+{t}" for t in actions.get("tags_add", [])]
+    tags += [f"-{t}" for t in actions.get("tags_remove", [])]
+    if tags:
+        parts.append(f"tags {' '.join(tags)}")
+    return " · ".join(parts)
+
+
 @transaction.atomic
 def macro_apply(*, macro: Macro, ticket: Ticket, actor: Membership) -> MacroResult:
     """Apply the macro's actions to the ticket (each with its event) and render its reply."""

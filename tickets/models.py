@@ -32,12 +32,21 @@ class Queue(models.Model):
         blank=True,
         help_text="Round-robin skips agents holding this many open tickets; blank: no cap.",
     )
+    is_default = models.BooleanField(
+        default=False,
+        help_text="New conversations of inboxes that feed no other queue open their tickets here.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="queue_name_unique")
+            models.UniqueConstraint(fields=["organization", "name"], name="queue_name_unique"),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(is_default=True),
+                name="queue_one_default",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -28,6 +28,13 @@ def ticket_url(ticket) -> str:
     )
 
 
+def conversation_reference(ticket) -> str:
+    """How a person knows a ticket: its first conversation's reference, the one its client has
+    in their mail; the ticket's own when it has no conversation."""
+    link = ticket.thread_links.select_related("thread").order_by("created_at", "id").first()
+    return link.thread.reference if link is not None else ticket.reference
+
+
 def mentioned_members(organization_id: int, text: str) -> list[Membership]:
     """Members named in a note as @handle, @alex (the address's first part) or @alex@acme.test."""
     names = {name.lower().rstrip(".") for name in MENTION_RE.findall(text)}

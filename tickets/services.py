@@ -68,8 +68,12 @@ def ticket_create(
     customer_organization: str = "",
     tags: Iterable[str] = (),
     created_via: str = Ticket.Via.WEB,
+    round_robin: bool = True,
 ) -> Ticket:
-    """Open a ticket with the next reference of the organization."""
+    """Open a ticket with the next reference of the organization.
+
+    round_robin=False leaves a queue's automatic assignment to the caller (one that links the
+    ticket's conversation first, so that the notice names it)."""
     if not subject.strip():
         raise TicketError("A ticket needs a subject.")
     _check_same_organization(organization, queue)
@@ -97,7 +101,7 @@ def ticket_create(
         ticket.tags.set(_tags(organization, tags))
     if assignee is not None:
         ticket_assign(ticket=ticket, assignee=assignee, actor=actor)
-    elif queue is not None and queue.auto_assign:
+    elif queue is not None and queue.auto_assign and round_robin:
         ticket_assign_round_robin(ticket=ticket, actor=actor)
     return ticket
 
@@ -243,7 +247,7 @@ def ticket_assign(
                 notifications.Notice(
                     recipient=assignee,
                     kind=Notification.Kind.ASSIGNED,
-                    title=f"{ticket.reference} assigned to you{by}",
+                    title=f"{notifications.conversation_reference(ticket)} assigned to you{by}",
                     body=f"{ticket.subject} ({ticket.get_priority_display().lower()})",
                     url=notifications.ticket_url(ticket),
                 )
@@ -301,7 +305,10 @@ def ticket_note_add(*, ticket: Ticket, body: str, actor: Membership) -> Note:
             notifications.Notice(
                 recipient=member,
                 kind=Notification.Kind.MENTIONED,
-                title=f"{actor.user.get_short_name()} mentioned you on {ticket.reference}",
+                title=(
+                    f"{actor.user.get_short_name()} mentioned you on "
+                    f"{notifications.conversation_reference(ticket)}"
+                ),
                 body=note.body[:500],
                 url=notifications.ticket_url(ticket),
             )
@@ -418,7 +425,11 @@ def queue_update(*, queue: Queue, **fields) -> Queue:
 
 
 def queue_delete(*, queue: Queue) -> None:
-    """Delete a queue; its tickets stay, without a queue."""
+    """Delete a queue but the default one; its tickets stay, without a queue."""
+    if queue.is_default:
+        raise ConflictError(
+            f"{queue.name} is the default queue: new conversations open their tickets there."
+        )
     _queue_audit(queue, "deleted")
     queue.delete()
 

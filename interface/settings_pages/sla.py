@@ -228,8 +228,11 @@ def policy_edit(request: HttpRequest, policy: int) -> HttpResponse:
 @require_POST
 def policy_delete(request: HttpRequest, policy: int) -> HttpResponse:
     found = selectors.policy_get(organization=request.organization, pk=policy)
-    with transaction.atomic():
-        services.policy_delete(policy=found)
+    try:
+        with transaction.atomic():
+            services.policy_delete(policy=found)
+    except TisketError as error:
+        return refused(request, error, "settings:policy", found.pk)
     return done(request, f"Policy {found.name} deleted.", SECTION)
 
 

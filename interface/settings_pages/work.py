@@ -5,7 +5,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
-from interface.settings_pages.common import admin_view, done, page
+from interface.settings_pages.common import admin_view, done, page, refused
 from interface.settings_pages.forms import MacroForm, QueueForm, form_error
 from tickets import macros, selectors, services
 from tickets.models import Macro, Queue, Ticket
@@ -73,7 +73,10 @@ def queue_edit(request: HttpRequest, queue: int) -> HttpResponse:
 @require_POST
 def queue_delete(request: HttpRequest, queue: int) -> HttpResponse:
     found = selectors.queue_get(organization=request.organization, pk=queue)
-    services.queue_delete(queue=found)
+    try:
+        services.queue_delete(queue=found)
+    except TisketError as error:
+        return refused(request, error, "settings:queues")
     return done(
         request, f"Queue {found.name} deleted; its tickets have no queue now.", "settings:queues"
     )

@@ -66,6 +66,10 @@
     }
     var button = event.target.closest("[data-macro]");
     if (!button) return;
+    if (button.dataset.macro === "discard") {
+      setPending("", "");
+      return;
+    }
     var select = $("#macro-select");
     var option = select && select.selectedOptions[0];
     if (!option || !option.value) {
@@ -73,17 +77,20 @@
       return;
     }
     showTab("reply", false);
-    if (button.dataset.macro === "insert") {
-      insertText($("#reply-body"), option.dataset.body);
-    } else if (window.htmx) {
-      // The answer is the refreshed side panel, and the macro's text out of band (#macro-reply).
-      window.htmx.ajax("POST", option.dataset.apply, {
-        source: select, target: "#side-panel", swap: "outerHTML",
-        values: { thread: (($("#pane-note input[name=thread]") || {}).value || "") },
-      });
-    }
+    insertText($("#reply-body"), option.dataset.body);
+    // Applying changes nothing yet: the macro's actions go with the reply, when it is sent.
+    if (button.dataset.macro === "apply") setPending(option.value, option.dataset.pending || "");
     select.value = "";
   });
+
+  function setPending(id, text) {
+    var input = $("[data-macro-id]");
+    var line = $("[data-macro-pending]");
+    if (!input || !line) return;
+    input.value = text ? id : "";
+    $("[data-macro-pending-text]", line).textContent = text;
+    line.hidden = !text;
+  }
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inboxes.services import inbox_create
-from tests.mail import deliver, make_mail
+from tests.mail import deliver, deliver_without_ticket, make_mail
 from tests.tickets.conversation_seed import (
     PNG,
     inline_image_mail,
@@ -139,7 +139,7 @@ def test_outbound_messages_show_their_delivery_and_a_failed_one_is_flagged(acme,
 
 
 def test_a_thread_without_a_ticket_shows_its_own_status_and_no_notes(acme, inbox, web):
-    thread = deliver(make_mail()).thread
+    thread = deliver_without_ticket(make_mail()).thread
     html = web(acme.agent).get(f"/acme/threads/{thread.reference}/").content.decode()
     assert "This conversation has no ticket" in html
     assert 'class="status s-open"' in html
@@ -495,41 +495,55 @@ def test_another_organizations_queue_cannot_be_chosen(acme, globex, conv, web):
     assert Ticket.objects.get(pk=conv.ticket.pk).queue == conv.queue
 
 
-def test_the_page_lists_the_macros_with_their_text_rendered(acme, conv, web):
+def test_the_page_lists_the_macros_with_their_text_and_pending_actions(acme, conv, web):
     html = page(web(acme.agent), conv)
     assert "Ask for the app version" in html
     assert 'data-body="Hello Jane Client,' in html
-    assert (
-        f'data-apply="/acme/tickets/{conv.ticket.reference}/macros/{conv.macro.pk}/apply/"' in html
-    )
+    assert 'data-pending="status Waiting on customer · tags +needs-info"' in html
 
 
-def test_applying_a_macro_runs_its_actions_and_hands_back_its_text(acme, conv, web):
-    response = web(acme.agent).post(
-        ticket_url(conv, f"macros/{conv.macro.pk}/apply/"),
-        {"thread": conv.thread.reference},
-        **HTMX,
-    )
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert '<div id="macro-reply" hidden hx-swap-oob="true" data-reply="Hello Jane Client,' in html
-    assert "Alex Martin" in html.split('id="macro-reply"')[1]
-    ticket = Ticket.objects.get(pk=conv.ticket.pk)
-    assert ticket.status == Ticket.Status.WAITING_ON_CUSTOMER
-    assert "needs-info" in set(ticket.tags.values_list("name", flat=True))
-    assert TicketEvent.objects.filter(ticket=ticket, kind="macro_applied").exists()
-
-
-def test_a_macro_applied_without_htmx_fills_the_reply_box(acme, conv, web):
+def test_applying_a_macro_changes_nothing_until_the_reply_is_sent(acme, conv, web, smtp):
     client = web(acme.agent)
     response = client.post(ticket_url(conv, f"macros/{conv.macro.pk}/apply/"))
     assert response.status_code == 302
-    assert response["Location"] == url(conv) + f"?macro={conv.macro.pk}#reply"
-    html = client.get(url(conv) + f"?macro={conv.macro.pk}").content.decode()
+    assert response["Location"] == url(conv) + f"?macro={conv.macro.pk}&apply=1#reply"
+    html = client.get(url(conv) + f"?macro={conv.macro.pk}&apply=1").content.decode()
     assert (
         "Which version of the app do you use?"
         in html.split('id="reply-body"')[1].split("</textarea>")[0]
     )
+    assert f'name="macro" value="{conv.macro.pk}"' in html
+    assert "On send: <span data-macro-pending-text>status Waiting on customer" in html
+    ticket = Ticket.objects.get(pk=conv.ticket.pk)
+    assert ticket.status != Ticket.Status.WAITING_ON_CUSTOMER
+    assert ticket.sla_paused_at is None
+    assert not TicketEvent.objects.filter(ticket=ticket, kind="macro_applied").exists()
+
+    sent = client.post(
+        url(conv, "reply/"),
+        {
+            "body": "Which version?",
+            "macro": conv.macro.pk,
+            "seen": conv.last.pk,
+            "idempotency_key": "macro-1",
+        },
+    )
+    assert sent.status_code == 302
+    ticket = Ticket.objects.get(pk=conv.ticket.pk)
+    assert ticket.status == Ticket.Status.WAITING_ON_CUSTOMER
+    assert "needs-info" in set(ticket.tags.values_list("name", flat=True))
+    assert TicketEvent.objects.filter(ticket=ticket, kind="macro_applied").count() == 1
+
+
+def test_a_reply_refused_keeps_its_pending_macro_and_applies_nothing(acme, conv, web):
+    client = web(acme.agent)
+    response = client.post(
+        url(conv, "reply/"),
+        {"body": "Hi", "cc": "not an address", "macro": conv.macro.pk, "seen": conv.last.pk},
+    )
+    assert response.status_code == 400
+    assert f'name="macro" value="{conv.macro.pk}"' in response.content.decode()
+    assert Ticket.objects.get(pk=conv.ticket.pk).status != Ticket.Status.WAITING_ON_CUSTOMER
 
 
 def test_a_macro_of_another_organization_is_404(acme, globex, conv, web):
@@ -540,16 +554,20 @@ def test_a_macro_of_another_organization_is_404(acme, globex, conv, web):
     assert response.status_code == 404
 
 
-def test_a_macro_naming_a_deleted_queue_is_a_clear_error(acme, conv, web):
+def test_a_macro_naming_a_deleted_queue_is_a_clear_error_when_sent(acme, conv, web):
     from tickets.macros import macro_save
 
     gone = tickets.queue_create(organization=acme.org, name="Gone", actor=None)
     macro = macro_save(organization=acme.org, actor=None, name="Move", actions={"queue": gone.pk})
     gone.delete()
-    response = web(acme.agent).post(ticket_url(conv, f"macros/{macro.pk}/apply/"), **HTMX)
+    response = web(acme.agent).post(
+        url(conv, "reply/"),
+        {"body": "Moving you", "macro": macro.pk, "seen": conv.last.pk},
+    )
     assert response.status_code == 400
     assert "no longer exists" in response.content.decode()
     assert not TicketEvent.objects.filter(ticket=conv.ticket, kind="macro_applied").exists()
+    assert not conv.thread.messages.filter(text__contains="Moving you").exists()
 
 
 # --- Presence -----------------------------------------------------------------------------------

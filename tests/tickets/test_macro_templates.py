@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.conftest import api_client
 from tests.factories import UserFactory
-from tests.mail import deliver, make_mail
+from tests.mail import deliver_without_ticket, make_mail
 from tests.tickets.conversation_seed import seed_conversation
 from tickets import macros
 from tickets import services as tickets
@@ -150,7 +150,7 @@ def test_each_macro_variable_and_filter_renders_for_the_ticket(acme, conv, body,
 
 def test_a_clients_name_and_a_subject_are_never_read_as_template_text(acme, inbox, web):
     name = "{{ agent_name }} <b>{% include 'x' %}</b>"
-    thread = deliver(
+    thread = deliver_without_ticket(
         make_mail(sender=f'"{name}" <bob@client.test>', subject="{{ organization.name }}")
     ).thread
     ticket = tickets.ticket_create(organization=acme.org, subject="x", actor=None)

@@ -1,11 +1,11 @@
 import pytest
 
 from tests.factories import MembershipFactory
-from tests.mail import deliver, make_mail
+from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads.inbound import inbound_record
 from threads.models import Message
-from tickets import services
-from tickets.intake import effects, mail_after_store, mail_retry
+from tickets import conversations, services
+from tickets.intake import mail_after_store, mail_retry
 from tickets.models import Ticket, TicketEvent
 from tisket.errors import ConflictError, NotAllowedError
 from tisket.models import Role
@@ -126,12 +126,12 @@ def test_notes_are_for_agents_and_leave_an_event(acme):
 
 
 def test_a_thread_belongs_to_one_ticket_at_most(acme, inbox):
-    thread = deliver(make_mail()).thread
+    thread = deliver_without_ticket(make_mail()).thread
     one = services.ticket_create(organization=acme.org, subject="one", actor=acme.agent)
     two = services.ticket_create(organization=acme.org, subject="two", actor=acme.agent)
     services.ticket_thread_link(ticket=one, thread=thread, actor=acme.agent)
     services.ticket_thread_link(ticket=one, thread=thread, actor=acme.agent)  # idempotent
-    with pytest.raises(ConflictError, match="already belongs to TKT-ACME-001"):
+    with pytest.raises(ConflictError, match=f"already belongs to {one.reference}"):
         services.ticket_thread_link(ticket=two, thread=thread, actor=acme.agent)
     services.ticket_thread_unlink(ticket=one, thread=thread, actor=acme.agent)
     services.ticket_thread_link(ticket=two, thread=thread, actor=acme.agent)
@@ -169,23 +169,22 @@ def test_a_new_thread_opens_a_ticket_in_its_inboxs_queue(acme, routed):
     assert kinds(ticket) == ["created", "linked"]
 
 
-def test_automatic_mail_starting_a_thread_opens_no_ticket(acme, routed):
+def test_automatic_mail_starting_a_thread_opens_a_ticket_too(acme, routed):
     result = deliver(make_mail(subject="Out of office", headers={"Auto-Submitted": "auto-replied"}))
     assert result.inbound.status == "accepted"
-    assert not Ticket.objects.exists()
+    assert result.thread.ticket_link.ticket.queue == routed
 
 
-def test_a_thread_of_an_inbox_in_no_queue_stays_a_thread(acme, inbox):
+def test_a_thread_of_an_inbox_in_no_queue_opens_its_ticket_in_the_default_queue(acme, inbox):
     result = deliver(make_mail())
-    assert not Ticket.objects.exists()
-    assert not hasattr(result.thread, "ticket_link")
+    assert result.thread.ticket_link.ticket.queue.is_default
 
 
 def test_a_new_thread_and_its_ticket_are_one_transaction(acme, routed, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("ticket service down")
 
-    monkeypatch.setattr(effects, "ticket_create", broken)  # what a stored mail does to tickets
+    monkeypatch.setattr(conversations, "ticket_create", broken)
     result = deliver(make_mail())
     assert result.inbound.status == "failed"
     assert not Message.objects.exists()

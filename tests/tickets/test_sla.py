@@ -6,9 +6,10 @@ import pytest
 import time_machine
 
 from sla import services as sla_services
+from sla.models import SlaPolicy
 from tests.conftest import api_client, in_parallel, require_postgres
 from tests.factories import always_open_policy
-from tests.mail import deliver, make_mail
+from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads.models import OutboundMail
 from tickets import services
 from tickets.models import SlaBreach, Ticket, TicketEvent
@@ -200,7 +201,9 @@ def reply(acme, thread, body: str) -> None:
 
 
 def test_replies_stop_and_start_the_response_clocks(acme, policy, inbox, clock):
-    mail = deliver(make_mail(to=inbox.address, sender="client@example.com", subject="Broken"))
+    mail = deliver_without_ticket(
+        make_mail(to=inbox.address, sender="client@example.com", subject="Broken")
+    )
     ticket = services.ticket_create(
         organization=acme.org, subject="Broken", actor=None, assignee=acme.agent
     )
@@ -265,6 +268,8 @@ def test_a_deleted_policys_tickets_lose_their_deadlines_at_the_next_sweep(acme, 
 
     ticket = ticket_for(acme)
     assert fresh(ticket).first_response_due_at is not None
+    SlaPolicy.objects.filter(pk=policy.pk).update(is_default=False)
+    policy.is_default = False  # no longer the default: now it may go
     sla_services.policy_delete(policy=policy)
     assert sla_recompute_stale() == 1
     ticket = fresh(ticket)

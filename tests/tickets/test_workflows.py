@@ -3,7 +3,7 @@ import re
 import pytest
 
 from tests.conftest import api_client
-from tests.mail import deliver, make_mail
+from tests.mail import deliver_without_ticket, make_mail
 from tickets import macros, services, workflows
 from tickets.models import Macro, Note, Ticket, TicketThread
 from tisket.errors import ConflictError, NotAllowedError
@@ -69,7 +69,7 @@ def test_incidents_refuse_loops_strangers_and_second_parents(acme, globex):
 
 def test_merging_moves_threads_notes_and_events_and_closes_the_duplicate(acme, inbox):
     keep, duplicate = new(acme, "keep"), new(acme, "dup")
-    thread = deliver(make_mail()).thread
+    thread = deliver_without_ticket(make_mail()).thread
     services.ticket_thread_link(ticket=duplicate, thread=thread, actor=None)
     services.ticket_note_add(ticket=duplicate, body="seen before", actor=acme.agent)
     workflows.ticket_merge(source=duplicate, target=keep, actor=acme.agent)
@@ -100,12 +100,12 @@ def test_a_macro_applies_its_actions_with_their_events_and_renders_its_reply(acm
             "tags_add": ["refund"],
         },
     )
-    thread = deliver(make_mail(sender="Jane Client <jane@client.test>")).thread
+    thread = deliver_without_ticket(make_mail(sender="Jane Client <jane@client.test>")).thread
     ticket = new(acme, customer_email="jane@client.test")
     services.ticket_thread_link(ticket=ticket, thread=thread, actor=None)
     result = macros.macro_apply(macro=macro, ticket=ticket, actor=acme.agent)
     assert result.reply == (
-        f"Hello Jane Client, about {thread.reference} (TKT-ACME-001): refunded. "
+        f"Hello Jane Client, about {thread.reference} ({ticket.reference}): refunded. "
         f"{acme.agent.user.full_name}"
     )
     ticket.refresh_from_db()

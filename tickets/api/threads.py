@@ -21,6 +21,8 @@ from threads import outbound, selectors, services
 from threads.downloads import attachment_response
 from threads.models import Attachment, Message, OutboundMail, Suppression, Thread
 from tickets import visibility
+from tickets.conversations import conversation_start
+from tickets.models import Ticket
 from tickets.services import thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
@@ -204,7 +206,9 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
         inbox = inboxes.filter(pk=data.pop("inbox")).first() if "inbox" in data else inboxes.first()
         if inbox is None:
             raise serializers.ValidationError({"inbox": "No such inbox."})
-        thread, _, _ = outbound.thread_start(inbox=inbox, author=self.membership, **data)
+        thread, _, _, _ = conversation_start(
+            inbox=inbox, author=self.membership, via=Ticket.Via.API, **data
+        )
         thread = selectors.thread_get(
             organization=self.organization,
             reference=thread.reference,

@@ -5,16 +5,18 @@ from django.utils import timezone
 from threads.ingest import InboundResult
 from threads.models import Message
 from tickets import events, notifications, sla
-from tickets.models import Queue, Ticket, TicketThread
-from tickets.services import ticket_answered, ticket_create, ticket_set_status, ticket_thread_link
+from tickets.conversations import conversation_ticket_open, queues_for_inboxes
+from tickets.models import Ticket, TicketThread
+from tickets.services import ticket_answered, ticket_set_status
 from tisket.models import Notification
 
 
 def tickets_after_ingest(results: list[InboundResult]) -> None:
     """What new mail does to tickets, in the transaction that stored the mail.
 
-    A new thread opens a ticket when its inbox is in a queue (the inbox's
-    default queue), unless automatic mail started it; a client's reply moves
+    Every new thread opens its ticket, in the queue its inbox feeds (the
+    organization's default queue unless an admin chose another), an
+    auto-reply's too, so that an agent can close it; a client's reply moves
     a waiting or resolved ticket back to open; a member's reply from their own
     mail client is a first response.
     """
@@ -28,28 +30,22 @@ def tickets_after_ingest(results: list[InboundResult]) -> None:
 
 
 def _tickets_open_for_threads(results: list[InboundResult]) -> None:
-    inbox_ids = {r.thread.inbox_id for r in results}
-    queues = {}
-    for queue in Queue.objects.filter(inboxes__in=inbox_ids).prefetch_related("inboxes"):
-        for inbox in queue.inboxes.all():
-            queues.setdefault(inbox.pk, queue)
+    by_organization: dict[int, list[InboundResult]] = {}
     for result in results:
-        queue = queues.get(result.thread.inbox_id)
-        if queue is None:
-            continue  # an inbox in no queue keeps its mail as threads only
-        if result.message.is_automated:
-            continue  # a bounce or an auto-reply is no work for an agent
-        thread, message = result.thread, result.message
-        ticket = ticket_create(
-            organization=thread.organization,
-            subject=thread.subject or "(no subject)",
-            actor=None,
-            description=message.visible_text,
-            queue=queue,
-            customer_email=thread.client_email,
-            created_via=Ticket.Via.EMAIL,
+        by_organization.setdefault(result.thread.organization_id, []).append(result)
+    for group in by_organization.values():
+        organization = group[0].thread.organization
+        queues = queues_for_inboxes(
+            organization=organization, inbox_ids={r.thread.inbox_id for r in group}
         )
-        ticket_thread_link(ticket=ticket, thread=thread, actor=None)
+        for result in group:
+            conversation_ticket_open(
+                thread=result.thread,
+                queue=queues[result.thread.inbox_id],
+                actor=None,
+                description=result.message.visible_text,
+                via=Ticket.Via.EMAIL,
+            )
 
 
 def _tickets_follow_replies(results: list[InboundResult]) -> None:
@@ -76,7 +72,7 @@ def _tickets_follow_replies(results: list[InboundResult]) -> None:
                     notifications.Notice(
                         recipient=ticket.assignee,
                         kind=Notification.Kind.CLIENT_REPLIED,
-                        title=f"{message.from_email} replied on {ticket.reference}",
+                        title=f"{message.from_email} replied on {result.thread.reference}",
                         body=message.visible_text[:500],
                         url=notifications.ticket_url(ticket),
                     )

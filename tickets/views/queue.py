@@ -244,11 +244,10 @@ def rows_html(rows: list[Row], *, can_work: bool, now: datetime, organization) -
     out = []
     for row in rows:
         thread, ticket = row.thread, row.ticket
+        # One reference per conversation: the thread's, the one its client knows.
         refs = thread.reference
-        if ticket is not None:
-            refs += f" · {ticket.reference}"
-            if ticket.queue is not None:
-                refs += f" · {ticket.queue.name}"
+        if ticket is not None and ticket.queue is not None:
+            refs += f" · {ticket.queue.name}"
         count = thread.message_count
         refs += f" · {count} message{'s' if count != 1 else ''}"
         out.append(

@@ -9,9 +9,9 @@ from interface.demo_kb import demo_knowledge_base
 from sla.models import SlaPolicy
 from sla.services import calendar_create, calendar_import_holidays, policy_create
 from threads.inbound import inbound_record
+from tickets.conversations import queue_default
 from tickets.intake import mail_process
-from tickets.models import Queue
-from tickets.services import queue_create
+from tickets.services import queue_set_inboxes, queue_set_members, queue_update
 from tisket import services
 from tisket.models import Membership, Organization, Role
 
@@ -52,17 +52,13 @@ class Command(BaseCommand):
         )
 
     def _queue(self, organization: Organization, inbox: Inbox) -> None:
-        if Queue.objects.filter(organization=organization, name="Support").exists():
+        queue = queue_default(organization=organization)
+        if queue.auto_assign:
             return
         agents = Membership.objects.filter(organization=organization, role=Role.AGENT)
-        queue_create(
-            organization=organization,
-            name="Support",
-            actor=None,
-            members=list(agents),
-            inboxes=[inbox],
-            auto_assign=True,
-        )
+        queue_set_members(queue=queue, members=list(agents))
+        queue_set_inboxes(queue=queue, inboxes=[inbox])
+        queue_update(queue=queue, auto_assign=True)
 
     def _sla(self, organization: Organization) -> None:
         """Office hours in Paris with France's holidays, and a default Standard policy."""

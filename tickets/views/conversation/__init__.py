@@ -22,11 +22,14 @@ from tickets.views.conversation.actions import (
 from tickets.views.conversation.bodies import attachment_download, message_body
 from tickets.views.conversation.client_links import client_link_revoke
 from tickets.views.conversation.new import thread_new
+from tickets.views.conversation.ticketless import thread_status, thread_ticket_open
 
 urlpatterns = [
     path("threads/new/", thread_new, name="thread-new"),
     path("threads/<str:thread>/", thread_page, name="thread"),
     path("threads/<str:thread>/reply/", thread_reply, name="thread-reply"),
+    path("threads/<str:thread>/status/", thread_status, name="thread-status"),
+    path("threads/<str:thread>/ticket/", thread_ticket_open, name="thread-ticket-open"),
     path("threads/<str:thread>/presence/", thread_presence, name="thread-presence"),
     path(
         "threads/<str:thread>/client-link/revoke/",

@@ -79,6 +79,7 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
         "body": request.POST.get("body", ""),
         "cc": request.POST.get("cc", ""),
         "status": request.POST.get("status", ""),
+        "macro": request.POST.get("macro", ""),
     }
     seen = request.POST.get("seen", "")
     seen_id = id_param(seen) or 0
@@ -111,6 +112,13 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
     allowed = TICKET_NEXT_STATUSES if ticket is not None else THREAD_NEXT_STATUSES
     if new_status and new_status not in allowed:
         return again(error=f"Unknown status “{new_status}”.")
+    pending = None
+    if draft["macro"] and ticket is not None:
+        pending = Macro.objects.filter(
+            organization=request.organization, pk=id_param(draft["macro"]) or 0
+        ).first()
+        if pending is None:
+            return again(error="The macro of this reply no longer exists; nothing was sent.")
     files = request.FILES.getlist("attachments")
     try:
         with transaction.atomic():
@@ -122,9 +130,13 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
                 attachments=[(f.name, f.read()) for f in files],
                 idempotency_key=key,
             )
+            if pending is not None:
+                macros.macro_apply(macro=pending, ticket=ticket, actor=request.membership)
             _set_status(request, thread=found, ticket=ticket, status=new_status)
     except thread_outbound.ReplyAlreadySent as repeated:
         return _reply_sent(request, thread=found, ticket=ticket, message=repeated.message)
+    except ObjectDoesNotExist:
+        return again(error="The macro names a queue or a member that no longer exists.")
     except TisketError as exc:
         return again(error=str(exc), status=exc.status_code)
     return _reply_sent(
@@ -301,36 +313,18 @@ def ticket_update(request: HttpRequest, ticket: str) -> HttpResponse:
 @require_POST
 @org_view(min_role=Role.AGENT)
 def ticket_macro_apply(request: HttpRequest, ticket: str, macro: int) -> HttpResponse:
-    """Apply a macro's actions to the ticket; its text goes into the reply box."""
+    """Put a macro in the reply box (the page's way without script): its text in the reply, its
+    actions pending until the reply is sent. Nothing changes on the ticket here."""
     found = ticket_or_404(request, ticket)
     chosen = Macro.objects.filter(organization=request.organization, pk=macro).first()
     if chosen is None:
         raise Http404("No such macro.")
-    try:
-        result = macros.macro_apply(macro=chosen, ticket=found, actor=request.membership)
-    except ObjectDoesNotExist:
-        error = "This macro names a queue or a member that no longer exists."
-        if request.htmx:
-            return _panel(request, found, error=error, status=400)
-        flash.error(request, error)
-        return _back(request, thread=_thread_of_ticket(request, found, ""), ticket=found)
-    except TisketError as exc:
-        if request.htmx:
-            return _panel(request, found, error=str(exc), status=exc.status_code)
-        flash.error(request, str(exc))
-        return _back(request, thread=_thread_of_ticket(request, found, ""), ticket=found)
-    if request.htmx:
-        response = _panel(request, found)
-        reply = render(request, "conversation/_macro_reply.html", {"reply": result.reply})
-        response.content += reply.content
-        return response
     thread = _thread_of_ticket(request, found, request.POST.get("thread", ""))
-    flash.success(request, f"Macro “{chosen.name}” applied.")
     slug = request.organization.slug
     if thread is None:
         return redirect("tickets:ticket", org_slug=slug, ticket=found.reference)
     url = reverse("tickets:thread", kwargs={"org_slug": slug, "thread": thread.reference})
-    return redirect(f"{url}?macro={chosen.pk}#reply")
+    return redirect(f"{url}?macro={chosen.pk}&apply=1#reply")
 
 
 @require_POST

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from inboxes.selectors import inboxes_list
-from threads.outbound import thread_start
+from tickets.conversations import conversation_start
 from tickets.views.conversation.common import (
     addresses_parse,
 )
@@ -29,7 +29,7 @@ def thread_new(request: HttpRequest) -> HttpResponse:
         try:
             if inbox is None:
                 raise TisketError("Choose the inbox to send from.")
-            thread, _, _ = thread_start(
+            thread, _, _, _ = conversation_start(
                 inbox=inbox,
                 author=request.membership,
                 to=addresses_parse(form["to"]),

@@ -234,6 +234,7 @@ def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread
     }
     if ticket is None:
         context["participants"] = list(thread.participants.all()) if thread else []
+        context["thread_statuses"] = Thread.Status.choices
         return context
     participants = Participant.objects.filter(thread__ticket_link__ticket=ticket).order_by(
         "created_at", "id"
@@ -290,12 +291,21 @@ def conversation_render(
         entries.extend(NoteView(note=note) for note in selectors.notes_list(ticket=ticket))
     entries.sort(key=lambda e: e.at)
     can_work = request.membership.has_role(Role.AGENT)
-    macro_list, macro_bodies = [], {}
+    macro_list, macro_bodies, macro_pending = [], {}, {}
     if ticket is not None and can_work:
         macro_list = list(selectors.macros_list(organization=request.organization))
         macro_bodies = macros.macros_render(
             macros=macro_list, ticket=ticket, agent=request.membership
         )
+        if any(m.actions for m in macro_list):
+            queues = dict(
+                Queue.objects.filter(organization=request.organization).values_list("pk", "name")
+            )
+            members = {m.pk: m.user.get_full_name() for m in assignees_list(request)}
+            macro_pending = {
+                m.pk: macros.macro_pending_text(macro=m, queues=queues, members=members)
+                for m in macro_list
+            }
     draft = dict(draft or {})
     # An assistant's draft waits in the reply box for an agent to review and send.
     assistant_draft = getattr(thread, "reply_draft", None) if thread is not None else None
@@ -304,6 +314,13 @@ def conversation_render(
     insert = request.GET.get("macro", "")
     if id_param(insert) in macro_bodies and not draft.get("body"):
         draft["body"] = macro_bodies[int(insert)]
+        if request.GET.get("apply") and macro_pending.get(int(insert)):
+            draft["macro"] = insert
+    # A macro applied in the reply box: its actions wait for the reply to be sent.
+    pending_id = id_param(draft.get("macro", ""))
+    draft["macro_pending"] = macro_pending.get(pending_id, "") if pending_id else ""
+    if not draft["macro_pending"]:
+        draft["macro"] = ""
     context = {
         "nav": "queue",
         "thread": thread,
@@ -317,7 +334,7 @@ def conversation_render(
         "tab": "note" if thread is None else (tab if ticket is not None else "reply"),
         "error": error,
         "warning": warning,
-        "macros": [(m, macro_bodies[m.pk]) for m in macro_list],
+        "macros": [(m, macro_bodies[m.pk], macro_pending.get(m.pk, "")) for m in macro_list],
         "next_statuses": (
             [(s.value, s.label) for s in TICKET_NEXT_STATUSES]
             if ticket is not None

@@ -1,3 +1,5 @@
+"""Create an organization with its owner and default queue (the queue is the tickets app's)."""
+
 import getpass
 import secrets
 import sys
@@ -7,12 +9,16 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from tickets.conversations import queue_default
 from tisket import services
 from tisket.errors import TisketError
 
 
 class Command(BaseCommand):
-    help = "Create an organization and its owner (asks for the owner's password, or generates one)."
+    help = (
+        "Create an organization, its owner and its default queue "
+        "(asks for the owner's password, or generates one)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="URL-safe identifier, e.g. acme")
@@ -44,6 +50,7 @@ class Command(BaseCommand):
                 organization = services.organization_create(
                     name=name, slug=slug, code=code, owner=user, timezone_name=timezone
                 )
+                queue_default(organization=organization)
         except ValidationError as exc:
             raise CommandError(services.validation_message(exc)) from None
         except TisketError as exc:
