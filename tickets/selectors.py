@@ -2,11 +2,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from threads.models import Thread
+from threads.models import OutboundMail, Thread
 from threads.selectors import thread_text_matches
 from tickets import sla, visibility
 from tickets.models import Macro, Note, Queue, QueueMember, Ticket, TicketEvent, TicketThread
@@ -168,6 +168,13 @@ class QueueFilters:
     sla: str = ""
     tag: str = ""
     q: str = ""
+    delivery: str = ""  # "failed": conversations with a mail that did not reach its client
+
+
+# A mail that did not leave, or that the provider reports bounced or rejected.
+DELIVERY_FAILED = Q(status=OutboundMail.Status.FAILED) | Q(
+    delivery_event__in=("bounced", "rejected", "failed")
+)
 
 
 def _ticket_conditions(filters: QueueFilters, me: Membership, now: datetime) -> Q | None:
@@ -225,6 +232,12 @@ def queue_threads(
         threads = threads.filter(
             pk__in=TicketThread.objects.filter(ticket__in=tickets).values("thread_id")
         )
+    if filters.delivery == "failed":
+        threads = threads.filter(
+            pk__in=OutboundMail.objects.filter(DELIVERY_FAILED, organization=organization)
+            .exclude(thread_id=None)
+            .values("thread_id")
+        )
     if filters.q:
         text = filters.q.strip()
         reference = text.upper()
@@ -271,6 +284,9 @@ def queue_page(threads: QuerySet[Thread], limit: int) -> list[Thread]:
             f"{ticket}assignee__user__full_name",
             f"{ticket}assignee__user__email",
         )
+    )
+    rows = rows.annotate(
+        delivery_failed=Exists(OutboundMail.objects.filter(DELIVERY_FAILED, thread=OuterRef("pk")))
     )
     by_key = {thread.pk: thread for thread in rows.prefetch_related("ticket_link__ticket__tags")}
     return [by_key[key] for key in keys if key in by_key]

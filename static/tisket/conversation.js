@@ -92,6 +92,62 @@
     line.hidden = !text;
   }
 
+  // A reply the server refuses (a bad Cc, a file too large) keeps all that was typed and
+  // attached: the form is sent in the background and only the error comes back into the page.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id !== "pane-reply" || !window.fetch || !window.FormData || form.dataset.sending) return;
+    event.preventDefault();
+    var data = new FormData(form);
+    var submitter = event.submitter;
+    if (submitter && submitter.name) data.append(submitter.name, submitter.value);
+    form.dataset.sending = "1";
+    fetch(form.action, {
+      method: "POST", body: data, credentials: "same-origin", headers: { "X-Reply-Fetch": "1" },
+    })
+      .then(function (response) {
+        if (response.status === 204 && response.headers.get("X-Location")) {
+          var next = new URL(response.headers.get("X-Location"), window.location.href);
+          var here = window.location;
+          if (next.pathname === here.pathname && next.search === here.search) {
+            // Only the anchor differs: the browser would scroll, not load the page anew.
+            here.hash = next.hash;
+            here.reload();
+          } else {
+            here.assign(next.href);
+          }
+          return null;
+        }
+        return response.text().then(function (html) {
+          var page = new DOMParser().parseFromString(html, "text/html");
+          var error = page.querySelector("#reply .form-error");
+          if (response.status === 400 && error) {
+            var shown = $("[data-reply-error]");
+            if (!shown) {
+              shown = document.createElement("div");
+              shown.className = "form-error";
+              shown.setAttribute("role", "alert");
+              shown.dataset.replyError = "1";
+              form.parentNode.insertBefore(shown, form);
+            }
+            shown.textContent = error.textContent;
+            var key = page.querySelector("#pane-reply input[name=idempotency_key]");
+            if (key) form.querySelector("input[name=idempotency_key]").value = key.value;
+            delete form.dataset.sending;
+            return;
+          }
+          // Anything else (a message arrived meanwhile, a conflict): the page as the server drew it.
+          document.open();
+          document.write(html);
+          document.close();
+        });
+      })
+      .catch(function () {
+        delete form.dataset.sending;
+        form.submit();
+      });
+  });
+
   document.addEventListener("keydown", function (event) {
     var target = event.target;
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && target.matches("[data-composer]")) {

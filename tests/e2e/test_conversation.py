@@ -111,7 +111,7 @@ def test_an_agent_works_a_conversation(acme, inbox, login):
     assert note.body == "Checked the SSO logs: nothing there."
     expect(page.locator(f"#note-{note.pk}")).to_contain_text("Checked the SSO logs")
 
-    # A macro: its text goes into the reply box, its actions change the ticket.
+    # A macro: its text goes into the reply box; its actions wait for the reply to be sent.
     page.locator("h1").click()
     page.keyboard.press("r")
     expect(page.locator("#reply-body")).to_be_focused()
@@ -123,6 +123,13 @@ def test_an_agent_works_a_conversation(acme, inbox, login):
     page.click("[data-macro=apply]")
     expect(page.locator("#reply-body")).to_have_value(re.compile("Which version of the app"))
     expect(page.locator("#reply-body")).to_have_value(re.compile("Alex Martin$"))
+    expect(page.locator("[data-macro-pending]")).to_contain_text(
+        "On send: status Waiting on customer · tags +needs-info"
+    )
+    expect(page.locator("#side-panel .side-title .status")).not_to_have_text("Waiting on customer")
+    assert Ticket.objects.get(pk=conv.ticket.pk).status != Ticket.Status.WAITING_ON_CUSTOMER
+    page.click("#pane-reply [data-send]")
+    page.wait_for_url(re.compile(r"#message-\d+$"))
     expect(page.locator("#side-panel .side-title .status")).to_have_text("Waiting on customer")
     expect(page.locator("#f-tags")).to_have_value("login, needs-info")
 

@@ -227,3 +227,32 @@ def test_hostile_subjects_names_and_tags_are_escaped(acme, inbox, support, web):
     assert "<img src=x" not in html and "<script>alert" not in html and "<b>x</b>" not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_the_delivery_failed_view_lists_conversations_whose_mail_failed(
+    acme, inbox, support, web, django_assert_max_num_queries
+):
+    from threads.models import OutboundMail
+    from threads.outbound import reply_send_skipping_ticket
+
+    failing = [mail_in(inbox, n) for n in range(1, 4)]
+    fine = mail_in(inbox, 9, subject="All good")
+    for result in [*failing, fine]:
+        _, row = reply_send_skipping_ticket(thread=result.thread, author=acme.agent, body="Hi")
+        if result is not fine:
+            OutboundMail.objects.filter(pk=row.pk).update(delivery_event="bounced")
+    services.ticket_set_status(ticket=ticket_of(failing[0]), status="resolved", actor=None)
+    client = web(acme.agent)
+    page(client)  # warm the session and caches
+    with django_assert_max_num_queries(30):
+        html = page(client, "delivery=failed&status=all")
+    assert all(r.thread.subject in html for r in failing)
+    assert "All good" not in html
+    assert html.count('class="badge danger">Delivery failed') == 3
+
+
+def test_a_reply_address_reloaded_comes_back_to_the_conversation(acme, inbox, web):
+    thread = mail_in(inbox, 1).thread
+    response = web(acme.agent).get(f"/acme/threads/{thread.reference}/reply/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/acme/threads/{thread.reference}/#reply"

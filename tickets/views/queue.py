@@ -34,7 +34,7 @@ STATUS_PRESETS = {
     "all": (),
     **{status.value: (status.value,) for status in Ticket.Status},
 }
-FILTER_KEYS = ("inbox", "queue", "status", "priority", "assignee", "sla", "tag", "q")
+FILTER_KEYS = ("inbox", "queue", "status", "priority", "assignee", "sla", "tag", "q", "delivery")
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ def _filters(params: QueryDict, organization, errors: list[str]) -> QueueFilters
         assignee=assignee,
         sla=sla_state,
         tag=params.get("tag", "").strip()[:50],
+        delivery="failed" if params.get("delivery") == "failed" else "",
         q=params.get("q", "").strip()[:200],
     )
 
@@ -250,6 +251,11 @@ def rows_html(rows: list[Row], *, can_work: bool, now: datetime, organization) -
             refs += f" · {ticket.queue.name}"
         count = thread.message_count
         refs += f" · {count} message{'s' if count != 1 else ''}"
+        failed = (
+            mark_safe(' <span class="badge danger">Delivery failed</span>')
+            if getattr(thread, "delivery_failed", False)
+            else ""
+        )
         out.append(
             format_html(
                 ROW,
@@ -267,7 +273,11 @@ def rows_html(rows: list[Row], *, can_work: bool, now: datetime, organization) -
                 inbox=thread.inbox.name,
                 subject=thread.subject or "(no subject)",
                 refs=refs,
-                tags=format_html_join("", ' <span class="tag">{}</span>', ((t,) for t in row.tags)),
+                tags=format_html(
+                    "{}{}",
+                    failed,
+                    format_html_join("", ' <span class="tag">{}</span>', ((t,) for t in row.tags)),
+                ),
                 client=thread.client_name or thread.client_email,
                 client_email=format_html('<div class="muted small">{}</div>', thread.client_email)
                 if thread.client_name

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from threads import outbound as thread_outbound
 from threads import selectors as thread_selectors
@@ -67,11 +67,15 @@ def _back(request: HttpRequest, *, thread: Thread | None, ticket: Ticket | None,
     return redirect(f"{url}#{anchor}" if anchor else url)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @org_view(min_role=Role.AGENT)
 def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
-    """Send the agent's reply, unless a client message arrived that the agent has not seen."""
+    """Send the agent's reply, unless a client message arrived that the agent has not seen.
+
+    A refused reply is drawn at this address; reloading it (GET) comes back to the page."""
     found = thread_or_404(request, thread)
+    if request.method == "GET":
+        return _back(request, thread=found, ticket=None, anchor="reply")
     ticket = selectors.ticket_for_thread(organization=request.organization, thread_id=found.pk)
     if ticket is not None:
         ticket.organization = request.organization
@@ -159,7 +163,11 @@ def _reply_sent(
         typing=False,
     )
     flash.success(request, "Reply sent." + (" Status changed." if status_changed else ""))
-    return _back(request, thread=thread, ticket=ticket, anchor=f"message-{message.pk}")
+    back = _back(request, thread=thread, ticket=ticket, anchor=f"message-{message.pk}")
+    if request.headers.get("X-Reply-Fetch") == "1":
+        # The page's script sent the form: a redirect would lose the anchor, so say where to go.
+        return HttpResponse(status=204, headers={"X-Location": back["Location"]})
+    return back
 
 
 @require_POST

@@ -321,8 +321,10 @@ def conversation_render(
     draft["macro_pending"] = macro_pending.get(pending_id, "") if pending_id else ""
     if not draft["macro_pending"]:
         draft["macro"] = ""
+    failed = [e for e in entries if isinstance(e, MessageView) and e.delivery_failed]
     context = {
         "nav": "queue",
+        "failed_deliveries": failed,
         "thread": thread,
         "ticket": ticket,
         "entries": entries,
