@@ -35,21 +35,42 @@ def conversation_reference(ticket) -> str:
     return link.thread.reference if link is not None else ticket.reference
 
 
+def member_handle(member: Membership) -> str:
+    """What the note box writes after @ for a member: their name joined by dots (alex.martin),
+    or their address's first part when they have no name."""
+    if getattr(member.user, "handle", ""):
+        return member.user.handle
+    name = ".".join(member.user.full_name.lower().split())
+    return name if name and MENTION_RE.fullmatch(f"@{name}") else member.user.email.split("@")[0]
+
+
+def _handles(member: Membership, first_names: dict[str, int]) -> set[str]:
+    email = member.user.email.lower()
+    handles = {email, email.split("@")[0], member_handle(member).lower()}
+    if getattr(member.user, "handle", ""):
+        handles.add(member.user.handle.lower())
+    first = member.user.full_name.lower().split()[:1]
+    if first and first_names[first[0]] == 1:
+        handles.add(first[0])  # @alex, when only one member is called Alex
+    return handles
+
+
 def mentioned_members(organization_id: int, text: str) -> list[Membership]:
-    """Members named in a note as @handle, @alex (the address's first part) or @alex@acme.test."""
+    """Members named in a note: @handle, @alex (a first name no one else has), @alex.martin (the name),
+    @agent (the address's first part) or @agent@acme.test."""
     names = {name.lower().rstrip(".") for name in MENTION_RE.findall(text)}
     if not names:
         return []
-    members = Membership.objects.filter(
-        organization_id=organization_id, user__is_active=True
-    ).select_related("user", "organization")
-    return [
-        m
-        for m in members
-        if m.user.email.lower() in names
-        or m.user.email.lower().split("@")[0] in names
-        or (m.user.handle and m.user.handle in names)
-    ]
+    members = list(
+        Membership.objects.filter(
+            organization_id=organization_id, user__is_active=True
+        ).select_related("user", "organization")
+    )
+    first_names: dict[str, int] = {}
+    for m in members:
+        for first in m.user.full_name.lower().split()[:1]:
+            first_names[first] = first_names.get(first, 0) + 1
+    return [m for m in members if _handles(m, first_names) & names]
 
 
 def notify_all(notices: list[Notice]) -> list[Notification]:

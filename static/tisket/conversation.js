@@ -148,6 +148,74 @@
       });
   });
 
+  // "@" in a note offers the members by name; Enter, Tab or a click writes their handle.
+  var MENTION_AT = /(^|[^\w.])@([\w.+-]*)$/;
+  function mentionPeople(box) {
+    var source = document.getElementById(box.dataset.mentions);
+    return source ? JSON.parse(source.textContent) : [];
+  }
+  function mentionQuery(box) {
+    var found = MENTION_AT.exec(box.value.slice(0, box.selectionStart));
+    return found ? found[2].toLowerCase() : null;
+  }
+  function mentionShow(box) {
+    var list = $("#mention-list");
+    var query = mentionQuery(box);
+    if (!list) return;
+    list.textContent = "";
+    if (query === null) { list.hidden = true; return; }
+    mentionPeople(box).filter(function (p) {
+      return p.handle.toLowerCase().indexOf(query) === 0 ||
+        (" " + p.name.toLowerCase()).indexOf(" " + query) !== -1;
+    }).slice(0, 6).forEach(function (p, i) {
+      var item = document.createElement("li");
+      item.setAttribute("role", "option");
+      item.dataset.handle = p.handle;
+      item.setAttribute("aria-selected", i === 0 ? "true" : "false");
+      item.textContent = p.name + " ";
+      var handle = document.createElement("span");
+      handle.className = "muted";
+      handle.textContent = "@" + p.handle;
+      item.appendChild(handle);
+      list.appendChild(item);
+    });
+    list.hidden = !list.children.length;
+  }
+  function mentionPick(box, handle) {
+    var before = box.value.slice(0, box.selectionStart).replace(/@[\w.+-]*$/, "@" + handle + " ");
+    var after = box.value.slice(box.selectionStart);
+    box.value = before + after;
+    box.selectionStart = box.selectionEnd = before.length;
+    $("#mention-list").hidden = true;
+    box.focus();
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.dataset && event.target.dataset.mentions) mentionShow(event.target);
+  });
+  document.addEventListener("mousedown", function (event) {
+    var item = event.target.closest("#mention-list [role=option]");
+    if (!item) return;
+    event.preventDefault();
+    mentionPick($("#note-body"), item.dataset.handle);
+  });
+  document.addEventListener("keydown", function (event) {
+    var list = $("#mention-list");
+    if (!list || list.hidden || event.target.id !== "note-body") return;
+    var items = Array.prototype.slice.call(list.children);
+    var current = items.findIndex(function (i) { return i.getAttribute("aria-selected") === "true"; });
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      var next = (current + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+      items.forEach(function (item, i) { item.setAttribute("aria-selected", i === next ? "true" : "false"); });
+    } else if ((event.key === "Enter" || event.key === "Tab") && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      mentionPick(event.target, items[Math.max(current, 0)].dataset.handle);
+    } else if (event.key === "Escape") {
+      list.hidden = true;
+    }
+  });
+
   document.addEventListener("keydown", function (event) {
     var target = event.target;
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && target.matches("[data-composer]")) {

@@ -95,3 +95,28 @@ def test_an_agent_closes_a_ticketless_thread_without_writing(acme, inbox, login)
     assert thread.status == Thread.Status.CLOSED
     assert not thread.messages.filter(direction="outbound").exists()
     assert page.errors == [] and page.dialogs == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_an_agent_mentions_a_colleague_from_the_note_box(acme, inbox, login, viewport):
+    from tisket.models import Notification
+
+    conv = seed_conversation(acme, inbox)
+    page = login(acme.agent, viewport=viewport)
+    page.goto(f"/acme/threads/{conv.thread.reference}/")
+    page.click(".composer-tab[data-tab=note]")
+    page.locator("#note-body").type("Could @riv")
+    options = page.locator("#mention-list [role=option]")
+    expect(options).to_have_count(1)
+    expect(options).to_contain_text("Sam Rivera")
+    name = "desktop" if viewport is DESKTOP else "phone"
+    shot(page, f"mention-autocomplete-{name}")
+    page.keyboard.press("Enter")
+    expect(page.locator("#note-body")).to_have_value("Could @sam.rivera ")
+    page.locator("#note-body").type("check the SSO logs?")
+    page.click("#pane-note [data-send]")
+    page.wait_for_url(re.compile(r"#note-\d+$"))
+    notice = Notification.objects.get(recipient=acme.agent2, kind=Notification.Kind.MENTIONED)
+    assert notice.title == f"Alex mentioned you on {conv.thread.reference}"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.errors == [] and page.dialogs == []

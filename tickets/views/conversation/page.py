@@ -14,7 +14,7 @@ from sla.models import METRICS
 from threads import selectors as thread_selectors
 from threads.models import Attachment, Message, Participant, Thread
 from threads.presence import presence_others
-from tickets import macros, selectors, sla
+from tickets import macros, notifications, selectors, sla
 from tickets.client_views import client_view_allowed
 from tickets.models import Queue, Ticket, TicketEvent
 from tickets.views.conversation.bodies import inline_image
@@ -356,4 +356,9 @@ def conversation_render(
         ),
         **panel_context(request, ticket=ticket, thread=thread),
     }
+    # Whom the note box offers after "@": the members who work tickets, by handle and name.
+    context["mention_people"] = [
+        {"handle": notifications.member_handle(m), "name": m.user.get_full_name()}
+        for m in context.get("assignees", [])
+    ]
     return render(request, "conversation/thread.html", context, status=status)
