@@ -58,7 +58,7 @@ class Command(BaseCommand):
         agents = Membership.objects.filter(organization=organization, role=Role.AGENT)
         queue_set_members(queue=queue, members=list(agents))
         queue_set_inboxes(queue=queue, inboxes=[inbox])
-        queue_update(queue=queue, auto_assign=True)
+        queue_update(queue=queue, name="Support", auto_assign=True)
 
     def _sla(self, organization: Organization) -> None:
         """Office hours in Paris with France's holidays, and a default Standard policy."""
