@@ -87,4 +87,5 @@ def deliver_without_ticket(raw: bytes, **kwargs) -> InboundResult:
 
     result = deliver(raw, **kwargs)
     Ticket.objects.filter(thread_links__thread=result.thread).delete()
+    result.thread._state.fields_cache.pop("ticket_link", None)
     return result

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import api_client, require_postgres
-from tests.mail import deliver, make_mail
+from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads.models import InboundMail, Thread
 
 
@@ -31,7 +31,8 @@ def signed(
 
 @pytest.fixture
 def conversation(inbox):
-    first = deliver(make_mail(message_id="<m1@client.test>"))
+    # A thread of its own: what the threads API does without a ticket.
+    first = deliver_without_ticket(make_mail(message_id="<m1@client.test>"))
     deliver(
         make_mail(
             subject="Re: [THD-ACME-001] Cannot log in",

@@ -110,7 +110,7 @@ def test_the_page_shows_the_public_messages_in_order_with_the_desks_name(acme, i
     assert "Acme Help Desk" in html
     assert "agent@acme.test" not in html  # the desk speaks with the inbox's name
     assert thread.reference in html
-    assert 'data-status="open"' in html
+    assert 'data-status="new"' in html and ">New<" in html  # the desk's word, as agents see
 
 
 def test_the_page_is_private_no_store_no_referrer_noindex(acme, inbox, client):

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from inboxes.services import inbox_create, inbox_update
-from tests.mail import deliver, make_mail
+from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads import inbound, ingest
 from threads.models import (
     Attachment,
@@ -24,7 +24,9 @@ ACCEPTED = InboundMail.Status.ACCEPTED
 
 
 def first_thread(inbox) -> tuple[Thread, Message]:
-    result = deliver(make_mail(message_id="<first@client.test>", cc="Bob <bob@client.test>"))
+    result = deliver_without_ticket(
+        make_mail(message_id="<first@client.test>", cc="Bob <bob@client.test>")
+    )
     assert result.inbound.status == ACCEPTED, result.inbound.reason
     return result.thread, result.message
 

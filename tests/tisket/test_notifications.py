@@ -55,7 +55,8 @@ def test_a_client_reply_notifies_the_assignee(acme, inbox):
         )
     )
     notice = Notification.objects.get(recipient=acme.agent, kind="client_replied")
-    assert ticket.reference in notice.title and "Any news?" in notice.body
+    # The conversation's reference, the one the client has: the ticket's would add nothing.
+    assert first.thread.reference in notice.title and "Any news?" in notice.body
 
 
 def test_a_mention_in_a_note_notifies_the_member_named(acme, ticket):
