@@ -56,8 +56,8 @@ def _handles(member: Membership, first_names: dict[str, int]) -> set[str]:
 
 
 def mentioned_members(organization_id: int, text: str) -> list[Membership]:
-    """Members named in a note: @handle, @alex (a first name no one else has), @alex.martin (the name),
-    @agent (the address's first part) or @agent@acme.test."""
+    """Members named in a note: @handle, @alex (a first name no one else has), @alex.martin
+    (the name), @agent (the address's first part) or @agent@acme.test."""
     names = {name.lower().rstrip(".") for name in MENTION_RE.findall(text)}
     if not names:
         return []

@@ -11,6 +11,9 @@ from tisket.models import Notification
 @pytest.fixture
 def named(acme):
     name_the_cast(acme)  # Alex Martin (agent), Sam Rivera (agent2), Dana Lee, Vic Viewer
+    for membership, name in ((acme.owner, "Olga Owner"), (acme.admin, "Ada Admin")):
+        membership.user.full_name = name  # not a random name that could be another Alex
+        membership.user.save(update_fields=["full_name"])
     return acme
 
 
