@@ -8,6 +8,7 @@ database (config/worker.py), so queueing one only wakes that worker.
 
 import logging
 import os
+import threading
 
 from celery import Celery, Task
 from celery.signals import task_postrun, worker_ready
@@ -24,6 +25,11 @@ class TisketTask(Task):
         if settings.TISKET_EMBEDDED_WORKER and not self.app.conf.task_always_eager:
             from tisket import liveness
 
+            if self.name in liveness.EMBEDDED_DETACHED:
+                threading.Thread(
+                    target=_run_detached, args=(self, args or (), kwargs or {}), daemon=True
+                ).start()
+                return None
             if self.name not in liveness.EMBEDDED_TASKS:
                 # A task must stand for a row the embedded worker looks for (or run on its
                 # schedule); config/worker.py and tests/tisket/test_celery.py say which.
@@ -31,6 +37,17 @@ class TisketTask(Task):
             liveness.worker_wake()
             return None
         return super().apply_async(args, kwargs, **options)
+
+
+def _run_detached(task: Task, args, kwargs) -> None:
+    from django.db import connections
+
+    try:
+        result = task.apply(args, kwargs)
+        if result.failed():
+            logger.error("%s failed: %s", task.name, result.result)
+    finally:
+        connections.close_all()
 
 
 app = Celery("tisket", task_cls=TisketTask)

@@ -30,6 +30,10 @@ GUARDED = [
     ("post", "inbox-test-imap", "/api/v1/inboxes/1/test-imap/", AD),
     ("post", "inbox-fetch-now", "/api/v1/inboxes/1/fetch-now/", AD),
     ("post", "inbox-test-smtp", "/api/v1/inboxes/1/test-smtp/", AD),
+    ("post", "domain-check", "/api/v1/domains/1/check/", AD),
+    ("post", "domain-rotate-dkim", "/api/v1/domains/1/rotate-dkim/", AD),
+    ("post", "domain-list", "/api/v1/domains/", AD),
+    ("delete", "domain-detail", "/api/v1/domains/1/", AD),
     ("post", "thread-list", "/api/v1/threads/", A),
     ("patch", "thread-detail", "/api/v1/threads/THD-ACME-001/", A),
     ("post", "thread-messages", "/api/v1/threads/THD-ACME-001/messages/", A),
@@ -72,6 +76,12 @@ GUARDED = [
     ("post", "customer-list", "/api/v1/customers/", AD),
     ("patch", "customer-detail", "/api/v1/customers/1/", AD),
     ("delete", "customer-detail", "/api/v1/customers/1/", AD),
+    ("get", "domain-list", "/api/v1/domains/", AD),
+    ("get", "domain-detail", "/api/v1/domains/1/", AD),
+    ("get", "audit-list", "/api/v1/audit/", AD),
+    # Knowledge-base writes: editors (admins, or members granted it); a capped token is no admin.
+    ("post", "kb-category-list", "/api/v1/kb/categories/", AD),
+    ("post", "kb-article-list", "/api/v1/kb/articles/", AD),
 ]
 
 # Open to every member (a token of their own), or to no token at all (signed or public).
@@ -80,6 +90,13 @@ OPEN_TO_ALL = {
     ("delete", "token-detail"),
     ("post", "csat"),
     ("post", "inbound-raw"),
+    # A knowledge-base object is found first (members may read it), then the editor
+    # permission (a capped token counts as its cap) decides the write.
+    ("patch", "kb-category-detail"),
+    ("delete", "kb-category-detail"),
+    ("patch", "kb-article-detail"),
+    ("delete", "kb-article-detail"),
+    ("post", "kb-article-revision-restore"),
 }
 
 

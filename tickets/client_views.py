@@ -144,13 +144,13 @@ def client_view_act(
     The reply goes through the pipeline as the client's own would; the ticket's
     timeline gets a note that says who did it on the client's behalf, and why.
     """
+    view = client_view_open(member=member, pk=pk)  # another's session: 404, before all else
     if action not in ("reply", "close"):
         raise TisketError("Choose to reply or to close.")
     if not member.has_role(Role.AGENT):
         raise NotAllowedError("Viewers do not act for clients.")
     if not confirmed:
         raise TisketError(f"Confirm that you {action} on behalf of the client.")
-    view = client_view_open(member=member, pk=pk)
     thread = view.thread
     ticket = Ticket.objects.filter(thread_links__thread=thread).first()
     if action == "reply":

@@ -32,6 +32,19 @@ EMBEDDED_TASKS = frozenset(
         "tickets.tasks.mailbox_poll_task",
         "tickets.tasks.sla_sweep_task",  # on schedule
         "tisket.tasks.sessions_clear",
+        "tisket.tasks.audit_sweep_task",
+        "inboxes.tasks.mail_domains_check_task",
+        "kb.tasks.index_articles_embed_stale",
+    }
+)
+# Work with no row behind it, asked for now (a password-reset mail, a domain checked on
+# demand, an article's embedding): the embedded default runs it in a thread of the
+# process that asked, after that request's commit.
+EMBEDDED_DETACHED = frozenset(
+    {
+        "tisket.tasks.password_reset_mail_send",
+        "inboxes.tasks.mail_domain_check_task",
+        "kb.tasks.index_article_embed",
     }
 )
 

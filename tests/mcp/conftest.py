@@ -5,6 +5,7 @@ The tests that use it take `transactional_db`: the server's threads read with th
 connections, so what a test writes must be committed for them to see it.
 """
 
+import concurrent.futures
 import json
 import threading
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,12 @@ from tests.smtp import free_port
 from tests.tisket.test_tenancy import foreign  # noqa: F401 (the other organization's objects)
 from tisket import services
 from tisket.models import Membership
+
+
+def run_async(func, *args):
+    """anyio.run in a thread of its own: a browser test's event loop may own this one."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, func, *args).result()
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +76,7 @@ class Assistant:
         self.url, self.key = url, key
 
     def run(self, work: Callable[[Client], Awaitable[Any]]) -> Any:
-        return anyio.run(with_client, self.url, self.key, work)
+        return run_async(with_client, self.url, self.key, work)
 
     def tools(self) -> list[str]:
         async def work(client: Client) -> list[str]:

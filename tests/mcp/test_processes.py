@@ -4,11 +4,10 @@ the ASGI entry under uvicorn over streamable HTTP; the SDK's client talks to eac
 import json
 import sys
 
-import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.mcp.conftest import with_client
+from tests.mcp.conftest import run_async, with_client
 from tests.processes import READY_WITHIN, ROOT, django, installation, manage, running, wait
 from tests.smtp import free_port
 
@@ -58,10 +57,10 @@ async def over_stdio(env: dict, key: str, reference: str) -> tuple[list[str], di
 
 def test_manage_py_mcp_serves_the_tools_over_stdio_as_its_token(site):
     env, made = site
-    names, thread = anyio.run(over_stdio, env, made["write"], made["reference"])
+    names, thread = run_async(over_stdio, env, made["write"], made["reference"])
     assert "draft_reply" in names
     assert thread["messages"][0]["content"]["untrusted"] is True
-    read_names, _ = anyio.run(over_stdio, env, made["read"], made["reference"])
+    read_names, _ = run_async(over_stdio, env, made["read"], made["reference"])
     assert "draft_reply" not in read_names
     assert "get_thread" in read_names
     logged = django(
@@ -101,6 +100,6 @@ def test_the_asgi_entry_under_uvicorn_serves_the_site_and_the_tools(site):
             return await client.call_tool("get_thread", {"thread": made["reference"]})
 
         url = f"http://127.0.0.1:{port}/mcp"
-        thread = anyio.run(with_client, url, made["read"], work)
+        thread = run_async(with_client, url, made["read"], work)
         assert thread.structured_content["reference"] == made["reference"]
         manage(env, "check")  # the same installation, unchanged by serving

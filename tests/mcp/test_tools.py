@@ -8,7 +8,7 @@ import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.mail import deliver, make_mail
+from tests.mail import deliver, deliver_without_ticket, make_mail
 from tickets import services
 from tickets.models import Note, ReplyDraft, Ticket, TicketEvent
 from tisket.models import McpCall
@@ -192,8 +192,9 @@ def test_tickets_are_listed_read_and_changed_with_events_naming_the_token(acme, 
 
 
 def test_status_links_and_drafts(acme, inbox, desk, assistant):
-    services.queue_set_inboxes(queue=desk["queue"], inboxes=[])
-    other = deliver(make_mail(to=inbox.address, subject="Other", sender="bob@client.test")).thread
+    other = deliver_without_ticket(
+        make_mail(to=inbox.address, subject="Other", sender="bob@client.test")
+    ).thread
     bot = assistant(acme.agent)
 
     assert bot.ok("get_ticket_for_thread", thread=other.reference)["ticket"] is None
@@ -274,10 +275,10 @@ def test_a_token_revoked_between_calls_stops_at_the_next(acme, desk, mcp_url, tr
         await anyio.to_thread.run_sync(lambda: api_token_revoke(token=token))
         return first, await client.call_tool("list_inboxes", {})
 
-    from tests.mcp.conftest import with_client
+    from tests.mcp.conftest import run_async, with_client
 
     with pytest.raises(ExceptionGroup) as raised:  # the client's task group: the 401 inside
-        anyio.run(with_client, mcp_url, key, work)
+        run_async(with_client, mcp_url, key, work)
     assert raised.group_contains(MCPError)
     assert McpCall.objects.filter(outcome="ok").count() == 1
 

@@ -203,6 +203,8 @@ class PolicySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "updated_at"]
 
     def validate_targets(self, value: list[dict]) -> list[dict]:
+        if any("priority" not in t for t in value):
+            raise serializers.ValidationError("Each target names its priority.")
         priorities = [t["priority"] for t in value]
         if len(priorities) != len(set(priorities)):
             raise serializers.ValidationError("One target per priority.")

@@ -15,6 +15,7 @@ from kb.models import LedgerKind, LedgerPlace
 from kb.selectors import Audience
 from threads.models import Message
 from threads.selectors import thread_get
+from tickets import visibility
 from tisket.lib.params import id_param
 from tisket.models import Role
 from tisket.views import org_view
@@ -36,7 +37,11 @@ def _question(thread) -> str:
 @require_GET
 @org_view(Role.AGENT)
 def thread_knowledge(request: HttpRequest, thread: str) -> HttpResponse:
-    found = thread_get(organization=request.organization, reference=thread)
+    found = thread_get(
+        organization=request.organization,
+        reference=thread,
+        scope=visibility.thread_scope(request.membership),
+    )
     audience = Audience.for_member(request.membership)
     query = request.GET.get("q", "").strip()[: search.MAX_QUERY_CHARS]
     hits = search.search(
@@ -84,7 +89,11 @@ def thread_knowledge(request: HttpRequest, thread: str) -> HttpResponse:
 @org_view(Role.AGENT)
 def thread_knowledge_used(request: HttpRequest, thread: str) -> HttpResponse:
     """The agent inserted an article into the reply: the ledger counts a click."""
-    found = thread_get(organization=request.organization, reference=thread)
+    found = thread_get(
+        organization=request.organization,
+        reference=thread,
+        scope=visibility.thread_scope(request.membership),
+    )
     article = selectors.article_get_by_id(
         audience=Audience.for_member(request.membership), pk=id_param(request.POST.get("article"))
     )
