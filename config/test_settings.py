@@ -29,3 +29,8 @@ TISKET_ALLOWED_MAIL_HOSTS = ["127.0.0.1"]
 # The receiving server of the tests: member mail carrying its Authentication-Results
 # (tests/mail.py, authenticated=True) is the desk's own.
 TISKET_TRUSTED_AUTHSERV_IDS = ["mx.tisket.test"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    # Flush by DELETE rather than TRUNCATE after a test that commits (tests/postgresql);
+    # and no test waits for its commits to reach the disk: a crash loses a test database.
+    DATABASES["default"]["ENGINE"] = "tests.postgresql"  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405

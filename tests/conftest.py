@@ -1,3 +1,4 @@
+import fcntl
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -72,24 +73,36 @@ def _database_is_postgres_where_required(django_db_blocker) -> None:
 
 
 @pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory, django_db_setup, django_db_blocker) -> Path:
-    """A migrated SQLite database file, made once per test process, for real processes to copy.
+def migrated_sqlite(tmp_path_factory, worker_id, django_db_setup, django_db_blocker) -> Path:
+    """A migrated SQLite database file for real processes to copy, made once per run.
 
     A copy of pytest-django's test database where that is SQLite in memory; else (on
     PostgreSQL, or when no test of the run uses the database) the same migrations are
-    applied to a new file, in this process.
+    applied to a new file. Parallel workers share one file: the first one to need it
+    migrates it under a lock, the others wait for it and take it as it is.
     """
-    path = tmp_path_factory.mktemp("migrated") / "db.sqlite3"
     with django_db_blocker.unblock():
         if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            path = tmp_path_factory.mktemp("migrated") / "db.sqlite3"
             connection.ensure_connection()
             target = sqlite3.connect(path)
             try:
                 connection.connection.backup(target)
             finally:
                 target.close()
-        else:
-            _sqlite_migrate(path)
+            return path
+        # The workers' base folders share a parent that belongs to this run alone.
+        shared = tmp_path_factory.getbasetemp()
+        if worker_id != "master":
+            shared = shared.parent
+        path = shared / "migrated.sqlite3"
+        with (shared / "migrated.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                partial = path.with_suffix(f".{worker_id}")
+                partial.unlink(missing_ok=True)
+                _sqlite_migrate(partial)
+                partial.rename(path)
     return path
 
 

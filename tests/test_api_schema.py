@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
+from django.test import TestCase
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
@@ -239,16 +240,27 @@ def _keep_the_test_connection():
     request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="module")
+def _world_of_the_module(django_db_setup, django_db_blocker) -> Iterator[dict[str, Tenant]]:
+    """Both organizations, built once for the module inside a transaction that is
+    rolled back after its last test; each test runs in a savepoint within it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            # The other organization first: its ids are all below this one's, so no
+            # object of this one can carry an id of the other's by chance.
+            globex = populate(make_cast("globex", "GLX"), inbox_name="help")
+            acme = populate(make_cast("acme", "ACME"), inbox_name="support")
+        WORLD.update(acme=acme, globex=globex)
+        try:
+            yield WORLD
+        finally:
+            WORLD.clear()
+            transaction.set_rollback(True)
+
+
 @pytest.fixture
-def world(db, django_capture_on_commit_callbacks) -> Iterator[dict[str, Tenant]]:
-    # The other organization first: its ids are all below this one's, so no
-    # object of this one can carry an id of the other's by chance.
-    with django_capture_on_commit_callbacks(execute=True):
-        globex = populate(make_cast("globex", "GLX"), inbox_name="help")
-        acme = populate(make_cast("acme", "ACME"), inbox_name="support")
-    WORLD.update(acme=acme, globex=globex)
-    yield WORLD
-    WORLD.clear()
+def world(_world_of_the_module, db) -> dict[str, Tenant]:
+    return _world_of_the_module
 
 
 def token_headers(membership) -> dict[str, str]:
