@@ -88,6 +88,18 @@ def messages_list(*, thread: Thread) -> QuerySet[Message]:
     )
 
 
+def thread_question(*, thread: Thread) -> str:
+    """What the client asks: the subject and their latest message's own words (KB search)."""
+    latest = (
+        Message.objects.filter(thread=thread, direction=Message.Direction.INBOUND)
+        .order_by("-created_at", "-id")
+        .values_list("visible_text", "text")
+        .first()
+    )
+    text = (latest[0] or latest[1]) if latest else ""
+    return f"{thread.subject}\n{text}"[:1000]
+
+
 def attachment_get(*, organization: Organization, pk: int, scope: Q | None = None) -> Attachment:
     try:
         message_scope = (

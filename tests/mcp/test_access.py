@@ -29,6 +29,7 @@ FOREIGN_CALLS: dict[str, Callable[[Foreign, dict], dict]] = {
         "ticket": ours["ticket"],
     },
     "list_tickets": lambda f, ours: {"assignee": f.cast.agent.user.email},
+    "get_article": lambda f, ours: {"article": str(foreign_article(f).pk)},
 }
 # Tools that name no object: what they list or find holds nothing of the other organization.
 LISTS: dict[str, Callable[[Foreign], dict]] = {
@@ -37,7 +38,23 @@ LISTS: dict[str, Callable[[Foreign], dict]] = {
     "list_tickets": lambda f: {"thread": f.thread_reference},
     "search_conversations": lambda f: {"query": f.thread_reference},
     "create_inbox": lambda f: {"name": "help"},  # globex has one named so; acme may too
+    "search_kb": lambda f: {"query": foreign_article(f).title.removeprefix("Globex ")},
 }
+
+
+def foreign_article(f: Foreign):
+    """A published article of the other organization, for members of it only."""
+    from kb.models import Article
+    from kb.services import article_create
+
+    return Article.objects.filter(organization=f.cast.org).first() or article_create(
+        organization=f.cast.org,
+        actor=None,
+        title="Globex warp drive manual",
+        body="Calibrate the warp drive monthly.",
+        visibility="members",
+        publish=True,
+    )
 
 
 @pytest.fixture

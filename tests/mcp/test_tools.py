@@ -15,6 +15,7 @@ from tisket.models import McpCall
 from tisket.services import api_token_create, api_token_revoke
 
 READ_TOOLS = [
+    "get_article",
     "get_inbox",
     "get_sla_status",
     "get_thread",
@@ -25,6 +26,7 @@ READ_TOOLS = [
     "list_threads",
     "list_tickets",
     "search_conversations",
+    "search_kb",
 ]
 AGENT_WRITE_TOOLS = [
     "add_internal_note",
@@ -291,7 +293,10 @@ def test_the_transcript_resource_and_the_prompt(acme, desk, assistant):
         return templates, read, prompt
 
     templates, read, prompt = assistant(acme.viewer).run(work)
-    assert [t.uri_template for t in templates] == ["tisket://conversations/{reference}"]
+    assert sorted(t.uri_template for t in templates) == [
+        "tisket://conversations/{reference}",
+        "tisket://kb/articles/{slug}",
+    ]
     text = read.contents[0].text
     assert "<untrusted>\nHello, I cannot log in" in text
     assert desk["thread"] in prompt.messages[0].content.text

@@ -13,25 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 from kb import ledger, search, selectors
 from kb.models import LedgerKind, LedgerPlace
 from kb.selectors import Audience
-from threads.models import Message
-from threads.selectors import thread_get
+from threads.selectors import thread_get, thread_question
 from tickets import visibility
 from tisket.lib.params import id_param
 from tisket.models import Role
 from tisket.views import org_view
 
 SUGGESTIONS = 5
-
-
-def _question(thread) -> str:
-    latest = (
-        Message.objects.filter(thread=thread, direction=Message.Direction.INBOUND)
-        .order_by("-created_at", "-id")
-        .values_list("visible_text", "text")
-        .first()
-    )
-    text = (latest[0] or latest[1]) if latest else ""
-    return f"{thread.subject}\n{text}"[:1000]
 
 
 @require_GET
@@ -45,7 +33,10 @@ def thread_knowledge(request: HttpRequest, thread: str) -> HttpResponse:
     audience = Audience.for_member(request.membership)
     query = request.GET.get("q", "").strip()[: search.MAX_QUERY_CHARS]
     hits = search.search(
-        audience=audience, query=query or _question(found), limit=SUGGESTIONS, prefix=bool(query)
+        audience=audience,
+        query=query or thread_question(thread=found),
+        limit=SUGGESTIONS,
+        prefix=bool(query),
     )
     if not query and hits:
         ledger.ledger_record(

@@ -1,10 +1,4 @@
-"""The desk's tools for AI assistants, and what each needs (see common.py).
-
-Not here yet: search_kb and get_article, the published-articles resource and the
-"draft a reply from the knowledge base" prompt. They come with the knowledge base
-(kb/ has no articles yet); add them here, reading through kb's selectors, which
-enforce an article's visibility.
-"""
+"""The desk's tools for AI assistants, and what each needs (see common.py)."""
 
 from interface.mcp.tools.common import ACCESS
 from interface.mcp.tools.conversations import (
@@ -20,6 +14,7 @@ from interface.mcp.tools.conversations import (
     search_conversations,
     update_thread_status,
 )
+from interface.mcp.tools.knowledge import get_article, search_kb
 from interface.mcp.tools.tickets import (
     add_internal_note,
     get_sla_status,
@@ -45,6 +40,8 @@ TOOLS = [
     get_sla_status,
     update_ticket,
     add_internal_note,
+    search_kb,
+    get_article,
 ]
 
 __all__ = ["ACCESS", "TOOLS"]

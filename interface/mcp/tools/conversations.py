@@ -30,7 +30,7 @@ from interface.mcp.tools.common import (
     tool,
 )
 from threads import selectors as thread_selectors
-from threads.models import Thread
+from threads.models import Message, Thread
 from tickets import selectors, services
 from tisket.lib.untrusted import untrusted_text
 from tisket.models import Role
@@ -277,3 +277,21 @@ def draft_reply(
     found = thread_find(thread)
     draft = service_call(services.reply_draft_save, thread=found, body=body, actor=current.actor)
     return {"thread": found.reference, "draft": {"body": draft.body, "via": draft.via}}
+
+
+def transcript_text(thread: Thread) -> str:
+    """A conversation as plain text, each client message fenced as untrusted."""
+    lines = [f"Conversation {thread.reference}", f"Status: {thread.status}", ""]
+    for message in thread_selectors.messages_list(thread=thread):
+        text = message.visible_text or message.text
+        if message.direction == Message.Direction.INBOUND:
+            lines += [
+                f"--- {message.created_at:%Y-%m-%d %H:%M} from {message.from_email} (client) ---",
+                "<untrusted>",
+                untrusted_text(text),
+                "</untrusted>",
+            ]
+        else:
+            lines += [f"--- {message.created_at:%Y-%m-%d %H:%M} from the desk ---", text]
+        lines.append("")
+    return "\n".join(lines)
