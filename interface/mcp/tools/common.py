@@ -3,7 +3,9 @@ that answer "not found" for another organization's objects, the shapes of the an
 
 Each tool is a plain function of its arguments; the caller (token, organization, acting
 member) comes from `caller()`. A reference or id of another organization is "not found",
-exactly as one that does not exist. No tool sends mail or deletes anything: writes are
+exactly as one that does not exist, and so is a conversation or ticket outside what the
+member sees when the organization keeps agents to their queues (tickets.visibility, as
+the API and the pages apply it). No tool sends mail or deletes anything: writes are
 notes, drafts, statuses, links and ticket fields, each a ticket event naming the token.
 """
 
@@ -26,7 +28,7 @@ from inboxes.models import Inbox
 from interface.mcp.caller import READ, ToolAccess, caller
 from threads import selectors as thread_selectors
 from threads.models import Message, Thread
-from tickets import selectors, sla
+from tickets import selectors, sla, visibility
 from tickets.models import Ticket
 from tisket.errors import TisketError
 from tisket.lib.untrusted import untrusted, untrusted_text
@@ -138,10 +140,16 @@ def keyset(after: tuple[datetime, int] | None) -> Q:
     return Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk)
 
 
+def thread_scope() -> Q | None:
+    """The conversations the caller's member sees (their queues, when the organization
+    keeps agents to them); None: all of the organization's."""
+    return visibility.thread_scope(caller().actor)
+
+
 def thread_find(reference: str) -> Thread:
     try:
         return thread_selectors.thread_get(
-            organization=caller().organization, reference=reference.strip()
+            organization=caller().organization, reference=reference.strip(), scope=thread_scope()
         )
     except Http404:
         raise ToolError(
@@ -152,7 +160,10 @@ def thread_find(reference: str) -> Thread:
 
 def ticket_find(reference: str) -> Ticket:
     try:
-        return selectors.ticket_get(organization=caller().organization, reference=reference.strip())
+        current = caller()
+        return selectors.ticket_get(
+            organization=current.organization, reference=reference.strip(), viewer=current.actor
+        )
     except Http404:
         raise ToolError(
             f"No ticket {reference!r} in this organization. Find references with list_tickets "

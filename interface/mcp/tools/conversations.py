@@ -25,6 +25,7 @@ from interface.mcp.tools.common import (
     service_call,
     thread_dict,
     thread_find,
+    thread_scope,
     ticket_dict,
     ticket_find,
     tool,
@@ -60,12 +61,14 @@ def list_inboxes(cursor: Cursor = None, limit: Limit = 50) -> dict[str, Any]:
 
 @tool()
 def get_inbox(inbox_id: InboxId) -> dict[str, Any]:
-    """One inbox: its addresses, and how many of its conversations are unresolved."""
+    """One inbox: its addresses, and how many of its conversations (that this token's
+    member may see) are unresolved."""
     inbox = inbox_find(inbox_id)
-    unresolved = Thread.objects.filter(
+    unresolved = thread_selectors.threads_list(
         organization=caller().organization,
-        inbox=inbox,
-        status__in=[Thread.Status.OPEN, Thread.Status.IN_PROGRESS],
+        inbox=inbox.pk,
+        status=f"{Thread.Status.OPEN},{Thread.Status.IN_PROGRESS}",
+        scope=thread_scope(),
     ).count()
     return {**inbox_dict(inbox), "unresolved_conversations": unresolved}
 
@@ -117,7 +120,7 @@ def list_threads(
     if inbox is not None:
         inbox_find(inbox)
     threads = thread_selectors.threads_list(
-        organization=organization, inbox=inbox, status=",".join(status or [])
+        organization=organization, inbox=inbox, status=",".join(status or []), scope=thread_scope()
     ).select_related("ticket_link__ticket")
     rows = list(
         threads.filter(keyset(cursor_decode(cursor))).order_by("-updated_at", "-id")[: limit + 1]

@@ -62,6 +62,7 @@ def list_tickets(
         priority=",".join(priority or []),
         assignee=assignee_param,
         thread=thread or "",
+        viewer=current.actor,
     )
     rows = list(
         tickets.filter(keyset(cursor_decode(cursor))).order_by("-updated_at", "-id")[: limit + 1]
