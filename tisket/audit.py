@@ -11,9 +11,10 @@ duration, and the API's token authentication sets the user on that same
 request, so a script's change is recorded as its token's member.
 """
 
+import contextlib
 import contextvars
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,7 @@ class Action:
     CLIENT_VIEW_ENDED = "client_view.ended"
     CLIENT_VIEW_REFUSED = "client_view.refused"
     CLIENT_VIEW_ACTED = "client_view.acted"
+    MCP_WRITE = "mcp.write"
 
 
 ACTION_LABELS = {
@@ -104,6 +106,7 @@ ACTION_LABELS = {
     Action.CLIENT_VIEW_ENDED: "Stopped viewing as a client",
     Action.CLIENT_VIEW_REFUSED: "Was refused viewing as a client",
     Action.CLIENT_VIEW_ACTED: "Acted on behalf of a client",
+    Action.MCP_WRITE: "Made a change through an AI assistant (MCP)",
 }
 
 # A key of `data` that names a credential: its value is never stored, whatever it is.
@@ -116,6 +119,10 @@ MAX_TEXT = 300
 
 _request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
     "tisket_audit_request", default=None
+)
+# Who acts where no request says it (an AI assistant's tool call): the user and how to name them.
+_acting: contextvars.ContextVar[tuple[User, str] | None] = contextvars.ContextVar(
+    "tisket_audit_acting", default=None
 )
 
 
@@ -131,6 +138,16 @@ class AuditContextMiddleware:
             return self.get_response(request)
         finally:
             _request.reset(token)
+
+
+@contextlib.contextmanager
+def audit_acting(*, user: User, label: str) -> Iterator[None]:
+    """Name who acts for the events recorded meanwhile that name nobody themselves."""
+    token = _acting.set((user, label))
+    try:
+        yield
+    finally:
+        _acting.reset(token)
 
 
 def _scrub(value: Any, depth: int = 0) -> Any:
@@ -176,6 +193,8 @@ def audit_record(
     user = actor.user if isinstance(actor, Membership) else actor
     if user is None:
         user, label = _actor_of_request(request)
+        if user is None and (acting := _acting.get()) is not None:
+            user, label = acting
     else:
         label = user.email
     if target is not None and not target_label:

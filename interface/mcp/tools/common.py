@@ -25,7 +25,8 @@ from pydantic import Field
 
 from inboxes import selectors as inbox_selectors
 from inboxes.models import Inbox
-from interface.mcp.caller import READ, ToolAccess, caller
+from interface.mcp.audit import mcp_write_audited
+from interface.mcp.caller import READ, WRITE, ToolAccess, caller
 from threads import selectors as thread_selectors
 from threads.models import Message, Thread
 from tickets import selectors, sla, visibility
@@ -77,7 +78,8 @@ ACCESS: dict[str, ToolAccess] = {}
 def tool(kind: str = READ, role: str = Role.VIEWER):
     """Register what a tool needs; its body runs with the connection hygiene of a request.
 
-    The SDK runs a plain function on a worker thread, which keeps its own connection.
+    The SDK runs a plain function on a worker thread, which keeps its own connection. A
+    write tool's change is recorded in the audit log, in the same transaction.
     """
 
     def register(function):
@@ -87,7 +89,10 @@ def tool(kind: str = READ, role: str = Role.VIEWER):
         def run(**arguments):
             close_old_connections()
             try:
-                return function(**arguments)
+                if kind != WRITE:
+                    return function(**arguments)
+                with mcp_write_audited(who=caller(), tool=function.__name__, arguments=arguments):
+                    return function(**arguments)
             finally:
                 close_old_connections()
 
