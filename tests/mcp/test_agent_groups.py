@@ -90,6 +90,11 @@ def test_lists_leave_it_out_and_the_agent_works_their_own_and_what_is_assigned_t
     assert [t["reference"] for t in mine] == [groups.other_ticket]
     changed = agent.ok("update_ticket", ticket=groups.other_ticket, priority="high")
     assert changed["priority"] == "high"
+    # Handed to another queue: the answer says so, and then it is out of the agent's sight.
+    moved = agent.ok("update_ticket", ticket=groups.other_ticket, queue="Billing")
+    assert moved["queue"] == "Billing"
+    assert Ticket.objects.get(reference=groups.other_ticket).queue.name == "Billing"
+    assert "No ticket" in agent.error("get_ticket", ticket=groups.other_ticket)
 
     Ticket.objects.filter(reference=groups.ticket).update(assignee=acme.agent)
     assert agent.ok("get_ticket", ticket=groups.ticket)["reference"] == groups.ticket

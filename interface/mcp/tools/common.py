@@ -176,6 +176,12 @@ def ticket_find(reference: str) -> Ticket:
         ) from None
 
 
+def ticket_reread(ticket: Ticket) -> Ticket:
+    """A ticket the caller just changed, as it is now, for the answer: the change (a queue,
+    an assignee) may have taken it out of what the member sees, and it still happened."""
+    return selectors.ticket_get(organization=caller().organization, reference=ticket.reference)
+
+
 def inbox_find(inbox_id: int) -> Inbox:
     try:
         return inbox_selectors.inbox_get(organization=caller().organization, pk=inbox_id)

@@ -20,6 +20,7 @@ from interface.mcp.tools.common import (
     thread_find,
     ticket_dict,
     ticket_find,
+    ticket_reread,
     tool,
     when,
 )
@@ -172,7 +173,7 @@ def update_ticket(
             service_call(services.ticket_assign, ticket=found, assignee=member, actor=actor)
         if status is not None:
             service_call(services.ticket_set_status, ticket=found, status=status, actor=actor)
-    return ticket_dict(ticket_find(found.reference))
+    return ticket_dict(ticket_reread(found))
 
 
 @tool(WRITE, Role.AGENT)
