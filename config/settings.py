@@ -361,6 +361,11 @@ TISKET_KB_PUBLIC_SEARCH_RATE = env("TISKET_KB_PUBLIC_SEARCH_RATE", "30/minute")
 # public internet (loopback, private, link-local...) is refused unless listed here,
 # as a host name, an address or a network (e.g. "relay.internal,10.0.5.0/24").
 TISKET_ALLOWED_MAIL_HOSTS = env_list("TISKET_ALLOWED_MAIL_HOSTS")
+# Organizations' single sign-on providers (OpenID Connect): the same rule for their
+# issuer and endpoints; a host listed here may also be plain http (an internal provider).
+TISKET_ALLOWED_SSO_HOSTS = env_list("TISKET_ALLOWED_SSO_HOSTS")
+# Seconds: one whole exchange with a provider (discovery, token, keys).
+TISKET_SSO_DEADLINE = env_int("TISKET_SSO_DEADLINE", 10)
 # Seconds: one read or write on a tenant's mail server; a whole send; a whole poll;
 # a "test connection". A server that drips bytes is cut off at the total.
 TISKET_MAIL_IO_TIMEOUT = env_int("TISKET_MAIL_IO_TIMEOUT", 20)

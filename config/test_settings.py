@@ -26,6 +26,8 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # The tests' own SMTP and IMAP servers listen on loopback, as an internal relay
 # would; the tests of the guard itself clear this list.
 TISKET_ALLOWED_MAIL_HOSTS = ["127.0.0.1"]
+# The tests' OpenID Connect provider listens on loopback too.
+TISKET_ALLOWED_SSO_HOSTS = ["127.0.0.1"]
 # The receiving server of the tests: member mail carrying its Authentication-Results
 # (tests/mail.py, authenticated=True) is the desk's own.
 TISKET_TRUSTED_AUTHSERV_IDS = ["mx.tisket.test"]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("metrics", ops.metrics, name="metrics"),
     path("accounts/login/", accounts.login, name="login"),
     path("accounts/logout/", accounts.logout, name="logout"),
+    path("accounts/sso/", include("tisket.sso.views")),
     path("accounts/", include("tisket.accounts")),
     path("accounts/invitations/", include("interface.settings_pages.invitations")),
     path("admin/login/", views.admin_login),

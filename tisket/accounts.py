@@ -110,7 +110,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         if kind is not None:
             target = pending["next"]
             request.session.pop(PENDING_KEY, None)
-            sign_in(request, user, method=f"password+{kind}")
+            sign_in(request, user, method=f"{pending.get('method', 'password')}+{kind}")
             if kind == "recovery":
                 left = two_factor.recovery_codes_left(user=user)
                 messages.warning(

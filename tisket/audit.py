@@ -52,6 +52,7 @@ class Action:
     TOKEN_CREATED = "token.created"  # noqa: S105 (an action\'s name)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 (an action\'s name)
     ORGANIZATION_CHANGED = "organization.changed"
+    SSO_CHANGED = "sso.changed"
     INBOX_CREATED = "inbox.created"
     INBOX_CHANGED = "inbox.changed"
     INBOX_DELETED = "inbox.deleted"
@@ -92,6 +93,7 @@ ACTION_LABELS = {
     Action.TOKEN_CREATED: "Created an API token",
     Action.TOKEN_REVOKED: "Revoked an API token",
     Action.ORGANIZATION_CHANGED: "Changed the organization's settings",
+    Action.SSO_CHANGED: "Changed single sign-on",
     Action.INBOX_CREATED: "Created an inbox",
     Action.INBOX_CHANGED: "Changed an inbox",
     Action.INBOX_DELETED: "Deleted an inbox",

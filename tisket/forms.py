@@ -11,6 +11,7 @@ from tisket import services
 from tisket.audit import Action, audit_record_for_user
 from tisket.lib.requests import client_address
 from tisket.models import User, UserManager
+from tisket.sso.services import sso_required_for
 from tisket.two_factor import two_factor_enabled
 
 
@@ -59,6 +60,17 @@ class LoginForm(ThrottledLoginMixin, AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "That email and password do not match an active account.",
     }
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        organization = sso_required_for(user=user)
+        if organization is not None:
+            raise forms.ValidationError(
+                "%(name)s signs its members in through single sign-on: use “Sign in with "
+                "single sign-on” below.",
+                code="sso_required",
+                params={"name": organization.name},
+            )
 
 
 class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):

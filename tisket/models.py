@@ -559,3 +559,7 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
+
+
+# Kept in its own module (with the rest of single sign-on); imported so the app finds it.
+from tisket.sso.models import SsoProvider  # noqa: E402, F401

@@ -6,7 +6,16 @@ the invitation link (/accounts/invitations/<token>/) lives in `invitations`.
 
 from django.urls import path
 
-from interface.settings_pages import audit, domains, inboxes, people, sla, suppressions, work
+from interface.settings_pages import (
+    audit,
+    domains,
+    inboxes,
+    people,
+    sla,
+    sso,
+    suppressions,
+    work,
+)
 
 app_name = "settings"
 
@@ -26,6 +35,7 @@ urlpatterns = [
         people.invitation_revoke,
         name="invitation-revoke",
     ),
+    path("sso/", sso.sso, name="sso"),
     # Inboxes
     path("inboxes/", inboxes.inboxes, name="inboxes"),
     path("inboxes/new/", inboxes.inbox_new, name="inbox-new"),

@@ -15,6 +15,7 @@ admin_view: Callable = org_view(Role.ADMIN)
 SECTIONS = [
     ("settings:general", "General"),
     ("settings:members", "Members"),
+    ("settings:sso", "Single sign-on"),
     ("settings:inboxes", "Inboxes"),
     ("settings:domains", "Domains"),
     ("settings:suppressions", "Bouncing addresses"),

@@ -79,7 +79,12 @@ def address_is_public(address: Address) -> bool:
 
 
 def host_resolve(
-    host: str, port: int, *, allowed: Iterable[str] = (), seconds: float | None = None
+    host: str,
+    port: int,
+    *,
+    allowed: Iterable[str] = (),
+    seconds: float | None = None,
+    setting: str = "TISKET_ALLOWED_MAIL_HOSTS",
 ) -> list[Address]:
     """The addresses a tenant's host may be reached at; raises HostRefused or socket.gaierror.
 
@@ -106,7 +111,7 @@ def host_resolve(
         raise HostRefused(
             f"{host} resolves to {refused[0]}, an address inside a private, loopback, "
             "link-local or reserved range; the installation allows no such host "
-            "(TISKET_ALLOWED_MAIL_HOSTS)."
+            f"({setting})."
         )
     return addresses
 
@@ -198,9 +203,15 @@ def connect(
     allowed: Iterable[str],
     limit: Deadline,
     timeout: float,
+    setting: str = "TISKET_ALLOWED_MAIL_HOSTS",
 ) -> socket.socket:
-    """A TCP connection to a checked address of host, watched by the deadline."""
-    addresses = host_resolve(host, port, allowed=allowed, seconds=limit.remaining())
+    """A TCP connection to a checked address of host, watched by the deadline.
+
+    `setting` names where the installation lists the hosts it allows, for the refusal.
+    """
+    addresses = host_resolve(
+        host, port, allowed=allowed, seconds=limit.remaining(), setting=setting
+    )
     error: OSError | None = None
     for address in addresses:
         family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
