@@ -378,12 +378,14 @@ class SlaSummarySerializer(serializers.Serializer):
 
 
 class SlaSummaryApi(OrganizationApiMixin, GenericAPIView):
-    """Open tickets on track, at risk (past 75 % of a target), breached or paused."""
+    """Open tickets on track, at risk (past 75 % of a target), breached or paused.
+
+    An agent kept to their queues counts the tickets they see only."""
 
     serializer_class = SlaSummarySerializer
 
     def get(self, request: Request) -> Response:
-        summary = reports.sla_summary(organization=self.organization)
+        summary = reports.sla_summary(organization=self.organization, member=self.membership)
         return Response(SlaSummarySerializer(summary).data)
 
 
@@ -442,5 +444,6 @@ class SlaMetricsApi(OrganizationApiMixin, GenericAPIView):
             since=query.validated_data["from"],
             until=query.validated_data["to"],
             group_by=group_by,
+            member=self.membership,
         )
         return Response([{"group": row.pop(group_by), **row} for row in rows])

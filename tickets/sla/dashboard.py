@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tickets.sla import reports
 from tickets.sla.charts import Series, bar_chart
+from tickets.visibility import restricted
 from tisket.errors import TisketError
 from tisket.views import org_view
 
@@ -63,19 +64,20 @@ def sla_dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(timezone=ZoneInfo(organization.timezone))
     errors: list[str] = []
     since, until = _period(request, today, errors)
-    summary = reports.sla_summary(organization=organization)
+    member = request.membership  # a grouped agent's figures cover the tickets they see
+    summary = reports.sla_summary(organization=organization, member=member)
     groups = {}
     try:
         for group in ("day", "agent", "queue"):
             groups[group] = reports.sla_metrics(
-                organization=organization, since=since, until=until, group_by=group
+                organization=organization, since=since, until=until, group_by=group, member=member
             )
     except TisketError as error:
         errors.append(str(error))
         since, until = today - timedelta(days=29), today
         groups = {
             group: reports.sla_metrics(
-                organization=organization, since=since, until=until, group_by=group
+                organization=organization, since=since, until=until, group_by=group, member=member
             )
             for group in ("day", "agent", "queue")
         }
@@ -98,5 +100,6 @@ def sla_dashboard(request: HttpRequest) -> HttpResponse:
         "until": until,
         "days": request.GET.get("days", "30") if not request.GET.get("from") else "",
         "errors": errors,
+        "scoped": restricted(member),
     }
     return render(request, "tickets/sla_dashboard.html", context)

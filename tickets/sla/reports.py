@@ -5,14 +5,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tickets.models import OPEN_STATUSES, SlaBreach, Ticket
 from tickets.sla.state import sla_state_q
+from tickets.visibility import ticket_scope
 from tisket.errors import TisketError
-from tisket.models import Organization
+from tisket.models import Membership, Organization
 
 STATES = ("on_track", "at_risk", "breached", "paused")
 GROUPS = {
@@ -23,13 +24,23 @@ GROUPS = {
 METRIC_GROUPS = ("agent", "queue", "priority", "day")
 
 
-def sla_summary(*, organization: Organization, now: datetime | None = None) -> dict:
+def _tickets(organization: Organization, member: Membership | None) -> QuerySet[Ticket]:
+    """The tickets a report counts: all of them, or a grouped agent's own (tickets.visibility)."""
+    tickets = Ticket.objects.filter(organization=organization)
+    scope = ticket_scope(member)
+    return tickets if scope is None else tickets.filter(scope)
+
+
+def sla_summary(
+    *, organization: Organization, member: Membership | None = None, now: datetime | None = None
+) -> dict:
     """On track / at risk / breached / paused counts of open tickets, overall and by group.
 
-    One aggregate query per grouping, each state a filtered count.
+    With `member`, only the tickets that member sees. One aggregate query per grouping,
+    each state a filtered count.
     """
     now = now or timezone.now()
-    tickets = Ticket.objects.filter(organization=organization, status__in=OPEN_STATUSES)
+    tickets = _tickets(organization, member).filter(status__in=OPEN_STATUSES)
     counts = {state: Count("id", filter=sla_state_q(state, now)) for state in STATES}
     summary = {"total": tickets.aggregate(**counts), "at": now}
     for group, field in GROUPS.items():
@@ -79,10 +90,17 @@ class _Bucket:
 
 
 def sla_metrics(
-    *, organization: Organization, since: date, until: date, group_by: str
+    *,
+    organization: Organization,
+    since: date,
+    until: date,
+    group_by: str,
+    member: Membership | None = None,
 ) -> list[dict]:
     """Response and resolution times of tickets created between two dates (inclusive, in the
-    organization's time zone), grouped; medians and 90th percentiles in wall-clock minutes."""
+    organization's time zone), grouped; medians and 90th percentiles in wall-clock minutes.
+
+    With `member`, only the tickets that member sees."""
     if group_by not in METRIC_GROUPS:
         raise TisketError(f"group_by: use one of {', '.join(METRIC_GROUPS)}.")
     if until < since:
@@ -94,7 +112,8 @@ def sla_metrics(
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
     key = "day" if group_by == "day" else GROUPS[group_by]
     rows = (
-        Ticket.objects.filter(organization=organization, created_at__gte=start, created_at__lt=end)
+        _tickets(organization, member)
+        .filter(created_at__gte=start, created_at__lt=end)
         .annotate(
             day=TruncDate("created_at", tzinfo=zone),
             breached=Exists(SlaBreach.objects.filter(ticket=OuterRef("pk"))),
