@@ -34,6 +34,25 @@ def client_view_allowed(member: Membership) -> bool:
     return member.has_role(Role.SUPERVISOR) or member.can_view_as_client
 
 
+def client_view_grant(
+    *, membership: Membership, allowed: bool, actor: Membership | None
+) -> Membership:
+    """Let a member below supervisor view as a client, or no longer; admins decide."""
+    if actor is not None and not actor.has_role(Role.ADMIN):
+        raise NotAllowedError("Only admins decide who may view as a client.")
+    if membership.can_view_as_client != allowed:
+        membership.can_view_as_client = allowed
+        membership.save(update_fields=["can_view_as_client"])
+        audit_record(
+            organization=membership.organization_id,
+            action=Action.MEMBER_CLIENT_VIEW_CHANGED,
+            actor=actor,
+            target=membership.user,
+            data={"allowed": allowed},
+        )
+    return membership
+
+
 def _refuse(member: Membership, thread: Thread, error: TisketError) -> TisketError:
     audit_record(
         organization=member.organization_id,

@@ -5,6 +5,7 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest
 
 from tisket import services
+from tisket.errors import TisketError
 from tisket.forms import AdminLoginForm
 from tisket.models import (
     ApiToken,
@@ -19,6 +20,7 @@ from tisket.models import (
     User,
     UserSession,
 )
+from tisket.two_factor import api_token_two_factor_check
 
 admin.site.site_header = "Tisket administration"
 admin.site.site_title = "Tisket admin"
@@ -96,6 +98,16 @@ class ApiTokenAddForm(forms.ModelForm):
 
     def clean_scope(self) -> str:
         return self.cleaned_data["scope"] or TokenScope.WRITE
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        membership = cleaned.get("membership")
+        if membership is not None:
+            try:
+                api_token_two_factor_check(membership=membership)
+            except TisketError as error:
+                raise forms.ValidationError(str(error)) from None
+        return cleaned
 
 
 @admin.register(ApiToken)

@@ -49,6 +49,7 @@ class Action:
     MEMBER_JOINED = "member.joined"
     MEMBER_ROLE_CHANGED = "member.role_changed"
     MEMBER_REMOVED = "member.removed"
+    MEMBER_CLIENT_VIEW_CHANGED = "member.client_view_changed"
     TOKEN_CREATED = "token.created"  # noqa: S105 (an action\'s name)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 (an action\'s name)
     ORGANIZATION_CHANGED = "organization.changed"
@@ -90,6 +91,7 @@ ACTION_LABELS = {
     Action.MEMBER_JOINED: "Joined",
     Action.MEMBER_ROLE_CHANGED: "Changed a member's role",
     Action.MEMBER_REMOVED: "Removed a member",
+    Action.MEMBER_CLIENT_VIEW_CHANGED: "Changed who may view as a client",
     Action.TOKEN_CREATED: "Created an API token",
     Action.TOKEN_REVOKED: "Revoked an API token",
     Action.ORGANIZATION_CHANGED: "Changed the organization's settings",

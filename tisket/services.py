@@ -29,6 +29,7 @@ from tisket.models import (
     UserSession,
     role_at_least,
 )
+from tisket.two_factor import api_token_two_factor_check
 
 
 def user_get_or_create(
@@ -172,6 +173,7 @@ def api_token_create(
     created_by: User | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token; returns it and its key, which is never retrievable again."""
+    api_token_two_factor_check(membership=membership)
     if role and not role_at_least(membership.role, role):
         raise NotAllowedError(
             f"A token cannot have more than its member's role ({membership.role})."

@@ -16,7 +16,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tisket.audit import Action, audit_record_for_user
-from tisket.errors import ConflictError
+from tisket.errors import ConflictError, NotAllowedError
 from tisket.models import Membership, Organization, User
 
 RECOVERY_CODES = 10
@@ -135,3 +135,18 @@ def members_with_two_factor(members: QuerySet[Membership]) -> QuerySet[Membershi
     return members.annotate(
         two_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True))
     )
+
+
+def api_token_two_factor_check(*, membership: Membership) -> None:
+    """Refuse a new API token to a member whose organization requires 2FA while theirs is off.
+
+    A token signs in without a second factor, so only a member who has one may make
+    one. Tokens made before the organization required it keep working: scripts
+    cannot type codes, and admins see every token on the tokens page to revoke.
+    """
+    organization = membership.organization
+    if organization.require_two_factor and not two_factor_enabled(user=membership.user):
+        raise NotAllowedError(
+            f"{organization.name} requires two-factor sign-in: turn it on for "
+            f"{membership.user.email} before creating an API token."
+        )

@@ -26,6 +26,11 @@ urlpatterns = [
     path("members/<int:member>/role/", people.member_role, name="member-role"),
     path("members/<int:member>/remove/", people.member_remove, name="member-remove"),
     path(
+        "members/<int:member>/view-as-client/",
+        people.member_view_as_client,
+        name="member-view-as-client",
+    ),
+    path(
         "invitations/<int:invitation>/resend/",
         people.invitation_resend,
         name="invitation-resend",

@@ -19,6 +19,7 @@ from interface.settings_pages.forms import (
     roles_granted_by,
 )
 from interface.settings_pages.invites import invitation_send, invitation_send_again
+from tickets.client_views import client_view_grant
 from tisket import selectors, services
 from tisket.errors import TisketError
 from tisket.models import ApiToken, Role
@@ -99,6 +100,21 @@ def member_role(request: HttpRequest, member: int) -> HttpResponse:
         messages.success(request, message)  # the settings are no longer theirs to see
         return redirect("tickets:queue", org_slug=request.organization.slug)
     return done(request, message, "settings:members")
+
+
+@admin_view
+@require_POST
+def member_view_as_client(request: HttpRequest, member: int) -> HttpResponse:
+    """Grant or withdraw "view as client" to a member below supervisor (who always may)."""
+    membership = selectors.member_get(organization=request.organization, pk=member)
+    allowed = request.POST.get("allowed") == "on"
+    try:
+        client_view_grant(membership=membership, allowed=allowed, actor=request.membership)
+    except TisketError as error:
+        return refused(request, error, "settings:members")
+    name = membership.user.get_full_name()
+    verb = "may now" if allowed else "may no longer"
+    return done(request, f"{name} {verb} view conversations as their client.", "settings:members")
 
 
 @admin_view

@@ -124,3 +124,32 @@ def test_acting_as_the_client_needs_a_confirmation_each_time_and_says_on_whose_b
     with time_machine.travel(timezone.now() + timedelta(minutes=31)):
         late = client.post(act, {"action": "reply", "body": "x", "confirm": "on"})
     assert late.status_code == 410
+
+
+def test_an_admin_grants_view_as_client_on_the_members_page_and_it_takes_effect(acme, thread, web):
+    admin = web(acme.admin)
+    page = admin.get("/acme/settings/members/").content.decode()
+    assert f"Allow {acme.agent.user.email} to view as client" in page
+    assert f"Allow {acme.supervisor.user.email}" not in page  # supervisors always may
+    admin.post(f"/acme/settings/members/{acme.agent.pk}/view-as-client/", {"allowed": "on"})
+    acme.agent.refresh_from_db()
+    assert acme.agent.can_view_as_client
+    agent = web(acme.agent)
+    assert _start(agent, thread).status_code == 302 and ClientView.objects.count() == 1
+    web(acme.admin).post(f"/acme/settings/members/{acme.agent.pk}/view-as-client/")
+    acme.agent.refresh_from_db()
+    assert not acme.agent.can_view_as_client
+    granted = AuditEvent.objects.filter(
+        organization=acme.org, action=Action.MEMBER_CLIENT_VIEW_CHANGED
+    ).order_by("created_at", "id")
+    assert [e.data["allowed"] for e in granted] == [True, False]
+    assert granted[0].target_label == str(acme.agent.user)
+
+
+def test_only_an_admin_of_the_organization_grants_view_as_client(acme, globex, web):
+    url = f"/acme/settings/members/{acme.agent.pk}/view-as-client/"
+    assert web(acme.supervisor).post(url, {"allowed": "on"}).status_code == 403
+    assert web(globex.admin).post(url, {"allowed": "on"}).status_code == 404
+    assert web(acme.admin).get(url).status_code == 405
+    acme.agent.refresh_from_db()
+    assert not acme.agent.can_view_as_client

@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
@@ -195,3 +196,51 @@ def test_an_organization_can_require_it_and_admins_see_who_has_it(acme, web):
     assert ">2FA<" in row
     row = re.search(rf'id="member-{acme.agent2.pk}".*?</tr>', members, re.S).group(0)
     assert "No 2FA" in row
+
+
+# --- API tokens under the organization's requirement ---------------------------------------
+
+
+def _require(acme) -> None:
+    Organization.objects.filter(pk=acme.org.pk).update(require_two_factor=True)
+
+
+def test_a_member_without_two_factor_gets_no_new_token_but_keeps_the_old_ones(acme):
+    from tests.conftest import api_client
+
+    client = api_client(acme.agent)  # made before the organization required it
+    _require(acme)
+    assert client.get("/api/v1/me/").status_code == 200
+    refused = client.post("/api/v1/tokens/", {"name": "another"}, format="json")
+    assert refused.status_code == 403
+    assert "requires two-factor sign-in" in refused.json()["detail"]
+    assert acme.agent.api_tokens.count() == 1
+
+
+def test_a_member_with_two_factor_still_creates_tokens(acme, web):
+    from tests.conftest import api_client
+
+    client = api_client(acme.agent)
+    _enrol(web(acme.agent), acme.agent.user)
+    _require(acme)
+    created = client.post("/api/v1/tokens/", {"name": "another"}, format="json")
+    assert created.status_code == 201 and created.json()["key"].startswith("tsk_")
+
+
+def test_the_installation_cannot_make_a_token_that_skips_the_requirement(acme, client):
+    from django.core.management import CommandError, call_command
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    _require(acme)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(
+        reverse("admin:tisket_apitoken_add"), {"membership": acme.agent.pk, "name": "x", "role": ""}
+    )
+    assert (
+        response.status_code == 200 and "requires two-factor sign-in" in response.content.decode()
+    )
+    with pytest.raises(CommandError, match="requires two-factor sign-in"):
+        call_command("token_create", "agent@acme.test", "acme")
+    assert not acme.agent.api_tokens.exists()
