@@ -32,7 +32,7 @@ from tisket.errors import TisketError
 from tisket.forms import LoginForm, ProfileForm, TwoFactorCodeForm
 from tisket.lib.requests import client_address
 from tisket.models import ApiToken, User, UserSession
-from tisket.sessions import AGENT_KEY, IP_KEY, SEEN_KEY
+from tisket.sessions import AGENT_KEY, IP_KEY, SEEN_KEY, SSO_ORG_KEY
 from tisket.views import too_many_attempts
 
 PENDING_KEY = "tisket_2fa_pending"
@@ -53,9 +53,19 @@ def _page(request: HttpRequest, template: str, context: dict, *, section: str) -
     return render(request, template, context)
 
 
-def sign_in(request: HttpRequest, user: User, *, method: str) -> None:
-    """Open the session (both factors checked), note where from, and audit it."""
+def sign_in(
+    request: HttpRequest, user: User, *, method: str, sso_organization: int | None = None
+) -> None:
+    """Open the session (both factors checked), note where from, and audit it.
+
+    `sso_organization`: the organization whose provider vouched; the session opens its
+    pages only.
+    """
     auth_login(request, user, backend=BACKEND)
+    if sso_organization is None:
+        request.session.pop(SSO_ORG_KEY, None)
+    else:
+        request.session[SSO_ORG_KEY] = sso_organization
     request.session[SEEN_KEY] = int(timezone.now().timestamp())
     request.session[IP_KEY] = client_address(request) or None
     request.session[AGENT_KEY] = request.META.get("HTTP_USER_AGENT", "")[:300]
@@ -110,7 +120,12 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         if kind is not None:
             target = pending["next"]
             request.session.pop(PENDING_KEY, None)
-            sign_in(request, user, method=f"{pending.get('method', 'password')}+{kind}")
+            sign_in(
+                request,
+                user,
+                method=f"{pending.get('method', 'password')}+{kind}",
+                sso_organization=pending.get("sso_organization"),
+            )
             if kind == "recovery":
                 left = two_factor.recovery_codes_left(user=user)
                 messages.warning(

@@ -21,6 +21,10 @@ from tisket.lib.requests import client_address
 SEEN_KEY = "tisket_seen"
 IP_KEY = "tisket_ip"
 AGENT_KEY = "tisket_agent"
+# A session opened through an organization's single sign-on: that organization's id.
+# Its provider vouches for its own members only, so the session opens that organization's
+# pages only, though the person may belong to others (tisket.views.org_view).
+SSO_ORG_KEY = "tisket_sso_org"
 
 
 class SessionStore(DBStore):

@@ -15,6 +15,7 @@ from tisket.audit import Action, audit_record_for_user
 from tisket.models import Notification, Role
 from tisket.selectors import members_list, membership_for_user, organizations_for_user
 from tisket.services import notifications_mark_read
+from tisket.sessions import SSO_ORG_KEY
 from tisket.two_factor import two_factor_enabled
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,14 @@ def org_view(min_role: str = Role.VIEWER) -> Callable:
             if not membership.has_role(min_role):
                 raise PermissionDenied("Your role does not allow this.")
             organization = membership.organization
+            bound = request.session.get(SSO_ORG_KEY)
+            if bound is not None and bound != organization.pk:
+                return render(
+                    request,
+                    "accounts/sso_other_organization.html",
+                    {"organization": organization},
+                    status=403,
+                )
             if organization.require_two_factor and not two_factor_enabled(user=request.user):
                 messages.warning(
                     request,
@@ -76,6 +85,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if not organizations:
         return render(request, "tisket/no_organization.html")
     last = request.session.get(LAST_ORG_SESSION_KEY)
+    bound = request.session.get(SSO_ORG_KEY)
+    if bound is not None:  # a single sign-on session opens its own organization
+        own = organizations_for_user(user=request.user).filter(pk=bound).first()
+        last = own.slug if own is not None else last
     return redirect("tickets:queue", org_slug=last if last in organizations else organizations[0])
 
 

@@ -215,11 +215,19 @@ def test_an_address_no_provider_speaks_for_is_told_so(acme, sso):
 def test_a_member_with_two_factor_still_gives_the_code(acme, sso):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    TOTPDevice.objects.create(user=acme.agent.user, name="app", confirmed=True)
+    from django_otp.oath import TOTP
+
+    device = TOTPDevice.objects.create(user=acme.agent.user, name="app", confirmed=True)
     client = Client()
     response = _sign_in(client, sso, "agent@acme.test")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/verify/"
     assert _signed_in(client) is None
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    client.post("/accounts/login/verify/", {"code": f"{code:06d}"})
+    assert _signed_in(client) == acme.agent.user
+    assert client.session["tisket_sso_org"] == acme.org.pk
+    login = AuditEvent.objects.get(organization=acme.org, action=Action.LOGIN)
+    assert login.data == {"method": "sso+totp"}
 
 
 def test_required_single_sign_on_refuses_members_passwords_but_not_the_owners(acme, sso):
@@ -310,3 +318,19 @@ def test_an_issuer_inside_the_installations_network_is_refused(acme, web, settin
 def test_only_admins_of_the_organization_reach_its_sso_settings(acme, globex, web):
     assert web(acme.supervisor).get("/acme/settings/sso/").status_code == 403
     assert web(globex.admin).get("/acme/settings/sso/").status_code == 404
+
+
+def test_a_single_sign_on_session_opens_only_the_organization_that_vouched(acme, globex, sso):
+    # The person is also a member of Globex: Acme's provider does not vouch for them there.
+    MembershipFactory(organization=globex.org, user=acme.agent.user, role=Role.ADMIN)
+    client = Client()
+    _sign_in(client, sso, "agent@acme.test")
+    assert client.get("/").headers["Location"] == "/acme/"
+    assert client.get("/acme/").status_code == 200
+    elsewhere = client.get("/globex/settings/")
+    assert elsewhere.status_code == 403
+    assert "Log in again to open Globex" in elsewhere.content.decode()
+    # A password sign-in of the same person lifts the binding.
+    client.post("/accounts/logout/")
+    client.post("/accounts/login/", {"username": "agent@acme.test", "password": PASSWORD})
+    assert client.get("/globex/settings/").status_code == 200

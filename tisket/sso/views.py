@@ -15,7 +15,6 @@ from tisket import two_factor
 from tisket.accounts import PENDING_KEY, sign_in
 from tisket.sso.models import SsoProvider
 from tisket.sso.services import SsoRefused, sso_begin, sso_finish, sso_providers_for_email
-from tisket.views import LAST_ORG_SESSION_KEY
 
 SSO_KEY = "tisket_sso_pending"
 
@@ -107,10 +106,10 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
             "tries": 0,
             "next": target,
             "method": "sso",
+            "sso_organization": membership.organization_id,
         }
         return redirect("accounts:login-verify")
-    sign_in(request, user, method="sso")
-    request.session[LAST_ORG_SESSION_KEY] = membership.organization.slug
+    sign_in(request, user, method="sso", sso_organization=membership.organization_id)
     return redirect(target)
 
 
