@@ -78,7 +78,29 @@ def sso_start(request: HttpRequest) -> HttpResponse:
                 )
     context = {"form": form, "choices": choices, "next": request.GET.get("next", "")}
     status = 400 if form.errors else 200
-    return render(request, "accounts/sso_start.html", context, status=status)
+    response = render(request, "accounts/sso_start.html", context, status=status)
+    policy = _policy_towards_providers()
+    if policy:
+        response["Content-Security-Policy"] = policy
+    return response
+
+
+def _policy_towards_providers() -> str:
+    """The site's policy, but this page's form may lead to a provider.
+
+    Browsers hold a form's whole redirect chain to form-action, and which provider
+    this form leads to is known only once the email is typed: any https origin,
+    and the internal hosts the installation allows.
+    """
+    policy = settings.TISKET_CONTENT_SECURITY_POLICY
+    if "form-action 'self'" not in policy:
+        return ""
+    internal = " ".join(
+        f"http://{host}:* http://{host}"
+        for host in settings.TISKET_ALLOWED_SSO_HOSTS
+        if host.strip() and "/" not in host
+    )
+    return policy.replace("form-action 'self'", f"form-action 'self' https: {internal}".strip())
 
 
 @never_cache
