@@ -9,12 +9,14 @@ the private key, whereas our client secret sits in our database too.
 """
 
 import base64
+import dataclasses
 import hashlib
+import logging
 import secrets
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
@@ -23,6 +25,9 @@ from tisket.lib.webfetch import FetchError, fetch_json, url_check
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 LEEWAY_SECONDS = 60  # clock skew between the provider and us
+DISCOVERY_SECONDS = 300
+
+logger = logging.getLogger(__name__)
 
 
 class OidcError(Exception):
@@ -33,13 +38,13 @@ class OidcError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Endpoints:
     issuer: str
     authorization: str
     token: str
     jwks: str
-    token_auth_methods: tuple[str, ...]
+    token_auth_methods: list[str]
 
 
 def _fetch(url: str, **kwargs) -> dict:
@@ -50,6 +55,28 @@ def _fetch(url: str, **kwargs) -> dict:
 
 
 def discover(issuer: str) -> Endpoints:
+    """The provider's endpoints, from its discovery document, kept a few minutes.
+
+    Kept so that a sign-in page anyone can post to does not make us ask the
+    provider each time; a cache that is down only means asking again.
+    """
+    key = "tisket:oidc:" + hashlib.sha256(issuer.encode()).hexdigest()
+    try:
+        kept = cache.get(key)
+    except Exception as error:  # the cache's own connection errors, whatever the backend
+        logger.warning("discovery not read from the cache: %s", error)
+        kept = None
+    if kept is not None:
+        return Endpoints(**kept)
+    endpoints = _discover(issuer)
+    try:
+        cache.set(key, dataclasses.asdict(endpoints), DISCOVERY_SECONDS)
+    except Exception as error:
+        logger.warning("discovery not kept in the cache: %s", error)
+    return endpoints
+
+
+def _discover(issuer: str) -> Endpoints:
     """Read the provider's discovery document (OpenID Connect Discovery 1.0, section 4)."""
     allowed = settings.TISKET_ALLOWED_SSO_HOSTS
     try:
@@ -62,9 +89,11 @@ def discover(issuer: str) -> Endpoints:
             authorization=url_check(str(document["authorization_endpoint"]), allowed=allowed),
             token=url_check(str(document["token_endpoint"]), allowed=allowed),
             jwks=url_check(str(document["jwks_uri"]), allowed=allowed),
-            token_auth_methods=tuple(
-                document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
-            ),
+            token_auth_methods=[
+                str(m)
+                for m in document.get("token_endpoint_auth_methods_supported")
+                or ["client_secret_basic"]
+            ],
         )
     except KeyError as missing:
         raise OidcError("discovery", f"The discovery document has no {missing}.") from None
