@@ -6,6 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from joserfc.jwk import RSAKey
 
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
@@ -213,10 +215,6 @@ def test_an_address_no_provider_speaks_for_is_told_so(acme, sso):
 
 
 def test_a_member_with_two_factor_still_gives_the_code(acme, sso):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from django_otp.oath import TOTP
-
     device = TOTPDevice.objects.create(user=acme.agent.user, name="app", confirmed=True)
     client = Client()
     response = _sign_in(client, sso, "agent@acme.test")
