@@ -48,12 +48,16 @@ bench: $(VENV)/.dev
 soak: $(VENV)/.dev
 	$(PY) -m tests.soak --minutes $(MINUTES)
 
-# The long fuzz of the mail parse-and-store path (the suite runs a short one).
+# The long fuzz of the mail parse-and-store path and of the API (the suite runs short ones).
 # FUZZ_EXAMPLES=50000 takes about ten minutes; TISKET_FUZZ_CORPUS adds seed folders.
+# Then the API under schemathesis, API_FUZZ_EXAMPLES examples of each operation.
 FUZZ_EXAMPLES ?= 50000
+API_FUZZ_EXAMPLES ?= 100
 fuzz: $(VENV)/.dev
 	TISKET_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:xdist -q -x \
 		tests/lib/test_fuzz_mail.py tests/threads/test_fuzz_ingest.py
+	TISKET_API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) $(PY) -m pytest -n $(PYTEST_WORKERS) -q -x \
+		tests/test_api_schema.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

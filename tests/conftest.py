@@ -1,15 +1,16 @@
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import dj_database_url
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -70,6 +71,19 @@ def _database_is_postgres_where_required(django_db_blocker) -> None:
             "TISKET_REQUIRE_SERVICES=1 needs the suite on PostgreSQL: set DATABASE_URL",
             returncode=3,
         )
+
+
+@contextmanager
+def rows_for_the_module(django_db_blocker) -> Iterator[None]:
+    """Rows a module's tests all read, made once: in a transaction that is rolled back
+    after the module's last test. Each test (`db`) runs in a savepoint inside it, so
+    what a test changes is undone before the next. For a module-scoped fixture whose
+    module has no test that commits (`transaction=True`)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
 
 
 @pytest.fixture(scope="session")

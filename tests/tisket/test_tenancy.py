@@ -6,13 +6,13 @@ until FOREIGN_OBJECTS learns it.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.conftest import Cast, api_client
+from tests.conftest import Cast, api_client, make_cast, rows_for_the_module
 from tests.tisket.tenancy_extra import EXTRA_UI_PARAMS
 from tisket import services
 from tisket.models import Notification
@@ -42,6 +42,10 @@ class Foreign:
 
 @pytest.fixture
 def foreign(globex, globex_inbox) -> Foreign:
+    return make_foreign(globex, globex_inbox)
+
+
+def make_foreign(globex: Cast, globex_inbox) -> Foreign:
     from sla import services as sla_services
     from tests.mail import deliver, make_mail
     from tickets.macros import macro_save
@@ -81,6 +85,33 @@ def foreign(globex, globex_inbox) -> Foreign:
             organization=globex.org, recipient=globex.agent, kind="assigned", title="theirs"
         ).pk,
     )
+
+
+# The walk's tests only read and refuse: both organizations are made once for the
+# module (each test still runs in a savepoint of its own).
+@pytest.fixture(scope="module")
+def _both_organizations(django_db_setup, django_db_blocker) -> Iterator[tuple[Cast, Cast, Foreign]]:
+    from inboxes.services import inbox_create
+
+    with rows_for_the_module(django_db_blocker):
+        ours, theirs = make_cast("acme", "ACME"), make_cast("globex", "GLX")
+        their_inbox = inbox_create(organization=theirs.org, name="help", auto_ack_enabled=False)
+        yield ours, theirs, make_foreign(theirs, their_inbox)
+
+
+@pytest.fixture
+def acme(_both_organizations, db) -> Cast:
+    return _both_organizations[0]
+
+
+@pytest.fixture
+def globex(_both_organizations, db) -> Cast:
+    return _both_organizations[1]
+
+
+@pytest.fixture
+def foreign(_both_organizations, db) -> Foreign:  # noqa: F811 (this module's own)
+    return _both_organizations[2]
 
 
 # Public endpoints whose credential is a signed link, not a member's token: no
