@@ -1,6 +1,7 @@
 """The conversation page and its actions, through the Django test client."""
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,17 +12,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from inboxes.models import Inbox
 from inboxes.services import inbox_create
+from tests.conftest import Cast, cast_fetched, make_cast, rows_for_the_module
 from tests.mail import deliver, deliver_without_ticket, make_mail
 from tests.tickets.conversation_seed import (
     PNG,
+    Conversation,
     inline_image_mail,
     name_the_cast,
     seed_conversation,
 )
 from threads.models import Attachment, Message, OutboundMail, Participant, Thread
 from tickets import services as tickets
-from tickets.models import Note, Ticket, TicketEvent
+from tickets.models import Macro, Note, Queue, Ticket, TicketEvent
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 SANDBOX = '<iframe class="msg-frame"'
@@ -33,9 +37,38 @@ STRICT_CSP = (
 )
 
 
+@pytest.fixture(scope="module")
+def _lived_in(django_db_setup, django_db_blocker) -> Iterator[tuple[Cast, int, Conversation]]:
+    """The organization, its inbox and the conversation, made once for the module."""
+    with rows_for_the_module(django_db_blocker):
+        cast = make_cast("acme", "ACME")
+        made = inbox_create(organization=cast.org, name="support", auto_ack_enabled=False)
+        yield cast, made.pk, seed_conversation(cast, made)
+
+
 @pytest.fixture
-def conv(acme, inbox):
-    return seed_conversation(acme, inbox)
+def acme(_lived_in, db) -> Cast:
+    return cast_fetched(_lived_in[0])
+
+
+@pytest.fixture
+def inbox(_lived_in, db):
+    return Inbox.objects.get(pk=_lived_in[1])
+
+
+@pytest.fixture
+def conv(_lived_in, db) -> Conversation:
+    """The conversation as the database holds it at the start of each test."""
+    made = _lived_in[2]
+    return Conversation(
+        thread=Thread.objects.get(pk=made.thread.pk),
+        ticket=Ticket.objects.get(pk=made.ticket.pk),
+        queue=Queue.objects.get(pk=made.queue.pk),
+        first=Message.objects.get(pk=made.first.pk),
+        note=Note.objects.get(pk=made.note.pk),
+        macro=Macro.objects.get(pk=made.macro.pk),
+        last=Message.objects.get(pk=made.last.pk),
+    )
 
 
 def url(conv, what: str = "") -> str:
@@ -207,7 +240,7 @@ def test_a_viewer_cannot_write(acme, conv, web, path):
     assert before == (Message.objects.count(), Note.objects.count(), TicketEvent.objects.count())
 
 
-def test_the_page_makes_the_same_number_of_queries_for_2_or_10_messages(acme, inbox, web):
+def test_the_page_makes_the_same_number_of_queries_for_2_or_10_messages(acme, conv, web):
     def count(thread: Thread) -> int:
         client = web(acme.agent)
         client.get(f"/acme/threads/{thread.reference}/")  # warm the session
@@ -215,8 +248,7 @@ def test_the_page_makes_the_same_number_of_queries_for_2_or_10_messages(acme, in
             assert client.get(f"/acme/threads/{thread.reference}/").status_code == 200
         return len(queries)
 
-    small = seed_conversation(acme, inbox)
-    few = count(small.thread)
+    few = count(conv.thread)
     other = inbox_create(organization=acme.org, name="sales", auto_ack_enabled=False)
     tickets.queue_create(organization=acme.org, name="Sales", actor=None, inboxes=[other])
     big = deliver(make_mail(to=other.address, subject="Big one")).thread
@@ -651,20 +683,22 @@ def test_an_agent_starts_a_conversation(acme, inbox, web):
 )
 def test_a_bad_new_conversation_is_refused_with_the_form_kept(acme, inbox, web, data, error):
     form = {"inbox": inbox.pk, "to": "c@example.test", "subject": "Hi", "body": "Text", **data}
+    before = Thread.objects.count()
     response = web(acme.agent).post("/acme/threads/new/", form)
     assert response.status_code == 400
     html = response.content.decode()
     assert error in html
     assert ">Text</textarea>" in html
-    assert not Thread.objects.exists()
+    assert Thread.objects.count() == before
 
 
 def test_a_viewer_cannot_start_a_conversation(acme, inbox, web):
     client = web(acme.viewer)
+    before = Thread.objects.count()
     assert client.get("/acme/threads/new/").status_code == 403
     response = client.post("/acme/threads/new/", {"inbox": inbox.pk, "to": "c@example.test"})
     assert response.status_code == 403
-    assert not Thread.objects.exists()
+    assert Thread.objects.count() == before
 
 
 def test_the_nav_links_to_a_new_conversation_for_agents_only(acme, inbox, web):
