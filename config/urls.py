@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("config.api_urls", namespace="api")),
     path("", views.home, name="home"),
+    path("c/rate/", include("tickets.rating_pages")),
+    path("c/unsubscribe/", include("tickets.unsubscribe_pages")),
     path("c/", include("tickets.client_pages")),
     # Before the organization's pages: /hc/<org>/ is the help centre, /<org>/kb/ its editor.
     path("", include("kb.urls")),

@@ -33,6 +33,10 @@ class InboxSerializer(serializers.ModelSerializer):
             "color",
             "auto_ack_enabled",
             "auto_ack_text",
+            "mail_on_resolved",
+            "mail_on_waiting",
+            "mail_on_reopened",
+            "status_mail_to_participants",
             "max_message_bytes",
             "transport",
             "smtp_host",
@@ -72,6 +76,19 @@ class InboxWriteSerializer(serializers.Serializer):
     auto_ack_enabled = serializers.BooleanField(required=False)
     auto_ack_text = serializers.CharField(
         required=False, allow_blank=True, validators=[validate_auto_ack_text]
+    )
+    mail_on_resolved = serializers.BooleanField(
+        required=False, help_text="Mail the client when resolved, with the rating links."
+    )
+    mail_on_waiting = serializers.BooleanField(
+        required=False, help_text="Mail the client when the conversation waits on them."
+    )
+    mail_on_reopened = serializers.BooleanField(
+        required=False, help_text="Mail the client when the desk reopens the conversation."
+    )
+    status_mail_to_participants = serializers.BooleanField(
+        required=False,
+        help_text="Status mails to every client participant, not only the requester.",
     )
     max_message_bytes = serializers.IntegerField(
         required=False, min_value=0, max_value=50 * 1024 * 1024

@@ -58,6 +58,19 @@ class Inbox(models.Model):
     auto_ack_text = models.TextField(
         "auto-acknowledgement text", blank=True, help_text="Blank: the standard text."
     )
+    # What the client hears when the desk changes their conversation's status.
+    mail_on_resolved = models.BooleanField(
+        "mail the client when resolved",
+        default=True,
+        help_text="With the agent's summary, if any, and the rating links.",
+    )
+    mail_on_waiting = models.BooleanField("mail the client when waiting on them", default=False)
+    mail_on_reopened = models.BooleanField("mail the client when reopened", default=False)
+    status_mail_to_participants = models.BooleanField(
+        "status mails to every participant",
+        default=False,
+        help_text="Off: the requester only.",
+    )
     max_message_bytes = models.PositiveIntegerField(
         default=DEFAULT_MAX_MESSAGE_BYTES,
         help_text="Attachments beyond this total per message are replaced by a note.",

@@ -15,7 +15,17 @@ from tisket.models import Organization
 
 logger = logging.getLogger(__name__)
 
-EDITABLE = ("display_name", "color", "auto_ack_enabled", "auto_ack_text", "max_message_bytes")
+EDITABLE = (
+    "display_name",
+    "color",
+    "auto_ack_enabled",
+    "auto_ack_text",
+    "max_message_bytes",
+    "mail_on_resolved",
+    "mail_on_waiting",
+    "mail_on_reopened",
+    "status_mail_to_participants",
+)
 
 
 def inbox_provisioned_address(*, organization: Organization, name: str) -> str:

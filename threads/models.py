@@ -289,6 +289,7 @@ class OutboundMail(models.Model):
         AUTO_ACK = "auto_ack", "Auto-acknowledgement"
         REPLY = "reply", "Reply"
         NOTIFICATION = "notification", "Notification to a member"
+        STATUS = "status", "Status update to a client"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     inbox = models.ForeignKey(

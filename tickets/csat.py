@@ -2,15 +2,20 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
-from tickets import events
+from tickets import events, notifications
 from tickets.models import Rating, Ticket
 from tisket.errors import ConflictError, TisketError
+from tisket.models import Membership, Notification, Role
 
 SALT = "tisket.csat"
 LINK_LIFETIME = timedelta(days=30)
+SCORES = ((1, "Poor"), (2, "Fair"), (3, "Good"), (4, "Very good"), (5, "Excellent"))
+LOW_SCORE = 2  # and below: the assignee and the supervisors hear of it
 
 
 class RatingLinkError(TisketError):
@@ -58,4 +63,61 @@ def csat_record(*, token: str, score: int, comment: str = "") -> Rating:
     except IntegrityError:
         raise ConflictError("This resolution was rated already; thank you.") from None
     events.ticket_rated_event(ticket=ticket, score=score)
+    if score <= LOW_SCORE:
+        _low_rating_notify(ticket=ticket, rating=rating)
     return rating
+
+
+@transaction.atomic
+def csat_comment(*, token: str, comment: str) -> Rating:
+    """Add the client's comment to the rating their click recorded; once, never rewritten."""
+    ticket, resolution = csat_ticket(token=token)
+    comment = comment.strip()[:5000]
+    if not comment:
+        raise TisketError("Write a comment, or just close this page.")
+    rating = Rating.objects.select_for_update().filter(ticket=ticket, resolution=resolution).first()
+    if rating is None:
+        raise TisketError("Choose a rating first.")
+    if rating.comment:
+        raise ConflictError("Your comment is recorded already; thank you.")
+    rating.comment = comment
+    rating.save(update_fields=["comment"])
+    return rating
+
+
+def csat_rating_urls(*, ticket: Ticket) -> list[tuple[int, str, str]]:
+    """The five one-click links of a resolved mail: score, word, absolute URL."""
+    token = csat_token(ticket=ticket)
+    site = settings.SITE_URL.rstrip("/")
+    return [
+        (score, word, site + reverse("rating:rate", kwargs={"token": token, "score": score}))
+        for score, word in SCORES
+    ]
+
+
+def _low_rating_notify(*, ticket: Ticket, rating: Rating) -> None:
+    """A low rating tells the ticket's assignee and the organization's supervisors."""
+    people = {
+        m.pk: m
+        for m in Membership.objects.filter(
+            organization_id=ticket.organization_id,
+            role__in=[Role.SUPERVISOR, Role.ADMIN, Role.OWNER],
+            user__is_active=True,
+        ).select_related("user", "organization")
+    }
+    if ticket.assignee_id is not None and ticket.assignee.user.is_active:
+        people.setdefault(ticket.assignee_id, ticket.assignee)
+    reference = notifications.conversation_reference(ticket)
+    notifications.notify_all(
+        [
+            notifications.Notice(
+                recipient=member,
+                kind=Notification.Kind.LOW_RATING,
+                title=f"{reference} rated {rating.score} out of 5 by the client",
+                body=f"{ticket.subject}\nAssignee: "
+                + (ticket.assignee.user.email if ticket.assignee_id else "nobody"),
+                url=notifications.ticket_url(ticket),
+            )
+            for member in people.values()
+        ]
+    )

@@ -16,6 +16,7 @@ class Notice:
     title: str
     body: str = ""
     url: str = ""
+    critical: bool = False  # mailed even to a member who unsubscribed from notifications
 
 
 MENTION_RE = re.compile(r"(?<![\w.])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
@@ -91,7 +92,13 @@ def notify_all(notices: list[Notice]) -> list[Notification]:
         ]
     )
     notification_mails(
-        MemberMail(membership=n.recipient, subject=n.title, text=n.body or n.title, url=n.url)
+        MemberMail(
+            membership=n.recipient,
+            subject=n.title,
+            text=n.body or n.title,
+            url=n.url,
+            critical=n.critical,
+        )
         for n in notices
     )
     return notifications

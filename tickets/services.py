@@ -11,7 +11,7 @@ from django.utils import timezone
 from threads import outbound
 from threads.models import Message, OutboundMail, Thread
 from threads.services import thread_set_status
-from tickets import events, notifications, sla, visibility
+from tickets import client_mail, events, notifications, sla, visibility
 from tickets.models import (
     OPEN_STATUSES,
     Note,
@@ -170,8 +170,13 @@ def ticket_update(
 
 
 @transaction.atomic
-def ticket_set_status(*, ticket: Ticket, status: str, actor: Membership | None) -> Ticket:
-    """Move a ticket to a status; leaving resolved or closed is a reopen, and counts."""
+def ticket_set_status(
+    *, ticket: Ticket, status: str, actor: Membership | None, summary: str = ""
+) -> Ticket:
+    """Move a ticket to a status; leaving resolved or closed is a reopen, and counts.
+
+    A change the desk makes is told to the clients of its conversations, as their
+    inboxes say (tickets.client_mail); summary is the agent's word on a resolution."""
     new = Ticket.Status(status)
     old = ticket.status
     if new == old:
@@ -189,6 +194,14 @@ def ticket_set_status(*, ticket: Ticket, status: str, actor: Membership | None) 
     _threads_follow_status(ticket)
     events.ticket_status_event(ticket=ticket, actor=actor, old=old, new=new)
     sla.sla_status_changed(ticket, old=old, now=ticket.updated_at)
+    client_mail.status_mails_queue(
+        threads=list(Thread.objects.filter(ticket_link__ticket=ticket).select_related("inbox")),
+        ticket=ticket,
+        old=old,
+        new=new,
+        actor=actor,
+        summary=summary,
+    )
     if new == Ticket.Status.RESOLVED:
         _incident_resolve_children(parent=ticket, actor=actor)
     return ticket
@@ -435,14 +448,32 @@ def queue_delete(*, queue: Queue) -> None:
 
 
 def conversation_set_status(
-    *, thread: Thread, ticket: Ticket | None, status: str, actor: Membership | None
+    *,
+    thread: Thread,
+    ticket: Ticket | None,
+    status: str,
+    actor: Membership | None,
+    summary: str = "",
 ) -> None:
     """Set a conversation's status: its ticket's, when it has one (its threads follow), else
-    the thread's own. The page, the reply box and the client's page all set it here."""
+    the thread's own. The page, the reply box and the client's page all set it here.
+
+    summary, on a resolution, is the agent's word to the client in the resolved mail;
+    where the inbox sends no such mail, it goes as a reply, never lost."""
+    summary = summary.strip()
+    if summary and status != Ticket.Status.RESOLVED:
+        raise TicketError("A summary goes with a resolution only.")
+    if summary and thread is not None and not thread.inbox.mail_on_resolved:
+        thread_reply_send(thread=thread, author=actor, body=summary)
+        summary = ""
     if ticket is not None:
-        ticket_set_status(ticket=ticket, status=status, actor=actor)
+        ticket_set_status(ticket=ticket, status=status, actor=actor, summary=summary)
     else:
+        old = thread.status
         thread_set_status(thread=thread, status=status, actor=actor)
+        client_mail.status_mails_queue(
+            threads=[thread], ticket=None, old=old, new=status, actor=actor, summary=summary
+        )
 
 
 def ticket_reply_sent(*, thread: Thread, message: Message, actor: Membership | None) -> None:

@@ -19,7 +19,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import path, reverse_lazy
+from django.urls import path, reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -30,9 +30,12 @@ from tisket import services, two_factor
 from tisket.audit import Action, audit_record_for_user
 from tisket.errors import TisketError
 from tisket.forms import LoginForm, ProfileForm, TwoFactorCodeForm
+from tisket.lib.params import id_param
 from tisket.lib.requests import client_address
+from tisket.lib.unsubscribe import CATEGORIES, Subscription
 from tisket.models import ApiToken, User, UserSession
 from tisket.sessions import AGENT_KEY, IP_KEY, SEEN_KEY, SSO_ORG_KEY
+from tisket.unsubscriptions import resubscribe, unsubscriptions_of
 from tisket.views import too_many_attempts
 
 PENDING_KEY = "tisket_2fa_pending"
@@ -226,8 +229,27 @@ def profile(request: HttpRequest) -> HttpResponse:
     memberships = request.user.memberships.select_related("organization").order_by(
         "organization__name"
     )
-    context = {"form": form, "memberships": memberships}
+    unsubscribed = unsubscriptions_of(address=request.user.email).filter(
+        organization__memberships__user=request.user
+    )
+    context = {"form": form, "memberships": memberships, "unsubscriptions": unsubscribed}
     return _page(request, "accounts/profile.html", context, section="accounts:profile")
+
+
+@login_required
+@require_POST
+def profile_resubscribe(request: HttpRequest) -> HttpResponse:
+    """Undo an unsubscribe from one's own mail, in an organization one belongs to."""
+    organization = request.user.memberships.filter(
+        organization_id=id_param(request.POST.get("organization", "")) or 0
+    ).values_list("organization_id", flat=True)
+    category = request.POST.get("category", "")
+    if organization and category in CATEGORIES:
+        resubscribe(
+            subscription=Subscription(organization[0], request.user.email.lower(), category)
+        )
+        messages.success(request, "Subscribed again: that mail comes to you again.")
+    return redirect(reverse("accounts:profile") + "#mail")
 
 
 @login_required
@@ -371,6 +393,7 @@ urlpatterns = [
     ),
     path("password/", PasswordChangeView.as_view(), name="password-change"),
     path("profile/", profile, name="profile"),
+    path("profile/resubscribe/", profile_resubscribe, name="profile-resubscribe"),
     path("sessions/", sessions, name="account-sessions"),
     path("sessions/end/", sessions_end, name="account-sessions-end"),
     path("two-factor/", two_factor_page, name="two-factor"),

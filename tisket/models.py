@@ -12,6 +12,8 @@ from django.db import models
 from django.utils import timezone as tz
 from django.utils.functional import cached_property
 
+from tisket.lib.unsubscribe import CATEGORIES
+
 # Top-level URL segments that an organization slug may not take, since the
 # agent UI lives at /<org-slug>/.
 RESERVED_SLUGS = frozenset(
@@ -380,6 +382,7 @@ class Notification(models.Model):
         SLA_BREACHED = "sla_breached", "SLA breached"
         MENTIONED = "mentioned", "Mentioned in a note"
         MAIL_DOMAIN = "mail_domain", "Mail domain"
+        LOW_RATING = "low_rating", "Low rating"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(
@@ -405,6 +408,32 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}: {self.title}"
+
+
+class Unsubscription(models.Model):
+    """An address that wants no more of one category of optional mail from an organization.
+
+    Written by the signed link of such a mail (tisket.lib.unsubscribe); replies in a
+    conversation and critical mail never look here.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
+    category = models.CharField(max_length=30)
+    created_at = models.DateTimeField(default=tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "address", "category"], name="unsubscription_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} from {self.category} of {self.organization_id}"
+
+    def get_category_label(self) -> str:
+        return CATEGORIES.get(self.category, self.category)
 
 
 class Invitation(models.Model):

@@ -15,6 +15,14 @@ Security = Inbox.Security
 KEPT = "•••••••• stored; blank keeps it"
 
 
+STATUS_MAIL_FIELDS = (
+    "mail_on_resolved",
+    "mail_on_waiting",
+    "mail_on_reopened",
+    "status_mail_to_participants",
+)
+
+
 class ColorInput(forms.TextInput):
     input_type = "color"
 
@@ -41,6 +49,22 @@ class InboxForm(forms.Form):
         required=False,
         label="Send an automatic acknowledgement",
         help_text="To each new conversation; never to automatic mail or twice a day.",
+    )
+    mail_on_resolved = forms.BooleanField(
+        required=False,
+        label="When the desk resolves it",
+        help_text="With the agent's summary, if any, and five one-click rating links.",
+    )
+    mail_on_waiting = forms.BooleanField(
+        required=False,
+        label="When it waits on the client",
+        help_text="Off by default: the reply that asks them usually says so.",
+    )
+    mail_on_reopened = forms.BooleanField(required=False, label="When the desk reopens it")
+    status_mail_to_participants = forms.BooleanField(
+        required=False,
+        label="To every participant",
+        help_text="Off: to the requester only.",
     )
     auto_ack_text = forms.CharField(
         required=False,
@@ -118,6 +142,7 @@ class InboxForm(forms.Form):
                 {
                     "color": Inbox._meta.get_field("color").default,
                     "auto_ack_enabled": True,
+                    "mail_on_resolved": True,
                     "transport": Inbox.Transport.DEFAULT,
                     "smtp_security": Security.STARTTLS,
                     "imap_security": Security.SSL,
@@ -153,7 +178,14 @@ class InboxForm(forms.Form):
 
     def settings_args(self) -> dict:
         """display_name, colour, acknowledgement and extra addresses, for inbox_update."""
-        keys = ("display_name", "color", "auto_ack_enabled", "auto_ack_text", "extra_addresses")
+        keys = (
+            "display_name",
+            "color",
+            "auto_ack_enabled",
+            "auto_ack_text",
+            "extra_addresses",
+            *STATUS_MAIL_FIELDS,
+        )
         return {k: self.cleaned_data[k] for k in keys}
 
     def transport_args(self) -> dict:

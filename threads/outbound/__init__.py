@@ -27,6 +27,7 @@ from threads.outbound.outbox import (
     outbox_send_again,
     outbox_sweep,
 )
+from threads.outbound.status import StatusMail, status_mail_send, status_recipients
 from threads.outbound.tracking import (
     SUPPRESS_FOR,
     address_suppressed,
@@ -44,6 +45,7 @@ __all__ = [
     "MemberMail",
     "ReplyAlreadySent",
     "ReplyError",
+    "StatusMail",
     "address_mail",
     "address_suppressed",
     "auto_ack_after_ingest",
@@ -58,6 +60,8 @@ __all__ = [
     "outbox_send_again",
     "outbox_sweep",
     "reply_send_skipping_ticket",
+    "status_mail_send",
+    "status_recipients",
     "suppression_lift",
     "thread_start",
     "thread_subject",

@@ -14,11 +14,28 @@ from threads.outbound.compose import new_message_id
 from threads.outbound.outbox import outbox_enqueue, outbox_enqueue_many
 from threads.outbound.tracking import address_suppressed
 from tisket.lib.addresses import address_normalize
+from tisket.lib.unsubscribe import (
+    NOTIFICATIONS,
+    unsubscribe_footer,
+    unsubscribe_headers,
+    unsubscribe_url,
+)
 from tisket.models import Membership
+from tisket.unsubscriptions import unsubscribed_pairs
 
 
-def _installation_mail(*, organization_id: int, to: str, subject: str, text: str) -> OutboundMail:
-    """An (unsaved) automatic mail from the installation's address, never to be answered."""
+def _installation_mail(
+    *, organization_id: int, to: str, subject: str, text: str, category: str = ""
+) -> OutboundMail:
+    """An (unsaved) automatic mail from the installation's address, never to be answered.
+
+    With a category, it is optional mail: it ends with an unsubscribe link and
+    carries RFC 8058's headers; without one, it is critical and carries neither."""
+    headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+    if category:
+        url = unsubscribe_url(organization_id=organization_id, address=to, category=category)
+        headers |= unsubscribe_headers(url)
+        text += unsubscribe_footer(url=url, category=category)[0]
     return OutboundMail(
         organization_id=organization_id,
         inbox=None,
@@ -26,7 +43,7 @@ def _installation_mail(*, organization_id: int, to: str, subject: str, text: str
         to=[to],
         subject=subject[:998],
         text=text,
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        headers=headers,
         message_id_header=new_message_id(),
     )
 
@@ -39,6 +56,8 @@ class MemberMail:
     subject: str
     text: str
     url: str = ""
+    # Critical mail (an SLA breach to its assignee) is never unsubscribed from.
+    critical: bool = False
 
 
 def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
@@ -57,10 +76,17 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
             until__gt=timezone.now(),
         ).values_list("organization_id", "address")
     )
+    unsubscribed = unsubscribed_pairs(
+        pairs=[(m.membership.organization_id, m.membership.user.email) for m in wanted],
+        category=NOTIFICATIONS,
+    )
     site = settings.SITE_URL.rstrip("/")
     rows = []
     for mail in wanted:
-        if (mail.membership.organization_id, mail.membership.user.email) in suppressed:
+        who = (mail.membership.organization_id, mail.membership.user.email)
+        if who in suppressed:
+            continue
+        if not mail.critical and (who[0], who[1].lower()) in unsubscribed:
             continue
         link = f"{site}{mail.url}" if mail.url.startswith("/") else mail.url
         rows.append(
@@ -69,6 +95,7 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
                 to=mail.membership.user.email,
                 subject=mail.subject,
                 text=f"{mail.text}\n\n{link}".strip() if link else mail.text,
+                category="" if mail.critical else NOTIFICATIONS,
             )
         )
     if not rows:

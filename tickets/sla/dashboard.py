@@ -91,8 +91,15 @@ def sla_dashboard(request: HttpRequest) -> HttpResponse:
         "agent": _chart("Response and resolution times per agent", groups["agent"], "agent"),
         "queue": _chart("Response and resolution times per queue", groups["queue"], "queue"),
     }
+    csat = {
+        group: reports.csat_metrics(
+            organization=organization, since=since, until=until, group_by=group
+        )
+        for group in ("agent", "queue", "day")
+    }
     context = {
         "nav": "sla",
+        "csat": csat,
         "summary": summary,
         "groups": groups,
         "charts": charts,

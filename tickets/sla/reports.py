@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from tickets.models import OPEN_STATUSES, SlaBreach, Ticket
+from tickets.models import OPEN_STATUSES, Rating, SlaBreach, Ticket
 from tickets.sla.state import sla_state_q
 from tickets.visibility import ticket_scope
 from tisket.errors import TisketError
@@ -135,4 +135,48 @@ def sla_metrics(
     return [
         {group_by: str(group) if group is not None else None, **bucket.figures()}
         for group, bucket in ordered
+    ]
+
+
+CSAT_GROUPS = {"agent": "ticket__assignee__user__email", "queue": "ticket__queue__name"}
+
+
+def csat_metrics(
+    *, organization: Organization, since: date, until: date, group_by: str
+) -> list[dict]:
+    """Client ratings given between two dates (inclusive, in the organization's time zone),
+    grouped by the ticket's agent or queue, or by day: how many, the average, the share of
+    4 and 5 (the CSAT score) and how many were low (1 or 2). One aggregate query."""
+    if group_by not in (*CSAT_GROUPS, "day"):
+        raise TisketError(f"group_by: use one of {', '.join([*CSAT_GROUPS, 'day'])}.")
+    if until < since:
+        raise TisketError("'to' is before 'from'.")
+    zone = ZoneInfo(organization.timezone)
+    start = datetime.combine(since, datetime.min.time(), zone)
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
+    ratings = Rating.objects.filter(
+        ticket__organization=organization, created_at__gte=start, created_at__lt=end
+    )
+    if group_by == "day":
+        ratings = ratings.annotate(day=TruncDate("created_at", tzinfo=zone))
+    key = "day" if group_by == "day" else CSAT_GROUPS[group_by]
+    rows = (
+        ratings.values(key)
+        .annotate(
+            ratings=Count("id"),
+            average=Avg("score"),
+            satisfied=Count("id", filter=Q(score__gte=4)),
+            low=Count("id", filter=Q(score__lte=2)),
+        )
+        .order_by(key)
+    )
+    return [
+        {
+            group_by: str(row[key]) if row[key] is not None else None,
+            "ratings": row["ratings"],
+            "average": round(row["average"], 2),
+            "csat": round(row["satisfied"] / row["ratings"], 4),
+            "low": row["low"],
+        }
+        for row in rows
     ]

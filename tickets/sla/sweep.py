@@ -229,8 +229,15 @@ def _notice(member: Membership, kind: str, items: list) -> Notice:
         title = f"{len(items)} tickets {what}"
         state = "at_risk" if kind == "warning" else "breached"
         url = reverse("tickets:queue", kwargs={"org_slug": slug}) + f"?sla={state}"
+    # A breach is critical to the one who has the ticket: never held back by an unsubscribe.
+    critical = kind == "breach" and any(t.assignee_id == member.pk for _, t, _ in items)
     return Notice(
-        recipient=member, kind=notification_kind, title=title, body="\n".join(lines), url=url
+        recipient=member,
+        kind=notification_kind,
+        title=title,
+        body="\n".join(lines),
+        url=url,
+        critical=critical,
     )
 
 

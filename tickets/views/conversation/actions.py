@@ -112,6 +112,8 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
             new_since=seen_id,
             status=409,
         )
+    if request.POST.get("resolve"):
+        return _resolve_with_summary(request, thread=found, ticket=ticket, again=again)
     new_status = request.POST.get("status", "") if request.POST.get("set_status") else ""
     allowed = TICKET_NEXT_STATUSES if ticket is not None else THREAD_NEXT_STATUSES
     if new_status and new_status not in allowed:
@@ -146,6 +148,25 @@ def thread_reply(request: HttpRequest, thread: str) -> HttpResponse:
     return _reply_sent(
         request, thread=found, ticket=ticket, message=message, status_changed=bool(new_status)
     )
+
+
+def _resolve_with_summary(request: HttpRequest, *, thread: Thread, ticket: Ticket | None, again):
+    """Resolve the conversation; the reply box's text, if any, is the summary the client gets."""
+    try:
+        services.conversation_set_status(
+            thread=thread,
+            ticket=ticket,
+            status=Ticket.Status.RESOLVED,
+            actor=request.membership,
+            summary=request.POST.get("body", ""),
+        )
+    except TisketError as exc:
+        return again(error=str(exc), status=exc.status_code)
+    flash.success(request, "Resolved. The client is told as this inbox says.")
+    back = _back(request, thread=thread, ticket=ticket)
+    if request.headers.get("X-Reply-Fetch") == "1":
+        return HttpResponse(status=204, headers={"X-Location": back["Location"]})
+    return back
 
 
 def _reply_sent(

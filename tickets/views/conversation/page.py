@@ -257,6 +257,7 @@ def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread
         sla_state=sla.sla_state(ticket, now),
         deadlines=_deadlines(ticket, now),
         events=[(event, *_event_line(event)) for event in events],
+        ratings=list(ticket.ratings.order_by("-resolution")),
     )
     return context
 
@@ -343,6 +344,8 @@ def conversation_render(
             else [(s.value, s.label) for s in THREAD_NEXT_STATUSES]
         ),
         "recipients": client_recipients(request, thread) if thread is not None and can_work else [],
+        "can_resolve": thread is not None
+        and (ticket.status if ticket is not None else thread.status) not in ("resolved", "closed"),
         # Past the request limit the middleware refuses the whole post; say so before sending.
         "max_upload_bytes": (
             min(settings.TISKET_MAX_REQUEST_BYTES - 65536, thread.inbox.max_message_bytes)

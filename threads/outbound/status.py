@@ -1,0 +1,134 @@
+"""The desk tells a conversation's clients where it stands: resolved, waiting on them, reopened.
+
+One stored outbound Message says what was sent; each recipient gets a mail of
+their own (an OutboundMail row each, through the outbox), since each carries
+the recipient's own unsubscribe link (RFC 8058) and conversation link.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from inboxes.domains import inbox_sender
+from inboxes.selectors import organization_addresses
+from threads.client_access import client_link_appended
+from threads.models import Message, OutboundMail, Thread
+from threads.outbound.compose import (
+    _client_recipients,
+    _threading_headers,
+    body_html,
+    new_message_id,
+    thread_subject,
+)
+from threads.outbound.outbox import outbox_enqueue_many
+from threads.outbound.tracking import address_suppressed
+from threads.services import message_id_key, thread_message_added
+from tisket.lib.unsubscribe import unsubscribe_footer, unsubscribe_headers, unsubscribe_url
+from tisket.models import Membership
+from tisket.unsubscriptions import unsubscribed_pairs
+
+
+@dataclass(frozen=True)
+class StatusMail:
+    """What a status mail says (Markdown), and what goes to those who unsubscribed."""
+
+    reason: str  # "resolved", "waiting", "reopened": the stored message's automated reason
+    text: str
+    category: str
+    # Sent instead, without unsubscribe link, to a recipient who wants no more of the
+    # category: the agent's own words are a reply, and replies are never held back.
+    text_when_unsubscribed: str = ""
+
+
+def status_recipients(*, thread: Thread, everyone: bool) -> list[str]:
+    """The requester, or every client participant of the conversation."""
+    own = organization_addresses(organization_id=thread.organization_id)
+    clients = _client_recipients(thread, exclude=own)
+    if everyone:
+        return clients
+    requester = (thread.client_email or "").strip().lower()
+    return [requester] if requester in clients else clients[:1]
+
+
+@transaction.atomic
+def status_mail_send(
+    *, thread: Thread, mail: StatusMail, recipients: list[str], author: Membership | None
+) -> list[OutboundMail]:
+    """Store the status mail on the conversation and queue one mail per recipient."""
+    organization_id = thread.organization_id
+    unsubscribed = {
+        address
+        for _, address in unsubscribed_pairs(
+            pairs=[(organization_id, a) for a in recipients], category=mail.category
+        )
+    }
+    plan = []
+    for address in recipients:
+        if address_suppressed(organization_id=organization_id, address=address):
+            continue  # it bounced or complained: no automatic mail for a while
+        if address in unsubscribed:
+            if mail.text_when_unsubscribed:
+                plan.append((address, mail.text_when_unsubscribed, False))
+        else:
+            plan.append((address, mail.text, True))
+    if not plan:
+        return []
+    inbox = thread.inbox
+    sender = inbox_sender(inbox)
+    headers = _threading_headers(thread, sender.reply_base) | {
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
+    }
+    subject = thread_subject(thread)
+    message_id = new_message_id()
+    message = Message.objects.create(
+        organization_id=organization_id,
+        thread=thread,
+        direction=Message.Direction.OUTBOUND,
+        from_email=sender.address,
+        from_name=inbox.sender_name,
+        to=[{"name": "", "email": address} for address, _, _ in plan],
+        subject=subject,
+        html=body_html(mail.text),
+        text=mail.text,
+        visible_text=mail.text,
+        message_id=message_id,
+        in_reply_to=headers.get("In-Reply-To", ""),
+        references=headers.get("References", ""),
+        dedupe_key=message_id_key(message_id),
+        author=author,
+        automated_reason=f"status: {mail.reason}",
+    )
+    rows = []
+    for index, (address, text, optional) in enumerate(plan):
+        html = body_html(text)
+        text, html = client_link_appended(thread=thread, email=address, text=text, html=html)
+        mail_headers = dict(headers)
+        if optional:
+            url = unsubscribe_url(
+                organization_id=organization_id, address=address, category=mail.category
+            )
+            footer_text, footer_html = unsubscribe_footer(url=url, category=mail.category)
+            text, html = text + footer_text, html + footer_html
+            mail_headers |= unsubscribe_headers(url)
+        rows.append(
+            OutboundMail(
+                organization_id=organization_id,
+                inbox=inbox,
+                thread=thread,
+                message=message,
+                kind=OutboundMail.Kind.STATUS,
+                to=[address],
+                subject=subject,
+                text=text,
+                html=html,
+                headers=mail_headers,
+                # The first recipient's mail bears the stored message's Message-ID.
+                message_id_header=message_id if index == 0 else new_message_id(),
+            )
+        )
+    created = OutboundMail.objects.bulk_create(rows)
+    ids = [row.pk for row in created]
+    transaction.on_commit(lambda: outbox_enqueue_many(outbound_ids=ids))
+    thread_message_added(thread=thread, reopen=False)
+    return created
