@@ -148,6 +148,7 @@ urlpatterns = [
     path("macros/<int:pk>/", tickets_api.MacroDetailApi.as_view(), name="macro-detail"),
     path("sla/summary/", sla_api.SlaSummaryApi.as_view(), name="sla-summary"),
     path("sla/metrics/", sla_api.SlaMetricsApi.as_view(), name="sla-metrics"),
+    path("sla/csat/", sla_api.CsatMetricsApi.as_view(), name="sla-csat"),
     path("sla/calendars/", sla_api.CalendarListApi.as_view(), name="sla-calendar-list"),
     path(
         "sla/calendars/<int:pk>/",

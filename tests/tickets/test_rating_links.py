@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.conftest import api_client
 from tests.mail import deliver, make_mail
 from tickets import csat
 from tickets import services as tickets
@@ -150,6 +151,12 @@ def test_csat_per_agent_queue_and_day_in_the_sla_reports(
     [by_day] = reports.csat_metrics(organization=acme.org, group_by="day", **span)
     assert by_day["ratings"] == 2
     assert reports.csat_metrics(organization=globex.org, group_by="agent", **span) == []
+    api = api_client(acme.agent).get("/api/v1/sla/csat/?group_by=queue")
+    assert api.status_code == 200
+    assert [(r["group"], r["ratings"], r["low"]) for r in api.json()] == [("Support", 2, 1)]
+    assert api_client(globex.agent).get("/api/v1/sla/csat/?group_by=queue").json() == []
+    bad = api_client(acme.agent).get("/api/v1/sla/csat/?group_by=priority")
+    assert bad.status_code == 400 and "group_by" in bad.json()
     page = web(acme.supervisor).get("/acme/sla/")
     assert b"Client satisfaction" in page.content and b"50 %" in page.content
     assert b"No rating by agent" in web(globex.supervisor).get("/globex/sla/").content

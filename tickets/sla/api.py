@@ -447,3 +447,44 @@ class SlaMetricsApi(OrganizationApiMixin, GenericAPIView):
             member=self.membership,
         )
         return Response([{"group": row.pop(group_by), **row} for row in rows])
+
+
+class CsatRowSerializer(serializers.Serializer):
+    group = serializers.CharField(allow_null=True, help_text="The agent, queue or day.")
+    ratings = serializers.IntegerField()
+    average = serializers.FloatField(help_text="The average score, 1 to 5.")
+    csat = serializers.FloatField(help_text="The share of ratings of 4 and 5.")
+    low = serializers.IntegerField(help_text="How many ratings were 1 or 2.")
+
+
+class CsatQuerySerializer(SlaMetricsQuerySerializer):
+    group_by = serializers.ChoiceField(reports.CSAT_GROUP_CHOICES, default="day")
+
+
+class CsatMetricsApi(OrganizationApiMixin, GenericAPIView):
+    """Client ratings given in a period, grouped by the ticket's agent or queue, or by day."""
+
+    serializer_class = CsatRowSerializer
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", date, description="First day (default: 29 days ago)"),
+            OpenApiParameter("to", date, description="Last day, included (default: today)"),
+            OpenApiParameter("group_by", str, enum=list(reports.CSAT_GROUP_CHOICES)),
+        ],
+        responses=CsatRowSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = CsatQuerySerializer(
+            data=request.query_params, context={"zone": ZoneInfo(self.organization.timezone)}
+        )
+        query.is_valid(raise_exception=True)
+        group_by = query.validated_data["group_by"]
+        rows = reports.csat_metrics(
+            organization=self.organization,
+            since=query.validated_data["from"],
+            until=query.validated_data["to"],
+            group_by=group_by,
+        )
+        return Response([{"group": row.pop(group_by), **row} for row in rows])

@@ -139,6 +139,7 @@ def sla_metrics(
 
 
 CSAT_GROUPS = {"agent": "ticket__assignee__user__email", "queue": "ticket__queue__name"}
+CSAT_GROUP_CHOICES = (*CSAT_GROUPS, "day")
 
 
 def csat_metrics(
@@ -147,10 +148,12 @@ def csat_metrics(
     """Client ratings given between two dates (inclusive, in the organization's time zone),
     grouped by the ticket's agent or queue, or by day: how many, the average, the share of
     4 and 5 (the CSAT score) and how many were low (1 or 2). One aggregate query."""
-    if group_by not in (*CSAT_GROUPS, "day"):
-        raise TisketError(f"group_by: use one of {', '.join([*CSAT_GROUPS, 'day'])}.")
+    if group_by not in CSAT_GROUP_CHOICES:
+        raise TisketError(f"group_by: use one of {', '.join(CSAT_GROUP_CHOICES)}.")
     if until < since:
         raise TisketError("'to' is before 'from'.")
+    if (until - since).days > 366:
+        raise TisketError("Ask for at most a year at a time.")
     zone = ZoneInfo(organization.timezone)
     start = datetime.combine(since, datetime.min.time(), zone)
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
