@@ -82,6 +82,8 @@ def status_mails_queue(
     """Queue the status mails of a change the desk made; how many mails were queued."""
     if actor is None:
         return 0  # the client's own doing, or mail coming in: nobody to tell
+    if actor.via:
+        return 0  # an assistant's change (MCP): assistants never send mail, people do
     summary = summary.strip()
     queued = 0
     for thread in threads:

@@ -10,6 +10,7 @@ from threads.models import Message, OutboundMail
 from tickets import services as tickets
 from tickets.models import Ticket
 from tisket.lib.unsubscribe import CONVERSATION_UPDATES, Subscription
+from tisket.models import Role
 from tisket.unsubscriptions import unsubscribe
 
 JANE = "jane@client.test"
@@ -122,6 +123,18 @@ def test_the_clients_own_changes_and_their_mail_tell_them_nothing(
         deliver(make_mail(subject="[THD-ACME-001] still broken", body="No, it is not fixed."))
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN  # reopened by the client's mail
+    assert smtp.received == []
+
+
+def test_an_assistants_change_sends_nothing(
+    acme, inbox, queue, smtp, django_capture_on_commit_callbacks
+):
+    _thread, ticket = conversation()
+    assistant = acme.agent.acting_as(Role.AGENT, via="assistant via token t1")
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=assistant)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.RESOLVED
     assert smtp.received == []
 
 
