@@ -23,16 +23,20 @@ def _summary_block(summary: str, actor: Membership | None) -> str:
     return f"{who or 'Our team'} sums it up:\n\n{summary}\n\n"
 
 
-def resolved_text(*, thread: Thread, ticket: Ticket | None, summary: str, actor) -> str:
-    """The resolved mail, in Markdown: the summary, then the rating links when it can be rated."""
-    text = f"Hello,\n\nYour request “{thread.subject}” is resolved.\n\n"
-    text += _summary_block(summary, actor)
-    if ticket is not None:
-        urls = csat.csat_rating_urls(ticket=ticket)
-        links = " · ".join(f"[{score} {word}]({url})" for score, word, url in urls)
-        text += f"How did we do? One click tells us, from 1 (poor) to 5 (excellent):\n\n{links}\n\n"
-    text += "If something is still not right, reply to this mail: the conversation opens again."
-    return text
+def resolved_text(*, thread: Thread, summary: str, actor) -> str:
+    """The resolved mail, in Markdown: the news and the summary."""
+    return (
+        f"Hello,\n\nYour request “{thread.subject}” is resolved.\n\n"
+        + _summary_block(summary, actor)
+        + "If something is still not right, reply to this mail: the conversation opens again."
+    )
+
+
+def rating_links(*, ticket: Ticket) -> str:
+    """The five one-click links of the resolved mail, in Markdown."""
+    urls = csat.csat_rating_urls(ticket=ticket)
+    links = " · ".join(f"[{score} {word}]({url})" for score, word, url in urls)
+    return f"How did we do? One click tells us, from 1 (poor) to 5 (excellent):\n\n{links}"
 
 
 def _mail_for(
@@ -45,8 +49,10 @@ def _mail_for(
             return None
         return StatusMail(
             reason="resolved",
-            text=resolved_text(thread=thread, ticket=ticket, summary=summary, actor=actor),
+            text=resolved_text(thread=thread, summary=summary, actor=actor),
             category=CONVERSATION_UPDATES,
+            mail_only=rating_links(ticket=ticket) if ticket is not None else "",
+            mail_only_stored_as="_The mail asked the client to rate our help (five links)._",
             text_when_unsubscribed=summary,
         )
     if old in DONE and new not in DONE:

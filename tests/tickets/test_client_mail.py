@@ -72,6 +72,8 @@ def test_resolving_mails_the_requester_a_summary_and_five_rating_links(
     stored = Message.objects.get(thread=thread, automated_reason="status: resolved")
     assert sent["Message-ID"] == f"<{stored.message_id}>"
     assert stored.author == acme.agent and "We reset your password" in stored.text
+    # Members read the stored message: it says the links were sent, and holds none.
+    assert "/c/rate/" not in stored.text + stored.html and "rate our help" in stored.text
     assert OutboundMail.objects.get(message=stored).kind == OutboundMail.Kind.STATUS
 
 

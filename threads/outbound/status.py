@@ -35,6 +35,10 @@ class StatusMail:
     reason: str  # "resolved", "waiting", "reopened": the stored message's automated reason
     text: str
     category: str
+    # In the mail only, after the text (the rating links): the stored message, which
+    # members read, says what it was instead, so that no one clicks it for the client.
+    mail_only: str = ""
+    mail_only_stored_as: str = ""
     # Sent instead, without unsubscribe link, to a recipient who wants no more of the
     # category: the agent's own words are a reply, and replies are never held back.
     text_when_unsubscribed: str = ""
@@ -70,7 +74,8 @@ def status_mail_send(
             if mail.text_when_unsubscribed:
                 plan.append((address, mail.text_when_unsubscribed, False))
         else:
-            plan.append((address, mail.text, True))
+            extra = f"\n\n{mail.mail_only}" if mail.mail_only else ""
+            plan.append((address, mail.text + extra, True))
     if not plan:
         return []
     inbox = thread.inbox
@@ -81,6 +86,9 @@ def status_mail_send(
     }
     subject = thread_subject(thread)
     message_id = new_message_id()
+    stored = mail.text
+    if mail.mail_only and any(optional for _, _, optional in plan):
+        stored += f"\n\n{mail.mail_only_stored_as}"
     message = Message.objects.create(
         organization_id=organization_id,
         thread=thread,
@@ -89,9 +97,9 @@ def status_mail_send(
         from_name=inbox.sender_name,
         to=[{"name": "", "email": address} for address, _, _ in plan],
         subject=subject,
-        html=body_html(mail.text),
-        text=mail.text,
-        visible_text=mail.text,
+        html=body_html(stored),
+        text=stored,
+        visible_text=stored,
         message_id=message_id,
         in_reply_to=headers.get("In-Reply-To", ""),
         references=headers.get("References", ""),
