@@ -1,12 +1,14 @@
 """The client told at each step: status mails through the outbox and a real SMTP server."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from inboxes.services import inbox_update
 from tests.mail import deliver, deliver_without_ticket, make_mail
-from threads.models import Message, OutboundMail
+from threads.models import Message, OutboundMail, Suppression
 from tickets import services as tickets
 from tickets.models import Ticket
 from tisket.lib.unsubscribe import CONVERSATION_UPDATES, Subscription
@@ -243,3 +245,19 @@ def test_the_inbox_settings_page_and_api_switch_the_status_mails(acme, inbox, we
     )
     page = web(acme.admin).get(f"/acme/settings/inboxes/{inbox.pk}/")
     assert b"Telling the client" in page.content and b"mail_on_resolved" in page.content
+
+
+def test_an_address_that_bounced_gets_no_status_mail(
+    acme, inbox, queue, smtp, django_capture_on_commit_callbacks
+):
+    inbox_update(inbox=inbox, status_mail_to_participants=True)
+    _thread, ticket = conversation(cc=BOB)
+    Suppression.objects.create(
+        organization=acme.org,
+        address=JANE,
+        reason="bounced",
+        until=timezone.now() + timedelta(days=1),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=acme.agent)
+    assert [r for r, _ in smtp.received] == [[BOB]]

@@ -8,11 +8,12 @@ the recipient's own unsubscribe link (RFC 8058) and conversation link.
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from inboxes.domains import inbox_sender
 from inboxes.selectors import organization_addresses
 from threads.client_access import client_link_appended
-from threads.models import Message, OutboundMail, Thread
+from threads.models import Message, OutboundMail, Suppression, Thread
 from threads.outbound.compose import (
     _client_recipients,
     _threading_headers,
@@ -21,7 +22,6 @@ from threads.outbound.compose import (
     thread_subject,
 )
 from threads.outbound.outbox import outbox_enqueue_many
-from threads.outbound.tracking import address_suppressed
 from threads.services import message_id_key, thread_message_added
 from tisket.lib.unsubscribe import unsubscribe_footer, unsubscribe_headers, unsubscribe_url
 from tisket.models import Membership
@@ -66,10 +66,16 @@ def status_mail_send(
             pairs=[(organization_id, a) for a in recipients], category=mail.category
         )
     }
+    # Bounced or complained lately: no automatic mail for a while.
+    bouncing = set(
+        Suppression.objects.filter(
+            organization_id=organization_id, address__in=recipients, until__gt=timezone.now()
+        ).values_list("address", flat=True)
+    )
     plan = []
     for address in recipients:
-        if address_suppressed(organization_id=organization_id, address=address):
-            continue  # it bounced or complained: no automatic mail for a while
+        if address in bouncing:
+            continue
         if address in unsubscribed:
             if mail.text_when_unsubscribed:
                 plan.append((address, mail.text_when_unsubscribed, False))
