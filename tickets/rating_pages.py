@@ -56,14 +56,13 @@ def rating_choose(request: HttpRequest, token: str, score: int) -> HttpResponse:
     return _page(request, token, chosen=score, chosen_word=SCORE_WORDS[score])
 
 
-@csrf_exempt
 @require_safe
 def rating_page(request: HttpRequest, token: str) -> HttpResponse:
     """Where the rating stands: the score given, and the comment box while it is empty."""
     return _page(request, token)
 
 
-@csrf_exempt
+@csrf_exempt  # checked by csrf_protect_no_referrer: the page sends no Referer
 @require_POST
 @csrf_protect_no_referrer
 def rating_record(request: HttpRequest, token: str) -> HttpResponse:
@@ -82,7 +81,7 @@ def rating_record(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(reverse("rating:page", kwargs={"token": token}) + "?thanks=1")
 
 
-@csrf_exempt
+@csrf_exempt  # checked by csrf_protect_no_referrer, as above
 @require_POST
 @csrf_protect_no_referrer
 def rating_comment(request: HttpRequest, token: str) -> HttpResponse:

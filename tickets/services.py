@@ -179,6 +179,9 @@ def ticket_set_status(
     inboxes say (tickets.client_mail); summary is the agent's word on a resolution."""
     new = Ticket.Status(status)
     old = ticket.status
+    summary = summary.strip()
+    if summary and new != Ticket.Status.RESOLVED:
+        raise TicketError("A summary goes with a resolution only.")
     if new == old:
         return ticket
     fields = ["status", "updated_at"]
@@ -194,14 +197,11 @@ def ticket_set_status(
     _threads_follow_status(ticket)
     events.ticket_status_event(ticket=ticket, actor=actor, old=old, new=new)
     sla.sla_status_changed(ticket, old=old, now=ticket.updated_at)
+    threads = list(Thread.objects.filter(ticket_link__ticket=ticket).select_related("inbox"))
     client_mail.status_mails_queue(
-        threads=list(Thread.objects.filter(ticket_link__ticket=ticket).select_related("inbox")),
-        ticket=ticket,
-        old=old,
-        new=new,
-        actor=actor,
-        summary=summary,
+        threads=threads, ticket=ticket, old=old, new=new, actor=actor, summary=summary
     )
+    _summary_as_reply(threads=threads, summary=summary, actor=actor)
     if new == Ticket.Status.RESOLVED:
         _incident_resolve_children(parent=ticket, actor=actor)
     return ticket
@@ -460,20 +460,27 @@ def conversation_set_status(
 
     summary, on a resolution, is the agent's word to the client in the resolved mail;
     where the inbox sends no such mail, it goes as a reply, never lost."""
-    summary = summary.strip()
-    if summary and status != Ticket.Status.RESOLVED:
-        raise TicketError("A summary goes with a resolution only.")
-    if summary and thread is not None and not thread.inbox.mail_on_resolved:
-        thread_reply_send(thread=thread, author=actor, body=summary)
-        summary = ""
     if ticket is not None:
         ticket_set_status(ticket=ticket, status=status, actor=actor, summary=summary)
-    else:
-        old = thread.status
-        thread_set_status(thread=thread, status=status, actor=actor)
-        client_mail.status_mails_queue(
-            threads=[thread], ticket=None, old=old, new=status, actor=actor, summary=summary
-        )
+        return
+    summary = summary.strip()
+    if summary and status != Thread.Status.RESOLVED:
+        raise TicketError("A summary goes with a resolution only.")
+    old = thread.status
+    thread_set_status(thread=thread, status=status, actor=actor)
+    client_mail.status_mails_queue(
+        threads=[thread], ticket=None, old=old, new=status, actor=actor, summary=summary
+    )
+    _summary_as_reply(threads=[thread], summary=summary, actor=actor)
+
+
+def _summary_as_reply(*, threads: list[Thread], summary: str, actor: Membership | None) -> None:
+    """A summary where the inbox sends no resolved mail goes as a reply: never lost."""
+    if not summary or actor is None:
+        return
+    for thread in threads:
+        if not thread.inbox.mail_on_resolved:
+            thread_reply_send(thread=thread, author=actor, body=summary)
 
 
 def ticket_reply_sent(*, thread: Thread, message: Message, actor: Membership | None) -> None:

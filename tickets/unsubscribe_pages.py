@@ -59,7 +59,7 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
     return _render(request, token, subscription)
 
 
-@csrf_exempt
+@csrf_exempt  # checked by csrf_protect_no_referrer: the page sends no Referer
 @require_POST
 @csrf_protect_no_referrer
 def resubscribe_page(request: HttpRequest, token: str) -> HttpResponse:

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from inboxes.services import inbox_update
+from tests.conftest import api_client
 from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads.models import Message, OutboundMail, Suppression
 from tickets import services as tickets
@@ -229,8 +230,6 @@ def test_the_reply_box_resolves_with_its_text_as_the_summary(
 
 
 def test_the_inbox_settings_page_and_api_switch_the_status_mails(acme, inbox, web):
-    from tests.conftest import api_client
-
     response = api_client(acme.admin).patch(
         f"/api/v1/inboxes/{inbox.pk}/",
         {"mail_on_waiting": True, "status_mail_to_participants": True},
@@ -261,3 +260,31 @@ def test_an_address_that_bounced_gets_no_status_mail(
     with django_capture_on_commit_callbacks(execute=True):
         tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=acme.agent)
     assert [r for r, _ in smtp.received] == [[BOB]]
+
+
+def test_the_api_resolves_with_a_summary_and_refuses_one_without_resolving(
+    acme, inbox, queue, smtp, django_capture_on_commit_callbacks
+):
+    _thread, ticket = conversation()
+    api = api_client(acme.agent)
+    url = f"/api/v1/tickets/{ticket.reference}/"
+    refused = api.patch(url, {"status": "open", "summary": "Hi"}, format="json")
+    assert refused.status_code == 400 and "summary" in refused.json()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = api.patch(url, {"status": "resolved", "summary": "Done, *really*."}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    [(_, sent)] = smtp.received
+    assert "Done, *really*." in text_of(sent) and RATE_LINK.search(text_of(sent))
+
+
+def test_a_conversation_without_ticket_is_told_through_the_api_too(
+    acme, inbox, smtp, django_capture_on_commit_callbacks
+):
+    thread = deliver_without_ticket(make_mail()).thread
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(acme.agent).patch(
+            f"/api/v1/threads/{thread.reference}/", {"status": "resolved"}, format="json"
+        )
+    assert response.status_code == 200
+    [(_, sent)] = smtp.received
+    assert "is resolved" in text_of(sent)

@@ -17,13 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inboxes.models import Inbox
-from threads import outbound, selectors, services
+from threads import outbound, selectors
 from threads.downloads import attachment_response
 from threads.models import Attachment, Message, OutboundMail, Suppression, Thread
 from tickets import visibility
 from tickets.conversations import conversation_start
 from tickets.models import Ticket
-from tickets.services import thread_reply_send
+from tickets.services import conversation_set_status, thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
 from tisket.api_schema import ErrorSerializer
@@ -242,8 +242,12 @@ class ThreadDetailApi(OrganizationApiMixin, GenericAPIView):
         )
         serializer = ThreadUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.thread_set_status(
-            thread=thread, status=serializer.validated_data["status"], actor=self.membership
+        # The conversation's one entry: it tells the client as the inbox says.
+        conversation_set_status(
+            thread=thread,
+            ticket=None,
+            status=serializer.validated_data["status"],
+            actor=self.membership,
         )
         thread = selectors.thread_get(
             organization=self.organization,

@@ -94,8 +94,20 @@ class TicketUpdateSerializer(serializers.Serializer):
     customer_organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
     priority = serializers.ChoiceField(Ticket.Priority.choices, required=False)
     status = serializers.ChoiceField(Ticket.Status.choices, required=False)
+    summary = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20_000,
+        help_text="With status resolved: the agent's summary in the client's resolved mail "
+        "(Markdown).",
+    )
     queue = serializers.IntegerField(required=False, allow_null=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+    def validate(self, data: dict) -> dict:
+        if data.get("summary", "").strip() and data.get("status") != Ticket.Status.RESOLVED:
+            raise serializers.ValidationError({"summary": 'Only with "status": "resolved".'})
+        return data
 
 
 class AssignSerializer(serializers.Serializer):
@@ -207,11 +219,14 @@ class TicketDetailApi(TicketsApiMixin, GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         new_status = data.pop("status", None)
+        summary = data.pop("summary", "")
         if "queue" in data:
             data["queue"] = self.queue(data["queue"])
         services.ticket_update(ticket=ticket, actor=self.membership, **data)
         if new_status is not None:
-            services.ticket_set_status(ticket=ticket, status=new_status, actor=self.membership)
+            services.ticket_set_status(
+                ticket=ticket, status=new_status, actor=self.membership, summary=summary
+            )
         return Response(TicketSerializer(self.ticket(reference)).data)
 
 
