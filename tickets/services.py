@@ -182,6 +182,8 @@ def ticket_set_status(
     summary = summary.strip()
     if summary and new != Ticket.Status.RESOLVED:
         raise TicketError("A summary goes with a resolution only.")
+    if new == old and summary:
+        raise ConflictError(f"{ticket.reference} is resolved already: send the summary as a reply.")
     if new == old:
         return ticket
     fields = ["status", "updated_at"]

@@ -12,6 +12,7 @@ from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads.models import Message, OutboundMail, Suppression
 from tickets import services as tickets
 from tickets.models import Ticket
+from tisket.errors import ConflictError
 from tisket.lib.unsubscribe import CONVERSATION_UPDATES, Subscription
 from tisket.models import Role
 from tisket.unsubscriptions import unsubscribe
@@ -204,6 +205,11 @@ def test_a_summary_needs_a_resolution(acme, inbox, queue):
     with pytest.raises(tickets.TicketError):
         tickets.conversation_set_status(
             thread=thread, ticket=ticket, status="open", actor=acme.agent, summary="Hi"
+        )
+    tickets.ticket_set_status(ticket=ticket, status="resolved", actor=None)
+    with pytest.raises(ConflictError):  # resolved already: the words would go nowhere
+        tickets.ticket_set_status(
+            ticket=ticket, status="resolved", actor=acme.agent, summary="Done."
         )
 
 
