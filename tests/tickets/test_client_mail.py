@@ -165,6 +165,8 @@ def test_an_unsubscribed_client_gets_the_agents_summary_as_a_plain_reply_only(
     assert "Fixed on our side." in text_of(sent)
     assert not RATE_LINK.search(text_of(sent))
     assert sent["List-Unsubscribe"] is None and sent["List-Unsubscribe-Post"] is None
+    stored = Message.objects.get(thread=thread, automated_reason="status: resolved")
+    assert stored.text == "Fixed on our side."  # what was sent, not the status mail
 
 
 def test_a_summary_goes_as_a_reply_where_the_inbox_sends_no_resolved_mail(

@@ -92,9 +92,12 @@ def status_mail_send(
     }
     subject = thread_subject(thread)
     message_id = new_message_id()
-    stored = mail.text
-    if mail.mail_only and any(optional for _, _, optional in plan):
-        stored += f"\n\n{mail.mail_only_stored_as}"
+    # What was sent: the status mail, or to the unsubscribed alone, the agent's words only.
+    if any(optional for _, _, optional in plan):
+        stored = mail.text
+        stored += f"\n\n{mail.mail_only_stored_as}" if mail.mail_only else ""
+    else:
+        stored = mail.text_when_unsubscribed
     message = Message.objects.create(
         organization_id=organization_id,
         thread=thread,
