@@ -353,6 +353,13 @@ TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
 TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/", "/api/v1/threads/")
 # Days a client's signed link to their conversation (in every outbound mail) stays valid.
 TISKET_CLIENT_LINK_DAYS = env_int("TISKET_CLIENT_LINK_DAYS", 30)
+# The client portal (/hc/<org>/requests/): a sign-in link works once, for this many minutes;
+# a client's session ends after this many days without use; sign-in mails asked per hour,
+# from one address and for one email address.
+TISKET_PORTAL_SIGN_IN_MINUTES = env_int("TISKET_PORTAL_SIGN_IN_MINUTES", 15)
+TISKET_PORTAL_SESSION_DAYS = env_int("TISKET_PORTAL_SESSION_DAYS", 7)
+TISKET_PORTAL_SIGN_INS_PER_ADDRESS = env_int("TISKET_PORTAL_SIGN_INS_PER_ADDRESS", 10)
+TISKET_PORTAL_SIGN_INS_PER_EMAIL = env_int("TISKET_PORTAL_SIGN_INS_PER_EMAIL", 3)
 # Knowledge base: the largest image or file an editor may upload, and how many help-centre
 # searches one address may make per minute (the public JSON search).
 TISKET_KB_FILE_MAX_BYTES = env_int("TISKET_KB_FILE_MAX_BYTES", 5 * 1024 * 1024)

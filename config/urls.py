@@ -23,6 +23,7 @@ urlpatterns = [
     path("c/rate/", include("tickets.rating_pages")),
     path("c/unsubscribe/", include("tickets.unsubscribe_pages")),
     path("c/", include("tickets.client_pages")),
+    path("hc/<slug:org_slug>/requests/", include("tickets.portal.urls")),
     # Before the organization's pages: /hc/<org>/ is the help centre, /<org>/kb/ its editor.
     path("", include("kb.urls")),
     path("<slug:org_slug>/settings/", include("interface.settings_pages")),

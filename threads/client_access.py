@@ -23,8 +23,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from inboxes.models import Inbox
 from threads.inbound import inbound_record
-from threads.models import InboundMail, Message, Participant, Thread
+from threads.models import Attachment, InboundMail, Message, Participant, Thread
 from tisket.errors import NotAllowedError, TisketError
 from tisket.lib.addresses import address_format, address_normalize, address_with_tag
 from tisket.lib.reply_tokens import reply_token_make
@@ -124,6 +125,52 @@ def client_link_read(*, token: str) -> ClientAccess:
     return ClientAccess(thread=thread, email=email, name=name)
 
 
+# A file of the conversation, downloaded from the client's page: a link of its own, short-lived,
+# bound to the conversation's link version and the participant, as the page is.
+FILE_SALT = "tisket.client-file"
+FILE_LINK_LIFETIME = timedelta(hours=4)
+
+
+def client_file_token(*, access: ClientAccess, attachment_id: int) -> str:
+    """A signed token for one attachment of the thread, as seen by this participant."""
+    thread = access.thread
+    value = [attachment_id, thread.pk, thread.client_link_version, access.email]
+    return signing.TimestampSigner(salt=FILE_SALT).sign_object(value, compress=True)
+
+
+def client_file_read(*, token: str) -> Attachment:
+    """The attachment a file token opens, if the client may still see it; else ClientLinkError."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise ClientLinkError("This link is not valid.")
+    try:
+        value = signing.TimestampSigner(salt=FILE_SALT).unsign_object(
+            token, max_age=FILE_LINK_LIFETIME
+        )
+        attachment_id, thread_id, version, email = value
+        attachment_id, thread_id, version = int(attachment_id), int(thread_id), int(version)
+    except signing.SignatureExpired:
+        raise ClientLinkGoneError("This link has expired; open the conversation again.") from None
+    except (signing.BadSignature, TypeError, ValueError, UnicodeError):
+        raise ClientLinkError("This link is not valid.") from None
+    attachment = (
+        Attachment.objects.select_related("message__thread")
+        .filter(pk=attachment_id, message__thread_id=thread_id)
+        .first()
+    )
+    if attachment is None or not client_sees(attachment.message):
+        raise ClientLinkError("This link is not valid.")
+    thread = attachment.message.thread
+    still = Participant.objects.filter(thread=thread, email=str(email)).exists()
+    if thread.client_link_version != version or not still:
+        raise ClientLinkGoneError("This link was withdrawn.")
+    return attachment
+
+
+def client_sees(message: Message) -> bool:
+    """Whether a client's page shows the message: all but inbound automatic mail (noise)."""
+    return message.direction == Message.Direction.OUTBOUND or not message.automated_reason
+
+
 def client_links_revoke(*, thread: Thread, actor: Membership) -> Thread:
     """Withdraw every link to the thread sent so far; the next mail carries a new one."""
     if not actor.has_role(Role.AGENT):
@@ -135,19 +182,48 @@ def client_links_revoke(*, thread: Thread, actor: Membership) -> Thread:
     return thread
 
 
-def _message_id(access: ClientAccess, body: str, nonce: str) -> str:
-    # Stable for one submission of the form (its nonce) and its text: a double
+# A client's files: as many as a mail program would reasonably attach. Their total size is
+# the inbox's max_message_bytes, the limit mail has; their type is sniffed by the pipeline.
+MAX_CLIENT_FILES = 10
+
+
+def _message_id(key: str, body: str, nonce: str, files: list[tuple[str, bytes]]) -> str:
+    # Stable for one submission of the form (its nonce), its text and files: a double
     # click or a re-sent POST is the same mail, which the pipeline stores once.
     # Not under the inbound domain: mail bearing our own Message-ID is taken
     # for a loop and flagged as automatic.
-    digest = hashlib.sha256(
-        f"{access.thread.pk}\n{access.email}\n{nonce}\n{body}".encode()
-    ).hexdigest()[:40]
+    digest = hashlib.sha256(f"{key}\n{nonce}\n{body}".encode())
+    for name, data in files:
+        digest.update(f"\n{name}\n".encode() + hashlib.sha256(data).digest())
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return f"{digest}.client-page@web.{host}"
+    return f"{digest.hexdigest()[:40]}.client-page@web.{host}"
 
 
-def client_reply_mail(*, access: ClientAccess, body: str, nonce: str) -> tuple[bytes, str]:
+def _client_mail(
+    *, name: str, email: str, to: str, subject: str, body: str, message_id: str, files
+) -> EmailMessage:
+    mail = EmailMessage()
+    try:
+        mail["From"] = address_format(name, email)
+    except (ValueError, IndexError):
+        mail["From"] = email
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail["Date"] = format_datetime(timezone.now())
+    mail["Message-ID"] = f"<{message_id}>"
+    mail.set_content(body)
+    for filename, data in files:
+        # Typed application/octet-stream whatever the browser said: the pipeline
+        # sniffs the bytes and names the file safely, as for any mail.
+        mail.add_attachment(
+            data, maintype="application", subtype="octet-stream", filename=filename or "file"
+        )
+    return mail
+
+
+def client_reply_mail(
+    *, access: ClientAccess, body: str, nonce: str, files: list[tuple[str, bytes]] = ()
+) -> tuple[bytes, str]:
     """The RFC 822 mail the client's page sends for them, and its envelope recipient."""
     from threads.outbound import thread_subject  # outbound links to these pages
 
@@ -159,39 +235,95 @@ def client_reply_mail(*, access: ClientAccess, body: str, nonce: str) -> tuple[b
         .order_by("created_at", "id")
         .values_list("message_id", flat=True)
     )
-    mail = EmailMessage()
-    try:
-        mail["From"] = address_format(access.name, access.email)
-    except (ValueError, IndexError):
-        mail["From"] = access.email
-    mail["To"] = recipient
-    mail["Subject"] = thread_subject(thread)
-    mail["Date"] = format_datetime(timezone.now())
-    mail["Message-ID"] = f"<{_message_id(access, body, nonce)}>"
+    mail = _client_mail(
+        name=access.name,
+        email=access.email,
+        to=recipient,
+        subject=thread_subject(thread),
+        body=body,
+        message_id=_message_id(f"{thread.pk}\n{access.email}", body, nonce, list(files)),
+        files=files,
+    )
     if ids:
         mail["In-Reply-To"] = f"<{ids[-1]}>"
         kept = ids if len(ids) <= 20 else [ids[0], *ids[-19:]]
         mail["References"] = " ".join(f"<{i}>" for i in kept)
-    mail.set_content(body)
     return mail.as_bytes(), recipient
 
 
-def client_reply_record(*, access: ClientAccess, body: str, nonce: str = "") -> InboundMail:
-    """Record the client's reply as a mail for the inbound pipeline, as if they had mailed it.
-
-    The same body and nonce make the same bytes: a form posted twice is one mail.
-    """
+def _clean_body(body: str) -> str:
     body = body.replace("\r\n", "\n").strip()
     if not body:
         raise ClientReplyError("Write a message first.")
     if len(body) > MAX_REPLY_CHARS:
         raise ClientReplyError(f"A message can be {MAX_REPLY_CHARS:,} characters at most.")
+    return body
+
+
+def _check_files(files: list[tuple[str, bytes]], *, max_bytes: int) -> None:
+    """The files a client attaches: refused at once, with the reason, past mail's limits."""
+    if len(files) > MAX_CLIENT_FILES:
+        raise ClientReplyError(f"Attach {MAX_CLIENT_FILES} files at most.")
+    if any(not data for _, data in files):
+        raise ClientReplyError("One of the files is empty.")
+    if sum(len(data) for _, data in files) > max_bytes:
+        limit = max_bytes // (1024 * 1024)
+        raise ClientReplyError(f"The files are more than {limit} MB together; send fewer.")
+
+
+def _nonce(nonce: str, body: str) -> str:
+    if NONCE_RE.fullmatch(nonce or ""):
+        return nonce
+    return hashlib.sha256(f"{timezone.now().isoformat()}{body}".encode()).hexdigest()[:32]
+
+
+def client_reply_record(
+    *, access: ClientAccess, body: str, nonce: str = "", files: list[tuple[str, bytes]] = ()
+) -> InboundMail:
+    """Record the client's reply as a mail for the inbound pipeline, as if they had mailed it.
+
+    The same body, files and nonce make the same Message-ID: a form posted twice is one mail.
+    """
+    body = _clean_body(body)
     if access.thread.status == Thread.Status.CLOSED:
         raise ClientReplyError(
             "This conversation is closed. Write to us by mail to start a new one."
         )
-    if not NONCE_RE.fullmatch(nonce or ""):
-        nonce = hashlib.sha256(f"{timezone.now().isoformat()}{body}".encode()).hexdigest()[:32]
-    raw, recipient = client_reply_mail(access=access, body=body, nonce=nonce)
+    files = list(files)
+    _check_files(files, max_bytes=access.thread.inbox.max_message_bytes)
+    raw, recipient = client_reply_mail(
+        access=access, body=body, nonce=_nonce(nonce, body), files=files
+    )
     row, _ = inbound_record(raw=raw, source=SOURCE, recipient=recipient)
+    return row
+
+
+def client_request_record(
+    *,
+    inbox: Inbox,
+    email: str,
+    name: str = "",
+    subject: str,
+    body: str,
+    nonce: str = "",
+    files: list[tuple[str, bytes]] = (),
+) -> InboundMail:
+    """Record a new request from the portal's form as a mail to the inbox, as if mailed."""
+    subject = " ".join(subject.split())[:200]
+    if not subject:
+        raise ClientReplyError("Give your request a subject.")
+    body = _clean_body(body)
+    files = list(files)
+    _check_files(files, max_bytes=inbox.max_message_bytes)
+    nonce = _nonce(nonce, body)
+    mail = _client_mail(
+        name=name,
+        email=email,
+        to=inbox.address,
+        subject=subject,
+        body=body,
+        message_id=_message_id(f"{inbox.pk}\n{email}\n{subject}", body, nonce, files),
+        files=files,
+    )
+    row, _ = inbound_record(raw=mail.as_bytes(), source=SOURCE, recipient=inbox.address)
     return row

@@ -122,6 +122,10 @@ class Message(models.Model):
     # sent twice, it is stored and mailed once.
     idempotency_key = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Outbound only: when a client first opened the conversation with this message in it
+    # (the portal or their signed link), and who; the agent sees "read by the client".
+    client_read_at = models.DateTimeField(null=True, blank=True)
+    client_read_by = models.CharField(max_length=320, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -374,3 +378,48 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} until {self.until:%Y-%m-%d}"
+
+
+class ClientSignIn(models.Model):
+    """A one-time link that signs a client in to their organization's portal.
+
+    Only the token's SHA-256 is kept. It works once (`used_at`, set by a
+    conditional UPDATE) and until `expires_at`.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=320)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "client sign-in link"
+
+    def __str__(self) -> str:
+        return f"{self.email} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class ClientSession(models.Model):
+    """A client signed in to one organization's portal; their cookie holds the key.
+
+    Apart from members' logins: it opens the conversations of one address in one
+    organization and nothing else. Only the key's SHA-256 is kept.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=320)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "client portal session"
+
+    def __str__(self) -> str:
+        return f"{self.email} since {self.created_at:%Y-%m-%d %H:%M}"

@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.utils import timezone, translation
 
 REPLY_PATH_ENDS = ("/reply/", "/threads/new/")
+CLIENT_PATHS = ("/c/", "/hc/")
+CLIENT_UPLOAD_ENDS = ("/reply/", "/requests/new/")
 # Paths whose every answer, errors included, is JSON.
 JSON_PATHS = ("/api/", "/anymail/")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -27,9 +29,13 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        large = request.path.startswith(settings.TISKET_LARGE_REQUEST_PATHS) or (
+        path = request.path
+        large = (
+            path.startswith(settings.TISKET_LARGE_REQUEST_PATHS)
             # The reply box and the new conversation form carry attachments.
-            request.path.endswith(REPLY_PATH_ENDS) and "/threads/" in request.path
+            or (path.endswith(REPLY_PATH_ENDS) and "/threads/" in path)
+            # So do a client's reply (their link's page, the portal) and new request.
+            or (path.startswith(CLIENT_PATHS) and path.endswith(CLIENT_UPLOAD_ENDS))
         )
         limit = (
             settings.TISKET_INBOUND_MAX_REQUEST_BYTES

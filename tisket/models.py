@@ -487,6 +487,8 @@ class LoginThrottle(models.Model):
         RESET_ADDRESS = "reset-ip", "Password resets asked from one address"
         RESET_ACCOUNT = "reset-ac", "Password resets asked for one account"
         TOTP = "totp", "Second-factor codes of one account"
+        PORTAL_ADDRESS = "hc-ip", "Portal sign-in links asked from one address"
+        PORTAL_EMAIL = "hc-mail", "Portal sign-in links asked for one email address"
 
     scope = models.CharField(max_length=8, choices=Scope.choices)
     key_hash = models.CharField(max_length=64)

@@ -521,8 +521,11 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
 PROFILE_FIELDS = ("full_name", "handle", "signature", "timezone", "language")
 
 
-def _rate_take(*, scope: str, value: str, limit: int, window: int) -> bool:
-    """Count one request of this key; False once it made `limit` within `window` seconds."""
+def rate_take(*, scope: str, value: str, limit: int, window: int) -> bool:
+    """Count one request of this key; False once it made `limit` within `window` seconds.
+
+    The count is a row (LoginThrottle), so every process and worker shares it.
+    """
     now = timezone.now()
     key_hash = salted_hmac("tisket.rate", f"{scope}:{value}", algorithm="sha256").hexdigest()
     with transaction.atomic():
@@ -543,13 +546,13 @@ def password_reset_allowed(*, email: str, address: str) -> bool:
 
     Counted whether the account exists or not, so the answer tells nothing about it.
     """
-    by_address = _rate_take(
+    by_address = rate_take(
         scope=LoginThrottle.Scope.RESET_ADDRESS,
         value=address,
         limit=settings.TISKET_PASSWORD_RESETS_PER_ADDRESS,
         window=3600,
     )
-    return by_address and _rate_take(
+    return by_address and rate_take(
         scope=LoginThrottle.Scope.RESET_ACCOUNT,
         value=UserManager.normalize(email),
         limit=settings.TISKET_PASSWORD_RESETS_PER_ACCOUNT,

@@ -10,8 +10,9 @@ new conversation is acknowledged (threads.outbound.auto_ack_after_ingest).
 
 from django.db import transaction
 
+from inboxes.models import Inbox
 from threads import inbound, outbound
-from threads.client_access import ClientAccess, client_reply_record
+from threads.client_access import ClientAccess, client_reply_record, client_request_record
 from threads.inbound import InboundResult, InboundStateError, quarantine_discard
 from threads.models import InboundMail
 from tickets.intake.effects import tickets_after_ingest
@@ -22,6 +23,7 @@ __all__ = [
     "InboundResult",
     "InboundStateError",
     "client_reply_send",
+    "client_request_send",
     "mail_after_store",
     "mail_process",
     "mail_process_many",
@@ -78,9 +80,33 @@ def mail_release(*, inbound_mail: InboundMail, actor: Membership | None) -> Inbo
     )
 
 
-def client_reply_send(*, access: ClientAccess, body: str, nonce: str = "") -> InboundResult:
+def client_reply_send(
+    *, access: ClientAccess, body: str, nonce: str = "", files: list[tuple[str, bytes]] = ()
+) -> InboundResult:
     """The client's reply from their page, through the pipeline as if they had mailed it."""
-    row = client_reply_record(access=access, body=body, nonce=nonce)
+    row = client_reply_record(access=access, body=body, nonce=nonce, files=files)
+    return _processed(row)
+
+
+def client_request_send(
+    *,
+    inbox: Inbox,
+    email: str,
+    name: str = "",
+    subject: str,
+    body: str,
+    nonce: str = "",
+    files: list[tuple[str, bytes]] = (),
+) -> InboundResult:
+    """A new request from the client portal's form, through the pipeline as if mailed to the
+    inbox: the same thread, ticket, acknowledgement and SLA as a mail."""
+    row = client_request_record(
+        inbox=inbox, email=email, name=name, subject=subject, body=body, nonce=nonce, files=files
+    )
+    return _processed(row)
+
+
+def _processed(row: InboundMail) -> InboundResult:
     result = mail_process(inbound_id=row.pk)
     if result is None:  # the very same bytes came before (a double click): done already
         row = InboundMail.objects.defer("raw_data").get(pk=row.pk)

@@ -7,7 +7,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from tickets import client_views
-from tickets.client_pages import client_page_as_seen, csrf_protect_no_referrer
+from tickets.client_conversation import client_page_as_seen
+from tickets.client_pages import csrf_protect_no_referrer, private_page
 from tickets.views.conversation.common import thread_or_404
 from tisket.errors import TisketError
 from tisket.models import Role
@@ -38,7 +39,7 @@ def client_view_page(request: HttpRequest, client_view: int) -> HttpResponse:
     except client_views.ClientViewGoneError as error:
         context = {"heading": "This session has ended", "text": str(error), "howto": False}
         return render(request, "client/notice.html", context, status=410)
-    return client_page_as_seen(request, view=view)
+    return private_page(client_page_as_seen(request, view=view))
 
 
 @csrf_exempt

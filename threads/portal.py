@@ -1,0 +1,192 @@
+"""The client portal's sign-in and sessions, and what a client has read.
+
+A client asks for a sign-in link on their organization's portal; the link works
+once, for TISKET_PORTAL_SIGN_IN_MINUTES, and opens a session of its own (not a
+member's login) that sees the conversations of that address in that
+organization. Any valid address may ask, so that a new client can open a
+request on the web; the page answers the same whatever the address, and the
+requests are limited per address and per email address in database rows.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from inboxes.selectors import organization_addresses
+from kb.selectors import help_centre_for
+from threads.client_access import ClientAccess
+from threads.models import ClientSession, ClientSignIn, Message, Participant, Thread
+from threads.outbound.members import address_mail
+from tisket.errors import TisketError
+from tisket.lib.addresses import address_is_valid, address_normalize
+from tisket.models import LoginThrottle, Membership, Organization
+from tisket.services import rate_take
+
+MAX_KEY_LENGTH = 100
+# A session's last use is written at most this often: not a write on every page.
+SEEN_EVERY = timedelta(minutes=5)
+
+
+class PortalLinkError(TisketError):
+    """A sign-in link that is not one of ours."""
+
+    status_code = 404
+
+
+class PortalLinkGoneError(PortalLinkError):
+    """A sign-in link used already, or expired."""
+
+    status_code = 410
+
+
+class PortalAddressError(TisketError):
+    """Not an email address."""
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def portal_sign_in_allowed(*, email: str, address: str) -> bool:
+    """Count one sign-in mail asked for the email address from this client address.
+
+    Counted whether the email address is known or not, so the answer tells nothing.
+    """
+    by_address = rate_take(
+        scope=LoginThrottle.Scope.PORTAL_ADDRESS,
+        value=address,
+        limit=settings.TISKET_PORTAL_SIGN_INS_PER_ADDRESS,
+        window=3600,
+    )
+    return by_address and rate_take(
+        scope=LoginThrottle.Scope.PORTAL_EMAIL,
+        value=email,
+        limit=settings.TISKET_PORTAL_SIGN_INS_PER_EMAIL,
+        window=3600,
+    )
+
+
+def portal_email_clean(email: str) -> str:
+    """The address a client typed, normalized; PortalAddressError when it is none."""
+    email = address_normalize(email or "")
+    if not address_is_valid(email):
+        raise PortalAddressError("Enter your email address, like name@example.com.")
+    return email
+
+
+def portal_sign_in_request(*, organization: Organization, email: str) -> ClientSignIn | None:
+    """Mail a one-time sign-in link to a client; None for an address that gets no mail.
+
+    The organization's own addresses and its members get none (members sign in
+    to the desk). The caller answers the same either way, and limits the asks first.
+    """
+    email = portal_email_clean(email)
+    own = organization_addresses(organization_id=organization.pk)
+    members = Membership.objects.filter(organization=organization, user__email__iexact=email)
+    if email in own or members.exists():
+        return None
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    minutes = settings.TISKET_PORTAL_SIGN_IN_MINUTES
+    row = ClientSignIn.objects.create(
+        organization=organization,
+        email=email,
+        token_hash=_digest(token),
+        created_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    path = reverse("portal:sign-in-confirm", kwargs={"org_slug": organization.slug, "token": token})
+    title = str(help_centre_for(organization=organization))
+    text = (
+        f"Hello,\n\nsomeone, we hope you, asked to sign in to {title} with this address. "
+        f"Open this link within {minutes} minutes to see your requests; it works once:\n\n"
+        f"{settings.SITE_URL.rstrip('/')}{path}\n\n"
+        "If you did not ask for it, ignore this mail: nobody can sign in without the link."
+    )
+    address_mail(
+        organization_id=organization.pk, to=email, subject=f"Sign in to {title}", text=text
+    )
+    return row
+
+
+def portal_sign_in_redeem(*, organization: Organization, token: str) -> tuple[ClientSession, str]:
+    """Use a sign-in link: once, before it expires. Returns the new session and its key."""
+    if not token or len(token) > MAX_KEY_LENGTH:
+        raise PortalLinkError("This sign-in link is not valid.")
+    row = ClientSignIn.objects.filter(organization=organization, token_hash=_digest(token)).first()
+    if row is None:
+        raise PortalLinkError("This sign-in link is not valid.")
+    now = timezone.now()
+    # The conditional UPDATE is the single use: of two tabs posting it at once, one wins.
+    taken = ClientSignIn.objects.filter(pk=row.pk, used_at__isnull=True, expires_at__gt=now).update(
+        used_at=now
+    )
+    if not taken:
+        raise PortalLinkGoneError("This sign-in link was used already, or has expired.")
+    key = secrets.token_urlsafe(32)
+    session = ClientSession.objects.create(
+        organization=organization,
+        email=row.email,
+        key_hash=_digest(key),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(days=settings.TISKET_PORTAL_SESSION_DAYS),
+    )
+    return session, key
+
+
+def portal_session_open(*, organization: Organization, key: str) -> ClientSession | None:
+    """The live session this key opens in this organization; its idle expiry moves ahead."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        return None
+    now = timezone.now()
+    session = ClientSession.objects.filter(
+        organization=organization, key_hash=_digest(key), ended_at__isnull=True, expires_at__gt=now
+    ).first()
+    if session is not None and session.last_seen_at <= now - SEEN_EVERY:
+        session.last_seen_at = now
+        session.expires_at = now + timedelta(days=settings.TISKET_PORTAL_SESSION_DAYS)
+        session.save(update_fields=["last_seen_at", "expires_at"])
+    return session
+
+
+def portal_session_end(*, session: ClientSession) -> None:
+    """Sign the client out: the key opens nothing any more."""
+    ClientSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+        ended_at=timezone.now()
+    )
+
+
+def portal_threads(*, session: ClientSession) -> QuerySet[Thread]:
+    """The conversations of the session's address in its organization."""
+    return Thread.objects.filter(
+        organization_id=session.organization_id, participants__email=session.email
+    )
+
+
+def portal_access(*, session: ClientSession, reference: str) -> ClientAccess | None:
+    """The session's address on one of its conversations, or None (not theirs, or none)."""
+    thread = (
+        Thread.objects.select_related("inbox__organization", "organization")
+        .filter(organization_id=session.organization_id, reference=reference)
+        .first()
+    )
+    if thread is None:
+        return None
+    participant = Participant.objects.filter(thread=thread, email=session.email).first()
+    if participant is None:
+        return None
+    name = participant.name or (thread.client_name if session.email == thread.client_email else "")
+    return ClientAccess(thread=thread, email=session.email, name=name)
+
+
+def client_messages_read(*, thread: Thread, email: str) -> int:
+    """The client opened the conversation: the desk's messages in it are read, first time counts."""
+    return Message.objects.filter(
+        thread=thread, direction=Message.Direction.OUTBOUND, client_read_at__isnull=True
+    ).update(client_read_at=timezone.now(), client_read_by=email)

@@ -1,0 +1,277 @@
+"""The client portal's pages: sign-in by email, the list of one's requests, a request, a new one.
+
+A client signs in with a one-time link mailed to them (threads.portal) and
+gets a cookie of their own, scoped to this organization's portal path: it is
+no member's login and opens nothing else. A conversation is looked up within
+the organization and among the address's own: anything else is a 404. The
+pages carry the same private headers and CSRF check as the signed link's.
+"""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
+
+from kb.selectors import help_centre_for
+from threads.client_access import ClientAccess, ClientReplyError
+from threads.models import ClientSession, InboundMail
+from threads.portal import (
+    PortalAddressError,
+    PortalLinkError,
+    PortalLinkGoneError,
+    portal_access,
+    portal_email_clean,
+    portal_session_end,
+    portal_session_open,
+    portal_sign_in_allowed,
+    portal_sign_in_redeem,
+    portal_sign_in_request,
+)
+from tickets.client_conversation import (
+    PageUrls,
+    conversation_close,
+    conversation_page,
+    conversation_rate,
+    conversation_reopen,
+    conversation_reply,
+    uploaded_files,
+)
+from tickets.client_pages import csrf_protect_no_referrer, private_page
+from tickets.intake import client_request_send
+from tickets.portal.selectors import portal_conversations, portal_inbox, portal_rows
+from tisket.lib.requests import client_address
+from tisket.models import Organization
+
+COOKIE = "tisket_portal"
+PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class Portal:
+    """The organization's portal as its pages show it, and who is signed in (if anyone)."""
+
+    organization: Organization
+    title: str
+    session: ClientSession | None = None
+
+    @property
+    def email(self) -> str:
+        return self.session.email if self.session is not None else ""
+
+    @property
+    def slug(self) -> str:
+        return self.organization.slug
+
+
+def _cookie_path(organization: Organization) -> str:
+    return reverse("portal:home", kwargs={"org_slug": organization.slug})
+
+
+def _portal(request: HttpRequest, org_slug: str) -> Portal:
+    organization = get_object_or_404(Organization, slug=org_slug)
+    session = portal_session_open(organization=organization, key=request.COOKIES.get(COOKIE, ""))
+    title = str(help_centre_for(organization=organization))
+    return Portal(organization=organization, title=title, session=session)
+
+
+def _render(request: HttpRequest, template: str, portal: Portal, status: int = 200, **context):
+    return render(request, template, {"portal": portal, **context}, status=status)
+
+
+def portal_page(*, signed_in: bool = True, post: bool = False) -> Callable:
+    """A portal page: its organization and session found, private headers, CSRF on POST.
+
+    Pages for the signed-in send anyone else to the sign-in form.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, org_slug: str, **kwargs) -> HttpResponse:
+            portal = _portal(request, org_slug)
+            if signed_in and portal.session is None:
+                response = redirect("portal:sign-in", org_slug=org_slug)
+            else:
+                response = view(request, portal, **kwargs)
+            return private_page(response)
+
+        # Django's CSRF check, but for pages that send no Referer (tickets.client_pages).
+        checked = csrf_protect_no_referrer(wrapper)
+        return csrf_exempt(require_POST(checked) if post else checked)
+
+    return decorate
+
+
+# --- Signing in ----------------------------------------------------------------------
+
+
+@portal_page(signed_in=False)
+def sign_in(request: HttpRequest, portal: Portal) -> HttpResponse:
+    if request.method == "POST":
+        return _sign_in_post(request, portal)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    if portal.session is not None:
+        return redirect("portal:home", org_slug=portal.slug)
+    return _render(request, "portal/sign_in.html", portal)
+
+
+def _sign_in_post(request: HttpRequest, portal: Portal) -> HttpResponse:
+    typed = request.POST.get("email", "")[:320]
+    try:
+        email = portal_email_clean(typed)
+    except PortalAddressError as error:
+        return _render(request, "portal/sign_in.html", portal, 400, email=typed, error=str(error))
+    if not portal_sign_in_allowed(email=email, address=client_address(request)):
+        error = "Too many sign-in links were asked for. Try again in an hour."
+        return _render(request, "portal/sign_in.html", portal, 429, email=typed, error=error)
+    # The same page whether the address is known, a member's, or new: it tells nothing.
+    portal_sign_in_request(organization=portal.organization, email=email)
+    minutes = settings.TISKET_PORTAL_SIGN_IN_MINUTES
+    return _render(request, "portal/sign_in_sent.html", portal, email=email, minutes=minutes)
+
+
+@portal_page(signed_in=False)
+def sign_in_confirm(request: HttpRequest, portal: Portal, token: str) -> HttpResponse:
+    """The link of the mail: a button that signs in on POST (mail scanners only GET links)."""
+    if request.method == "POST":
+        return _sign_in_confirm_post(request, portal, token)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    return _render(request, "portal/sign_in_confirm.html", portal, token=token)
+
+
+def _sign_in_confirm_post(request: HttpRequest, portal: Portal, token: str) -> HttpResponse:
+    try:
+        _session, key = portal_sign_in_redeem(organization=portal.organization, token=token)
+    except PortalLinkGoneError as error:
+        return _render(request, "portal/sign_in.html", portal, 410, error=str(error))
+    except PortalLinkError as error:
+        return _render(request, "portal/sign_in.html", portal, 404, error=str(error))
+    if portal.session is not None:
+        portal_session_end(session=portal.session)
+    response = redirect("portal:home", org_slug=portal.slug)
+    response.set_cookie(
+        COOKIE,
+        key,
+        max_age=settings.TISKET_PORTAL_SESSION_DAYS * 86400,
+        path=_cookie_path(portal.organization),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@portal_page(post=True)
+def sign_out(request: HttpRequest, portal: Portal) -> HttpResponse:
+    portal_session_end(session=portal.session)
+    response = redirect("portal:sign-in", org_slug=portal.slug)
+    response.delete_cookie(COOKIE, path=_cookie_path(portal.organization))
+    return response
+
+
+# --- The client's requests -----------------------------------------------------------
+
+
+@portal_page()
+@require_safe
+def home(request: HttpRequest, portal: Portal) -> HttpResponse:
+    """Every conversation of the signed-in address in this organization."""
+    page = Paginator(portal_conversations(session=portal.session), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    rows = portal_rows(page.object_list)
+    tz = portal.organization.timezone
+    return _render(request, "portal/list.html", portal, page=page, rows=rows, tz=tz)
+
+
+@portal_page()
+def request_new(request: HttpRequest, portal: Portal) -> HttpResponse:
+    inbox = portal_inbox(organization=portal.organization)
+    if inbox is None:
+        raise Http404("This organization takes no requests yet.")
+    if request.method == "POST":
+        return _request_new_post(request, portal, inbox)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405)
+    return _render(request, "portal/new.html", portal, form={"nonce": secrets.token_urlsafe(16)})
+
+
+def _request_new_post(request: HttpRequest, portal: Portal, inbox) -> HttpResponse:
+    subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
+    nonce = request.POST.get("nonce", "")
+    form = {"subject": subject, "body": body, "nonce": nonce}
+    try:
+        result = client_request_send(
+            inbox=inbox,
+            email=portal.email,
+            subject=subject,
+            body=body,
+            nonce=nonce,
+            files=uploaded_files(request),
+        )
+    except ClientReplyError as error:
+        return _render(request, "portal/new.html", portal, 400, form=form, error=str(error))
+    status = result.inbound.status
+    if status in (InboundMail.Status.ACCEPTED, InboundMail.Status.DUPLICATE) and result.thread:
+        reference = result.thread.reference
+        flash.success(request, f"We received your request; its reference is {reference}.")
+        return redirect("portal:thread", org_slug=portal.slug, reference=reference)
+    if status == InboundMail.Status.QUARANTINED:
+        flash.info(request, "We received your request; the team reviews it before answering.")
+        return redirect("portal:home", org_slug=portal.slug)
+    error = "We could not take your request just now. Please try again in a few minutes."
+    return _render(request, "portal/new.html", portal, 503, form=form, error=error)
+
+
+# --- One request ---------------------------------------------------------------------
+
+
+def _access(portal: Portal, reference: str) -> ClientAccess:
+    """The conversation if it is this address's, in this organization; else 404."""
+    access = portal_access(session=portal.session, reference=reference)
+    if access is None:
+        raise Http404("No such request.")
+    return access
+
+
+def _urls(portal: Portal, reference: str) -> PageUrls:
+    kwargs = {"org_slug": portal.slug, "reference": reference}
+    return PageUrls(
+        page=reverse("portal:thread", kwargs=kwargs),
+        reply=reverse("portal:thread-reply", kwargs=kwargs),
+        close=reverse("portal:thread-close", kwargs=kwargs),
+        reopen=reverse("portal:thread-reopen", kwargs=kwargs),
+        rate=reverse("portal:thread-rate", kwargs=kwargs),
+    )
+
+
+def _thread_action(action: Callable) -> Callable:
+    @portal_page(post=True)
+    def view(request: HttpRequest, portal: Portal, reference: str) -> HttpResponse:
+        access = _access(portal, reference)
+        return action(request, access, _urls(portal, reference), extra={"portal": portal})
+
+    return view
+
+
+@portal_page()
+@require_safe
+def thread(request: HttpRequest, portal: Portal, reference: str) -> HttpResponse:
+    access = _access(portal, reference)
+    return conversation_page(request, access, _urls(portal, reference), extra={"portal": portal})
+
+
+thread_reply = _thread_action(conversation_reply)
+thread_close = _thread_action(conversation_close)
+thread_reopen = _thread_action(conversation_reopen)
+thread_rate = _thread_action(conversation_rate)
