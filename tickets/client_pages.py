@@ -76,9 +76,14 @@ def _notice(request: HttpRequest, *, status: int, heading: str, text: str) -> Ht
 
 
 def _over_limit(access: ClientAccess, method: str) -> bool:
+    return client_over_limit(who=f"{access.thread.pk}:{access.email}", method=method)
+
+
+def client_over_limit(*, who: str, method: str) -> bool:
+    """Whether this client (a thread and address, or a portal session) asked too much lately."""
     limit = RATE_LIMITS.get(method, RATE_LIMITS["POST"])
-    who = hashlib.sha256(f"{access.thread.pk}:{access.email}".encode()).hexdigest()[:24]
-    key = f"tisket:client-page:{method}:{who}"
+    digest = hashlib.sha256(who.encode()).hexdigest()[:24]
+    key = f"tisket:client-page:{method}:{digest}"
     try:
         if cache.add(key, 1, timeout=RATE_WINDOW):
             return False

@@ -472,3 +472,18 @@ def test_signed_out_pages_go_to_the_sign_in_form(acme, inbox):
     for url in (portal_url(), portal_url(name="portal:new"), thread_url(thread)):
         assert Client().get(url)["Location"] == portal_url(name="portal:sign-in")
     assert Client().get("/hc/nowhere/requests/").status_code == 404
+
+
+def test_a_session_that_asks_too_much_is_slowed_down(acme, inbox, monkeypatch):
+    from tickets import client_pages
+
+    thread = conversation(acme)
+    browser = signed_in()
+    monkeypatch.setitem(client_pages.RATE_LIMITS, "GET", 3)
+    codes = [browser.get(thread_url(thread)).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_the_help_centre_links_to_the_portal(acme, inbox):
+    page = Client().get("/hc/acme/")
+    assert 'href="/hc/acme/requests/">Your requests</a>' in page.content.decode()

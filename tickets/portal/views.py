@@ -45,7 +45,7 @@ from tickets.client_conversation import (
     conversation_reply,
     uploaded_files,
 )
-from tickets.client_pages import csrf_protect_no_referrer, private_page
+from tickets.client_pages import client_over_limit, csrf_protect_no_referrer, private_page
 from tickets.intake import client_request_send
 from tickets.portal.selectors import portal_conversations, portal_inbox, portal_rows
 from tisket.lib.requests import client_address
@@ -53,6 +53,7 @@ from tisket.models import Organization
 
 COOKIE = "tisket_portal"
 PER_PAGE = 25
+SLOW_DOWN = "You sent many requests in a short time. Wait a few minutes, then try again."
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def _render(request: HttpRequest, template: str, portal: Portal, status: int = 2
 def portal_page(*, signed_in: bool = True, post: bool = False) -> Callable:
     """A portal page: its organization and session found, private headers, CSRF on POST.
 
-    Pages for the signed-in send anyone else to the sign-in form.
+    Pages for the signed-in send anyone else to the sign-in form; a session is
+    limited as a signed link is (tickets.client_pages).
     """
 
     def decorate(view: Callable) -> Callable:
@@ -99,6 +101,11 @@ def portal_page(*, signed_in: bool = True, post: bool = False) -> Callable:
             portal = _portal(request, org_slug)
             if signed_in and portal.session is None:
                 response = redirect("portal:sign-in", org_slug=org_slug)
+            elif portal.session is not None and client_over_limit(
+                who=f"portal:{portal.session.pk}", method=request.method
+            ):
+                context = {"heading": "Please slow down", "text": SLOW_DOWN, "howto": False}
+                response = render(request, "client/notice.html", context, status=429)
             else:
                 response = view(request, portal, **kwargs)
             return private_page(response)
