@@ -494,6 +494,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 3600,
     },
     "audit-sweep": {"task": "tisket.tasks.audit_sweep_task", "schedule": 24 * 3600},
+    "portal-clear": {"task": "threads.tasks.portal_clear_task", "schedule": 6 * 3600},
 }
 
 REST_FRAMEWORK = {

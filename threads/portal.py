@@ -13,7 +13,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -190,3 +190,15 @@ def client_messages_read(*, thread: Thread, email: str) -> int:
     return Message.objects.filter(
         thread=thread, direction=Message.Direction.OUTBOUND, client_read_at__isnull=True
     ).update(client_read_at=timezone.now(), client_read_by=email)
+
+
+def portal_clear() -> int:
+    """Delete expired or used sign-in links and ended or expired sessions; returns how many."""
+    now = timezone.now()
+    links, _ = ClientSignIn.objects.filter(
+        Q(expires_at__lt=now) | Q(used_at__isnull=False)
+    ).delete()
+    sessions, _ = ClientSession.objects.filter(
+        Q(expires_at__lt=now) | Q(ended_at__isnull=False)
+    ).delete()
+    return links + sessions

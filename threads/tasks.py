@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 
 from threads import outbound
+from threads.portal import portal_clear
 
 # Above the network deadline, which ends a slow conversation first; this catches the rest.
 SEND_LIMIT = settings.TISKET_MAIL_SEND_DEADLINE + 30
@@ -30,3 +31,9 @@ def outbox_send_many_task(outbound_ids: list[int]) -> int:
 def outbox_sweep_task() -> int:
     """Queue outbound mail that is due again; beat runs it every minute."""
     return len(outbound.outbox_sweep())
+
+
+@shared_task
+def portal_clear_task() -> int:
+    """Delete the portal's spent sign-in links and sessions (beat runs it every few hours)."""
+    return portal_clear()

@@ -487,3 +487,16 @@ def test_a_session_that_asks_too_much_is_slowed_down(acme, inbox, monkeypatch):
 def test_the_help_centre_links_to_the_portal(acme, inbox):
     page = Client().get("/hc/acme/")
     assert 'href="/hc/acme/requests/">Your requests</a>' in page.content.decode()
+
+
+def test_spent_sign_in_links_and_sessions_are_cleared(acme, inbox):
+    from threads.portal import portal_clear
+
+    conversation(acme)
+    browser = signed_in()  # one used link, one live session
+    Client().post(portal_url(name="portal:sign-in"), {"email": JANE})  # one live link
+    browser.post(portal_url(name="portal:sign-out"))
+    live = signed_in()
+    assert portal_clear() == 3  # two used links and the ended session
+    assert ClientSignIn.objects.count() == 1
+    assert live.get(portal_url()).status_code == 200
