@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inboxes.services import inbox_update
+from tests.conftest import api_client
 from tests.mail import deliver, make_mail
 from threads import outbound
 from threads.models import (
@@ -318,6 +319,9 @@ def test_the_page_marks_the_desks_replies_read_and_the_agent_sees_it(acme, inbox
     agent_page = web(acme.agent).get(f"/acme/threads/{thread.reference}/")
     assert "Read by the client" in agent_page.content.decode()
     assert JANE in agent_page.content.decode()
+    listed = api_client(acme.agent).get(f"/api/v1/threads/{thread.reference}/messages/").json()
+    read = {m["direction"]: m["client_read_at"] for m in listed["results"]}
+    assert read["outbound"] is not None and read["inbound"] is None
 
 
 # --- Replies and files --------------------------------------------------------------------

@@ -140,10 +140,17 @@ class MessageSerializer(serializers.ModelSerializer):
             "automated_reason",
             "sender_note",
             "sent_at",
+            "client_read_at",
             "created_at",
             "attachments",
             "delivery",
         ]
+        extra_kwargs = {
+            "client_read_at": {
+                "help_text": "For a mail we send: when a client first opened the conversation "
+                "with it (their page or the portal); null until then."
+            }
+        }
 
     @extend_schema_field(DeliverySerializer(allow_null=True))
     def get_delivery(self, message: Message) -> dict | None:
