@@ -114,13 +114,21 @@ def portal_sign_in_request(*, organization: Organization, email: str) -> ClientS
     return row
 
 
-def portal_sign_in_redeem(*, organization: Organization, token: str) -> tuple[ClientSession, str]:
-    """Use a sign-in link: once, before it expires. Returns the new session and its key."""
+def portal_sign_in_check(*, organization: Organization, token: str) -> ClientSignIn:
+    """The sign-in link, if it would still sign in; PortalLinkError otherwise. Uses nothing."""
     if not token or len(token) > MAX_KEY_LENGTH:
         raise PortalLinkError("This sign-in link is not valid.")
     row = ClientSignIn.objects.filter(organization=organization, token_hash=_digest(token)).first()
     if row is None:
         raise PortalLinkError("This sign-in link is not valid.")
+    if row.used_at is not None or row.expires_at <= timezone.now():
+        raise PortalLinkGoneError("This sign-in link was used already, or has expired.")
+    return row
+
+
+def portal_sign_in_redeem(*, organization: Organization, token: str) -> tuple[ClientSession, str]:
+    """Use a sign-in link: once, before it expires. Returns the new session and its key."""
+    row = portal_sign_in_check(organization=organization, token=token)
     now = timezone.now()
     # The conditional UPDATE is the single use: of two tabs posting it at once, one wins.
     taken = ClientSignIn.objects.filter(pk=row.pk, used_at__isnull=True, expires_at__gt=now).update(

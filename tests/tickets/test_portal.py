@@ -100,6 +100,9 @@ def test_a_sign_in_link_is_mailed_and_works_once(acme, inbox):
     again = Client().post(link)
     assert again.status_code == 410
     assert b"used already" in again.content
+    opened_again = Client().get(link)
+    assert opened_again.status_code == 410
+    assert b"Ask for a new one below" in opened_again.content
     assert ClientSession.objects.count() == 1
 
 

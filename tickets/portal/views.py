@@ -27,12 +27,12 @@ from threads.models import ClientSession, InboundMail
 from threads.portal import (
     PortalAddressError,
     PortalLinkError,
-    PortalLinkGoneError,
     portal_access,
     portal_email_clean,
     portal_session_end,
     portal_session_open,
     portal_sign_in_allowed,
+    portal_sign_in_check,
     portal_sign_in_redeem,
     portal_sign_in_request,
 )
@@ -153,16 +153,23 @@ def sign_in_confirm(request: HttpRequest, portal: Portal, token: str) -> HttpRes
         return _sign_in_confirm_post(request, portal, token)
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405)
+    try:
+        portal_sign_in_check(organization=portal.organization, token=token)
+    except PortalLinkError as error:
+        return _link_refused(request, portal, error)
     return _render(request, "portal/sign_in_confirm.html", portal, token=token)
+
+
+def _link_refused(request: HttpRequest, portal: Portal, error: PortalLinkError) -> HttpResponse:
+    text = f"{error} Ask for a new one below."
+    return _render(request, "portal/sign_in.html", portal, error.status_code, error=text)
 
 
 def _sign_in_confirm_post(request: HttpRequest, portal: Portal, token: str) -> HttpResponse:
     try:
         _session, key = portal_sign_in_redeem(organization=portal.organization, token=token)
-    except PortalLinkGoneError as error:
-        return _render(request, "portal/sign_in.html", portal, 410, error=str(error))
     except PortalLinkError as error:
-        return _render(request, "portal/sign_in.html", portal, 404, error=str(error))
+        return _link_refused(request, portal, error)
     if portal.session is not None:
         portal_session_end(session=portal.session)
     response = redirect("portal:home", org_slug=portal.slug)
