@@ -33,6 +33,7 @@ EMBEDDED_TASKS = frozenset(
         "tickets.tasks.sla_sweep_task",  # on schedule
         "tisket.tasks.sessions_clear",
         "tisket.tasks.audit_sweep_task",
+        "threads.tasks.portal_clear_task",
         "inboxes.tasks.mail_domains_check_task",
         "kb.tasks.index_articles_embed_stale",
     }
