@@ -392,11 +392,14 @@ def test_hostile_uploads_are_typed_by_content_and_named_safely(acme, inbox):
     assert types["cat.png"] not in ("image/svg+xml", "text/html", "application/xml")
     assert types["invoice.pdf"] != "application/pdf"
     assert "passwd" in types and not any("/" in a.filename for a in stored)
+    assert types["invoice.pdf"] == "text/html"  # what it is, and so only ever a download
     html = browser.get(thread_url(thread)).content.decode()
-    link = re.search(r'href="(/c/files/[^"]+/cat.png)"', html).group(1)
-    response = Client().get(link)
-    assert response["Content-Disposition"].startswith("attachment")
-    assert not response["Content-Type"].startswith(("image/svg", "text/html"))
+    for name in ("cat.png", "invoice.pdf"):
+        link = re.search(rf'href="(/c/files/[^"]+/{name})"', html).group(1)
+        response = Client().get(link)
+        assert response["Content-Disposition"].startswith("attachment"), name
+        assert response["X-Content-Type-Options"] == "nosniff"
+    assert not response["Content-Type"].startswith("application/pdf")
 
 
 def test_too_many_too_large_or_empty_files_are_refused_with_the_text_kept(acme, inbox):
