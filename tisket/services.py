@@ -522,10 +522,7 @@ PROFILE_FIELDS = ("full_name", "handle", "signature", "timezone", "language")
 
 
 def rate_take(*, scope: str, value: str, limit: int, window: int) -> bool:
-    """Count one request of this key; False once it made `limit` within `window` seconds.
-
-    The count is a row (LoginThrottle), so every process and worker shares it.
-    """
+    """Count one request of this key; False once it made `limit` within `window` seconds."""
     now = timezone.now()
     key_hash = salted_hmac("tisket.rate", f"{scope}:{value}", algorithm="sha256").hexdigest()
     with transaction.atomic():
