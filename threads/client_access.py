@@ -10,8 +10,9 @@ tickets and SLA treat it exactly like an answer by mail.
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -199,8 +200,34 @@ def _message_id(key: str, body: str, nonce: str, files: list[tuple[str, bytes]])
     return f"{digest.hexdigest()[:40]}.client-page@web.{host}"
 
 
+def client_form_nonce() -> str:
+    """A new nonce for a client's form: when it was shown (hex seconds), then random."""
+    return f"{int(timezone.now().timestamp()):x}-{secrets.token_urlsafe(12)}"
+
+
+def _form_time(nonce: str) -> datetime | None:
+    # A mail's Date is its sender's word anyway. Taking it from the form's nonce
+    # makes a form posted twice, seconds apart, the very same mail, which the
+    # pipeline stores once (its content key covers the Date). A nonce that says
+    # no time of the last day gives no Date, for the same reason.
+    now = timezone.now()
+    try:
+        shown = datetime.fromtimestamp(int(nonce.partition("-")[0], 16), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return shown if now - timedelta(days=1) <= shown <= now else None
+
+
 def _client_mail(
-    *, name: str, email: str, to: str, subject: str, body: str, message_id: str, files
+    *,
+    name: str,
+    email: str,
+    to: str,
+    subject: str,
+    body: str,
+    message_id: str,
+    files,
+    nonce: str,
 ) -> EmailMessage:
     mail = EmailMessage()
     try:
@@ -209,7 +236,9 @@ def _client_mail(
         mail["From"] = email
     mail["To"] = to
     mail["Subject"] = subject
-    mail["Date"] = format_datetime(timezone.now())
+    shown = _form_time(nonce)
+    if shown is not None:
+        mail["Date"] = format_datetime(shown)
     mail["Message-ID"] = f"<{message_id}>"
     mail.set_content(body)
     for filename, data in files:
@@ -243,6 +272,7 @@ def client_reply_mail(
         body=body,
         message_id=_message_id(f"{thread.pk}\n{access.email}", body, nonce, list(files)),
         files=files,
+        nonce=nonce,
     )
     if ids:
         mail["In-Reply-To"] = f"<{ids[-1]}>"
@@ -324,6 +354,7 @@ def client_request_record(
         body=body,
         message_id=_message_id(f"{inbox.pk}\n{email}\n{subject}", body, nonce, files),
         files=files,
+        nonce=nonce,
     )
     row, _ = inbound_record(raw=mail.as_bytes(), source=SOURCE, recipient=inbox.address)
     return row

@@ -7,7 +7,6 @@ mailed, closing and reopening set the conversation's status, a rating is the
 ticket's CSAT. Only where the forms post (PageUrls) differs.
 """
 
-import secrets
 from dataclasses import dataclass, field
 
 from django.contrib import messages as flash
@@ -16,7 +15,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from threads.client_access import ClientAccess, ClientReplyError, client_file_token
+from threads.client_access import (
+    ClientAccess,
+    ClientReplyError,
+    client_file_token,
+    client_form_nonce,
+)
 from threads.models import Attachment, InboundMail, Message, Thread
 from threads.outbound import body_html
 from threads.portal import client_messages_read
@@ -168,7 +172,7 @@ def conversation_page(
         "rating": rating,
         "scores": [(1, "Poor"), (2, "Fair"), (3, "Good"), (4, "Very good"), (5, "Excellent")],
         "urls": urls,
-        "nonce": secrets.token_urlsafe(16),
+        "nonce": client_form_nonce(),
         "reply_body": reply_body,
         "reply_error": reply_error,
         "rating_error": rating_error,

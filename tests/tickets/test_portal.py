@@ -463,9 +463,28 @@ def test_a_new_request_enters_the_pipeline_like_a_mail(acme, inbox, queue):
     assert Attachment.objects.get(message__thread=thread).content_type == "image/png"
     page = browser.get(thread_url(thread)).content.decode()
     assert "It smokes." in page and f"its reference is {thread.reference}" in page
-    # The same form posted again is the same mail: one request.
-    browser.post(portal_url(name="portal:new"), {**data, "files": [upload("p.png", PNG)]})
+    # The same form posted again, seconds later, is the same mail: one request.
+    with time_machine.travel(timezone.now() + timedelta(seconds=3)):
+        again = browser.post(
+            portal_url(name="portal:new"), {**data, "files": [upload("p.png", PNG)]}
+        )
+    assert again["Location"] == thread_url(thread)
     assert Thread.objects.filter(subject="Printer on fire").count() == 1
+
+
+def test_a_reply_posted_twice_seconds_apart_is_stored_once(acme, inbox):
+    thread = conversation(acme)
+    browser = signed_in()
+    page = browser.get(thread_url(thread)).content
+    nonce = re.search(rb'name="nonce" value="([^"]+)"', page).group(1).decode()
+    form = {"body": "Thanks, it works.", "nonce": nonce}
+    browser.post(thread_url(thread, "portal:thread-reply"), form)
+    with time_machine.travel(timezone.now() + timedelta(seconds=3)):
+        browser.post(thread_url(thread, "portal:thread-reply"), form)
+    statuses = InboundMail.objects.filter(source="client-page").values_list("status", flat=True)
+    assert sorted(statuses) == ["accepted", "duplicate"]
+    [reply] = Message.objects.filter(thread=thread, text__contains="it works")
+    assert reply.sent_at is not None  # the Date the form's nonce gave, whole seconds
 
 
 def test_a_new_request_without_subject_or_text_is_a_form_error(acme, inbox):
@@ -510,3 +529,22 @@ def test_spent_sign_in_links_and_sessions_are_cleared(acme, inbox):
     assert portal_clear() == 3  # two used links and the ended session
     assert ClientSignIn.objects.count() == 1
     assert live.get(portal_url()).status_code == 200
+
+
+def test_the_signed_link_marks_read_but_a_member_viewing_as_the_client_does_not(acme, inbox, web):
+    from threads.client_access import client_link_token
+
+    thread = conversation(acme)
+    reply = Message.objects.get(thread=thread, direction="outbound")
+    supervisor = web(acme.supervisor)
+    started = supervisor.post(
+        f"/acme/threads/{thread.reference}/view-as-client/", {"reason": "checking a reply"}
+    )
+    assert supervisor.get(started["Location"]).status_code == 200
+    reply.refresh_from_db()
+    assert reply.client_read_at is None
+
+    token = client_link_token(thread=thread, email=JANE)
+    assert Client().get(reverse("client:thread", kwargs={"token": token})).status_code == 200
+    reply.refresh_from_db()
+    assert reply.client_read_by == JANE

@@ -7,7 +7,6 @@ the organization and among the address's own: anything else is a 404. The
 pages carry the same private headers and CSRF check as the signed link's.
 """
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -22,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from kb.selectors import help_centre_for
-from threads.client_access import ClientAccess, ClientReplyError
+from threads.client_access import ClientAccess, ClientReplyError, client_form_nonce
 from threads.models import ClientSession, InboundMail
 from threads.portal import (
     PortalAddressError,
@@ -217,7 +216,7 @@ def request_new(request: HttpRequest, portal: Portal) -> HttpResponse:
         return _request_new_post(request, portal, inbox)
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405)
-    return _render(request, "portal/new.html", portal, form={"nonce": secrets.token_urlsafe(16)})
+    return _render(request, "portal/new.html", portal, form={"nonce": client_form_nonce()})
 
 
 def _request_new_post(request: HttpRequest, portal: Portal, inbox) -> HttpResponse:
