@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -101,15 +102,18 @@ def portal_sign_in_request(*, organization: Organization, email: str) -> ClientS
         expires_at=now + timedelta(minutes=minutes),
     )
     path = reverse("portal:sign-in-confirm", kwargs={"org_slug": organization.slug, "token": token})
-    title = str(help_centre_for(organization=organization))
-    text = (
-        f"Hello,\n\nsomeone, we hope you, asked to sign in to {title} with this address. "
-        f"Open this link within {minutes} minutes to see your requests; it works once:\n\n"
-        f"{settings.SITE_URL.rstrip('/')}{path}\n\n"
-        "If you did not ask for it, ignore this mail: nobody can sign in without the link."
-    )
+    context = {
+        "title": str(help_centre_for(organization=organization)),
+        "minutes": minutes,
+        "link": f"{settings.SITE_URL.rstrip('/')}{path}",
+    }
+    subject = render_to_string("portal/emails/sign_in_subject.txt", context)
+    text = render_to_string("portal/emails/sign_in_body.txt", context)
     address_mail(
-        organization_id=organization.pk, to=email, subject=f"Sign in to {title}", text=text
+        organization_id=organization.pk,
+        to=email,
+        subject=" ".join(subject.split()),
+        text=text.strip() + "\n",
     )
     return row
 

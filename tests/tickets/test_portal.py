@@ -76,13 +76,21 @@ def conversation(acme, body: str = "Please try again now.", sender: str = "Jane 
 # --- Signing in -------------------------------------------------------------------------
 
 
-def test_a_sign_in_link_is_mailed_and_works_once(acme, inbox):
+def test_a_sign_in_link_is_mailed_and_works_once(
+    acme, inbox, smtp, django_capture_on_commit_callbacks
+):
     conversation(acme)
     browser = Client()
-    response = browser.post(portal_url(name="portal:sign-in"), {"email": " Jane@Client.test "})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(portal_url(name="portal:sign-in"), {"email": " Jane@Client.test "})
     assert response.status_code == 200
     assert b"Check your mail" in response.content
     link = sign_in_link(JANE)
+    [(recipients, mail)] = [(r, m) for r, m in smtp.received if m["Subject"].startswith("Sign")]
+    assert recipients == [JANE]
+    assert mail["Subject"] == "Sign in to Acme Help"
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert link in mail.get_content()
     row = ClientSignIn.objects.get()
     assert row.email == JANE and row.used_at is None
     assert link.rsplit("/", 2)[-2] not in row.token_hash  # only a digest is kept
