@@ -4,12 +4,14 @@ from django.http import HttpRequest
 from threads import outbound
 from threads.models import (
     Attachment,
+    ClientSession,
     Message,
     OutboundMail,
     Participant,
     Suppression,
     Thread,
 )
+from threads.portal import portal_session_end
 from tisket.errors import TisketError
 
 
@@ -117,3 +119,32 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     search_fields = ["address"]
     date_hierarchy = "created_at"
+
+
+@admin.register(ClientSession)
+class ClientSessionAdmin(admin.ModelAdmin):
+    """Clients signed in to a portal: who, since when; end one (a lost phone, a request)."""
+
+    list_display = ["email", "organization", "created_at", "last_seen_at", "expires_at", "ended_at"]
+    list_filter = ["organization"]
+    list_select_related = ["organization"]
+    search_fields = ["email"]
+    readonly_fields = [
+        "organization",
+        "email",
+        "created_at",
+        "last_seen_at",
+        "expires_at",
+        "ended_at",
+    ]
+    exclude = ["key_hash"]
+    actions = ["end_sessions"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="End the selected sessions")
+    def end_sessions(self, request: HttpRequest, queryset) -> None:
+        for session in queryset:
+            portal_session_end(session=session)
+        self.message_user(request, f"{queryset.count()} session(s) ended.")

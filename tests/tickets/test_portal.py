@@ -556,3 +556,20 @@ def test_the_signed_link_marks_read_but_a_member_viewing_as_the_client_does_not(
     assert Client().get(reverse("client:thread", kwargs={"token": token})).status_code == 200
     reply.refresh_from_db()
     assert reply.client_read_by == JANE
+
+
+def test_an_installation_admin_ends_a_clients_session(acme, inbox, client):
+    from tests.factories import UserFactory
+
+    conversation(acme)
+    browser = signed_in()
+    session = ClientSession.objects.get()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    changelist = client.get(reverse("admin:threads_clientsession_changelist"))
+    assert JANE in changelist.content.decode()
+    assert session.key_hash not in changelist.content.decode()
+    client.post(
+        reverse("admin:threads_clientsession_changelist"),
+        {"action": "end_sessions", "_selected_action": [session.pk]},
+    )
+    assert browser.get(portal_url())["Location"] == portal_url(name="portal:sign-in")
