@@ -211,7 +211,7 @@ def test_the_list_shows_every_conversation_of_the_address_with_status_and_unread
         ticket=second.ticket_link.ticket, status=Ticket.Status.RESOLVED, actor=None
     )
     browser = signed_in()
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(6):
         page = browser.get(portal_url())
     html = page.content.decode()
     assert page.status_code == 200
@@ -232,7 +232,7 @@ def test_the_list_does_not_grow_in_queries_with_conversations(
     for n in range(15):
         deliver(make_mail(sender=JANE, subject=f"Question {n}"))
     browser = signed_in()
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(6):
         page = browser.get(portal_url())
     assert page.content.decode().count('<li class="c-request') == 15
 
