@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tisket', '0007_accounts_audit'),
+        ('tisket', '0009_unsubscriptions'),
     ]
 
     operations = [

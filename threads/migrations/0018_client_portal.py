@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('threads', '0016_message_content_parent_sender_note'),
-        ('tisket', '0008_client_portal'),
+        ('threads', '0017_outbound_status_kind'),
+        ('tisket', '0010_client_portal'),
     ]
 
     operations = [
