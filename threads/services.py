@@ -19,7 +19,7 @@ from threads.models import (
 )
 from tisket.errors import ConflictError, TisketError
 from tisket.lib.addresses import address_without_tag
-from tisket.lib.mail.parse import MailAttachment
+from tisket.lib.mail.parts import MailAttachment
 from tisket.models import Membership, Organization
 from tisket.services import sequence_next
 

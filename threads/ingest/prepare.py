@@ -16,7 +16,8 @@ from threads.models import Attachment, InboundMail, Message
 from threads.services import attachments_prepare
 from tisket.lib.html import sanitize_html
 from tisket.lib.mail.auto import automated_reason
-from tisket.lib.mail.parse import MailAttachment, mail_visible_text
+from tisket.lib.mail.parse import mail_visible_text
+from tisket.lib.mail.parts import MailAttachment
 
 logger = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from tisket.lib.addresses import (
 )
 from tisket.lib.files import safe_filename, sniff_content_type
 from tisket.lib.html import sanitize_html
-from tisket.lib.mail.parse import MailAttachment
+from tisket.lib.mail.parts import MailAttachment
 from tisket.lib.reply_tokens import reply_token_make
 from tisket.lib.templating import template_render
 from tisket.models import Membership, Role

@@ -26,7 +26,7 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
-from tisket.lib.mail.parse import header_addresses
+from tisket.lib.mail.headers import header_addresses
 
 logger = logging.getLogger(__name__)
 

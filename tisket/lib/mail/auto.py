@@ -7,7 +7,7 @@ like any mail, but nothing automatic is ever sent back to it.
 import re
 from email.message import Message
 
-from tisket.lib.mail.parse import header_text
+from tisket.lib.mail.headers import header_text
 
 NO_REPLY_LOCALS = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|donotreply|bounces?|notifications?-?noreply)"
