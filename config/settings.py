@@ -353,6 +353,8 @@ TISKET_MAX_REQUEST_BYTES = env_int("TISKET_MAX_REQUEST_BYTES", 2_621_440)
 TISKET_LARGE_REQUEST_PATHS = ("/anymail/", "/api/v1/inbound/raw/", "/api/v1/threads/")
 # Days a client's signed link to their conversation (in every outbound mail) stays valid.
 TISKET_CLIENT_LINK_DAYS = env_int("TISKET_CLIENT_LINK_DAYS", 30)
+# Seconds a member's notification waits, unread, before it is mailed (0: at once).
+TISKET_NOTIFY_EMAIL_DELAY = env_int("TISKET_NOTIFY_EMAIL_DELAY", 300)
 # Knowledge base: the largest image or file an editor may upload, and how many help-centre
 # searches one address may make per minute (the public JSON search).
 TISKET_KB_FILE_MAX_BYTES = env_int("TISKET_KB_FILE_MAX_BYTES", 5 * 1024 * 1024)
@@ -480,6 +482,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "threads.tasks.outbox_sweep_task", "schedule": 60},
     "mailboxes-poll": {"task": "tickets.tasks.mailboxes_poll_task", "schedule": 60},
     "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "schedule": 60},
+    "notification-mails": {"task": "tickets.tasks.notification_mails_task", "schedule": 60},
     "mail-domains-check": {"task": "inboxes.tasks.mail_domains_check_task", "schedule": 3600},
     "kb-embed-sweep": {"task": "kb.tasks.index_articles_embed_stale", "schedule": 300},
     "clear-expired-sessions": {

@@ -5,9 +5,11 @@ from datetime import timedelta
 from django.core import signing
 from django.db import IntegrityError, transaction
 
-from tickets import events
+from tickets import events, notifications
 from tickets.models import Rating, Ticket
 from tisket.errors import ConflictError, TisketError
+from tisket.models import Notification
+from tisket.notifications.matrix import Event
 
 SALT = "tisket.csat"
 LINK_LIFETIME = timedelta(days=30)
@@ -58,4 +60,11 @@ def csat_record(*, token: str, score: int, comment: str = "") -> Rating:
     except IntegrityError:
         raise ConflictError("This resolution was rated already; thank you.") from None
     events.ticket_rated_event(ticket=ticket, score=score)
+    notifications.ticket_notify(
+        event=Event.RATING,
+        ticket=ticket,
+        kind=Notification.Kind.RATING,
+        title=f"{notifications.conversation_reference(ticket)} rated {score}/5",
+        body=rating.comment[:500],
+    )
     return rating

@@ -32,6 +32,7 @@ from tisket.errors import TisketError
 from tisket.forms import LoginForm, ProfileForm, TwoFactorCodeForm
 from tisket.lib.requests import client_address
 from tisket.models import ApiToken, User, UserSession
+from tisket.notifications import views as notification_views
 from tisket.sessions import AGENT_KEY, IP_KEY, SEEN_KEY, SSO_ORG_KEY
 from tisket.views import too_many_attempts
 
@@ -371,6 +372,11 @@ urlpatterns = [
     ),
     path("password/", PasswordChangeView.as_view(), name="password-change"),
     path("profile/", profile, name="profile"),
+    path(
+        "profile/notifications/<str:org_slug>/",
+        notification_views.preferences,
+        name="notifications",
+    ),
     path("sessions/", sessions, name="account-sessions"),
     path("sessions/end/", sessions_end, name="account-sessions-end"),
     path("two-factor/", two_factor_page, name="two-factor"),
