@@ -59,9 +59,7 @@ def test_an_assignment_notifies_the_assignee_and_mails_them_only_if_unread_later
 
 
 def test_a_member_who_turned_mail_off_gets_the_bell_only(acme, ticket, clock):
-    prefs.notification_preferences_set(
-        membership=acme.agent, cells={("assigned", "email"): "off"}
-    )
+    prefs.notification_preferences_set(membership=acme.agent, cells={("assigned", "email"): "off"})
     services.ticket_assign(ticket=ticket, assignee=acme.agent, actor=None)
     assert Notification.objects.get(recipient=acme.agent).email_status == ""
     assert notification_mails_send(now=later()) == 0

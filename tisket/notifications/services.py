@@ -11,7 +11,7 @@ from tisket.errors import NotAllowedError
 from tisket.models import Membership, Organization, Role
 from tisket.notifications.matrix import SCOPES, Channel, Event, Scope, at_least, floor
 from tisket.notifications.models import Notification, NotificationDefault, NotificationPreference
-from tisket.notifications.selectors import member_matrix
+from tisket.notifications.selectors import member_local_now, member_matrix
 
 WAITING = (Notification.Email.PENDING, Notification.Email.DIGEST)
 
@@ -83,9 +83,14 @@ def notification_preferences_set(
     membership.quiet_hours_end = quiet_hours_end
     membership.email_digest = email_digest
     membership.digest_time = digest_time or time(8, 0)
-    membership.save(
-        update_fields=["quiet_hours_start", "quiet_hours_end", "email_digest", "digest_time"]
-    )
+    fields = ["quiet_hours_start", "quiet_hours_end", "email_digest", "digest_time"]
+    if email_digest and not was_digest:
+        # The first digest comes at the next digest time, not the minute it is turned on.
+        local = member_local_now(membership=membership)
+        if local.time() >= membership.digest_time:
+            membership.digest_sent_on = local.date()
+            fields.append("digest_sent_on")
+    membership.save(update_fields=fields)
     waiting = Notification.objects.filter(recipient=membership, read_at__isnull=True)
     if email_digest and not was_digest:  # what waits for its delay now waits for the digest
         waiting.filter(email_status=Notification.Email.PENDING, critical=False).update(
