@@ -19,9 +19,12 @@ EVENTS = (
 def email_switch_to_matrix(apps, schema_editor):
     """A member who had turned mail off keeps it off for every event but a breach of their own
     ticket, which no one may turn off any more."""
+    db = schema_editor.connection.alias
     Membership = apps.get_model("tisket", "Membership")
     Preference = apps.get_model("tisket", "NotificationPreference")
-    off = Membership.objects.filter(email_notifications=False).values_list("pk", flat=True)
+    off = (
+        Membership.objects.using(db).filter(email_notifications=False).values_list("pk", flat=True)
+    )
     rows = [
         Preference(
             membership_id=pk,
@@ -32,14 +35,17 @@ def email_switch_to_matrix(apps, schema_editor):
         for pk in off.iterator()
         for event in EVENTS
     ]
-    Preference.objects.bulk_create(rows, batch_size=1000)
+    Preference.objects.using(db).bulk_create(rows, batch_size=1000)
 
 
 def matrix_to_email_switch(apps, schema_editor):
+    db = schema_editor.connection.alias
     Membership = apps.get_model("tisket", "Membership")
     Preference = apps.get_model("tisket", "NotificationPreference")
-    off = Preference.objects.filter(channel="email", scope="off", event="assigned")
-    Membership.objects.filter(pk__in=off.values("membership_id")).update(email_notifications=False)
+    off = Preference.objects.using(db).filter(channel="email", scope="off", event="assigned")
+    Membership.objects.using(db).filter(pk__in=off.values("membership_id")).update(
+        email_notifications=False
+    )
 
 
 class Migration(migrations.Migration):
