@@ -272,3 +272,51 @@ def test_nothing_of_the_bell_crosses_organizations(acme, globex, ticket, web):
     assert member_matrix(membership=globex.agent)[("client_replied", "in_app")].scope == "mine"
     services.ticket_note_add(ticket=ticket, body="@agent@globex.test hello", actor=acme.admin)
     assert not Notification.objects.filter(organization=globex.org).exists()
+
+
+def test_a_rating_tells_the_assignee_in_the_app(acme, ticket):
+    from tickets import csat
+
+    services.ticket_assign(ticket=ticket, assignee=acme.agent, actor=None)
+    services.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=acme.agent)
+    csat.csat_record(token=csat.csat_token(ticket=ticket), score=2, comment="Slow")
+    notice = Notification.objects.get(kind="rating")
+    assert notice.recipient == acme.agent and notice.title.endswith("rated 2/5")
+    assert (notice.body, notice.email_status) == ("Slow", "")  # by mail only if one asks
+
+
+def test_with_agents_kept_to_their_queues_all_means_all_they_may_see(acme, ticket):
+    acme.org.restrict_agents_to_queues = True
+    acme.org.save(update_fields=["restrict_agents_to_queues"])
+    queue = services.queue_create(organization=acme.org, name="Billing", actor=None)
+    services.ticket_update(ticket=ticket, actor=None, queue=queue)
+    for member in (acme.agent, acme.agent2):
+        prefs.notification_preferences_set(membership=member, cells={("note", "in_app"): "all"})
+    services.queue_set_members(queue=queue, members=[acme.agent2])
+    services.ticket_note_add(ticket=ticket, body="Invoice attached", actor=acme.supervisor)
+    assert kinds(acme.agent2) == ["note"]
+    assert kinds(acme.agent) == []  # not their queue, not theirs: they cannot open it
+
+
+def test_who_an_event_reaches_takes_the_same_queries_for_one_ticket_or_many(
+    acme, django_assert_max_num_queries
+):
+    from tickets.notifications import audience
+
+    tickets = [
+        services.ticket_create(
+            organization=acme.org, subject=f"T{n}", actor=None, assignee=acme.agent
+        )
+        for n in range(12)
+    ]
+    for member in (acme.agent2, acme.viewer):
+        prefs.notification_preferences_set(
+            membership=member, cells={("sla_breached", "in_app"): "all"}
+        )
+    for batch in (tickets[:1], tickets):
+        with django_assert_max_num_queries(4):
+            reached = audience(event="sla_breached", tickets=batch)
+        assert {m.pk for m, _ in reached[batch[0].pk]} == {
+            acme.agent.pk, acme.agent2.pk, acme.viewer.pk,
+            acme.supervisor.pk, acme.admin.pk, acme.owner.pk,
+        }  # fmt: skip
