@@ -18,7 +18,7 @@ from tests.processes import django, installation, production_env
 
 # Search indexes, the knowledge base, and the notification preferences (whose data
 # migration the walk checks: the old mail switch becomes email cells of the matrix).
-BACK_TO = [("threads", "0007"), ("kb", "zero"), ("tisket", "0007")]
+BACK_TO = [("threads", "0007"), ("kb", "zero"), ("tisket", "0008")]
 
 WALK = """
 from django.core.management import call_command
@@ -29,7 +29,7 @@ call_command("migrate", verbosity=0)
 for app, name in {back_to!r}:
     call_command("migrate", app, name, verbosity=0)
 # Before the matrix: a member who had turned their notification mail off.
-old = MigrationLoader(connection).project_state(("tisket", "0007_accounts_audit")).apps
+old = MigrationLoader(connection).project_state(("tisket", "0008_sso_provider")).apps
 org = old.get_model("tisket", "Organization").objects.create(slug="w", code="WALK", name="W")
 user = old.get_model("tisket", "User").objects.create(email="quiet@walk.test")
 old.get_model("tisket", "Membership").objects.create(

@@ -535,11 +535,11 @@ class AuditEvent(models.Model):
         raise TypeError("Audit events are append-only.")
 
 
-# Kept in its own module (with the rest of single sign-on); imported so the app finds it.
-from tisket.sso.models import SsoProvider  # noqa: E402, F401
-# Notifications and their preferences have a module of their own; they are models of this app.
+# Kept in modules of their own, imported so the app finds them: notifications and their
+# preferences, and single sign-on (with the rest of it).
 from tisket.notifications.models import (  # noqa: E402, F401
     Notification,
     NotificationDefault,
     NotificationPreference,
 )
+from tisket.sso.models import SsoProvider  # noqa: E402, F401
