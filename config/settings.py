@@ -360,6 +360,8 @@ TISKET_PORTAL_SIGN_IN_MINUTES = env_int("TISKET_PORTAL_SIGN_IN_MINUTES", 15)
 TISKET_PORTAL_SESSION_DAYS = env_int("TISKET_PORTAL_SESSION_DAYS", 7)
 TISKET_PORTAL_SIGN_INS_PER_ADDRESS = env_int("TISKET_PORTAL_SIGN_INS_PER_ADDRESS", 10)
 TISKET_PORTAL_SIGN_INS_PER_EMAIL = env_int("TISKET_PORTAL_SIGN_INS_PER_EMAIL", 3)
+# Seconds a member's notification waits, unread, before it is mailed (0: at once).
+TISKET_NOTIFY_EMAIL_DELAY = env_int("TISKET_NOTIFY_EMAIL_DELAY", 300)
 # Knowledge base: the largest image or file an editor may upload, and how many help-centre
 # searches one address may make per minute (the public JSON search).
 TISKET_KB_FILE_MAX_BYTES = env_int("TISKET_KB_FILE_MAX_BYTES", 5 * 1024 * 1024)
@@ -487,6 +489,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "threads.tasks.outbox_sweep_task", "schedule": 60},
     "mailboxes-poll": {"task": "tickets.tasks.mailboxes_poll_task", "schedule": 60},
     "sla-sweep": {"task": "tickets.tasks.sla_sweep_task", "schedule": 60},
+    "notification-mails": {"task": "tickets.tasks.notification_mails_task", "schedule": 60},
     "mail-domains-check": {"task": "inboxes.tasks.mail_domains_check_task", "schedule": 3600},
     "kb-embed-sweep": {"task": "kb.tasks.index_articles_embed_stale", "schedule": 300},
     "clear-expired-sessions": {

@@ -23,12 +23,11 @@ def navigation(request: HttpRequest) -> dict:
         return {}
     from kb.selectors import can_edit
     from threads.selectors import quarantine_list
-    from tisket.models import Notification, Role
+    from tisket.models import Role
+    from tisket.notifications.selectors import notifications_unread_badge
 
     return {
-        "nav_unread": cache(
-            lambda: Notification.objects.filter(recipient=membership, read_at__isnull=True).count()
-        ),
+        "nav_unread": cache(lambda: notifications_unread_badge(membership=membership)),
         "nav_quarantined": cache(
             lambda: quarantine_list(organization=membership.organization).count()
         ),

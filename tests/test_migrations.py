@@ -18,9 +18,12 @@ from django.db import connection, connections
 from tests.conftest import require_service
 from tests.processes import django, installation, production_env, wait
 
-# Each app's latest migrations: what an operator rolls back after an upgrade.
+# Each app's latest migrations: what an operator rolls back after an upgrade; and the
+# notification preferences, whose data migration the walk checks (the old mail switch
+# becomes email cells of the matrix).
 STEPS_BACK = 3
 APPS = ["tickets", "threads", "kb", "sla", "inboxes", "tisket"]  # the top of the graph first
+BEFORE_THE_MATRIX = ("tisket", "0010_client_portal")
 
 WALK = """
 from django.core.management import call_command
@@ -34,13 +37,29 @@ for app in {apps!r}:
     own = [name for label, name in graph.forwards_plan(leaf) if label == app]
     target = own[-{steps} - 1] if len(own) > {steps} else "zero"
     call_command("migrate", app, target, verbosity=0)
+call_command("migrate", *{before!r}, verbosity=0)
+# Before the matrix: a member who had turned their notification mail off.
+old = MigrationLoader(connection).project_state({before!r}).apps
+org = old.get_model("tisket", "Organization").objects.create(slug="w", code="WALK", name="W")
+user = old.get_model("tisket", "User").objects.create(email="quiet@walk.test")
+old.get_model("tisket", "Membership").objects.create(
+    organization=org, user=user, email_notifications=False
+)
 call_command("migrate", verbosity=0)
+from tisket.models import NotificationPreference
+
+cells = dict(
+    NotificationPreference.objects.filter(membership__user__email="quiet@walk.test")
+    .values_list("event", "scope")
+)
+assert cells.pop("sla_breached") == "mine", cells  # a breach of their own still mails them
+assert len(cells) == 6 and set(cells.values()) == {{"off"}}, cells
 call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 """
 
 
 def walk(env: dict[str, str]) -> None:
-    django(env, WALK.format(apps=APPS, steps=STEPS_BACK))
+    django(env, WALK.format(apps=APPS, steps=STEPS_BACK, before=BEFORE_THE_MATRIX))
 
 
 def test_migrations_walk_back_and_forth_on_sqlite(migrated_sqlite, tmp_path):

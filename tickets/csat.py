@@ -11,6 +11,7 @@ from tickets import events, notifications
 from tickets.models import Rating, Ticket
 from tisket.errors import ConflictError, TisketError
 from tisket.models import Membership, Notification, Role
+from tisket.notifications.matrix import Event
 
 SALT = "tisket.csat"
 LINK_LIFETIME = timedelta(days=30)
@@ -64,7 +65,16 @@ def csat_record(*, token: str, score: int, comment: str = "") -> Rating:
         raise ConflictError("This resolution was rated already; thank you.") from None
     events.ticket_rated_event(ticket=ticket, score=score)
     if score <= LOW_SCORE:
+        # A low rating reaches the assignee and the supervisors, whatever their matrix says.
         _low_rating_notify(ticket=ticket, rating=rating)
+    else:
+        notifications.ticket_notify(
+            event=Event.RATING,
+            ticket=ticket,
+            kind=Notification.Kind.RATING,
+            title=f"{notifications.conversation_reference(ticket)} rated {score}/5",
+            body=rating.comment[:500],
+        )
     return rating
 
 

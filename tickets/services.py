@@ -11,7 +11,7 @@ from django.utils import timezone
 from threads import outbound
 from threads.models import Message, OutboundMail, Thread
 from threads.services import thread_set_status
-from tickets import client_mail, events, notifications, sla, visibility
+from tickets import client_mail, events, notifications, sla
 from tickets.models import (
     OPEN_STATUSES,
     Note,
@@ -26,6 +26,7 @@ from tickets.models import (
 from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError, NotAllowedError, TisketError
 from tisket.models import Membership, Notification, Organization, Role
+from tisket.notifications.matrix import Event
 from tisket.services import sequence_next
 
 EDITABLE = ("subject", "description", "category", "customer_email", "customer_organization")
@@ -255,18 +256,15 @@ def ticket_assign(
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=["assignee", "updated_at"])
     events.ticket_assigned_event(ticket=ticket, actor=actor, assignee=assignee, automatic=automatic)
-    if assignee is not None and assignee != actor:
+    if assignee is not None:
         by = f" by {actor.user.get_short_name()}" if actor is not None else ""
-        notifications.notify_all(
-            [
-                notifications.Notice(
-                    recipient=assignee,
-                    kind=Notification.Kind.ASSIGNED,
-                    title=f"{notifications.conversation_reference(ticket)} assigned to you{by}",
-                    body=f"{ticket.subject} ({ticket.get_priority_display().lower()})",
-                    url=notifications.ticket_url(ticket),
-                )
-            ]
+        notifications.ticket_notify(
+            event=Event.ASSIGNED,
+            ticket=ticket,
+            kind=Notification.Kind.ASSIGNED,
+            title=f"{notifications.conversation_reference(ticket)} assigned to you{by}",
+            body=f"{ticket.subject} ({ticket.get_priority_display().lower()})",
+            actor=actor,
         )
     return ticket
 
@@ -315,22 +313,17 @@ def ticket_note_add(*, ticket: Ticket, body: str, actor: Membership) -> Note:
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
     events.ticket_note_added_event(ticket=ticket, actor=actor, note=note)
     mentioned = notifications.mentioned_members(ticket.organization_id, note.body)
-    notifications.notify_all(
-        [
-            notifications.Notice(
-                recipient=member,
-                kind=Notification.Kind.MENTIONED,
-                title=(
-                    f"{actor.user.get_short_name()} mentioned you on "
-                    f"{notifications.conversation_reference(ticket)}"
-                ),
-                body=note.body[:500],
-                url=notifications.ticket_url(ticket),
-            )
-            for member in mentioned
-            # Agent groups: a mention reaches only someone who may open the ticket.
-            if member != actor and visibility.member_sees_ticket(member, ticket)
-        ]
+    reference, who = notifications.conversation_reference(ticket), actor.user.get_short_name()
+    notifications.ticket_notify(
+        event=Event.NOTE,
+        ticket=ticket,
+        kind=Notification.Kind.NOTE,
+        title=f"{who} added a note on {reference}",
+        body=note.body[:500],
+        actor=actor,
+        mentioned=mentioned,
+        mentioned_kind=Notification.Kind.MENTIONED,
+        mentioned_title=f"{who} mentioned you on {reference}",
     )
     return note
 

@@ -11,6 +11,7 @@ from inboxes.models import Inbox
 from tickets import sla
 from tickets.intake import mail_after_store, wake
 from tickets.intake.mailboxes import LEASE_MARGIN, MailboxError, mailbox_poll, mailboxes_to_poll
+from tickets.notification_mail import notification_digests_send, notification_mails_send
 from tisket import liveness
 
 # Above the poll's network deadline, which ends a slow mailbox first; this catches the rest.
@@ -77,3 +78,13 @@ def sla_sweep_task() -> dict:
     result = sla.sla_sweep()
     liveness.job_record(name="sla_sweep", seconds=time.monotonic() - started)
     return {"recomputed": recomputed, "warnings": result.warnings, "breaches": result.breaches}
+
+
+@shared_task
+def notification_mails_task() -> dict:
+    """Mail members what is still unread after its delay, and the digests due; every minute."""
+    started = time.monotonic()
+    mails = notification_mails_send()
+    digests = notification_digests_send()
+    liveness.job_record(name="notification_mails", seconds=time.monotonic() - started)
+    return {"mails": mails, "digests": digests}

@@ -34,6 +34,7 @@ from tisket.lib.params import id_param
 from tisket.lib.requests import client_address
 from tisket.lib.unsubscribe import CATEGORIES, Subscription
 from tisket.models import ApiToken, User, UserSession
+from tisket.notifications import views as notification_views
 from tisket.sessions import AGENT_KEY, IP_KEY, SEEN_KEY, SSO_ORG_KEY
 from tisket.unsubscriptions import resubscribe, unsubscriptions_of
 from tisket.views import too_many_attempts
@@ -394,6 +395,11 @@ urlpatterns = [
     path("password/", PasswordChangeView.as_view(), name="password-change"),
     path("profile/", profile, name="profile"),
     path("profile/resubscribe/", profile_resubscribe, name="profile-resubscribe"),
+    path(
+        "profile/notifications/<str:org_slug>/",
+        notification_views.preferences,
+        name="notifications",
+    ),
     path("sessions/", sessions, name="account-sessions"),
     path("sessions/end/", sessions_end, name="account-sessions-end"),
     path("two-factor/", two_factor_page, name="two-factor"),

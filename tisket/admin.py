@@ -204,9 +204,9 @@ class SequenceAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["title", "recipient", "kind", "created_at", "read_at"]
-    list_filter = ["organization", "kind"]
-    search_fields = ["title", "recipient__user__email"]
+    list_display = ["title", "recipient", "kind", "created_at", "read_at", "email_status"]
+    list_filter = ["organization", "kind", "email_status"]
+    search_fields = ["title", "recipient__user__email", "topic"]
     raw_id_fields = ["recipient"]
     list_select_related = ["recipient__user"]
 

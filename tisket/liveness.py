@@ -31,6 +31,7 @@ EMBEDDED_TASKS = frozenset(
         "tickets.tasks.mailboxes_poll_task",  # on schedule; polls inline
         "tickets.tasks.mailbox_poll_task",
         "tickets.tasks.sla_sweep_task",  # on schedule
+        "tickets.tasks.notification_mails_task",  # on schedule
         "tisket.tasks.sessions_clear",
         "tisket.tasks.audit_sweep_task",
         "threads.tasks.portal_clear_task",

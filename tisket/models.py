@@ -1,6 +1,7 @@
 """The core shared by every app: users, organizations (tenants), memberships, API tokens."""
 
 import copy
+import datetime
 import re
 import zoneinfo
 
@@ -217,8 +218,18 @@ class Membership(models.Model):
         db_default=False,
         help_text="May open a conversation as its client sees it; supervisors always may.",
     )
-    email_notifications = models.BooleanField(
-        default=True, help_text="Also send this member's notifications by email."
+    # How this member's notifications mail them (what each event tells them is the matrix
+    # of tisket.notifications): quiet hours in their time zone, and a daily digest.
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    email_digest = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="One mail a day with what is still unread, instead of a mail per conversation.",
+    )
+    digest_time = models.TimeField(default=datetime.time(8, 0), db_default=datetime.time(8, 0))
+    digest_sent_on = models.DateField(
+        null=True, blank=True, help_text="The member's local date of their last digest."
     )
     created_at = models.DateTimeField(default=tz.now)
 
@@ -370,44 +381,6 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}/{self.name}={self.last_value}"
-
-
-class Notification(models.Model):
-    """Something a member should know: shown under the bell, and mailed if they wish."""
-
-    class Kind(models.TextChoices):
-        ASSIGNED = "assigned", "Assigned to you"
-        CLIENT_REPLIED = "client_replied", "Client replied"
-        SLA_WARNING = "sla_warning", "SLA at risk"
-        SLA_BREACHED = "sla_breached", "SLA breached"
-        MENTIONED = "mentioned", "Mentioned in a note"
-        MAIL_DOMAIN = "mail_domain", "Mail domain"
-        LOW_RATING = "low_rating", "Low rating"
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    recipient = models.ForeignKey(
-        Membership, on_delete=models.CASCADE, related_name="notifications"
-    )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    title = models.CharField(max_length=300)
-    body = models.TextField(blank=True)
-    url = models.CharField(max_length=500, blank=True, help_text="Where it points, in the UI.")
-    created_at = models.DateTimeField(default=tz.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_list"),
-            models.Index(
-                fields=["recipient"],
-                condition=models.Q(read_at__isnull=True),
-                name="notification_unread",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} for {self.recipient_id}: {self.title}"
 
 
 class Unsubscription(models.Model):
@@ -592,5 +565,11 @@ class AuditEvent(models.Model):
         raise TypeError("Audit events are append-only.")
 
 
-# Kept in its own module (with the rest of single sign-on); imported so the app finds it.
+# Kept in modules of their own, imported so the app finds them: notifications and their
+# preferences, and single sign-on (with the rest of it).
+from tisket.notifications.models import (  # noqa: E402, F401
+    Notification,
+    NotificationDefault,
+    NotificationPreference,
+)
 from tisket.sso.models import SsoProvider  # noqa: E402, F401

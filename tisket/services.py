@@ -19,7 +19,6 @@ from tisket.models import (
     Invitation,
     LoginThrottle,
     Membership,
-    Notification,
     Organization,
     Role,
     Sequence,
@@ -506,14 +505,6 @@ def login_success_record(*, username: str, address: str) -> None:
         key_hash=key_hash,
         defaults={"failures": 0, "blocked_until": None, "succeeded_at": timezone.now()},
     )
-
-
-def notifications_mark_read(*, membership: Membership, ids: list[int] | None = None) -> int:
-    """Mark the member's unread notifications read (all, or these); returns how many."""
-    unread = Notification.objects.filter(recipient=membership, read_at__isnull=True)
-    if ids is not None:
-        unread = unread.filter(pk__in=ids)
-    return unread.update(read_at=timezone.now())
 
 
 # --- Accounts ----------------------------------------------------------------------------

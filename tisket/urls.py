@@ -3,16 +3,17 @@
 from django.urls import path
 
 from tisket import views
+from tisket.notifications import views as notifications
 
 app_name = "org"
 
 urlpatterns = [
     path("members/", views.org_members, name="members"),
-    path("notifications/", views.notifications, name="notifications"),
-    path("notifications/count/", views.notifications_count, name="notifications-count"),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("notifications/count/", notifications.notifications_count, name="notifications-count"),
     path(
         "notifications/<int:notification>/read/",
-        views.notification_read,
+        notifications.notification_read,
         name="notification-read",
     ),
 ]

@@ -8,13 +8,11 @@ from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import redirect, render
 
 from tisket.audit import Action, audit_record_for_user
-from tisket.models import Notification, Role
+from tisket.models import Role
 from tisket.selectors import members_list, membership_for_user, organizations_for_user
-from tisket.services import notifications_mark_read
 from tisket.sessions import SSO_ORG_KEY
 from tisket.two_factor import two_factor_enabled
 
@@ -96,40 +94,3 @@ def home(request: HttpRequest) -> HttpResponse:
 def org_members(request: HttpRequest) -> HttpResponse:
     members = members_list(organization=request.organization)
     return render(request, "tisket/members.html", {"members": members})
-
-
-@org_view()
-def notifications(request: HttpRequest) -> HttpResponse:
-    """The member's notifications, newest first; POST marks all read or sets mail on/off."""
-    membership = request.membership
-    if request.method == "POST":
-        if "email_notifications" in request.POST:
-            membership.email_notifications = request.POST["email_notifications"] == "on"
-            membership.save(update_fields=["email_notifications"])
-            state = "on" if membership.email_notifications else "off"
-            messages.success(request, f"Email notifications are {state}.")
-        else:
-            done = notifications_mark_read(membership=membership)
-            messages.success(request, f"Marked {done} notification{'s' if done != 1 else ''} read.")
-        return redirect("org:notifications", org_slug=request.organization.slug)
-    items = Notification.objects.filter(recipient=membership).order_by("-created_at", "-id")[:100]
-    return render(request, "tisket/notifications.html", {"items": items, "nav": "notifications"})
-
-
-@org_view()
-def notifications_count(request: HttpRequest) -> HttpResponse:
-    """The bell's badge (htmx polls it)."""
-    unread = Notification.objects.filter(recipient=request.membership, read_at__isnull=True).count()
-    return HttpResponse(f'<span class="count">{unread}</span>' if unread else "")
-
-
-@require_POST
-@org_view()
-def notification_read(request: HttpRequest, notification: int) -> HttpResponse:
-    """Mark one read and follow it."""
-    item = get_object_or_404(Notification, pk=notification, recipient=request.membership)
-    notifications_mark_read(membership=request.membership, ids=[item.pk])
-    # Only a path inside this organization is followed, never an outside address.
-    if item.url.startswith(f"/{request.organization.slug}/"):
-        return redirect(item.url)
-    return redirect("org:notifications", org_slug=request.organization.slug)

@@ -10,6 +10,7 @@ from interface.settings_pages import (
     audit,
     domains,
     inboxes,
+    notifications,
     people,
     sla,
     sso,
@@ -63,6 +64,8 @@ urlpatterns = [
         suppressions.suppression_lift,
         name="suppression-lift",
     ),
+    # Notification defaults
+    path("notifications/", notifications.notification_defaults, name="notifications"),
     # Queues and macros
     path("queues/", work.queues, name="queues"),
     path("queues/new/", work.queue_new, name="queue-new"),

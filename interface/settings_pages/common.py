@@ -21,6 +21,7 @@ SECTIONS = [
     ("settings:suppressions", "Bouncing addresses"),
     ("settings:queues", "Queues"),
     ("settings:macros", "Macros"),
+    ("settings:notifications", "Notifications"),
     ("settings:sla", "SLA"),
     ("settings:tokens", "API tokens"),
     ("settings:audit", "Audit log"),

@@ -132,3 +132,38 @@ def test_a_supervisor_views_a_conversation_as_its_client(acme, inbox, login):
     page.get_by_role("button", name="Stop viewing").click()
     page.get_by_text("You stopped viewing as the client.").wait_for()
     assert page.errors == [] and page.dialogs == []
+
+
+def test_a_member_chooses_what_reaches_them_and_reads_the_bell_page_by_page(acme, login):
+    from tisket.models import Notification
+
+    Notification.objects.bulk_create(
+        Notification(organization=acme.org, recipient=acme.agent, kind="assigned", title=f"N{n}")
+        for n in range(120)
+    )
+    page = login(acme.agent)
+    page.goto("/acme/")
+    assert page.locator(".bell-count").inner_text() == "99+"
+    page.locator(".bell").click()
+    page.get_by_text("Page 1 of 3").wait_for()
+    page.get_by_role("button", name="Mark read: N119").click()
+    page.get_by_role("link", name="Older").click()
+    page.get_by_text("Page 2 of 3").wait_for()
+    page.get_by_role("link", name="notification settings").click()
+
+    page.get_by_label("Client replied, by email").select_option("queues")
+    assert page.get_by_label("SLA breach, by email").locator("option").all_inner_texts() == [
+        "Mine",
+        "My queues",
+        "All",
+    ]
+    page.get_by_label("Quiet from").fill("22:00")
+    page.get_by_label("Quiet until").fill("07:00")
+    page.get_by_label("One digest mail a day instead").check()
+    _both_widths(page, "notification-preferences")
+    page.get_by_role("button", name="Save notifications").click()
+    page.get_by_text("Notifications in Acme saved.").wait_for()
+    assert page.get_by_label("Client replied, by email").input_value() == "queues"
+    acme.agent.refresh_from_db()
+    assert acme.agent.email_digest and str(acme.agent.quiet_hours_start) == "22:00:00"
+    assert page.errors == [] and page.dialogs == []

@@ -20,6 +20,12 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 @pytest.fixture(autouse=True)
+def _notification_mail_at_once(settings) -> None:
+    """Members' notification mail goes at once here, not after its usual delay."""
+    settings.TISKET_NOTIFY_EMAIL_DELAY = 0
+
+
+@pytest.fixture(autouse=True)
 def _site(settings):
     settings.SITE_URL = "https://desk.example"
 

@@ -13,6 +13,7 @@ from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads.models import OutboundMail
 from tickets import services
 from tickets.models import SlaBreach, Ticket, TicketEvent
+from tickets.notification_mail import notification_mails_send
 from tickets.sla import sla_state, sla_sweep
 from tisket.models import Notification
 
@@ -118,10 +119,17 @@ def test_warning_at_75_percent_and_breach_at_100_each_notified_once(acme, policy
         Notification.objects.filter(kind="sla_breached").values_list("recipient", flat=True)
     )
     assert breached_to == {acme.agent.pk, acme.supervisor.pk, acme.admin.pk, acme.owner.pk}
+    # Only the assignee's breach mail is one no one may turn off.
+    critical = Notification.objects.filter(kind="sla_breached", critical=True)
+    assert [n.recipient_id for n in critical] == [acme.agent.pk]
+    # Still unread after the delay: one mail each, the assignee's warning and breach together.
+    assert notification_mails_send(now=minutes(66)) == 4
     mails = OutboundMail.objects.filter(kind=OutboundMail.Kind.NOTIFICATION)
-    assert sorted(m.to[0] for m in mails if "missed" in m.subject) == sorted(
+    assert sorted(m.to[0] for m in mails) == sorted(
         m.user.email for m in (acme.agent, acme.supervisor, acme.admin, acme.owner)
     )
+    [to_agent] = [m for m in mails if m.to == [acme.agent.user.email]]
+    assert "target missed" in to_agent.text and "due" in to_agent.text
     assert all(m.inbox_id is None and m.headers["Auto-Submitted"] for m in mails)
 
 
@@ -309,5 +317,9 @@ def test_many_breaches_in_one_sweep_make_one_digest_per_member(acme, policy, clo
     assert notice.title == "2 tickets missed their SLA"
     assert first.reference in notice.body and second.reference in notice.body
     assert notice.url == "/acme/?sla=breached"
-    to_agent = OutboundMail.objects.filter(to=[acme.agent.user.email], subject=notice.title)
-    assert to_agent.count() == 1
+    notification_mails_send(now=minutes(67))
+    # The warnings and the breaches of the same sweep, unread: one mail (the assignments
+    # came each in their own, about their ticket).
+    mails = OutboundMail.objects.filter(to=[acme.agent.user.email])
+    [to_agent] = [m for m in mails if notice.title in m.text]
+    assert "2 tickets at risk" in to_agent.text

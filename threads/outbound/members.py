@@ -64,10 +64,10 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
     """Queue mails to members who want them, in one insert and one hand-over to the worker.
 
     Sent from the installation's address (DEFAULT_FROM_EMAIL), not an inbox:
-    it is our mail to our own people, never part of a conversation. Members
-    who turned mail off, inactive users and suppressed addresses get none.
+    it is our mail to our own people, never part of a conversation. The caller
+    chose who wants it; inactive users and suppressed addresses get none.
     """
-    wanted = [m for m in mails if m.membership.email_notifications and m.membership.user.is_active]
+    wanted = [m for m in mails if m.membership.user.is_active]
     # Each mail is its organization's: held back only where that organization's mail bounced.
     suppressed = set(
         Suppression.objects.filter(

@@ -9,6 +9,7 @@ from tickets.conversations import conversation_ticket_open, queues_for_inboxes
 from tickets.models import Ticket, TicketThread
 from tickets.services import ticket_answered, ticket_set_status
 from tisket.models import Notification
+from tisket.notifications.matrix import Event
 
 
 def tickets_after_ingest(results: list[InboundResult]) -> None:
@@ -38,14 +39,23 @@ def _tickets_open_for_threads(results: list[InboundResult]) -> None:
         queues = queues_for_inboxes(
             organization=organization, inbox_ids={r.thread.inbox_id for r in group}
         )
+        opened = []
         for result in group:
-            conversation_ticket_open(
+            ticket = conversation_ticket_open(
                 thread=result.thread,
                 queue=queues[result.thread.inbox_id],
                 actor=None,
                 description=result.message.visible_text,
                 via=Ticket.Via.EMAIL,
             )
+            if not result.message.is_automated:
+                title = (
+                    f"New conversation {result.thread.reference} from {result.message.from_email}"
+                )
+                opened.append((ticket, title, ticket.subject))
+        notifications.tickets_notify(
+            event=Event.NEW_CONVERSATION, kind=Notification.Kind.NEW_CONVERSATION, items=opened
+        )
 
 
 def _tickets_follow_replies(results: list[InboundResult]) -> None:
@@ -66,18 +76,13 @@ def _tickets_follow_replies(results: list[InboundResult]) -> None:
         if message.is_automated:
             continue
         events.ticket_client_replied_event(ticket=ticket, message=message)
-        if ticket.assignee_id is not None:
-            notifications.notify_all(
-                [
-                    notifications.Notice(
-                        recipient=ticket.assignee,
-                        kind=Notification.Kind.CLIENT_REPLIED,
-                        title=f"{message.from_email} replied on {result.thread.reference}",
-                        body=message.visible_text[:500],
-                        url=notifications.ticket_url(ticket),
-                    )
-                ]
-            )
+        notifications.ticket_notify(
+            event=Event.CLIENT_REPLIED,
+            ticket=ticket,
+            kind=Notification.Kind.CLIENT_REPLIED,
+            title=f"{message.from_email} replied on {result.thread.reference}",
+            body=message.visible_text[:500],
+        )
         if ticket.status in (Ticket.Status.WAITING_ON_CUSTOMER, Ticket.Status.RESOLVED):
             ticket_set_status(ticket=ticket, status=Ticket.Status.OPEN, actor=None)
         else:

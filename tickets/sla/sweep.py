@@ -18,9 +18,11 @@ from sla.models import (
     SlaPolicy,
 )
 from tickets.models import OPEN_STATUSES, SlaBreach, Ticket, TicketEvent
-from tickets.notifications import Notice, notify_all
+from tickets.notifications import Notice, audience, notify_all
 from tickets.sla.clocks import CLOCK_FIELDS, sla_refresh, terms_of
-from tisket.models import Membership, Notification, Organization, Role
+from tisket.models import Membership, Notification, Organization
+from tisket.notifications.matrix import Event
+from tisket.notifications.selectors import Reach
 
 logger = logging.getLogger(__name__)
 
@@ -173,39 +175,31 @@ def _record(claimed, tickets: dict[int, Ticket], now: datetime) -> None:
     )
 
 
-def _supervisors(organization_ids: set[int]) -> dict[int, list[Membership]]:
-    found: dict[int, list[Membership]] = {}
-    for membership in Membership.objects.filter(
-        organization_id__in=organization_ids,
-        role__in=[Role.SUPERVISOR, Role.ADMIN, Role.OWNER],
-        user__is_active=True,
-    ).select_related("user", "organization"):
-        found.setdefault(membership.organization_id, []).append(membership)
-    return found
-
-
 def _notify(claimed, tickets: dict[int, Ticket]) -> None:
-    """The assignee hears of warnings and breaches; supervisors of breaches too.
+    """Everyone a warning or a breach reaches, per their matrix (by default the assignee of
+    both, and supervisors of every breach).
 
     One notice per member and kind per sweep: a member with one ticket at
     stake gets it by name, one with many gets a digest, never a flood.
     """
-    supervisors = _supervisors({tickets[pk].organization_id for _, pk, _ in claimed["breach"]})
-    at_stake: dict[tuple[int, str], tuple[Membership, list]] = {}
+    at_stake: dict[tuple[int, str], tuple[Membership, list, list]] = {}
     for kind, rows in claimed.items():
+        event = Event.SLA_WARNING if kind == "warning" else Event.SLA_BREACHED
+        reached = audience(event=event, tickets=list({tickets[pk] for _, pk, _ in rows}))
         for metric, pk, due in rows:
-            ticket = tickets[pk]
-            recipients = [ticket.assignee] if ticket.assignee_id else []
-            if kind == "breach":
-                recipients += supervisors.get(ticket.organization_id, [])
-            for member in recipients:
-                at_stake.setdefault((member.pk, kind), (member, []))[1].append(
-                    (metric, ticket, due)
-                )
-    notify_all([_notice(member, kind, items) for (_, kind), (member, items) in at_stake.items()])
+            for member, reach in reached.get(pk, []):
+                entry = at_stake.setdefault((member.pk, kind), (member, [], []))
+                entry[1].append((metric, tickets[pk], due))
+                entry[2].append(reach)
+    notify_all(
+        [
+            _notice(member, kind, items, reaches)
+            for (_, kind), (member, items, reaches) in at_stake.items()
+        ]
+    )
 
 
-def _notice(member: Membership, kind: str, items: list) -> Notice:
+def _notice(member: Membership, kind: str, items: list, reaches: list[Reach]) -> Notice:
     notification_kind = (
         Notification.Kind.SLA_WARNING if kind == "warning" else Notification.Kind.SLA_BREACHED
     )
@@ -237,7 +231,10 @@ def _notice(member: Membership, kind: str, items: list) -> Notice:
         title=title,
         body="\n".join(lines),
         url=url,
-        critical=critical,
+        topic=items[0][1].reference if len({t.pk for _, t, _ in items}) == 1 else "",
+        in_app=any(r.in_app for r in reaches),
+        email=any(r.email for r in reaches),
+        critical=critical or any(r.critical for r in reaches),
     )
 
 
