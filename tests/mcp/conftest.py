@@ -21,8 +21,8 @@ from mcp_types import CallToolResult
 
 from tests.processes import READY_WITHIN, wait
 from tests.smtp import free_port
+from tests.tisket.foreign import foreign  # noqa: F401 (the other organization's objects)
 from tests.tisket.test_agent_groups import groups  # noqa: F401 (a grouped agent's desk)
-from tests.tisket.test_tenancy import foreign  # noqa: F401 (the other organization's objects)
 from tisket import services
 from tisket.models import Membership
 

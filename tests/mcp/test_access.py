@@ -7,7 +7,7 @@ import pytest
 
 from tests.mcp.conftest import Assistant
 from tests.mcp.test_tools import ADMIN_TOOLS, AGENT_WRITE_TOOLS, READ_TOOLS
-from tests.tisket.test_tenancy import Foreign
+from tests.tisket.foreign import Foreign
 from tickets.models import Note, ReplyDraft, Ticket, TicketEvent
 from tisket.models import McpCall
 
