@@ -31,7 +31,7 @@ from threads.models import Attachment, InboundMail, Message
 from tickets.macros import macro_save
 from tickets.models import Note, TicketEvent
 from tickets.services import queue_create, thread_reply_send, ticket_create, ticket_note_add
-from tisket import services
+from tisket import invitations, services
 
 
 @schemathesis.serializer("message/rfc822")
@@ -100,7 +100,7 @@ def populate(cast: Cast, *, inbox_name: str) -> Tenant:
         body="Thanks {{ client_name }}",
         actions={"status": "resolved", "queue": queue.pk, "tags_add": ["thanked"]},
     )
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         organization=org, email=f"newcomer@{org.slug}.test", role="agent", actor=admin
     )
     token, _ = services.api_token_create(membership=cast.agent, name=f"{org.slug} script")

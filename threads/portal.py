@@ -26,7 +26,7 @@ from threads.outbound.members import address_mail
 from tisket.errors import TisketError
 from tisket.lib.addresses import address_is_valid, address_normalize
 from tisket.models import LoginThrottle, Membership, Organization
-from tisket.services import rate_take
+from tisket.throttle import rate_take
 
 MAX_KEY_LENGTH = 100
 # A session's last use is written at most this often: not a write on every page.

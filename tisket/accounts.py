@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from tisket import services, two_factor
+from tisket import services, throttle, two_factor
 from tisket.audit import Action, audit_record_for_user
 from tisket.errors import TisketError
 from tisket.forms import LoginForm, ProfileForm, TwoFactorCodeForm
@@ -167,7 +167,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password-reset-done")
 
     def form_valid(self, form: ResetForm) -> HttpResponse:
-        allowed = services.password_reset_allowed(
+        allowed = throttle.password_reset_allowed(
             email=form.cleaned_data["email"], address=client_address(self.request)
         )
         if not allowed:

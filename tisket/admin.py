@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest
 
-from tisket import services
+from tisket import invitations, services
 from tisket.errors import TisketError
 from tisket.forms import AdminLoginForm
 from tisket.models import (
@@ -227,7 +227,7 @@ class InvitationAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected invitations")
     def revoke(self, request: HttpRequest, queryset) -> None:
         for invitation in queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True):
-            services.invitation_revoke(invitation=invitation, actor=None)
+            invitations.invitation_revoke(invitation=invitation, actor=None)
         self.message_user(request, "Revoked the pending invitations among those selected.")
 
 

@@ -7,7 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
 from django.urls import reverse
 
-from tisket import services
+from tisket import throttle
 from tisket.audit import Action, audit_record_for_user
 from tisket.lib.requests import client_address
 from tisket.models import User, UserManager
@@ -31,7 +31,7 @@ class ThrottledLoginMixin:
         if username is None or not self.cleaned_data.get("password"):
             return super().clean()
         address = client_address(self.request)
-        wait = services.login_wait(username=username, address=address)
+        wait = throttle.login_wait(username=username, address=address)
         if wait:
             minutes = max(1, -(-wait // 60))
             raise forms.ValidationError(
@@ -45,10 +45,10 @@ class ThrottledLoginMixin:
             # A right password from a user that may not log in here (inactive, or not
             # staff in admin) is no guess: it resets, it does not count.
             if self.user_cache is None:
-                services.login_failure_record(username=username, address=address)
+                throttle.login_failure_record(username=username, address=address)
                 _audit_login_failure(username)
             else:
-                services.login_success_record(username=username, address=address)
+                throttle.login_success_record(username=username, address=address)
 
 
 class LoginForm(ThrottledLoginMixin, AuthenticationForm):

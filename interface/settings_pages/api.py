@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from interface.settings_pages.invites import invitation_send, invitation_send_again
-from tisket import selectors, services
+from tisket import invitations, selectors
 from tisket.api import MemberSerializer
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Invitation, Membership, Role
@@ -102,7 +102,7 @@ class InvitationDetailApi(OrganizationApiMixin, GenericAPIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         invitation = selectors.invitation_get(organization=self.organization, pk=pk)
-        services.invitation_revoke(invitation=invitation, actor=self.membership)
+        invitations.invitation_revoke(invitation=invitation, actor=self.membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

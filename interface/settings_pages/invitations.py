@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from interface.settings_pages.forms import AcceptNewUserForm
-from tisket import services
+from tisket import invitations
 from tisket.errors import TisketError
 from tisket.models import User
 
@@ -29,8 +29,8 @@ def _mode(request: HttpRequest, email: str) -> str:
 @sensitive_post_parameters("password", "password_again")
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        invitation = services.invitation_check(token=token)
-    except services.InvitationError as error:
+        invitation = invitations.invitation_check(token=token)
+    except invitations.InvitationError as error:
         return render(request, "settings/invitation.html", {"error": str(error)}, status=410)
     mode = _mode(request, invitation.email)
     form = AcceptNewUserForm(
@@ -41,9 +41,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and mode in ("join", "signup"):
         try:
             if mode == "join":
-                membership = services.invitation_accept(token=token, user=request.user)
+                membership = invitations.invitation_accept(token=token, user=request.user)
             elif form.is_valid():
-                membership = services.invitation_accept(
+                membership = invitations.invitation_accept(
                     token=token,
                     full_name=form.cleaned_data["full_name"],
                     password=form.cleaned_data["password"],

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from threads.outbound import address_mail
-from tisket import services
+from tisket import invitations
 from tisket.models import Invitation, Membership, Organization
 
 
@@ -41,7 +41,7 @@ def invitation_send(
     *, organization: Organization, email: str, role: str, actor: Membership
 ) -> tuple[Invitation, bool]:
     """Invite a person and mail them the link; returns the invitation and whether it was mailed."""
-    invitation, token = services.invitation_create(
+    invitation, token = invitations.invitation_create(
         organization=organization, email=email, role=role, actor=actor
     )
     return invitation, _invitation_mail(invitation=invitation, token=token, inviter=actor)
@@ -50,5 +50,5 @@ def invitation_send(
 @transaction.atomic
 def invitation_send_again(*, invitation: Invitation, actor: Membership) -> tuple[Invitation, bool]:
     """Renew a pending invitation's link and mail it; the earlier link stops working."""
-    invitation, token = services.invitation_resend(invitation=invitation, actor=actor)
+    invitation, token = invitations.invitation_resend(invitation=invitation, actor=actor)
     return invitation, _invitation_mail(invitation=invitation, token=token, inviter=actor)

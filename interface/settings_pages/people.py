@@ -20,7 +20,7 @@ from interface.settings_pages.forms import (
 )
 from interface.settings_pages.invites import invitation_send, invitation_send_again
 from tickets.client_views import client_view_grant
-from tisket import selectors, services
+from tisket import invitations, selectors, services
 from tisket.errors import TisketError
 from tisket.models import ApiToken, Role
 from tisket.two_factor import members_with_two_factor
@@ -156,7 +156,7 @@ def invitation_resend(request: HttpRequest, invitation: int) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, invitation: int) -> HttpResponse:
     pending = selectors.invitation_get(organization=request.organization, pk=invitation)
     try:
-        services.invitation_revoke(invitation=pending, actor=request.membership)
+        invitations.invitation_revoke(invitation=pending, actor=request.membership)
     except TisketError as error:
         return refused(request, error, "settings:members")
     return done(request, f"The invitation of {pending.email} is revoked.", "settings:members")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 def _foreign_invitation(foreign) -> int:
     """A pending invitation of the other organization (settings pages)."""
-    from tisket import services
+    from tisket import invitations
 
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         organization=foreign.cast.org, email="invitee@elsewhere.test", role="agent", actor=None
     )
     return invitation.pk

@@ -59,10 +59,10 @@ def test_non_staff_members_cannot_use_admin(client, acme):
 
 
 def test_admin_revokes_pending_invitations(superuser_client, acme):
-    from tisket import services
+    from tisket import invitations
     from tisket.models import Invitation
 
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         organization=acme.org, email="new@acme.test", role="agent", actor=None
     )
     response = superuser_client.post(

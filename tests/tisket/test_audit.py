@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tests.conftest import api_client
 from tests.factories import PASSWORD
-from tisket import services
+from tisket import invitations
 from tisket.audit import Action, audit_record, audit_sweep
 from tisket.models import AuditEvent
 
@@ -44,10 +44,10 @@ def test_members_roles_and_invitations_are_recorded(acme, web):
     client = web(acme.owner)
     client.post(f"/acme/settings/members/{acme.agent.pk}/role/", {"role": "supervisor"})
     client.post(f"/acme/settings/members/{acme.agent2.pk}/remove/")
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         organization=acme.org, email="new@example.test", role="agent", actor=acme.owner
     )
-    services.invitation_revoke(invitation=invitation, actor=acme.owner)
+    invitations.invitation_revoke(invitation=invitation, actor=acme.owner)
     role = AuditEvent.objects.get(action=Action.MEMBER_ROLE_CHANGED)
     assert (role.actor, role.target_label, role.data) == (
         acme.owner.user,

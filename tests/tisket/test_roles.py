@@ -1,6 +1,6 @@
 import pytest
 
-from tisket import services
+from tisket import invitations, services
 from tisket.errors import ConflictError, NotAllowedError
 from tisket.models import Membership, Role, User, role_at_least, role_min
 
@@ -26,13 +26,13 @@ def test_role_min_is_the_weakest():
 
 def test_agent_cannot_invite_members(acme):
     with pytest.raises(NotAllowedError):
-        services.invitation_create(
+        invitations.invitation_create(
             organization=acme.org, email="new@acme.test", role=Role.AGENT, actor=acme.agent
         )
 
 
 def test_an_invitation_creates_no_user_and_no_membership(acme):
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         organization=acme.org, email="New@Acme.test", role=Role.AGENT, actor=acme.admin
     )
     assert invitation.email == "new@acme.test"
@@ -70,7 +70,7 @@ def test_an_owner_hands_over_to_a_second_owner(acme):
 
 def test_inviting_an_existing_member_is_a_conflict(acme):
     with pytest.raises(ConflictError, match="already a member"):
-        services.invitation_create(
+        invitations.invitation_create(
             organization=acme.org, email="agent@acme.test", role=Role.VIEWER, actor=acme.admin
         )
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.factories import PASSWORD, UserFactory
 from threads.models import OutboundMail, Suppression
-from tisket import services
+from tisket import invitations, services
 from tisket.models import Invitation, Membership, Role, User
 
 LINK = re.compile(r"https?://[^\s]+/accounts/invitations/([\w-]+)/")
@@ -239,7 +239,7 @@ def test_a_new_person_accepts_the_mailed_link_and_becomes_a_member_with_the_role
 
 
 def test_a_weak_or_mismatched_password_is_refused_and_nobody_joins(acme, client):
-    _, token = services.invitation_create(
+    _, token = invitations.invitation_create(
         organization=acme.org, email="newbie@example.com", role="agent", actor=acme.admin
     )
     path = f"/accounts/invitations/{token}/"
@@ -254,7 +254,7 @@ def test_a_weak_or_mismatched_password_is_refused_and_nobody_joins(acme, client)
 
 
 def test_an_existing_user_logs_in_and_accepts(acme, globex, client):
-    _, token = services.invitation_create(
+    _, token = invitations.invitation_create(
         organization=acme.org, email=globex.agent.user.email, role="viewer", actor=acme.admin
     )
     path = f"/accounts/invitations/{token}/"
@@ -271,7 +271,7 @@ def test_an_existing_user_logs_in_and_accepts(acme, globex, client):
 
 
 def test_another_logged_in_user_cannot_take_someone_elses_invitation(acme, globex, web):
-    _, token = services.invitation_create(
+    _, token = invitations.invitation_create(
         organization=acme.org, email="newbie@example.com", role="agent", actor=acme.admin
     )
     client = web(globex.agent)
@@ -283,7 +283,7 @@ def test_another_logged_in_user_cannot_take_someone_elses_invitation(acme, globe
 
 
 def test_an_expired_link_is_refused(acme, client):
-    _, token = services.invitation_create(
+    _, token = invitations.invitation_create(
         organization=acme.org, email="late@example.com", role="agent", actor=None
     )
     with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
@@ -297,7 +297,7 @@ def test_an_expired_link_is_refused(acme, client):
 
 
 def test_a_revoked_link_is_refused(acme, web, client):
-    invitation, token = services.invitation_create(
+    invitation, token = invitations.invitation_create(
         organization=acme.org, email="gone@example.com", role="agent", actor=None
     )
     response = web(acme.admin).post(
@@ -333,7 +333,7 @@ def test_resending_kills_the_old_link_and_mails_a_new_one(
 
 
 def test_resending_an_expired_invitation_gives_seven_more_days(acme, web, client):
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         organization=acme.org, email="late@example.com", role="agent", actor=None
     )
     later = timezone.now() + timedelta(days=10)
@@ -344,7 +344,7 @@ def test_resending_an_expired_invitation_gives_seven_more_days(acme, web, client
 
 
 def test_another_organizations_invitation_is_404(acme, globex, web):
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         organization=globex.org, email="x@example.com", role="agent", actor=None
     )
     client = web(acme.admin)
@@ -359,7 +359,7 @@ def test_a_user_without_a_password_sets_one_through_the_invitation(acme, client)
     user = User.objects.get(email="silent@example.com")
     user.set_unusable_password()
     user.save()
-    _, token = services.invitation_create(
+    _, token = invitations.invitation_create(
         organization=acme.org, email="silent@example.com", role="agent", actor=None
     )
     response = client.post(
@@ -373,7 +373,7 @@ def test_a_user_without_a_password_sets_one_through_the_invitation(acme, client)
 
 @pytest.mark.parametrize("role", ["supervisor", "agent", "viewer"])
 def test_only_admins_resend_or_revoke(acme, web, role):
-    invitation, _ = services.invitation_create(
+    invitation, _ = invitations.invitation_create(
         organization=acme.org, email="x@example.com", role="agent", actor=None
     )
     client = web(acme.member(role))

@@ -16,7 +16,7 @@ from tests.factories import MembershipFactory
 from threads.models import Suppression
 from tickets import macros
 from tickets import services as ticket_services
-from tisket import services
+from tisket import invitations, services
 from tisket.lib.apikeys import api_key_hash
 from tisket.models import ApiToken, Role
 
@@ -230,7 +230,7 @@ def _grow_members(cast: Cast, n: int) -> None:
     for i in (next(_serial) for _ in range(n)):
         member = MembershipFactory(organization=cast.org, role=Role.AGENT)
         services.api_token_create(membership=member, name=f"t{i}")
-        services.invitation_create(
+        invitations.invitation_create(
             organization=cast.org, email=f"new{i}@acme.test", role="agent", actor=None
         )
 
