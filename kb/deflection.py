@@ -95,3 +95,36 @@ def conversation_resolved_by(
         conversation_id=conversation_id,
     )
     return article
+
+
+def portal_suggestions(
+    *, organization: Organization, question: str, shown: set[int] = frozenset()
+) -> list[Article]:
+    """Up to three public articles for a client writing a new request on the portal.
+
+    As the client types; the ledger notes an article shown once per form (the ids the
+    form says it showed already are not noted again), as the help centre notes a search once.
+    """
+    hits = search.search(
+        audience=Audience.public(organization), query=question, limit=MAX_SUGGESTIONS, prefix=True
+    )
+    articles = [hit.article for hit in hits]
+    new = [article for article in articles if article.pk not in shown]
+    if new:
+        ledger_record(
+            organization=organization,
+            kind=LedgerKind.SHOWN,
+            place=LedgerPlace.CLIENT,
+            articles=new,
+        )
+    return articles
+
+
+def portal_suggestion_opened(*, organization: Organization, article: Article) -> None:
+    """A client opened an article the portal suggested."""
+    ledger_record(
+        organization=organization,
+        kind=LedgerKind.CLICKED,
+        place=LedgerPlace.CLIENT,
+        articles=[article],
+    )

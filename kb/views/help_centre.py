@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from kb import centre, ledger, search, selectors
-from kb.deflection import client_pass_read
-from kb.models import Article, Category, LedgerKind, LedgerPlace
+from kb.deflection import client_pass_read, portal_suggestion_opened
+from kb.models import Article, Category, LedgerKind, LedgerPlace, Visibility
 from kb.selectors import Audience
 from tisket.models import Membership, Organization
 
@@ -101,6 +101,9 @@ def article(request: HttpRequest, org_slug: str, article: str) -> HttpResponse:
         place=LedgerPlace.HELP_CENTRE,
         articles=[found],
     )
+    if request.GET.get("from") == "portal" and found.visibility == Visibility.PUBLIC:
+        # Opened from the suggestions of the portal's new-request form.
+        portal_suggestion_opened(organization=audience.organization, article=found)
     context.update(
         article=found,
         related=selectors.articles_related(audience=audience, article=found),
