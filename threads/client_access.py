@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from inboxes.models import Inbox
+from threads.company import company_sees
 from threads.inbound import inbound_record
 from threads.models import Attachment, InboundMail, Message, Participant, Thread
 from tisket.errors import NotAllowedError, TisketError
@@ -154,14 +155,16 @@ def client_file_read(*, token: str) -> Attachment:
     except (signing.BadSignature, TypeError, ValueError, UnicodeError):
         raise ClientLinkError("This link is not valid.") from None
     attachment = (
-        Attachment.objects.select_related("message__thread")
+        Attachment.objects.select_related("message__thread__organization")
         .filter(pk=attachment_id, message__thread_id=thread_id)
         .first()
     )
     if attachment is None or not client_sees(attachment.message):
         raise ClientLinkError("This link is not valid.")
     thread = attachment.message.thread
-    still = Participant.objects.filter(thread=thread, email=str(email)).exists()
+    still = Participant.objects.filter(thread=thread, email=str(email)).exists() or company_sees(
+        organization=thread.organization, email=str(email), client_email=thread.client_email
+    )
     if thread.client_link_version != version or not still:
         raise ClientLinkGoneError("This link was withdrawn.")
     return attachment

@@ -21,6 +21,7 @@ from django.utils import timezone
 from inboxes.selectors import organization_addresses
 from kb.selectors import help_centre_for
 from threads.client_access import ClientAccess
+from threads.company import company_client_filter, company_domains, company_sees
 from threads.models import ClientSession, ClientSignIn, Message, Participant, Thread
 from threads.outbound.members import address_mail
 from tisket.errors import TisketError
@@ -160,6 +161,8 @@ def portal_session_open(*, organization: Organization, key: str) -> ClientSessio
     session = ClientSession.objects.filter(
         organization=organization, key_hash=_digest(key), ended_at__isnull=True, expires_at__gt=now
     ).first()
+    if session is not None:
+        session.organization = organization  # the caller has it: no query for it again
     if session is not None and session.last_seen_at <= now - SEEN_EVERY:
         session.last_seen_at = now
         session.expires_at = now + timedelta(days=settings.TISKET_PORTAL_SESSION_DAYS)
@@ -175,10 +178,13 @@ def portal_session_end(*, session: ClientSession) -> None:
 
 
 def portal_threads(*, session: ClientSession) -> QuerySet[Thread]:
-    """The conversations of the session's address in its organization."""
-    return Thread.objects.filter(
-        organization_id=session.organization_id, participants__email=session.email
-    )
+    """The conversations of the session's address in its organization, and those of its
+    client company where the organization shares them (threads.company)."""
+    own = Q(pk__in=Participant.objects.filter(email=session.email).values("thread_id"))
+    domains = company_domains(organization=session.organization, email=session.email)
+    if domains:
+        own |= company_client_filter(domains)
+    return Thread.objects.filter(own, organization_id=session.organization_id)
 
 
 def portal_access(*, session: ClientSession, reference: str) -> ClientAccess | None:
@@ -192,7 +198,11 @@ def portal_access(*, session: ClientSession, reference: str) -> ClientAccess | N
         return None
     participant = Participant.objects.filter(thread=thread, email=session.email).first()
     if participant is None:
-        return None
+        if not company_sees(
+            organization=thread.organization, email=session.email, client_email=thread.client_email
+        ):
+            return None
+        return ClientAccess(thread=thread, email=session.email, name="")
     name = participant.name or (thread.client_name if session.email == thread.client_email else "")
     return ClientAccess(thread=thread, email=session.email, name=name)
 

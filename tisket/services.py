@@ -74,6 +74,7 @@ def organization_update(
     timezone: str | None = None,
     require_two_factor: bool | None = None,
     restrict_agents_to_queues: bool | None = None,
+    portal_company_view: bool | None = None,
 ) -> Organization:
     """Rename an organization, change its time zone or its sign-in rule; slug and code stay."""
     fields = {
@@ -83,6 +84,7 @@ def organization_update(
             "timezone": timezone,
             "require_two_factor": require_two_factor,
             "restrict_agents_to_queues": restrict_agents_to_queues,
+            "portal_company_view": portal_company_view,
         }.items()
         if v is not None and getattr(organization, k) != v
     }

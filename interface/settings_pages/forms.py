@@ -75,6 +75,12 @@ class OrganizationForm(forms.Form):
         required=False,
         help_text="And the tickets assigned to them. Supervisors and above see everything.",
     )
+    portal_company_view = forms.BooleanField(
+        label="Clients see their company's requests in the portal",
+        required=False,
+        help_text="Everyone at a client company's email domains (SLA customers) sees the "
+        "company's conversations, not only their own.",
+    )
 
     @classmethod
     def for_organization(cls, organization: Organization, data=None) -> "OrganizationForm":
@@ -83,6 +89,7 @@ class OrganizationForm(forms.Form):
             "timezone": organization.timezone,
             "require_two_factor": organization.require_two_factor,
             "restrict_agents_to_queues": organization.restrict_agents_to_queues,
+            "portal_company_view": organization.portal_company_view,
         }
         return cls(data, initial=initial)
 

@@ -192,6 +192,13 @@ class Organization(models.Model):
         help_text="Agents and viewers see only the conversations of their queues and their own "
         "tickets; supervisors and above see everything.",
     )
+    portal_company_view = models.BooleanField(
+        "clients see their company's requests",
+        default=False,
+        db_default=False,
+        help_text="In the client portal, a client also sees the conversations of the other "
+        "addresses of their client company's email domains (SLA customers).",
+    )
     created_at = models.DateTimeField(default=tz.now)
 
     class Meta:
