@@ -38,6 +38,8 @@ MAX_TOKEN_LENGTH = 600
 MAX_REPLY_CHARS = 50_000
 SOURCE = "client-page"
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# In the Message-ID of what a client wrote on their page (see _message_id): their Markdown.
+WRITTEN_HERE = ".client-page@web."
 
 
 class ClientLinkError(TisketError):
@@ -200,7 +202,16 @@ def _message_id(key: str, body: str, nonce: str, files: list[tuple[str, bytes]])
     for name, data in files:
         digest.update(f"\n{name}\n".encode() + hashlib.sha256(data).digest())
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return f"{digest.hexdigest()[:40]}.client-page@web.{host}"
+    return f"{digest.hexdigest()[:40]}{WRITTEN_HERE}{host}"
+
+
+def client_page_written(message: Message) -> bool:
+    """Whether the client wrote the message on their page or the portal, in Markdown.
+
+    A mail could claim such a Message-ID; it gains nothing: the text is rendered through
+    the same sanitizing renderer as the desk's.
+    """
+    return message.direction == Message.Direction.INBOUND and WRITTEN_HERE in message.message_id
 
 
 def client_form_nonce() -> str:
@@ -243,7 +254,11 @@ def _client_mail(
     if shown is not None:
         mail["Date"] = format_datetime(shown)
     mail["Message-ID"] = f"<{message_id}>"
+    from threads.outbound import body_html  # outbound links to these pages
+
+    # The client writes Markdown, as agents do: the desk sees it rendered, as the preview did.
     mail.set_content(body)
+    mail.add_alternative(body_html(body), subtype="html")
     for filename, data in files:
         # Typed application/octet-stream whatever the browser said: the pipeline
         # sniffs the bytes and names the file safely, as for any mail.

@@ -16,15 +16,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from threads.client_access import (
+    MAX_REPLY_CHARS,
     ClientAccess,
     ClientReplyError,
     client_file_token,
     client_form_nonce,
+    client_page_written,
 )
 from threads.models import Attachment, InboundMail, Message, Thread
 from threads.outbound import body_html
 from threads.portal import client_messages_read
 from tickets import csat
+from tickets.client_timeline import client_timeline
 from tickets.intake import client_reply_send
 from tickets.models import Rating, Ticket, TicketThread
 from tickets.services import conversation_set_status
@@ -36,6 +39,13 @@ STATUS_LABELS = {**dict(Thread.Status.choices), **dict(Ticket.Status.choices)}
 DONE = {"resolved", "closed"}
 # The files input of the reply and new-request forms.
 FILES_FIELD = "files"
+
+
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """A client's message as it will show: their Markdown through the desk's sanitizing renderer."""
+    body = request.POST.get("body", "")[:MAX_REPLY_CHARS]
+    html = body_html(body.strip()) if body.strip() else ""
+    return render(request, "client/_preview.html", {"html": html})
 
 
 def conversation_ticket(thread: Thread) -> Ticket | None:
@@ -74,6 +84,7 @@ class PageUrls:
     close: str
     reopen: str
     rate: str
+    preview: str = ""
 
 
 def _file_url(access: ClientAccess, attachment: Attachment) -> str:
@@ -87,7 +98,8 @@ def client_messages_shown(access: ClientAccess) -> list[ShownMessage]:
     Internal notes live on tickets and never come here. Inbound automatic mail
     (bounces, out-of-office replies) is left out: noise, not conversation. The
     desk's messages are its agents' Markdown, rendered as the agent's view and
-    mail render it (sanitized by nh3); a client's mail is shown as its text.
+    mail render it (sanitized by nh3); a client's mail is shown as its text, and what they
+    wrote on these pages as the Markdown it is (the forms' preview shows it so).
     """
     thread = access.thread
     rows = (
@@ -107,6 +119,7 @@ def client_messages_shown(access: ClientAccess) -> list[ShownMessage]:
             "visible_text",
             "created_at",
             "thread_id",
+            "message_id",
         )
         .order_by("created_at", "id")
     )
@@ -114,6 +127,7 @@ def client_messages_shown(access: ClientAccess) -> list[ShownMessage]:
     shown = []
     for message in rows:
         ours = message.direction == Message.Direction.OUTBOUND
+        markdown = ours or client_page_written(message)
         text = (message.visible_text or message.text).strip()
         full = message.text.strip()
         shown.append(
@@ -124,8 +138,8 @@ def client_messages_shown(access: ClientAccess) -> list[ShownMessage]:
                 yours=not ours and message.from_email == access.email,
                 at=message.created_at,
                 text=text,
-                full_text=full if full and full != text and not ours else "",
-                html=body_html(text) if ours else "",
+                full_text=full if full and full != text and not markdown else "",
+                html=body_html(text) if markdown else "",
                 attachments=[
                     (a.filename, _file_url(access, a) if a.file else "")
                     for a in message.attachments.all()
@@ -163,6 +177,7 @@ def conversation_page(
         "desk": thread.inbox.sender_name,
         "tz": thread.organization.timezone,
         "shown": client_messages_shown(access),
+        "timeline": client_timeline(thread=thread, ticket=ticket),
         "state": state,
         "state_label": STATUS_LABELS.get(state, state),
         "can_close": state not in DONE,
@@ -199,6 +214,7 @@ def client_page_as_seen(request: HttpRequest, *, view) -> HttpResponse:
         "desk": thread.inbox.sender_name,
         "tz": thread.organization.timezone,
         "shown": client_messages_shown(access),
+        "timeline": client_timeline(thread=thread, ticket=ticket),
         "state": state,
         "state_label": STATUS_LABELS.get(state, state),
         "rating": Rating.objects.filter(ticket=ticket, resolution=ticket.reopen_count).first()

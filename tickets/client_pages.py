@@ -44,6 +44,7 @@ from tickets.client_conversation import (
     conversation_reply,
     conversation_state,
     conversation_ticket,
+    markdown_preview,
 )
 from tickets.models import Ticket
 from tickets.services import conversation_set_status
@@ -173,6 +174,7 @@ def token_urls(token: str) -> PageUrls:
         close=reverse("client:thread-close", kwargs=kwargs),
         reopen=reverse("client:thread-reopen", kwargs=kwargs),
         rate=reverse("client:thread-rate", kwargs=kwargs),
+        preview=reverse("client:thread-preview", kwargs=kwargs),
     )
 
 
@@ -200,6 +202,11 @@ def client_thread_reopen(request: HttpRequest, access: ClientAccess, token: str)
 @client_post
 def client_thread_rate(request: HttpRequest, access: ClientAccess, token: str) -> HttpResponse:
     return conversation_rate(request, access, token_urls(token))
+
+
+@client_post
+def client_thread_preview(request: HttpRequest, access: ClientAccess, token: str) -> HttpResponse:
+    return markdown_preview(request)
 
 
 @require_safe
@@ -268,4 +275,5 @@ urlpatterns = [
     path("<str:token>/close/", client_thread_close, name="thread-close"),
     path("<str:token>/reopen/", client_thread_reopen, name="thread-reopen"),
     path("<str:token>/rate/", client_thread_rate, name="thread-rate"),
+    path("<str:token>/preview/", client_thread_preview, name="thread-preview"),
 ]

@@ -276,17 +276,22 @@ def test_hostile_markdown_in_a_reply_is_rendered_harmless(acme, inbox):
     assert "&lt;script&gt;" in body  # shown as text
 
 
-def test_a_clients_hostile_text_is_shown_as_text(acme, inbox):
+def test_a_clients_hostile_text_is_harmless_and_their_markdown_rendered(acme, inbox):
     thread = conversation(acme)
+    deliver(make_mail(sender=JANE, subject=f"Re: [{thread.reference}]", body="**mailed**"))
     browser = signed_in()
     response = browser.post(
         thread_url(thread, "portal:thread-reply"),
-        {"body": "<script>alert(1)</script> **not bold**", "nonce": "n" * 16},
+        {"body": "<script>alert(1)</script> **bold here**", "nonce": "n" * 16},
     )
     assert response.status_code == 302
     html = browser.get(thread_url(thread)).content.decode()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; **not bold**" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <strong>bold here</strong>" in html
     assert "<script>alert(1)" not in html
+    assert "**mailed**" in html  # what they mailed is shown as the text it is
+    # The desk sees the web reply rendered, as the client's preview showed it.
+    stored = Message.objects.filter(thread=thread, direction="inbound").latest("id")
+    assert "<strong>bold here</strong>" in stored.html and "<script" not in stored.html
 
 
 def test_another_client_and_another_organization_get_404(acme, inbox, globex, globex_inbox):
