@@ -70,6 +70,34 @@ def portal_rows(threads) -> list[PortalRow]:
     return rows
 
 
-def portal_inbox(*, organization: Organization) -> Inbox | None:
-    """The inbox the portal's new requests go to: the organization's first."""
-    return Inbox.objects.filter(organization=organization).order_by("id").first()
+@dataclass(frozen=True)
+class PortalInbox:
+    """An inbox a client may write to from the portal, named for the client."""
+
+    inbox: Inbox
+    label: str
+
+    @property
+    def pk(self) -> int:
+        return self.inbox.pk
+
+
+def portal_inboxes(*, organization: Organization) -> list[PortalInbox]:
+    """The inboxes the portal's new requests may go to; the first (the oldest) is the default.
+
+    An inbox has no "active" switch nor is one marked default: every inbox takes mail.
+    """
+    inboxes = list(
+        Inbox.objects.filter(organization=organization)
+        .select_related("organization")
+        .order_by("id")
+    )
+    labels = [inbox.display_name or inbox.name.replace("-", " ").capitalize() for inbox in inboxes]
+    # Inboxes that show one display name are told apart by their own names.
+    return [
+        PortalInbox(
+            inbox=inbox,
+            label=label if labels.count(label) == 1 else inbox.name.replace("-", " ").capitalize(),
+        )
+        for inbox, label in zip(inboxes, labels, strict=True)
+    ]

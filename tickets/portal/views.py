@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from kb.deflection import portal_suggestions
 from kb.selectors import help_centre_for
 from threads.client_access import ClientAccess, ClientReplyError, client_form_nonce
 from threads.models import ClientSession, InboundMail
@@ -42,11 +43,17 @@ from tickets.client_conversation import (
     conversation_rate,
     conversation_reopen,
     conversation_reply,
+    markdown_preview,
     uploaded_files,
 )
 from tickets.client_pages import client_over_limit, csrf_protect_no_referrer, private_page
 from tickets.intake import client_request_send
-from tickets.portal.selectors import portal_conversations, portal_inbox, portal_rows
+from tickets.portal.selectors import (
+    PortalInbox,
+    portal_conversations,
+    portal_inboxes,
+    portal_rows,
+)
 from tisket.lib.requests import client_address
 from tisket.models import Organization
 
@@ -87,11 +94,12 @@ def _render(request: HttpRequest, template: str, portal: Portal, status: int = 2
     return render(request, template, {"portal": portal, **context}, status=status)
 
 
-def portal_page(*, signed_in: bool = True, post: bool = False) -> Callable:
+def portal_page(*, signed_in: bool = True, post: bool = False, typing: bool = False) -> Callable:
     """A portal page: its organization and session found, private headers, CSRF on POST.
 
     Pages for the signed-in send anyone else to the sign-in form; a session is
-    limited as a signed link is (tickets.client_pages).
+    limited as a signed link is (tickets.client_pages). What answers typing (suggestions,
+    a preview) is posted often: it is limited on its own, as generously as pages are.
     """
 
     def decorate(view: Callable) -> Callable:
@@ -101,7 +109,8 @@ def portal_page(*, signed_in: bool = True, post: bool = False) -> Callable:
             if signed_in and portal.session is None:
                 response = redirect("portal:sign-in", org_slug=org_slug)
             elif portal.session is not None and client_over_limit(
-                who=f"portal:{portal.session.pk}", method=request.method
+                who=f"portal:{portal.session.pk}{':typing' if typing else ''}",
+                method="GET" if typing else request.method,
             ):
                 context = {"heading": "Please slow down", "text": SLOW_DOWN, "howto": False}
                 response = render(request, "client/notice.html", context, status=429)
@@ -209,23 +218,38 @@ def home(request: HttpRequest, portal: Portal) -> HttpResponse:
 
 @portal_page()
 def request_new(request: HttpRequest, portal: Portal) -> HttpResponse:
-    inbox = portal_inbox(organization=portal.organization)
-    if inbox is None:
+    inboxes = portal_inboxes(organization=portal.organization)
+    if not inboxes:
         raise Http404("This organization takes no requests yet.")
     if request.method == "POST":
-        return _request_new_post(request, portal, inbox)
+        return _request_new_post(request, portal, inboxes)
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405)
-    return _render(request, "portal/new.html", portal, form={"nonce": client_form_nonce()})
+    form = {"nonce": client_form_nonce(), "inbox": inboxes[0].pk}
+    return _render(request, "portal/new.html", portal, form=form, inboxes=inboxes)
 
 
-def _request_new_post(request: HttpRequest, portal: Portal, inbox) -> HttpResponse:
+def _chosen_inbox(request: HttpRequest, inboxes: list[PortalInbox]) -> PortalInbox:
+    chosen = request.POST.get("inbox", "")
+    if not chosen:  # a form of before the choice, or an organization with one inbox
+        return inboxes[0]
+    for inbox in inboxes:
+        if str(inbox.pk) == chosen:
+            return inbox
+    raise ClientReplyError("Choose what your request is about from the list.")
+
+
+def _request_new_post(
+    request: HttpRequest, portal: Portal, inboxes: list[PortalInbox]
+) -> HttpResponse:
     subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
     nonce = request.POST.get("nonce", "")
-    form = {"subject": subject, "body": body, "nonce": nonce}
+    form = {"subject": subject, "body": body, "nonce": nonce, "inbox": inboxes[0].pk}
     try:
+        inbox = _chosen_inbox(request, inboxes)
+        form["inbox"] = inbox.pk
         result = client_request_send(
-            inbox=inbox,
+            inbox=inbox.inbox,
             email=portal.email,
             subject=subject,
             body=body,
@@ -233,7 +257,9 @@ def _request_new_post(request: HttpRequest, portal: Portal, inbox) -> HttpRespon
             files=uploaded_files(request),
         )
     except ClientReplyError as error:
-        return _render(request, "portal/new.html", portal, 400, form=form, error=str(error))
+        return _render(
+            request, "portal/new.html", portal, 400, form=form, inboxes=inboxes, error=str(error)
+        )
     status = result.inbound.status
     if status in (InboundMail.Status.ACCEPTED, InboundMail.Status.DUPLICATE) and result.thread:
         reference = result.thread.reference
@@ -243,7 +269,34 @@ def _request_new_post(request: HttpRequest, portal: Portal, inbox) -> HttpRespon
         flash.info(request, "We received your request; the team reviews it before answering.")
         return redirect("portal:home", org_slug=portal.slug)
     error = "We could not take your request just now. Please try again in a few minutes."
-    return _render(request, "portal/new.html", portal, 503, form=form, error=error)
+    return _render(request, "portal/new.html", portal, 503, form=form, inboxes=inboxes, error=error)
+
+
+# Suggestions look at the subject and the start of the message: enough words for a question.
+SUGGEST_BODY_CHARS = 600
+
+
+@portal_page(post=True, typing=True)
+def request_suggest(request: HttpRequest, portal: Portal) -> HttpResponse:
+    """Public articles that may answer the request being written (htmx, as the client types)."""
+    subject = request.POST.get("subject", "")[:200]
+    question = f"{subject} {request.POST.get('body', '')[:SUGGEST_BODY_CHARS]}"
+    shown = {
+        int(value)
+        for value in request.POST.getlist("shown")[:30]
+        if value.isdigit() and len(value) < 12
+    }
+    articles = portal_suggestions(organization=portal.organization, question=question, shown=shown)
+    shown |= {article.pk for article in articles}
+    return _render(
+        request, "portal/_suggestions.html", portal, articles=articles, shown=sorted(shown)
+    )
+
+
+@portal_page(post=True, typing=True)
+def preview(request: HttpRequest, portal: Portal) -> HttpResponse:
+    """The message as it will show, rendered on the server (htmx)."""
+    return markdown_preview(request)
 
 
 # --- One request ---------------------------------------------------------------------
@@ -265,6 +318,7 @@ def _urls(portal: Portal, reference: str) -> PageUrls:
         close=reverse("portal:thread-close", kwargs=kwargs),
         reopen=reverse("portal:thread-reopen", kwargs=kwargs),
         rate=reverse("portal:thread-rate", kwargs=kwargs),
+        preview=reverse("portal:preview", kwargs={"org_slug": portal.slug}),
     )
 
 
