@@ -4,7 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
-from inboxes.services import inbox_update
+from inboxes.services import inbox_create, inbox_update
+from kb import services as kb
 from tests.e2e.conftest import shot
 from tests.mail import deliver, make_mail
 from threads import outbound
@@ -27,6 +28,15 @@ def test_a_client_signs_in_sees_their_requests_and_opens_one_on_a_phone(acme, in
     outbound.reply_send_skipping_ticket(
         thread=earlier, author=acme.agent, body="Fixed: **try again** now.\n\n- open Billing"
     )
+    kb.article_create(
+        organization=acme.org,
+        actor=None,
+        title="Printer prints blank pages",
+        body="Check the toner, then print a test page.",
+        publish=True,
+    )
+    billing = inbox_create(organization=acme.org, name="billing", auto_ack_enabled=False)
+    inbox_update(inbox=billing, display_name="Billing")
     page = login(None, viewport=PHONE)
 
     page.goto("/hc/acme/requests/")
@@ -49,8 +59,16 @@ def test_a_client_signs_in_sees_their_requests_and_opens_one_on_a_phone(acme, in
     shot(page, "portal-requests")
 
     page.get_by_role("link", name="New request", exact=True).first.click()
-    page.get_by_label("Subject").fill("The printer prints blank pages")
-    page.get_by_label("Your message").fill("Since this morning every page comes out blank.")
+    expect(page.get_by_label("What is it about?")).to_have_value(str(inbox.pk))
+    page.get_by_label("What is it about?").select_option(label="Billing")
+    page.get_by_label("What is it about?").select_option(label="Acme Support")
+    page.get_by_label("Subject").press_sequentially("The printer prints blank pages")
+    suggestion = page.locator(".c-suggest-list a", has_text="Printer prints blank pages")
+    expect(suggestion).to_be_visible()
+    expect(suggestion).to_have_attribute("target", "_blank")
+    page.get_by_label("Your message").fill("Since this morning **every** page comes out blank.")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#request-body-preview strong")).to_have_text("every")
     page.set_input_files(
         "#request-files",
         files=[{"name": "test-page.txt", "mimeType": "text/plain", "buffer": b"blank\n"}],
@@ -60,7 +78,9 @@ def test_a_client_signs_in_sees_their_requests_and_opens_one_on_a_phone(acme, in
     page.get_by_role("button", name="Send request").click()
     expect(page.locator(".messages")).to_contain_text("We received your request")
     thread = Thread.objects.get(subject="The printer prints blank pages")
+    assert thread.inbox_id == inbox.pk
     expect(page.locator("h1")).to_have_text("The printer prints blank pages")
+    expect(page.locator(".c-msg.theirs .c-rich strong")).to_have_text("every")
     expect(page.locator(".c-files")).to_contain_text("test-page.txt")
     assert Attachment.objects.filter(message__thread=thread).count() == 1
     assert OutboundMail.objects.filter(thread=thread, kind="auto_ack").count() == 1
@@ -69,9 +89,17 @@ def test_a_client_signs_in_sees_their_requests_and_opens_one_on_a_phone(acme, in
     page.locator(".c-request a", has_text="Cannot export my invoices").click()
     expect(page.locator(".c-rich strong")).to_have_text("try again")
     expect(page.locator(".c-rich li")).to_have_text("open Billing")
+    tickets.ticket_set_status(
+        ticket=earlier.ticket_link.ticket, status="waiting_on_customer", actor=acme.agent
+    )
+    tickets.ticket_set_status(ticket=earlier.ticket_link.ticket, status="resolved", actor=acme.agent)
+    page.reload()
+    expect(page.locator(".c-timeline li")).to_have_count(3)
+    expect(page.locator(".c-timeline")).to_contain_text("Waiting on you")
+    expect(page.locator(".c-timeline li").last).to_contain_text("Resolved")
     no_sideways_scroll(page)
     shot(page, "portal-conversation")
-    reply = Message.objects.get(thread=earlier, direction="outbound")
+    reply = Message.objects.filter(thread=earlier, direction="outbound").order_by("id").first()
     assert reply.client_read_by == "jane@client.test"
     assert page.errors == []
     assert page.dialogs == []
