@@ -312,3 +312,18 @@ def test_the_setting_is_off_by_default_and_on_the_general_settings_page(acme, we
     assert acme.org.portal_company_view is False
     page = web(acme.admin).get("/acme/settings/")
     assert "Clients see their company" in page.content.decode()
+
+
+def test_a_colleagues_reply_is_reviewed_first(acme, inbox, company):
+    from threads.models import InboundMail
+
+    thread = deliver(make_mail(sender=LEO, subject="Leo's VPN")).thread
+    organization_update(organization=acme.org, portal_company_view=True)
+    ann = signed_in(ANN)
+    response = ann.post(
+        thread_url(thread, "portal:thread-reply"), {"body": "Me too.", "nonce": "n" * 16}
+    )
+    assert response.status_code == 302
+    row = InboundMail.objects.filter(source="client-page").latest("id")
+    assert row.status == InboundMail.Status.QUARANTINED
+    assert not thread.messages.filter(from_email=ANN).exists()
