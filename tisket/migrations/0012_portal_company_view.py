@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tisket', '0010_client_portal'),
+        ('tisket', '0011_notification_preferences'),
     ]
 
     operations = [
