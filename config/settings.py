@@ -5,9 +5,7 @@ TISKET_DATA_DIR and no broker (the embedded worker finds its work in the
 database, config/worker.py), so `make run` needs no server.
 """
 
-import ipaddress
 import os
-import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,96 +13,31 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from config import api_settings
+from config.environment import (
+    env,
+    env_bool,
+    env_int,
+    env_list,
+    is_ip_port,
+    secret_key,
+    served_at,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env(name, default).split(",") if item.strip()]
-
-
-def _is_ip_port(value: str) -> bool:
-    """`IP`, `IPv4:port` or `[IPv6]:port`."""
-    host, port = value, "53"
-    if value.startswith("["):
-        host, _, port = value[1:].partition("]")
-        port = port.removeprefix(":") or "53"
-    elif value.count(":") == 1:
-        host, port = value.split(":")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return port.isdigit() and 0 < int(port) < 65536
 
 
 DATA_DIR = Path(env("TISKET_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """The SECRET_KEY from the environment, else one generated once and kept in DATA_DIR.
-
-    A self-hosted install must not share a key with every other install, and a
-    newcomer must not have to invent one, so the embedded default writes its own.
-    """
-    if key := env("SECRET_KEY"):
-        return key
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        # Written aside and linked into place, so processes starting together
-        # all end up with the one key that won.
-        draft = path.with_name(f"secret_key.{os.getpid()}")
-        draft.write_text(secrets.token_urlsafe(50))
-        draft.chmod(0o600)
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = env_bool("DEBUG")
-
-
-def _served_at() -> str:
-    """Where `make run` last served this data dir (config/embedded.py writes it)."""
-    try:
-        return (DATA_DIR / "site_url").read_text().strip()
-    except OSError:
-        return ""
 
 
 # The public address links are built with: SITE_URL, else the address `make run`
 # serves this data dir at, so a manage.py command in another shell agrees with it.
-SITE_URL = (env("SITE_URL") or _served_at() or "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = (env("SITE_URL") or served_at(DATA_DIR) or "http://127.0.0.1:8000").rstrip("/")
 _site = urlsplit(SITE_URL)
 # Loopback stays allowed so health checks from the same host or container work;
 # TISKET_EXTRA_HOSTS adds the names `make run HOST=0.0.0.0` is reached by on the LAN.
@@ -389,7 +322,7 @@ TISKET_DKIM_VERIFY = env_bool("TISKET_DKIM_VERIFY")
 # DNS servers for the DKIM check, as IP, IP:port or [IPv6]:port; empty: the system's.
 TISKET_DNS_SERVERS = env_list("TISKET_DNS_SERVERS")
 for _server in TISKET_DNS_SERVERS:
-    if not _is_ip_port(_server):
+    if not is_ip_port(_server):
         raise ImproperlyConfigured(f"TISKET_DNS_SERVERS: not an IP address or IP:port: {_server!r}")
 # Custom mail domains: the hosts of the MX records that route mail to Tisket (a domain whose
 # MX names one of them gets its reply addresses on itself), and the SPF include of the
@@ -500,54 +433,13 @@ CELERY_BEAT_SCHEDULE = {
     "portal-clear": {"task": "threads.tasks.portal_clear_task", "schedule": 6 * 3600},
 }
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tisket.api_auth.ApiTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["tisket.api_auth.HasOrganizationRole"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "tisket.api_pagination.CursorPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["tisket.api_auth.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "token": env("TISKET_API_RATE", "1200/minute"),
-        "anon": env("TISKET_PUBLIC_RATE", "60/minute"),
-    },
-    "EXCEPTION_HANDLER": "tisket.api_errors.exception_handler",
-    "PAGE_SIZE": 50,
-    "UNAUTHENTICATED_USER": None,
-}
+# The REST API: authentication, throttles, pagination, errors and the OpenAPI schema.
+REST_FRAMEWORK, SPECTACULAR_SETTINGS = (
+    api_settings.REST_FRAMEWORK,
+    api_settings.SPECTACULAR_SETTINGS,
+)
 # Tool calls of one token through the MCP server (N/second, N/minute, N/hour, N/day).
 TISKET_MCP_RATE = env("TISKET_MCP_RATE", "600/minute")
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Tisket API",
-    "DESCRIPTION": (
-        "Token-scoped REST API of a Tisket organization. Authenticate with "
-        "`Authorization: Token <key>`; every call sees only the token's organization."
-    ),
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
-    "COMPONENT_SPLIT_REQUEST": True,
-    "SCHEMA_PATH_PREFIX": "/api/v1",
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "tisket.api_schema.error_responses",
-        "tisket.api_schema.created_links",
-    ],
-    "ENUM_NAME_OVERRIDES": {
-        "ThreadStatus": "threads.models.Thread.Status",
-        "TicketStatus": "tickets.models.Ticket.Status",
-        "InboundMailStatus": "threads.models.InboundMail.Status",
-        "Role": "tisket.models.Role",
-        "MailSecurity": "inboxes.models.Inbox.Security",
-    },
-    # Swagger UI's assets are served from this installation, not from a CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-}
 
 # The cache is shared by every process: Redis in production; in the embedded
 # default, files in DATA_DIR, which the web server and the worker both see.
