@@ -30,7 +30,8 @@ from tests.mail import deliver, make_mail
 from threads.models import Attachment, InboundMail, Message
 from tickets.macros import macro_save
 from tickets.models import Note, TicketEvent
-from tickets.services import queue_create, thread_reply_send, ticket_create, ticket_note_add
+from tickets.queues import queue_create
+from tickets.services import thread_reply_send, ticket_create, ticket_note_add
 from tisket import invitations, services
 
 

@@ -1,4 +1,4 @@
-"""Writes of tickets: create, change, assign, notes, thread links, replies, queues.
+"""Writes of tickets: create, change, assign, notes, thread links, replies.
 
 What a stored mail does to tickets is intake's (tickets.intake.effects)."""
 
@@ -23,7 +23,6 @@ from tickets.models import (
     TicketThread,
     ticket_reference,
 )
-from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError, NotAllowedError, TisketError
 from tisket.models import Membership, Notification, Organization, Role
 from tisket.notifications.matrix import Event
@@ -38,7 +37,7 @@ class TicketError(TisketError):
     pass
 
 
-def _check_same_organization(organization: Organization, *objects) -> None:
+def same_organization_check(organization: Organization, *objects) -> None:
     for obj in objects:
         if obj is not None and obj.organization_id != organization.pk:
             raise TicketError(f"That {type(obj).__name__.lower()} is not of this organization.")
@@ -47,7 +46,7 @@ def _check_same_organization(organization: Organization, *objects) -> None:
 def _check_assignable(ticket_or_org: Organization, assignee: Membership | None) -> None:
     if assignee is None:
         return
-    _check_same_organization(ticket_or_org, assignee)
+    same_organization_check(ticket_or_org, assignee)
     if not assignee.has_role(Role.AGENT) or not assignee.user.is_active:
         raise TicketError(
             f"{assignee.user.email} cannot be assigned tickets (role {assignee.role})."
@@ -77,7 +76,7 @@ def ticket_create(
     ticket's conversation first, so that the notice names it)."""
     if not subject.strip():
         raise TicketError("A ticket needs a subject.")
-    _check_same_organization(organization, queue)
+    same_organization_check(organization, queue)
     _check_assignable(organization, assignee)
     number = sequence_next(organization_id=organization.pk, name="ticket")
     now = timezone.now()
@@ -146,7 +145,7 @@ def ticket_update(
         ticket.priority = Ticket.Priority(priority)
         changed.append("priority")
     if queue is not KEEP and queue != ticket.queue:
-        _check_same_organization(organization, queue)
+        same_organization_check(organization, queue)
         events.ticket_queue_event(
             ticket=ticket,
             actor=actor,
@@ -331,7 +330,7 @@ def ticket_note_add(*, ticket: Ticket, body: str, actor: Membership) -> Note:
 @transaction.atomic
 def ticket_thread_link(*, ticket: Ticket, thread: Thread, actor: Membership | None) -> TicketThread:
     """Link a thread to the ticket; a thread belongs to one ticket at most."""
-    _check_same_organization(ticket.organization, thread)
+    same_organization_check(ticket.organization, thread)
     existing = TicketThread.objects.filter(thread=thread).select_related("ticket").first()
     if existing is not None:
         if existing.ticket_id == ticket.pk:
@@ -349,97 +348,6 @@ def ticket_thread_unlink(*, ticket: Ticket, thread: Thread, actor: Membership | 
     if not TicketThread.objects.filter(ticket=ticket, thread=thread).delete()[0]:
         raise TicketError(f"{thread.reference} is not linked to {ticket.reference}.")
     events.ticket_unlinked_event(ticket=ticket, actor=actor, thread=thread)
-
-
-@transaction.atomic
-def queue_create(
-    *, organization: Organization, name: str, actor: Membership | None, **fields
-) -> Queue:
-    """Create a queue."""
-    if actor is not None and not actor.has_role(Role.SUPERVISOR):
-        raise NotAllowedError("Only supervisors and admins manage queues.")
-    if Queue.objects.filter(organization=organization, name=name.strip()).exists():
-        raise ConflictError(f"A queue named '{name.strip()}' exists already.")
-    members = fields.pop("members", [])
-    inboxes = fields.pop("inboxes", [])
-    queue = Queue.objects.create(organization=organization, name=name.strip(), **fields)
-    queue_set_members(queue=queue, members=members)
-    queue_set_inboxes(queue=queue, inboxes=inboxes)
-    _queue_audit(queue, "created", actor=actor)
-    return queue
-
-
-def _queue_audit(queue: Queue, change: str, actor: Membership | None = None, **data) -> None:
-    audit_record(
-        organization=queue.organization_id,
-        action=Action.QUEUE_CHANGED,
-        actor=actor,
-        target=queue,
-        data={"change": change, **data},
-    )
-
-
-def queue_set_members(*, queue: Queue, members: Iterable[Membership]) -> None:
-    """Make the queue's agents exactly these members of its organization."""
-    members = list(members)
-    _check_same_organization(queue.organization, *members)
-    wanted = {m.pk for m in members}
-    before = set(QueueMember.objects.filter(queue=queue).values_list("membership_id", flat=True))
-    QueueMember.objects.filter(queue=queue).exclude(membership_id__in=wanted).delete()
-    QueueMember.objects.bulk_create(
-        [QueueMember(queue=queue, membership_id=pk) for pk in wanted], ignore_conflicts=True
-    )
-    if wanted != before:
-        # Queue membership decides what an agent sees when agent groups are on.
-        emails = dict(
-            Membership.objects.filter(pk__in=wanted ^ before).values_list("pk", "user__email")
-        )
-        _queue_audit(
-            queue,
-            "members",
-            added=sorted(emails[pk] for pk in wanted - before),
-            removed=sorted(emails[pk] for pk in before - wanted),
-        )
-
-
-def queue_set_inboxes(*, queue: Queue, inboxes: Iterable) -> None:
-    """Route new threads of these inboxes to this queue (each inbox to one queue only)."""
-    inboxes = list(inboxes)
-    _check_same_organization(queue.organization, *inboxes)
-    for inbox in inboxes:
-        other = Queue.objects.filter(inboxes=inbox).exclude(pk=queue.pk).first()
-        if other is not None:
-            raise ConflictError(f"The inbox {inbox.name} already feeds the queue {other.name}.")
-    queue.inboxes.set(inboxes)
-
-
-def queue_update(*, queue: Queue, **fields) -> Queue:
-    """Rename a queue or change its assignment rules."""
-    allowed = {"name", "auto_assign", "open_ticket_cap"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise TicketError(f"Cannot change {', '.join(sorted(unknown))} here.")
-    if "name" in fields:
-        fields["name"] = fields["name"].strip()
-        clash = Queue.objects.filter(organization_id=queue.organization_id, name=fields["name"])
-        if clash.exclude(pk=queue.pk).exists():
-            raise ConflictError(f"A queue named '{fields['name']}' exists already.")
-    for name, value in fields.items():
-        setattr(queue, name, value)
-    if fields:
-        queue.save(update_fields=list(fields))
-        _queue_audit(queue, "changed", fields=sorted(fields))
-    return queue
-
-
-def queue_delete(*, queue: Queue) -> None:
-    """Delete a queue but the default one; its tickets stay, without a queue."""
-    if queue.is_default:
-        raise ConflictError(
-            f"{queue.name} is the default queue: new conversations open their tickets there."
-        )
-    _queue_audit(queue, "deleted")
-    queue.delete()
 
 
 def conversation_set_status(

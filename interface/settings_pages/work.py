@@ -7,7 +7,8 @@ from django.views.decorators.http import require_POST
 
 from interface.settings_pages.common import admin_view, done, page, refused
 from interface.settings_pages.forms import MacroForm, QueueForm, form_error
-from tickets import macros, selectors, services
+from tickets import macros, selectors
+from tickets import queues as queue_services
 from tickets.models import Macro, Queue, Ticket
 from tisket.errors import TisketError
 
@@ -34,12 +35,12 @@ def _queue_save(request: HttpRequest, form: QueueForm, queue: Queue | None) -> Q
     try:
         with transaction.atomic():
             if queue is None:
-                return services.queue_create(
+                return queue_services.queue_create(
                     organization=request.organization, actor=request.membership, **data
                 )
-            services.queue_set_members(queue=queue, members=data.pop("members"))
-            services.queue_set_inboxes(queue=queue, inboxes=data.pop("inboxes"))
-            return services.queue_update(queue=queue, **data)
+            queue_services.queue_set_members(queue=queue, members=data.pop("members"))
+            queue_services.queue_set_inboxes(queue=queue, inboxes=data.pop("inboxes"))
+            return queue_services.queue_update(queue=queue, **data)
     except TisketError as error:
         form_error(form, error)
         return None
@@ -74,7 +75,7 @@ def queue_edit(request: HttpRequest, queue: int) -> HttpResponse:
 def queue_delete(request: HttpRequest, queue: int) -> HttpResponse:
     found = selectors.queue_get(organization=request.organization, pk=queue)
     try:
-        services.queue_delete(queue=found)
+        queue_services.queue_delete(queue=found)
     except TisketError as error:
         return refused(request, error, "settings:queues")
     return done(

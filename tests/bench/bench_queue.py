@@ -37,7 +37,7 @@ def log(message: str) -> None:
 
 def _organization():
     from inboxes.services import inbox_create
-    from tickets.services import queue_create
+    from tickets.queues import queue_create
     from tisket import services
     from tisket.models import Membership, Role
 

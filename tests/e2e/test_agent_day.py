@@ -6,7 +6,7 @@ from datetime import timedelta
 from tests.e2e.conftest import shot
 from tests.factories import always_open_policy
 from tests.mail import deliver, make_mail
-from tickets import services
+from tickets import queues, services
 from tickets.models import Ticket
 from tickets.sla import sla_sweep
 from tisket.models import Notification
@@ -20,7 +20,7 @@ def _desk(acme, inbox):
             "urgent": {"first_response_minutes": 30, "resolution_minutes": 240},
         },
     )
-    services.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     subjects = [
         ("jane@client.test", "Cannot log in since the update"),
         ("bob@buyer.test", "Invoice 2041 charges us twice"),

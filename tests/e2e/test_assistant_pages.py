@@ -5,7 +5,7 @@ import pytest
 
 from tests.e2e.conftest import shot
 from tests.mail import deliver, make_mail
-from tickets import services
+from tickets import queues, services
 from tisket.models import McpCall
 from tisket.services import api_token_create
 
@@ -14,7 +14,7 @@ WIDTHS = [1440, 390]
 
 @pytest.fixture
 def worked(acme, inbox):
-    services.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     thread = deliver(make_mail(to=inbox.address, subject="Cannot log in")).thread
     token, _ = api_token_create(membership=acme.agent, name="Claude", scope="write")
     actor = token.actor

@@ -11,6 +11,7 @@ from tests.mail import deliver, make_mail
 from threads import outbound
 from threads.client_access import client_link_token
 from threads.models import Message
+from tickets import queues
 from tickets import services as tickets
 from tickets.models import Rating, Ticket
 
@@ -18,7 +19,7 @@ from tickets.models import Rating, Ticket
 @pytest.fixture
 def conversation(acme, inbox):
     inbox_update(inbox=inbox, display_name="Acme Support")
-    tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     thread = deliver(
         make_mail(
             subject="Cannot export my invoices",

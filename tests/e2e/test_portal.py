@@ -10,6 +10,7 @@ from tests.e2e.conftest import shot
 from tests.mail import deliver, make_mail
 from threads import outbound
 from threads.models import Attachment, Message, OutboundMail, Thread
+from tickets import queues
 from tickets import services as tickets
 
 PHONE = {"width": 390, "height": 844}
@@ -21,7 +22,7 @@ def no_sideways_scroll(page) -> None:
 
 def test_a_client_signs_in_sees_their_requests_and_opens_one_on_a_phone(acme, inbox, login):
     inbox_update(inbox=inbox, display_name="Acme Support")
-    tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     earlier = deliver(make_mail(subject="Cannot export my invoices")).thread
     # From now on the inbox acknowledges (once a day per sender, as for mail).
     inbox_update(inbox=inbox, auto_ack_enabled=True)

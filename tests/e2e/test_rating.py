@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import shot
 from tests.mail import deliver, make_mail
+from tickets import queues
 from tickets import services as tickets
 from tickets.models import Rating, Ticket
 from tisket.models import Notification
@@ -18,7 +19,7 @@ RATE_PATH = re.compile(r"https?://[^/\s]+(/c/rate/[^/\s)]+/([1-5])/)")
 
 @pytest.fixture
 def thread(acme, inbox):
-    tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     found = deliver(make_mail(subject="Invoice charged twice")).thread
     tickets.ticket_assign(
         ticket=Ticket.objects.get(thread_links__thread=found), assignee=acme.agent, actor=None

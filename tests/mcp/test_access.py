@@ -60,9 +60,9 @@ def foreign_article(f: Foreign):
 @pytest.fixture
 def ours(acme, inbox) -> dict:
     from tests.mail import deliver, make_mail
-    from tickets import services
+    from tickets import queues
 
-    services.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     result = deliver(make_mail(to=inbox.address))
     return {"ticket": result.thread.ticket_link.ticket.reference}
 

@@ -5,7 +5,7 @@ import json
 
 from tests.mail import deliver, deliver_without_ticket, make_mail
 from tests.mcp.test_tools import ADMIN_TOOLS, AGENT_WRITE_TOOLS
-from tickets import services
+from tickets import queues
 from tisket.models import AuditEvent
 
 SECRET = "hunter2-the-password"
@@ -14,7 +14,7 @@ SECRET = "hunter2-the-password"
 def test_every_write_tool_is_audited_naming_the_member_and_the_token_and_no_text(
     acme, inbox, assistant
 ):
-    services.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     thread = deliver(make_mail(to=inbox.address, subject="Cannot log in")).thread
     ticket = thread.ticket_link.ticket.reference
     lone = deliver_without_ticket(

@@ -8,7 +8,7 @@ import pytest
 
 from interface.mcp import caller, tools
 from tests.mail import deliver, make_mail
-from tickets import services
+from tickets import queues
 from tisket.services import api_token_create
 
 
@@ -37,7 +37,7 @@ def mails(inbox, count: int, start: int = 0) -> None:
 def test_a_page_costs_the_same_queries_for_two_rows_as_for_twelve(
     acme, inbox, as_agent, django_assert_max_num_queries, tool, arguments
 ):
-    services.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     mails(inbox, 2)
     with django_assert_max_num_queries(12) as few:
         tool(**arguments)

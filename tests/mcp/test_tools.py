@@ -9,7 +9,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from tests.mail import deliver, deliver_without_ticket, make_mail
-from tickets import services
+from tickets import queues, services
 from tickets.models import Note, ReplyDraft, Ticket, TicketEvent
 from tisket.models import McpCall
 from tisket.services import api_token_create, api_token_revoke
@@ -41,11 +41,11 @@ ADMIN_TOOLS = ["create_inbox"]
 @pytest.fixture
 def desk(acme, inbox):
     """A queue fed by the inbox, a client's mail (a thread and its ticket), a lone thread."""
-    queue = services.queue_create(
+    queue = queues.queue_create(
         organization=acme.org, name="Support", actor=None, members=[acme.agent], inboxes=[inbox]
     )
     first = deliver(make_mail(to=inbox.address, subject="Cannot log in"))
-    services.queue_create(organization=acme.org, name="Billing", actor=None)
+    queues.queue_create(organization=acme.org, name="Billing", actor=None)
     return {
         "queue": queue,
         "thread": first.thread.reference,

@@ -11,7 +11,7 @@ from sla import services as sla_services
 from sla.models import BusinessCalendar, SlaPolicy
 from tests.conftest import api_client
 from tests.factories import always_open_policy
-from tickets import services
+from tickets import queues, services
 from tickets.models import Ticket
 from tickets.sla import sla_sweep
 from tickets.tasks import sla_sweep_task
@@ -198,7 +198,7 @@ def workload(acme, clock):
             "urgent": {"first_response_minutes": 100},
         },
     )
-    support = services.queue_create(organization=acme.org, name="Support", actor=None)
+    support = queues.queue_create(organization=acme.org, name="Support", actor=None)
 
     def opened(minutes_ago: int, **fields) -> Ticket:
         clock.move_to(NOW - timedelta(minutes=minutes_ago))

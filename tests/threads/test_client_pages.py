@@ -21,7 +21,7 @@ from threads.client_access import (
     client_links_revoke,
 )
 from threads.models import InboundMail, Message, OutboundMail, Thread
-from tickets import csat
+from tickets import csat, queues
 from tickets import services as tickets
 from tickets.models import Rating, Ticket, TicketEvent
 
@@ -31,7 +31,7 @@ JANE = "jane@client.test"
 @pytest.fixture
 def queue(acme, inbox):
     """The inbox opens a ticket for every new thread."""
-    return tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    return queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
 
 
 def page_url(thread: Thread, email: str = JANE) -> str:

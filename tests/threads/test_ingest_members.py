@@ -22,8 +22,7 @@ from tests.dns import Zone, dns_server
 from tests.factories import always_open_policy
 from tests.mail import TRUSTED_RECEIVER, deliver, header_prepended, make_mail
 from threads.models import InboundMail, Message
-from tickets import intake
-from tickets import services as ticket_services
+from tickets import intake, queues
 from tickets.models import Ticket
 
 Status = InboundMail.Status
@@ -44,9 +43,7 @@ def ticket(acme, inbox) -> Ticket:
     """A client's question, its ticket running a first-response clock."""
     with time_machine.travel(START, tick=False):
         always_open_policy(acme.org, {"normal": {"first_response_minutes": 60}})
-        ticket_services.queue_create(
-            organization=acme.org, name="Support", actor=None, inboxes=[inbox]
-        )
+        queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
         thread = deliver(make_mail(message_id="<q@client.test>")).thread
     ticket = thread.ticket_link.ticket
     assert ticket.first_response_due_at is not None

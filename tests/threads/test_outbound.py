@@ -12,6 +12,7 @@ from tests.mail import deliver, make_mail
 from tests.smtp import Mailbox, free_port
 from threads import outbound
 from threads.models import Message, OutboundMail, Thread
+from tickets import queues
 from tickets import services as tickets
 
 S = OutboundMail.Status
@@ -62,7 +63,7 @@ def test_an_agents_reply_reaches_the_client_threaded(
 def test_a_reply_records_the_tickets_first_response(
     acme, inbox, smtp, django_capture_on_commit_callbacks
 ):
-    queue = tickets.queue_create(organization=acme.org, name="S", actor=None, inboxes=[inbox])
+    queue = queues.queue_create(organization=acme.org, name="S", actor=None, inboxes=[inbox])
     thread = deliver(make_mail()).thread
     ticket = thread.ticket_link.ticket
     assert ticket.queue == queue
@@ -75,7 +76,7 @@ def test_a_reply_records_the_tickets_first_response(
 def test_internal_notes_never_leave_in_a_reply(
     acme, inbox, smtp, django_capture_on_commit_callbacks
 ):
-    tickets.queue_create(organization=acme.org, name="S", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="S", actor=None, inboxes=[inbox])
     thread = deliver(make_mail()).thread
     tickets.ticket_note_add(
         ticket=thread.ticket_link.ticket, body="NOTE-5e2a do not tell", actor=acme.agent

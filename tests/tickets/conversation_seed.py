@@ -9,7 +9,7 @@ from sla import services as sla_services
 from tests.conftest import Cast
 from tests.mail import deliver, make_mail
 from threads.models import Message, OutboundMail, Thread
-from tickets import macros
+from tickets import macros, queues
 from tickets import services as tickets
 from tickets.models import Macro, Note, Queue, Ticket
 
@@ -63,7 +63,7 @@ def seed_conversation(cast: Cast, inbox) -> Conversation:
             for p in ("urgent", "high", "normal", "low")
         },
     )
-    queue = tickets.queue_create(
+    queue = queues.queue_create(
         organization=cast.org,
         name="Support",
         actor=None,

@@ -4,14 +4,14 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import api_client
 from tests.mail import deliver, deliver_without_ticket, make_mail
-from tickets import services
+from tickets import queues, services
 from tickets.models import Queue, Ticket
 from tisket.models import Role
 
 
 @pytest.fixture
 def queue(acme):
-    return services.queue_create(
+    return queues.queue_create(
         organization=acme.org, name="Support", actor=None, members=[acme.agent, acme.agent2]
     )
 
@@ -58,7 +58,7 @@ def test_bad_ticket_input_is_a_400_naming_the_field(acme, payload, field):
 
 
 def test_another_organizations_queue_or_member_cannot_be_named(acme, globex):
-    theirs = services.queue_create(organization=globex.org, name="Theirs", actor=None)
+    theirs = queues.queue_create(organization=globex.org, name="Theirs", actor=None)
     client = api_client(acme.agent)
     assert create(client, queue=theirs.pk).status_code == 400
     assert create(client, assignee=globex.agent.pk).status_code == 400
@@ -167,7 +167,7 @@ def test_a_viewer_reads_tickets_but_changes_nothing(acme):
 
 
 def test_internal_notes_never_reach_the_thread_or_its_messages(acme, queue, inbox):
-    services.queue_set_inboxes(queue=queue, inboxes=[inbox])
+    queues.queue_set_inboxes(queue=queue, inboxes=[inbox])
     thread = deliver(make_mail()).thread
     ticket = thread.ticket_link.ticket
     services.ticket_note_add(ticket=ticket, body="NOTE-7c1f internal only", actor=acme.agent)
@@ -245,9 +245,9 @@ def test_unlinking_a_thread_answers_200_with_the_ticket(acme, inbox):
 
 
 def test_a_threads_ticket_is_in_the_thread_and_the_tickets_list_finds_it_by_thread(acme, inbox):
-    services.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     thread = deliver(make_mail(to=inbox.address)).thread
-    services.queue_set_inboxes(queue=Queue.objects.get(), inboxes=[])
+    queues.queue_set_inboxes(queue=Queue.objects.get(), inboxes=[])
     lone = deliver_without_ticket(
         make_mail(to=inbox.address, sender="bob@client.test", subject="x")
     ).thread

@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import api_client
 from tests.mail import deliver, make_mail
-from tickets import macros, services
+from tickets import macros, queues, services
 from tisket.models import ROLE_RANK, Role
 
 V, A, S, AD = Role.VIEWER, Role.AGENT, Role.SUPERVISOR, Role.ADMIN
@@ -47,7 +47,7 @@ def objects(acme, inbox):
     deliver(make_mail())
     for subject in ("one", "two"):
         services.ticket_create(organization=acme.org, subject=subject, actor=acme.agent)
-    queue = services.queue_create(organization=acme.org, name="Support", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Support", actor=None)
     macro = macros.macro_save(organization=acme.org, actor=None, name="Hi", body="Hi")
     return {"queue": queue.pk, "macro": macro.pk}
 

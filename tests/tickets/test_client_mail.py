@@ -10,6 +10,7 @@ from inboxes.services import inbox_update
 from tests.conftest import api_client
 from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads.models import Message, OutboundMail, Suppression
+from tickets import queues
 from tickets import services as tickets
 from tickets.models import Ticket
 from tisket.errors import ConflictError
@@ -29,7 +30,7 @@ def _site(settings):
 
 @pytest.fixture
 def queue(acme, inbox):
-    return tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    return queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
 
 
 def conversation(cc: str = "") -> tuple:

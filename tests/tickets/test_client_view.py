@@ -88,7 +88,7 @@ def test_a_session_is_its_members_only(acme, thread, web, client):
 
 @pytest.fixture
 def ticketed(acme, inbox):
-    from tickets.services import queue_create
+    from tickets.queues import queue_create
 
     queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     return deliver(make_mail(to=inbox.address, body="My order never arrived.")).thread

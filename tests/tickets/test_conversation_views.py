@@ -24,6 +24,7 @@ from tests.tickets.conversation_seed import (
     seed_conversation,
 )
 from threads.models import Attachment, Message, OutboundMail, Participant, Thread
+from tickets import queues
 from tickets import services as tickets
 from tickets.models import Macro, Note, Queue, Ticket, TicketEvent
 
@@ -250,7 +251,7 @@ def test_the_page_makes_the_same_number_of_queries_for_2_or_10_messages(acme, co
 
     few = count(conv.thread)
     other = inbox_create(organization=acme.org, name="sales", auto_ack_enabled=False)
-    tickets.queue_create(organization=acme.org, name="Sales", actor=None, inboxes=[other])
+    queues.queue_create(organization=acme.org, name="Sales", actor=None, inboxes=[other])
     big = deliver(make_mail(to=other.address, subject="Big one")).thread
     ticket = big.ticket_link.ticket
     for number in range(10):
@@ -521,7 +522,7 @@ def test_bad_panel_input_changes_nothing(acme, conv, web, data, error):
 
 
 def test_another_organizations_queue_cannot_be_chosen(acme, globex, conv, web):
-    theirs = tickets.queue_create(organization=globex.org, name="Theirs", actor=None)
+    theirs = queues.queue_create(organization=globex.org, name="Theirs", actor=None)
     response = web(acme.agent).post(ticket_url(conv, "update/"), {"queue": theirs.pk}, **HTMX)
     assert response.status_code == 400
     assert Ticket.objects.get(pk=conv.ticket.pk).queue == conv.queue
@@ -589,7 +590,7 @@ def test_a_macro_of_another_organization_is_404(acme, globex, conv, web):
 def test_a_macro_naming_a_deleted_queue_is_a_clear_error_when_sent(acme, conv, web):
     from tickets.macros import macro_save
 
-    gone = tickets.queue_create(organization=acme.org, name="Gone", actor=None)
+    gone = queues.queue_create(organization=acme.org, name="Gone", actor=None)
     macro = macro_save(organization=acme.org, actor=None, name="Move", actions={"queue": gone.pk})
     gone.delete()
     response = web(acme.agent).post(

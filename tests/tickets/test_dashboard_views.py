@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import always_open_policy
-from tickets import services
+from tickets import queues, services
 from tickets.sla import sla_sweep
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
@@ -17,7 +17,7 @@ def workload(acme, count: int) -> None:
     always_open_policy(
         acme.org, {"normal": {"first_response_minutes": 60, "resolution_minutes": 600}}
     )
-    queue = services.queue_create(organization=acme.org, name="Billing", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Billing", actor=None)
     for n in range(count):
         with time_machine.travel(NOW - timedelta(hours=n + 2), tick=False):
             ticket = services.ticket_create(

@@ -7,7 +7,7 @@ from django.urls import reverse
 from tests.conftest import api_client
 from tests.mail import deliver, make_mail
 from threads.models import Thread
-from tickets import services
+from tickets import queues
 from tickets.conversations import conversation_start, queue_default
 from tickets.models import Queue, Ticket, TicketThread
 from tisket.errors import ConflictError
@@ -29,7 +29,7 @@ def test_mail_to_an_inbox_in_no_queue_opens_its_ticket_in_the_default_queue(acme
 
 
 def test_mail_to_an_inbox_an_admin_routed_opens_its_ticket_in_that_queue(acme, inbox):
-    sales = services.queue_create(
+    sales = queues.queue_create(
         organization=acme.org, name="Sales", actor=acme.admin, inboxes=[inbox]
     )
     assert ticket_of(deliver(make_mail()).thread).queue == sales
@@ -87,7 +87,7 @@ def test_org_create_makes_the_default_queue(db):
 
 
 def test_the_default_queue_is_one_per_organization_and_takes_a_free_name(acme, globex):
-    services.queue_create(organization=acme.org, name="General", actor=acme.admin)
+    queues.queue_create(organization=acme.org, name="General", actor=acme.admin)
     first = queue_default(organization=acme.org)
     assert (first.name, first.is_default) == ("General 2", True)
     assert queue_default(organization=acme.org) == first
@@ -97,7 +97,7 @@ def test_the_default_queue_is_one_per_organization_and_takes_a_free_name(acme, g
 def test_the_default_queue_cannot_be_deleted(acme, web):
     queue = queue_default(organization=acme.org)
     with pytest.raises(ConflictError):
-        services.queue_delete(queue=queue)
+        queues.queue_delete(queue=queue)
     api = api_client(acme.admin).delete(f"/api/v1/queues/{queue.pk}/")
     assert api.status_code == 409
     page = web(acme.admin).post(

@@ -22,6 +22,7 @@ from threads.models import (
     OutboundMail,
     Thread,
 )
+from tickets import queues
 from tickets import services as tickets
 from tickets.models import Ticket
 from tickets.portal.views import COOKIE
@@ -33,7 +34,7 @@ BOB = "bob@other.test"
 @pytest.fixture
 def queue(acme, inbox):
     """The inbox opens a ticket for every new thread."""
-    return tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    return queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
 
 
 def portal_url(org_slug: str = "acme", name: str = "portal:home", **kwargs) -> str:

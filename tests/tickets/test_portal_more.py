@@ -22,7 +22,7 @@ from tests.tickets.test_portal import (
     upload,
 )
 from threads.models import Thread
-from tickets import csat
+from tickets import csat, queues
 from tickets import services as tickets
 from tickets.models import Ticket
 from tisket.services import organization_update
@@ -30,7 +30,7 @@ from tisket.services import organization_update
 
 @pytest.fixture
 def queue(acme, inbox):
-    return tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    return queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
 
 
 def publish(org, title, body, **fields):

@@ -9,14 +9,14 @@ from django.utils import timezone
 
 from tests.mail import deliver, make_mail
 from threads.models import Thread
-from tickets import services
+from tickets import queues, services
 from tickets.models import SavedView, Ticket
 from tickets.selectors import QUEUE_PAGE
 
 
 @pytest.fixture
 def support(acme, inbox):
-    return services.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    return queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
 
 
 def mail_in(inbox, n: int, **fields):
@@ -152,7 +152,7 @@ def test_bulk_actions_change_the_selected_tickets(acme, inbox, support, web):
 
 def test_a_bad_bulk_action_changes_nothing(acme, inbox, support, web, globex, globex_inbox):
     first = mail_in(inbox, 1)
-    services.queue_create(organization=globex.org, name="G", actor=None, inboxes=[globex_inbox])
+    queues.queue_create(organization=globex.org, name="G", actor=None, inboxes=[globex_inbox])
     theirs = deliver(make_mail(to=globex_inbox.address, message_id="<g@example.com>"))
     client = web(acme.agent)
     response = client.post(

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.conftest import api_client
 from tests.mail import deliver, make_mail
-from tickets import csat
+from tickets import csat, queues
 from tickets import services as tickets
 from tickets.models import Rating, Ticket
 from tickets.sla import reports
@@ -32,7 +32,7 @@ def _site(settings):
 
 @pytest.fixture
 def queue(acme, inbox):
-    return tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    return queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
 
 
 def resolved(acme, smtp, capture, subject: str = "Cannot log in") -> tuple[Ticket, dict[int, str]]:

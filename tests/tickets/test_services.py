@@ -4,7 +4,7 @@ from tests.factories import MembershipFactory
 from tests.mail import deliver, deliver_without_ticket, make_mail
 from threads.inbound import inbound_record
 from threads.models import Message
-from tickets import conversations, services
+from tickets import conversations, queues, services
 from tickets.intake import mail_after_store, mail_retry
 from tickets.models import Ticket, TicketEvent
 from tisket.errors import ConflictError, NotAllowedError
@@ -19,7 +19,7 @@ def kinds(ticket: Ticket) -> list[str]:
 
 @pytest.fixture
 def queue(acme):
-    return services.queue_create(
+    return queues.queue_create(
         organization=acme.org, name="Support", actor=acme.admin, members=[acme.agent, acme.agent2]
     )
 
@@ -88,8 +88,8 @@ def test_only_agents_of_the_organization_are_assigned(acme, globex):
 
 def test_round_robin_takes_turns_among_the_queues_agents(acme, queue):
     third = MembershipFactory(organization=acme.org, role=Role.AGENT)
-    services.queue_set_members(queue=queue, members=[acme.agent, acme.agent2, third])
-    services.queue_update(queue=queue, auto_assign=True)
+    queues.queue_set_members(queue=queue, members=[acme.agent, acme.agent2, third])
+    queues.queue_update(queue=queue, auto_assign=True)
     assignees = [
         services.ticket_create(
             organization=acme.org, subject=f"t{n}", actor=None, queue=queue
@@ -101,7 +101,7 @@ def test_round_robin_takes_turns_among_the_queues_agents(acme, queue):
 
 
 def test_round_robin_skips_agents_at_their_cap_and_gives_up_when_all_are(acme, queue):
-    services.queue_update(queue=queue, open_ticket_cap=1)
+    queues.queue_update(queue=queue, open_ticket_cap=1)
     first = services.ticket_create(organization=acme.org, subject="a", actor=None, queue=queue)
     assert services.ticket_assign_round_robin(ticket=first, actor=None) is not None
     second = services.ticket_create(organization=acme.org, subject="b", actor=None, queue=queue)
@@ -140,12 +140,12 @@ def test_a_thread_belongs_to_one_ticket_at_most(acme, inbox):
 
 def test_queues_are_managed_by_supervisors_and_an_inbox_feeds_one_queue(acme, inbox):
     with pytest.raises(NotAllowedError):
-        services.queue_create(organization=acme.org, name="X", actor=acme.agent)
-    services.queue_create(organization=acme.org, name="A", actor=acme.supervisor, inboxes=[inbox])
+        queues.queue_create(organization=acme.org, name="X", actor=acme.agent)
+    queues.queue_create(organization=acme.org, name="A", actor=acme.supervisor, inboxes=[inbox])
     with pytest.raises(ConflictError, match="already feeds"):
-        services.queue_create(organization=acme.org, name="B", actor=acme.admin, inboxes=[inbox])
+        queues.queue_create(organization=acme.org, name="B", actor=acme.admin, inboxes=[inbox])
     with pytest.raises(ConflictError, match="exists already"):
-        services.queue_create(organization=acme.org, name="A", actor=acme.admin)
+        queues.queue_create(organization=acme.org, name="A", actor=acme.admin)
 
 
 # --- what mail does to tickets ------------------------------------------------------
@@ -153,7 +153,7 @@ def test_queues_are_managed_by_supervisors_and_an_inbox_feeds_one_queue(acme, in
 
 @pytest.fixture
 def routed(acme, inbox, queue):
-    services.queue_set_inboxes(queue=queue, inboxes=[inbox])
+    queues.queue_set_inboxes(queue=queue, inboxes=[inbox])
     return queue
 
 

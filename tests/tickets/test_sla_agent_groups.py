@@ -7,7 +7,7 @@ import time_machine
 
 from tests.conftest import api_client
 from tests.factories import always_open_policy
-from tickets import services
+from tickets import queues, services
 from tickets.sla import reports, sla_sweep
 from tisket.models import Organization
 
@@ -22,10 +22,10 @@ def grouped(acme):
     always_open_policy(
         acme.org, {"normal": {"first_response_minutes": 60, "resolution_minutes": 600}}
     )
-    technical = services.queue_create(
+    technical = queues.queue_create(
         organization=acme.org, name="Technical", actor=None, members=[acme.agent]
     )
-    billing = services.queue_create(
+    billing = queues.queue_create(
         organization=acme.org, name="Billing", actor=None, members=[acme.agent2]
     )
     plan = [(technical, None, 20), (technical, None, 20)]

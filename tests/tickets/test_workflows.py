@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import api_client
 from tests.mail import deliver_without_ticket, make_mail
-from tickets import macros, services, workflows
+from tickets import macros, queues, services, workflows
 from tickets.models import Macro, Note, Ticket, TicketThread
 from tisket.errors import ConflictError, NotAllowedError
 
@@ -86,7 +86,7 @@ def test_merging_moves_threads_notes_and_events_and_closes_the_duplicate(acme, i
 
 
 def test_a_macro_applies_its_actions_with_their_events_and_renders_its_reply(acme, inbox):
-    queue = services.queue_create(organization=acme.org, name="Billing", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Billing", actor=None)
     macro = macros.macro_save(
         organization=acme.org,
         actor=acme.supervisor,

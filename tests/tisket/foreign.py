@@ -39,7 +39,8 @@ def make_foreign(globex: Cast, globex_inbox) -> Foreign:
     from sla import services as sla_services
     from tests.mail import deliver, make_mail
     from tickets.macros import macro_save
-    from tickets.services import queue_create, ticket_note_add
+    from tickets.queues import queue_create
+    from tickets.services import ticket_note_add
 
     queue = queue_create(
         organization=globex.org, name="Globex support", actor=None, inboxes=[globex_inbox]

@@ -202,7 +202,8 @@ def test_a_handle_is_unique(acme, web):
 
 def test_a_note_mentions_a_member_by_handle(acme, inbox):
     from tests.mail import deliver, make_mail
-    from tickets.services import queue_create, ticket_note_add
+    from tickets.queues import queue_create
+    from tickets.services import ticket_note_add
     from tisket.models import Notification
 
     queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])

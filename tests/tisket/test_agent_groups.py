@@ -32,7 +32,7 @@ def groups(acme, inbox):
     from inboxes.services import inbox_create
     from tests.mail import deliver, make_mail
     from tickets.macros import macro_save
-    from tickets.services import queue_create
+    from tickets.queues import queue_create
 
     billing_inbox = inbox_create(organization=acme.org, name="billing", auto_ack_enabled=False)
     queue_create(organization=acme.org, name="Technical", actor=None, inboxes=[inbox])

@@ -230,7 +230,7 @@ def test_the_api_shows_nothing_of_another_organization(acme, globex):
 
 
 def test_queue_membership_changes_are_recorded(acme, web):
-    from tickets.services import queue_create, queue_set_members
+    from tickets.queues import queue_create, queue_set_members
 
     queue = queue_create(organization=acme.org, name="Billing", actor=acme.supervisor)
     queue_set_members(queue=queue, members=[acme.agent])

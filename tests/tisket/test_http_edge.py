@@ -11,7 +11,7 @@ from sla.services import calendar_create
 from tests.conftest import api_client, require_postgres
 from tests.mail import deliver, make_mail
 from tickets.models import Queue
-from tickets.services import queue_create
+from tickets.queues import queue_create
 from tisket import api_errors
 
 # --- NUL characters -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.mail import deliver, make_mail
 from threads.models import OutboundMail
-from tickets import services
+from tickets import queues, services
 from tickets.models import Ticket
 from tickets.notification_mail import notification_mails_send
 from tisket.models import Notification, NotificationPreference
@@ -66,7 +66,7 @@ def test_a_member_who_turned_mail_off_gets_the_bell_only(acme, ticket, clock):
 
 
 def test_a_client_reply_reaches_the_assignee_and_whoever_follows_the_queue(acme, inbox):
-    queue = services.queue_create(
+    queue = queues.queue_create(
         organization=acme.org, name="Support", actor=None, inboxes=[inbox], members=[acme.agent2]
     )
     prefs.notification_preferences_set(
@@ -93,7 +93,7 @@ def test_a_client_reply_reaches_the_assignee_and_whoever_follows_the_queue(acme,
 
 
 def test_a_new_conversation_reaches_the_queue_when_the_admins_say_so(acme, inbox):
-    services.queue_create(
+    queues.queue_create(
         organization=acme.org, name="Support", actor=None, inboxes=[inbox], members=[acme.agent]
     )
     prefs.notification_defaults_set(
@@ -288,11 +288,11 @@ def test_a_rating_tells_the_assignee_in_the_app(acme, ticket):
 def test_with_agents_kept_to_their_queues_all_means_all_they_may_see(acme, ticket):
     acme.org.restrict_agents_to_queues = True
     acme.org.save(update_fields=["restrict_agents_to_queues"])
-    queue = services.queue_create(organization=acme.org, name="Billing", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Billing", actor=None)
     services.ticket_update(ticket=ticket, actor=None, queue=queue)
     for member in (acme.agent, acme.agent2):
         prefs.notification_preferences_set(membership=member, cells={("note", "in_app"): "all"})
-    services.queue_set_members(queue=queue, members=[acme.agent2])
+    queues.queue_set_members(queue=queue, members=[acme.agent2])
     services.ticket_note_add(ticket=ticket, body="Invoice attached", actor=acme.supervisor)
     assert kinds(acme.agent2) == ["note"]
     assert kinds(acme.agent) == []  # not their queue, not theirs: they cannot open it

@@ -14,8 +14,7 @@ from sla import services as sla_services
 from tests.conftest import Cast
 from tests.factories import MembershipFactory
 from threads.models import Suppression
-from tickets import macros
-from tickets import services as ticket_services
+from tickets import macros, queues
 from tisket import invitations, services
 from tisket.lib.apikeys import api_key_hash
 from tisket.models import ApiToken, Role
@@ -27,7 +26,7 @@ def objects(acme, inbox) -> dict:
     calendar = sla_services.calendar_create(organization=acme.org, name="Office")
     policy = sla_services.policy_create(organization=acme.org, name="Standard", calendar=calendar)
     customer = sla_services.customer_save(organization=acme.org, name="Initech", policy=policy)
-    queue = ticket_services.queue_create(organization=acme.org, name="Support", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Support", actor=None)
     macro = macros.macro_save(organization=acme.org, actor=None, name="Thanks", body="Thanks!")
     suppression = Suppression.objects.create(
         organization=acme.org,
@@ -248,7 +247,7 @@ def _grow_inboxes(cast: Cast, n: int) -> None:
 def _grow_queues(cast: Cast, n: int) -> None:
     for i in (next(_serial) for _ in range(n)):
         inbox = inbox_create(organization=cast.org, name=f"q{i}")
-        ticket_services.queue_create(
+        queues.queue_create(
             organization=cast.org,
             name=f"Queue {i}",
             actor=None,
@@ -258,9 +257,7 @@ def _grow_queues(cast: Cast, n: int) -> None:
 
 
 def _grow_macros(cast: Cast, n: int) -> None:
-    queue = ticket_services.queue_create(
-        organization=cast.org, name=f"M{next(_serial)}", actor=None
-    )
+    queue = queues.queue_create(organization=cast.org, name=f"M{next(_serial)}", actor=None)
     for i in (next(_serial) for _ in range(n)):
         macros.macro_save(
             organization=cast.org,

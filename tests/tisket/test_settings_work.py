@@ -1,7 +1,7 @@
 """Settings: queues (members, inboxes, round-robin) and macros."""
 
 from inboxes.services import inbox_create
-from tickets import macros
+from tickets import macros, queues
 from tickets import services as ticket_services
 from tickets.models import Macro, Queue
 
@@ -28,7 +28,7 @@ def test_an_admin_creates_a_queue_with_agents_inboxes_and_round_robin(acme, inbo
 
 
 def test_an_admin_edits_a_queue(acme, inbox, web):
-    queue = ticket_services.queue_create(
+    queue = queues.queue_create(
         organization=acme.org, name="Support", actor=None, members=[acme.agent]
     )
     web(acme.admin).post(
@@ -52,7 +52,7 @@ def test_another_organizations_member_or_inbox_cannot_join_a_queue(acme, globex,
 
 
 def test_an_inbox_feeds_one_queue_only(acme, inbox, web):
-    ticket_services.queue_create(organization=acme.org, name="First", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="First", actor=None, inboxes=[inbox])
     response = web(acme.admin).post(
         "/acme/settings/queues/new/", {"name": "Second", "inboxes": [inbox.pk]}
     )
@@ -62,8 +62,8 @@ def test_an_inbox_feeds_one_queue_only(acme, inbox, web):
 
 
 def test_a_duplicate_name_or_a_zero_cap_is_refused(acme, web):
-    queue = ticket_services.queue_create(organization=acme.org, name="Support", actor=None)
-    other = ticket_services.queue_create(organization=acme.org, name="Billing", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Support", actor=None)
+    other = queues.queue_create(organization=acme.org, name="Billing", actor=None)
     client = web(acme.admin)
     clash = client.post(f"/acme/settings/queues/{other.pk}/", {"name": "Support"})
     assert clash.status_code == 200 and b"exists already" in clash.content
@@ -73,8 +73,8 @@ def test_a_duplicate_name_or_a_zero_cap_is_refused(acme, web):
 
 
 def test_a_failed_edit_changes_nothing_at_all(acme, inbox, web):
-    fed = ticket_services.queue_create(organization=acme.org, name="Fed", actor=None)
-    ticket_services.queue_create(organization=acme.org, name="Owner", actor=None, inboxes=[inbox])
+    fed = queues.queue_create(organization=acme.org, name="Fed", actor=None)
+    queues.queue_create(organization=acme.org, name="Owner", actor=None, inboxes=[inbox])
     web(acme.admin).post(
         f"/acme/settings/queues/{fed.pk}/",
         {"name": "Fed", "members": [acme.agent.pk], "inboxes": [inbox.pk]},
@@ -83,14 +83,14 @@ def test_a_failed_edit_changes_nothing_at_all(acme, inbox, web):
 
 
 def test_an_admin_deletes_a_queue(acme, web):
-    queue = ticket_services.queue_create(organization=acme.org, name="Old", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Old", actor=None)
     response = web(acme.admin).post(f"/acme/settings/queues/{queue.pk}/delete/", follow=True)
     assert b"Queue Old deleted" in response.content
     assert not Queue.objects.filter(pk=queue.pk).exists()
 
 
 def test_another_organizations_queue_is_404(acme, globex, web):
-    queue = ticket_services.queue_create(organization=globex.org, name="Theirs", actor=None)
+    queue = queues.queue_create(organization=globex.org, name="Theirs", actor=None)
     client = web(acme.admin)
     assert client.get(f"/acme/settings/queues/{queue.pk}/").status_code == 404
     assert client.post(f"/acme/settings/queues/{queue.pk}/", {"name": "Mine"}).status_code == 404
@@ -103,7 +103,7 @@ def test_another_organizations_queue_is_404(acme, globex, web):
 
 
 def test_an_admin_creates_a_macro_with_actions(acme, web):
-    queue = ticket_services.queue_create(organization=acme.org, name="Billing", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Billing", actor=None)
     response = web(acme.admin).post(
         "/acme/settings/macros/new/",
         {
@@ -179,7 +179,7 @@ def test_a_duplicate_macro_name_is_refused(acme, web):
 
 
 def test_another_organizations_queue_or_member_cannot_be_a_macros_target(acme, globex, web):
-    theirs = ticket_services.queue_create(organization=globex.org, name="Theirs", actor=None)
+    theirs = queues.queue_create(organization=globex.org, name="Theirs", actor=None)
     response = web(acme.admin).post(
         "/acme/settings/macros/new/",
         {"name": "Sneaky", "queue": theirs.pk, "assignee": str(globex.agent.pk)},
@@ -199,7 +199,7 @@ def test_an_admin_deletes_a_macro_but_not_another_organizations(acme, globex, we
 
 
 def test_the_queue_list_counts_open_tickets(acme, web):
-    queue = ticket_services.queue_create(organization=acme.org, name="Support", actor=None)
+    queue = queues.queue_create(organization=acme.org, name="Support", actor=None)
     for n in range(3):
         ticket_services.ticket_create(
             organization=acme.org, subject=f"t{n}", actor=None, queue=queue

@@ -14,6 +14,7 @@ from tests.conftest import api_client
 from tests.factories import MembershipFactory, always_open_policy
 from tests.mail import deliver, make_mail
 from threads import outbound
+from tickets import queues
 from tickets import services as tickets
 from tickets.models import Ticket
 from tickets.sla import sla_sweep
@@ -140,7 +141,7 @@ def test_the_headers_are_on_exactly_the_optional_mail(
 ):
     capture = django_capture_on_commit_callbacks
     inbox_update(inbox=inbox, auto_ack_enabled=True, mail_on_waiting=True)
-    tickets.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
+    queues.queue_create(organization=acme.org, name="Support", actor=None, inboxes=[inbox])
     with capture(execute=True):
         thread = deliver(make_mail()).thread  # the acknowledgement
         ticket = Ticket.objects.get(thread_links__thread=thread)

@@ -7,7 +7,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tickets import selectors, services
+from tickets import queues, selectors
 from tickets.api.common import TicketsApiMixin
 from tickets.models import Queue
 from tisket.models import Role
@@ -75,7 +75,7 @@ class QueueListApi(TicketsApiMixin, GenericAPIView):
         data = serializer.validated_data
         if "name" not in data:
             raise serializers.ValidationError({"name": "A queue needs a name."})
-        queue = services.queue_create(
+        queue = queues.queue_create(
             organization=self.organization,
             actor=self.membership,
             name=data.pop("name"),
@@ -104,14 +104,14 @@ class QueueDetailApi(TicketsApiMixin, GenericAPIView):
         data = serializer.validated_data
         if "members" in data:
             members = [self.member(m) for m in data.pop("members")]
-            services.queue_set_members(queue=queue, members=members)
+            queues.queue_set_members(queue=queue, members=members)
         if "inboxes" in data:
-            services.queue_set_inboxes(queue=queue, inboxes=self.inboxes(data.pop("inboxes")))
-        services.queue_update(queue=queue, **data)
+            queues.queue_set_inboxes(queue=queue, inboxes=self.inboxes(data.pop("inboxes")))
+        queues.queue_update(queue=queue, **data)
         queue = selectors.queue_get(organization=self.organization, pk=pk)
         return Response(QueueSerializer(queue).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        services.queue_delete(queue=selectors.queue_get(organization=self.organization, pk=pk))
+        queues.queue_delete(queue=selectors.queue_get(organization=self.organization, pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

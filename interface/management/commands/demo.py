@@ -11,7 +11,7 @@ from sla.services import calendar_create, calendar_import_holidays, policy_creat
 from threads.inbound import inbound_record
 from tickets.conversations import queue_default
 from tickets.intake import mail_process
-from tickets.services import queue_set_inboxes, queue_set_members, queue_update
+from tickets.queues import queue_set_inboxes, queue_set_members, queue_update
 from tisket import services
 from tisket.models import Membership, Organization, Role
 
