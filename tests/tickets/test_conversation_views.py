@@ -725,3 +725,18 @@ def test_a_message_whose_sender_did_not_come_from_from_says_so(acme, conv, web):
     )
     html = page(web(acme.agent), conv)
     assert 'title="Sender taken from Reply-To: no From header.">Sender repaired</span>' in html
+
+
+def test_a_note_renders_markdown_tables_and_bare_links_but_nothing_hostile(acme, conv, web):
+    body = (
+        "Status: https://status.example.com/incidents/42.\n\n"
+        "| Region | Down |\n|---|---|\n| EU | **yes** |\n\n"
+        "<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>"
+    )
+    tickets.ticket_note_add(ticket=conv.ticket, body=body, actor=acme.agent)
+    html = page(web(acme.agent), conv)
+    assert '<a href="https://status.example.com/incidents/42"' in html
+    assert "<th>Region</th>" in html and "<td><strong>yes</strong></td>" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "javascript:alert(2)" not in html and "<img src=x" not in html
+    assert Note.objects.latest("id").body == body  # what was written is kept as written

@@ -12,7 +12,6 @@ import re
 import uuid
 from datetime import timedelta
 
-import markdown
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -44,8 +43,8 @@ from tisket.lib.addresses import (
     address_with_tag,
 )
 from tisket.lib.files import safe_filename, sniff_content_type
-from tisket.lib.html import sanitize_html
 from tisket.lib.mail.parts import MailAttachment
+from tisket.lib.markdown_text import markdown_html
 from tisket.lib.reply_tokens import reply_token_make
 from tisket.lib.templating import template_render
 from tisket.models import Membership, Role
@@ -83,12 +82,8 @@ class ReplyAlreadySent(Exception):
 
 
 def body_html(text: str) -> str:
-    """An agent's Markdown as HTML, through the same allow-list as inbound mail.
-
-    Raw HTML in the Markdown is escaped first: agents write text, not markup.
-    """
-    source = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return sanitize_html(markdown.markdown(source, extensions=["sane_lists", "nl2br"]))
+    """An agent's Markdown as HTML, through the same allow-list as inbound mail."""
+    return markdown_html(text)
 
 
 def new_message_id() -> str:

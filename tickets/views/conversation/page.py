@@ -31,6 +31,7 @@ from tickets.views.conversation.common import (
     ticket_links,
 )
 from tisket.lib.html import REMOTE_IMAGE_PREFIX
+from tisket.lib.markdown_text import markdown_html
 from tisket.lib.params import id_param
 from tisket.models import Role
 from tisket.templatetags.tisket_ui import duration_text
@@ -119,6 +120,11 @@ class MessageView:
 class NoteView:
     note: object
     is_new: bool = False
+
+    @property
+    def html(self) -> str:
+        """The note's Markdown, rendered and sanitized like a reply."""
+        return markdown_html(self.note.body)
 
     @property
     def kind(self) -> str:
