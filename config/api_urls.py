@@ -139,6 +139,11 @@ urlpatterns = [
         "tickets/<str:reference>/merge/", tickets_api.TicketMergeApi.as_view(), name="ticket-merge"
     ),
     path(
+        "tickets/<str:reference>/sla-override/",
+        tickets_api.TicketSlaOverrideApi.as_view(),
+        name="ticket-sla-override",
+    ),
+    path(
         "tickets/<str:reference>/macros/<int:pk>/apply/",
         tickets_api.TicketMacroApplyApi.as_view(),
         name="ticket-macro-apply",

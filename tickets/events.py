@@ -145,3 +145,9 @@ def ticket_draft_saved_event(
     *, ticket: Ticket, actor: Membership | None, thread: Thread
 ) -> TicketEvent:
     return _event(ticket, TicketEvent.Kind.DRAFT_SAVED, actor, thread=thread.reference)
+
+
+def ticket_sla_overridden_event(
+    *, ticket: Ticket, actor: Membership | None, old: str | None, new: str | None, reason: str
+) -> TicketEvent:
+    return _event(ticket, TicketEvent.Kind.SLA_OVERRIDDEN, actor, old=old, new=new, reason=reason)

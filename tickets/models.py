@@ -172,6 +172,17 @@ class Ticket(models.Model):
     sla_computed_at = models.DateTimeField(
         null=True, blank=True, help_text="When these deadlines were computed from the policy."
     )
+    # A supervisor's deadline, in place of the policy's for every running clock until the
+    # ticket resolves (a reopen starts the policy's clocks again).
+    sla_override_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="A supervisor's deadline, in place of the policy's."
+    )
+    sla_override_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the deadline was overridden: the warning counts from it.",
+    )
+    sla_override_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [
@@ -279,6 +290,7 @@ class TicketEvent(models.Model):
         RATED = "rated"
         SLA_WARNING = "sla_warning"
         SLA_BREACHED = "sla_breached"
+        SLA_OVERRIDDEN = "sla_overridden"
         DRAFT_SAVED = "draft_saved"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from tickets import events
+from tickets import events, sla
 from tickets.models import OPEN_STATUSES, Note, Ticket, TicketEvent, TicketThread
 from tickets.services import TicketError, ticket_assign, ticket_set_status
 from tisket.errors import ConflictError
@@ -64,6 +64,7 @@ def incident_link(*, parent: Ticket, child: Ticket, actor: Membership | None) ->
         ancestor = ancestor.parent
     child.parent = parent
     child.save(update_fields=["parent"])
+    sla.sla_incident_joined(child)
     for ticket in (parent, child):
         events.ticket_incident_linked_event(ticket=ticket, actor=actor, parent=parent, child=child)
     return child
@@ -81,6 +82,7 @@ def incident_unlink(*, parent: Ticket, child: Ticket, actor: Membership | None) 
     if child.status_before_incident:
         child.status_before_incident = ""
         child.save(update_fields=["status_before_incident"])
+    sla.sla_incident_left(child)
     for ticket in (parent, child):
         events.ticket_incident_unlinked_event(
             ticket=ticket, actor=actor, parent=parent, child=child
@@ -107,6 +109,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Membership | None) ->
     source.merged_into = target
     source.save(update_fields=["merged_into"])
     ticket_set_status(ticket=source, status=Ticket.Status.CLOSED, actor=actor)
+    # The duplicate's incident tickets follow the survivor's deadlines, as saved.
+    sla.sla_children_follow(Ticket.objects.get(pk=target.pk))
     for ticket in (source, target):
         events.ticket_merged_event(ticket=ticket, actor=actor, source=source, target=target)
     Ticket.objects.filter(pk=target.pk).update(updated_at=timezone.now())

@@ -85,6 +85,7 @@ FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:ticket-children": lambda f: f.ticket_reference,
     "api:ticket-child-detail": lambda f: f.ticket_reference,
     "api:ticket-merge": lambda f: f.ticket_reference,
+    "api:ticket-sla-override": lambda f: f.ticket_reference,
     "api:macro-detail": lambda f: f.macro_id,
     "api:sla-calendar-detail": lambda f: f.calendar_id,
     "api:sla-calendar-import-holidays": lambda f: f.calendar_id,

@@ -13,6 +13,7 @@ from tickets.api.tickets import (
     TicketListApi,
     TicketMergeApi,
     TicketNotesApi,
+    TicketSlaOverrideApi,
     TicketThreadDetailApi,
     TicketThreadsApi,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "TicketMacroApplyApi",
     "TicketMergeApi",
     "TicketNotesApi",
+    "TicketSlaOverrideApi",
     "TicketThreadDetailApi",
     "TicketThreadsApi",
 ]

@@ -1,4 +1,5 @@
-"""REST API of tickets: list, create, change, assign, notes, events, links, incidents, merge."""
+"""REST API of tickets: list, create, change, assign, notes, events, links, incidents, merge,
+SLA override."""
 
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
@@ -12,6 +13,7 @@ from threads.selectors import thread_get
 from tickets import selectors, services, sla, visibility, workflows
 from tickets.api.common import TicketsApiMixin
 from tickets.models import Note, Ticket, TicketEvent
+from tickets.sla.override import ticket_sla_override
 from tisket.api_pagination import CursorPagination
 
 
@@ -24,6 +26,12 @@ class TicketSlaSerializer(serializers.Serializer):
     next_response_due_at = serializers.DateTimeField(allow_null=True)
     resolution_due_at = serializers.DateTimeField(allow_null=True)
     paused_since = serializers.DateTimeField(source="sla_paused_at", allow_null=True)
+    overridden_due_at = serializers.DateTimeField(
+        source="sla_override_due_at",
+        allow_null=True,
+        help_text="A supervisor's deadline in place of the policy's; null when none.",
+    )
+    override_reason = serializers.CharField(source="sla_override_reason")
 
     def get_state(self, ticket: Ticket) -> str | None:
         return sla.sla_state(ticket)
@@ -390,3 +398,30 @@ class TicketMergeApi(TicketsApiMixin, GenericAPIView):
         target = self.other_ticket(serializer.validated_data["into"])
         workflows.ticket_merge(source=source, target=target, actor=self.membership)
         return Response(TicketSerializer(self.ticket(target.reference)).data)
+
+
+class SlaOverrideSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="The new deadline (ISO 8601 with its offset); null: back to the policy's.",
+    )
+    reason = serializers.CharField(max_length=500, help_text="Why; kept on the timeline.")
+
+
+class TicketSlaOverrideApi(TicketsApiMixin, GenericAPIView):
+    """A supervisor's new deadline for the ticket's running clocks, with the reason."""
+
+    serializer_class = TicketSerializer
+
+    @extend_schema(request=SlaOverrideSerializer, responses=TicketSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        ticket = self.ticket(reference)
+        serializer = SlaOverrideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ticket_sla_override(
+            ticket=ticket,
+            due_at=serializer.validated_data["due_at"],
+            reason=serializer.validated_data["reason"],
+            actor=self.membership,
+        )
+        return Response(TicketSerializer(self.ticket(reference)).data)

@@ -1,6 +1,8 @@
 """SLA on tickets, in one room: the clocks, the sweep, the state, reports, the dashboard.
 
-- clocks.py     a ticket's policy, deadlines and pauses, moved by the ticket's events
+- clocks.py     a ticket's policy, deadlines and pauses, moved by the ticket's events;
+                an incident's tickets follow its deadlines
+- override.py   a supervisor's new deadline for a ticket, with its reason
 - sweep.py      warnings and breaches, each claimed once; notices and escalation;
                 the catch-up after a policy or calendar change
 - state.py      on track, at risk, breached or paused, for a ticket or as a query
@@ -15,7 +17,10 @@ Policies, calendars, business-time arithmetic and their Django admin are the
 from tickets.sla.clocks import (
     policy_for,
     sla_agent_replied,
+    sla_children_follow,
     sla_client_wrote,
+    sla_incident_joined,
+    sla_incident_left,
     sla_refresh,
     sla_status_changed,
     sla_terms_changed,
@@ -29,7 +34,10 @@ __all__ = [
     "SweepResult",
     "policy_for",
     "sla_agent_replied",
+    "sla_children_follow",
     "sla_client_wrote",
+    "sla_incident_joined",
+    "sla_incident_left",
     "sla_recompute_stale",
     "sla_refresh",
     "sla_state",

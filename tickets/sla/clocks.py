@@ -18,6 +18,12 @@ alerts: its cost grows with the due tickets, not the open ones.
 While a ticket waits on the customer its clocks pause; when it resumes, the
 paused business time is added back (the deadline moves by exactly the
 business minutes the pause lasted).
+
+A supervisor may override the deadline (`tickets.sla.override`): the new
+instant replaces every running clock's deadline, the warning falls at 75 % of
+the time from the override to it, and a pause does not move it. A ticket
+grouped under an incident keeps no clock of its own: it shows the incident's
+deadlines and never warns or breaches by itself; the incident does.
 """
 
 import logging
@@ -25,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -58,6 +65,14 @@ CLOCK_FIELDS = [
     "sla_warn_at",
     "sla_due_at",
     "sla_computed_at",
+    "sla_override_due_at",
+    "sla_override_at",
+    "sla_override_reason",
+]
+FOLLOWED_FIELDS = [
+    *(f"{metric}_due_at" for metric in METRICS),
+    "sla_warn_at",
+    "sla_due_at",
 ]
 
 
@@ -176,15 +191,22 @@ def sla_refresh(
     restart = set(restart)
     pauses = _pauses(ticket, now)
     dues, warnings = [], []
+    override = ticket.sla_override_due_at
     for metric in METRICS:
         start = _clock_start(ticket, metric)
         minutes = terms.minutes(ticket.priority, metric) if terms is not None else None
         due = alert = None
-        if start is not None and minutes is not None:
+        if start is not None and override is not None:
+            # The supervisor's deadline holds for the resolution clock, policy or not.
+            if minutes is not None or metric == Metric.RESOLUTION:
+                due = override
+                warn = _override_warning(ticket)
+        elif start is not None and minutes is not None:
             calendar = terms.calendar
             paused = _paused_minutes(pauses, start, calendar)
             due = clock.due_at(start, minutes + paused, calendar)
             warn = clock.due_at(start, minutes * WARNING_SHARE + paused, calendar)
+        if due is not None:
             dues.append(due)
             warnings.append(warn)
             stage = "running" if metric in restart else _stage(ticket, metric)
@@ -198,9 +220,44 @@ def sla_refresh(
     # first deadline. Plain instants, so the queue filters by state with a range.
     ticket.sla_warn_at = min(warnings, default=None)
     ticket.sla_due_at = min(dues, default=None)
+    if (
+        ticket.parent_id is not None
+        and ticket.status in OPEN_STATUSES
+        and ticket.parent.status in OPEN_STATUSES
+    ):
+        _follow(ticket, ticket.parent)
     # The wall clock, not `now` (which may be an instant the caller computes for): a
     # policy changed after this moment finds these deadlines stale.
     ticket.sla_computed_at = timezone.now()
+
+
+def _override_warning(ticket: Ticket) -> datetime:
+    since = ticket.sla_override_at or ticket.sla_override_due_at
+    return since + (ticket.sla_override_due_at - since) * WARNING_SHARE
+
+
+def _follow(child: Ticket, incident: Ticket) -> None:
+    """The incident's deadlines on its ticket, with no alert: only the incident breaches."""
+    for name in FOLLOWED_FIELDS:
+        setattr(child, name, getattr(incident, name))
+    for metric in METRICS:
+        setattr(child, f"{metric}_alert_at", None)
+
+
+def sla_children_follow(incident: Ticket) -> int:
+    """Copy the incident's deadlines onto its open tickets (three levels down): one UPDATE."""
+    if incident.status not in OPEN_STATUSES:
+        return 0
+    values = {name: getattr(incident, name) for name in FOLLOWED_FIELDS}
+    values.update({f"{metric}_alert_at": None for metric in METRICS})
+    below = (
+        Q(parent_id=incident.pk)
+        | Q(parent__parent_id=incident.pk)
+        | Q(parent__parent__parent_id=incident.pk)
+    )
+    return Ticket.objects.filter(below, status__in=OPEN_STATUSES).update(
+        **values, sla_computed_at=timezone.now()
+    )
 
 
 _TERMS_CACHE: dict[tuple, Terms] = {}
@@ -233,6 +290,7 @@ def _terms_for(ticket: Ticket) -> Terms | None:
 
 def _save(ticket: Ticket) -> None:
     ticket.save(update_fields=CLOCK_FIELDS)
+    sla_children_follow(ticket)
 
 
 def sla_ticket_created(ticket: Ticket) -> None:
@@ -267,6 +325,8 @@ def sla_status_changed(ticket: Ticket, *, old: str, now: datetime) -> None:
         ticket.sla_started_at = now
         ticket.sla_pauses = []
         ticket.next_response_started_at = now
+        ticket.sla_override_due_at = ticket.sla_override_at = None
+        ticket.sla_override_reason = ""
         restart = [Metric.NEXT_RESPONSE, Metric.RESOLUTION]
     if new not in OPEN_STATUSES:
         ticket.next_response_started_at = None
@@ -280,6 +340,25 @@ def sla_client_wrote(ticket: Ticket, *, at: datetime) -> None:
         return
     ticket.next_response_started_at = at
     sla_refresh(ticket, terms=_terms_for(ticket), restart=[Metric.NEXT_RESPONSE])
+    _save(ticket)
+
+
+def sla_deadline_overridden(ticket: Ticket, *, now: datetime) -> None:
+    """A supervisor's deadline (or its removal): it may warn and breach again."""
+    sla_refresh(ticket, terms=_terms_for(ticket), now=now, restart=METRICS)
+    _save(ticket)
+
+
+def sla_incident_joined(ticket: Ticket) -> None:
+    """Grouped under an incident: the ticket shows the incident's deadlines from now on."""
+    ticket.parent = Ticket.objects.get(pk=ticket.parent_id)  # its deadlines as saved
+    sla_refresh(ticket, terms=_terms_for(ticket))
+    _save(ticket)
+
+
+def sla_incident_left(ticket: Ticket) -> None:
+    """Out of its incident: the ticket's own clocks run again, warning and breach included."""
+    sla_refresh(ticket, terms=_terms_for(ticket), restart=METRICS)
     _save(ticket)
 
 

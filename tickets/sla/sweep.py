@@ -19,7 +19,7 @@ from sla.models import (
 )
 from tickets.models import OPEN_STATUSES, SlaBreach, Ticket, TicketEvent
 from tickets.notifications import Notice, audience, notify_all
-from tickets.sla.clocks import CLOCK_FIELDS, sla_refresh, terms_of
+from tickets.sla.clocks import CLOCK_FIELDS, sla_children_follow, sla_refresh, terms_of
 from tisket.models import Membership, Notification, Organization
 from tisket.notifications.matrix import Event
 from tisket.notifications.selectors import Reach
@@ -35,12 +35,24 @@ def _recompute(tickets: QuerySet[Ticket], *, organization_id: int) -> int:
     now = timezone.now()
     while True:
         with transaction.atomic():
-            batch = list(tickets.filter(pk__gt=last_id).order_by("pk").select_for_update()[:500])
+            batch = list(
+                tickets.filter(pk__gt=last_id)
+                .select_related("parent")
+                .order_by("pk")
+                .select_for_update(of=("self",))[:500]
+            )
             if not batch:
                 return count
             for ticket in batch:
                 sla_refresh(ticket, terms=terms.get(ticket.sla_policy_id), now=now)
             Ticket.objects.bulk_update(batch, CLOCK_FIELDS)
+            # An incident's tickets follow its new deadlines (they read it before it moved).
+            incidents = set(
+                Ticket.objects.filter(parent__in=batch).values_list("parent_id", flat=True)
+            )
+            for ticket in batch:
+                if ticket.pk in incidents:
+                    sla_children_follow(ticket)
         count += len(batch)
         last_id = batch[-1].pk
 
