@@ -1,10 +1,10 @@
 """The agent's pages under /<org-slug>/, URL namespace "tickets": the queue, the conversation and
-its ticket, quarantine, the SLA dashboard."""
+its ticket, quarantine, the SLA dashboard, incidents."""
 
 from django.urls import path
 
 from tickets.sla import dashboard
-from tickets.views import client_view, knowledge, quarantine, queue
+from tickets.views import client_view, incidents, knowledge, quarantine, queue
 from tickets.views.conversation import urlpatterns as conversation_urlpatterns
 
 app_name = "tickets"
@@ -15,6 +15,7 @@ urlpatterns = [
     path("queue/views/", queue.saved_view_save, name="saved-view-save"),
     path("queue/views/<int:view>/delete/", queue.saved_view_delete, name="saved-view-delete"),
     path("sla/", dashboard.sla_dashboard, name="sla-dashboard"),
+    path("incidents/", incidents.incidents, name="incidents"),
     path("quarantine/", quarantine.quarantine, name="quarantine"),
     path(
         "quarantine/<int:quarantined>/release/",

@@ -29,6 +29,7 @@ def pages(conv, long_thread) -> list[tuple[str, str]]:
         ("new-conversation", reverse("tickets:thread-new", kwargs=slug)),
         ("sla-dashboard", reverse("tickets:sla-dashboard", kwargs=slug)),
         ("quarantine", reverse("tickets:quarantine", kwargs=slug)),
+        ("incidents", reverse("tickets:incidents", kwargs=slug)),
         ("notifications", reverse("org:notifications", kwargs=slug)),
         ("members", reverse("org:members", kwargs=slug)),
         *(

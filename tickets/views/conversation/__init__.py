@@ -23,6 +23,13 @@ from tickets.views.conversation.bodies import attachment_download, message_body
 from tickets.views.conversation.client_links import client_link_revoke
 from tickets.views.conversation.new import thread_new
 from tickets.views.conversation.ticketless import thread_status, thread_ticket_open
+from tickets.views.conversation.tools import (
+    ticket_incident_join,
+    ticket_incident_leave,
+    ticket_merge,
+    ticket_sla_override_view,
+    ticket_thread_link,
+)
 
 urlpatterns = [
     path("threads/new/", thread_new, name="thread-new"),
@@ -42,6 +49,17 @@ urlpatterns = [
     path("tickets/<str:ticket>/", ticket_page, name="ticket"),
     path("tickets/<str:ticket>/update/", ticket_update, name="ticket-update"),
     path("tickets/<str:ticket>/notes/", ticket_note, name="ticket-note"),
+    path("tickets/<str:ticket>/merge/", ticket_merge, name="ticket-merge"),
+    path("tickets/<str:ticket>/link/", ticket_thread_link, name="ticket-thread-link"),
+    path("tickets/<str:ticket>/incident/", ticket_incident_join, name="ticket-incident-join"),
+    path(
+        "tickets/<str:ticket>/incident/leave/",
+        ticket_incident_leave,
+        name="ticket-incident-leave",
+    ),
+    path(
+        "tickets/<str:ticket>/sla-override/", ticket_sla_override_view, name="ticket-sla-override"
+    ),
     path(
         "tickets/<str:ticket>/macros/<int:macro>/apply/",
         ticket_macro_apply,

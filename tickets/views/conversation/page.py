@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from sla.models import METRICS
 from threads import selectors as thread_selectors
@@ -171,6 +172,18 @@ EVENT_TEXT = {
     TicketEvent.Kind.RATED: "The client rated the help",
     TicketEvent.Kind.DRAFT_SAVED: "left a draft reply",
 }
+
+
+def _override_text(data: dict) -> str:
+    new = timezone.localtime(parse_datetime(data["new"])) if data.get("new") else None
+    change = (
+        f"set the SLA deadline to {new:%d %b %Y, %H:%M %Z}"
+        if new
+        else "cleared the SLA deadline override"
+    )
+    return f"{change}: “{data.get('reason', '')}”"
+
+
 STATUS_LABELS = dict(Ticket.Status.choices)
 PRIORITY_LABELS = dict(Ticket.Priority.choices)
 
@@ -211,6 +224,8 @@ def event_text(event: TicketEvent) -> str:
         return f"changed {', '.join(data.get('fields') or [])}"
     if kind == TicketEvent.Kind.RATED:
         return f"The client rated the help {data.get('score')}/5"
+    if kind == TicketEvent.Kind.SLA_OVERRIDDEN:
+        return _override_text(data)
     if kind in (TicketEvent.Kind.SLA_WARNING, TicketEvent.Kind.SLA_BREACHED):
         metric = SLA_METRIC_LABELS.get(data.get("metric"), data.get("metric", ""))
         verb = "is at risk" if kind == TicketEvent.Kind.SLA_WARNING else "was breached"
@@ -261,6 +276,7 @@ def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread
         linked_threads=[link.thread for link in ticket_links(ticket)],
         children=list(ticket.children.order_by("number")),
         sla_state=sla.sla_state(ticket, now),
+        can_override=request.membership.has_role(Role.SUPERVISOR),
         deadlines=_deadlines(ticket, now),
         events=[(event, *_event_line(event)) for event in events],
         ratings=list(ticket.ratings.order_by("-resolution")),
