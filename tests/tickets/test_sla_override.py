@@ -194,3 +194,12 @@ def test_merging_an_incident_hands_its_tickets_to_the_survivors_clock(acme, poli
     workflows.ticket_merge(source=duplicate, target=keep, actor=acme.agent)
     child = fresh(child)
     assert child.parent_id == keep.pk and child.sla_due_at == minutes(700)
+
+
+def test_tickets_of_a_sub_incident_follow_the_top_incident(acme, policy, clock):
+    top, middle, leaf = new(acme, "top"), new(acme, "middle"), new(acme, "leaf")
+    workflows.incident_link(parent=middle, child=leaf, actor=None)
+    workflows.incident_link(parent=top, child=middle, actor=None)
+    ticket_sla_override(ticket=top, due_at=minutes(800), reason="vendor", actor=acme.admin)
+    assert fresh(middle).sla_due_at == fresh(leaf).sla_due_at == minutes(800)
+    assert fresh(leaf).resolution_alert_at is None

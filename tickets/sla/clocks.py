@@ -31,7 +31,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -245,19 +244,24 @@ def _follow(child: Ticket, incident: Ticket) -> None:
 
 
 def sla_children_follow(incident: Ticket) -> int:
-    """Copy the incident's deadlines onto its open tickets (three levels down): one UPDATE."""
+    """Copy the incident's deadlines onto its open tickets, three levels down at most.
+
+    Level by level on the parent index: a ticket without children costs one UPDATE of no row.
+    """
     if incident.status not in OPEN_STATUSES:
         return 0
     values = {name: getattr(incident, name) for name in FOLLOWED_FIELDS}
     values.update({f"{metric}_alert_at": None for metric in METRICS})
-    below = (
-        Q(parent_id=incident.pk)
-        | Q(parent__parent_id=incident.pk)
-        | Q(parent__parent__parent_id=incident.pk)
-    )
-    return Ticket.objects.filter(below, status__in=OPEN_STATUSES).update(
-        **values, sla_computed_at=timezone.now()
-    )
+    values["sla_computed_at"] = timezone.now()
+    total, parents = 0, [incident.pk]
+    for _level in range(3):
+        below = Ticket.objects.filter(parent_id__in=parents, status__in=OPEN_STATUSES)
+        updated = below.update(**values)
+        if not updated:
+            break
+        total += updated
+        parents = list(below.values_list("pk", flat=True))
+    return total
 
 
 _TERMS_CACHE: dict[tuple, Terms] = {}
