@@ -97,7 +97,7 @@ def test_linking_a_conversation_without_a_ticket_and_refusing_one_that_has_one(a
     other = mailed(acme, "Has its own")
     owned = TicketThread.objects.get(ticket=other).thread
     response = client.post(f"/acme/tickets/{ticket.reference}/link/", {"thread": owned.reference})
-    assert f"already belongs to {other.reference}" in flash_of(response)
+    assert f"already belongs to {other.reference}. To bring it here, merge" in flash_of(response)
     assert TicketThread.objects.get(thread=owned).ticket == other
 
 
@@ -135,8 +135,11 @@ def test_a_supervisor_overrides_the_deadline_in_the_organizations_time_and_agent
     assert "Say why" in flash_of(response)
     response = web(acme.supervisor).post(url, {"due_at": "tomorrow", "reason": "x"})
     assert "date and time" in flash_of(response)
-    response = web(acme.supervisor).post(url, data)
+    response = web(acme.supervisor).post(url, data | {"reason": "<script>alert(1)</script>"})
     assert "SLA deadline changed." in flash_of(response)
+    page = web(acme.supervisor).get(response["Location"]).content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    response = web(acme.supervisor).post(url, data)
     ticket.refresh_from_db()
     assert ticket.sla_override_due_at == datetime(
         2099, 6, 1, 17, 30, tzinfo=ZoneInfo("Europe/Paris")
@@ -147,7 +150,7 @@ def test_a_supervisor_overrides_the_deadline_in_the_organizations_time_and_agent
     response = web(acme.supervisor).post(url, {"clear": "1", "reason": "Back to normal"})
     ticket.refresh_from_db()
     assert ticket.sla_override_due_at is None
-    assert ticket.events.filter(kind=TicketEvent.Kind.SLA_OVERRIDDEN).count() == 2
+    assert ticket.events.filter(kind=TicketEvent.Kind.SLA_OVERRIDDEN).count() == 3
 
 
 def test_the_incidents_page_lists_each_incident_with_its_tickets_in_constant_queries(

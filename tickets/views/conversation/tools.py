@@ -17,7 +17,7 @@ from tickets import services, workflows
 from tickets.models import Ticket
 from tickets.sla.override import ticket_sla_override
 from tickets.views.conversation.common import thread_or_404, ticket_links, ticket_or_404
-from tisket.errors import TisketError
+from tisket.errors import ConflictError, TisketError
 from tisket.models import Role
 from tisket.views import org_view
 
@@ -87,7 +87,12 @@ def ticket_thread_link(request: HttpRequest, ticket: str) -> HttpResponse:
 
     def link():
         thread = _named_thread(request, request.POST.get("thread", ""))
-        services.ticket_thread_link(ticket=found, thread=thread, actor=request.membership)
+        try:
+            services.ticket_thread_link(ticket=found, thread=thread, actor=request.membership)
+        except ConflictError as exc:
+            raise ConflictError(
+                f"{exc} To bring it here, merge that ticket into {found.reference}."
+            ) from exc
 
     return _done(request, found, link, "Conversation linked.")
 
