@@ -31,6 +31,8 @@ class InboxSerializer(serializers.ModelSerializer):
             "from_address",
             "display_name",
             "color",
+            "is_active",
+            "is_default",
             "auto_ack_enabled",
             "auto_ack_text",
             "mail_on_resolved",
@@ -73,6 +75,12 @@ class InboxSerializer(serializers.ModelSerializer):
 class InboxWriteSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    is_active = serializers.BooleanField(
+        required=False, help_text="Off: its mail is refused and it sends nothing automatic."
+    )
+    is_default = serializers.BooleanField(
+        required=False, help_text="The inbox new conversations start from (one at most)."
+    )
     auto_ack_enabled = serializers.BooleanField(required=False)
     auto_ack_text = serializers.CharField(
         required=False, allow_blank=True, validators=[validate_auto_ack_text]

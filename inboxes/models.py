@@ -54,6 +54,13 @@ class Inbox(models.Model):
         help_text="Sender name of outgoing mail; blank: the organization's.",
     )
     color = models.CharField(max_length=7, default="#3454d1", validators=[validate_color])
+    # An inactive inbox refuses its mail (the inbound log keeps it, with the reason)
+    # and sends nothing automatic: no acknowledgement, no status mail.
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Off: mail to it is refused and it sends nothing."
+    )
+    # At most one per organization (a constraint): where a new conversation starts.
+    is_default = models.BooleanField("default for new conversations", default=False)
     auto_ack_enabled = models.BooleanField("auto-acknowledgement", default=True)
     auto_ack_text = models.TextField(
         "auto-acknowledgement text", blank=True, help_text="Blank: the standard text."
@@ -123,7 +130,12 @@ class Inbox(models.Model):
         ordering = ["name"]
         verbose_name_plural = "inboxes"
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="inbox_name_unique")
+            models.UniqueConstraint(fields=["organization", "name"], name="inbox_name_unique"),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(is_default=True),
+                name="inbox_one_default",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,15 @@ def inbox_get(*, organization: Organization, pk: int) -> Inbox:
         raise Http404("No such inbox.") from None
 
 
+def inbox_default(*, organization: Organization) -> Inbox | None:
+    """The inbox a new conversation starts from: the one chosen, else the oldest active."""
+    return (
+        Inbox.objects.filter(organization=organization, is_active=True)
+        .order_by("-is_default", "created_at", "id")
+        .first()
+    )
+
+
 def organization_addresses(*, organization_id: int) -> set[str]:
     """Every address of the organization's inboxes: mail from them is our own."""
     provisioned = Inbox.objects.filter(organization_id=organization_id).values_list("address")

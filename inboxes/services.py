@@ -25,7 +25,27 @@ EDITABLE = (
     "mail_on_waiting",
     "mail_on_reopened",
     "status_mail_to_participants",
+    "is_active",
 )
+
+
+def _default_check(inbox: Inbox, *, is_default: bool) -> None:
+    if is_default and not inbox.is_active:
+        raise ValidationError(
+            {"is_active": "The default inbox for new conversations must be active."}
+        )
+
+
+@transaction.atomic
+def inbox_default_set(*, inbox: Inbox) -> Inbox:
+    """Make this inbox the one new conversations start from (one per organization)."""
+    _default_check(inbox, is_default=True)
+    Inbox.objects.filter(organization_id=inbox.organization_id, is_default=True).exclude(
+        pk=inbox.pk
+    ).update(is_default=False)
+    Inbox.objects.filter(pk=inbox.pk).update(is_default=True)
+    inbox.is_default = True
+    return inbox
 
 
 def inbox_provisioned_address(*, organization: Organization, name: str) -> str:
@@ -110,7 +130,10 @@ def inbox_create(
     _provisioned_address_reclaim(organization=organization, address=inbox.address)
     if InboxAddress.objects.filter(address=inbox.address).exists():
         raise ConflictError(f"The address {inbox.address} already belongs to an inbox.")
+    _default_check(inbox, is_default=fields.get("is_default", False))
     inbox.save()
+    if fields.get("is_default"):
+        inbox_default_set(inbox=inbox)
     inbox_set_addresses(
         inbox=inbox,
         addresses=list(extra_addresses),
@@ -137,9 +160,17 @@ def inbox_update(
     changed = [k for k in EDITABLE if k in fields]
     for key in changed:
         setattr(inbox, key, fields[key])
+    _default_check(inbox, is_default=fields.get("is_default", inbox.is_default))
     inbox.full_clean(validate_unique=False)
     if changed:
         inbox.save(update_fields=changed)
+    if "is_default" in fields and bool(fields["is_default"]) != inbox.is_default:
+        if fields["is_default"]:
+            inbox_default_set(inbox=inbox)
+        else:  # no inbox chosen: the oldest active one serves (selectors.inbox_default)
+            Inbox.objects.filter(pk=inbox.pk).update(is_default=False)
+            inbox.is_default = False
+        changed.append("is_default")
     if extra_addresses is not None:
         inbox_set_addresses(
             inbox=inbox, addresses=extra_addresses, outside_domain_allowed=outside_domain_allowed

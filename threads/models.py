@@ -219,6 +219,9 @@ class InboundMail(models.Model):
     esp_stripped_text = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.TextField(blank=True)
+    # Which rule held a quarantined mail (SenderRule.Skips, or another HeldBy):
+    # what an "always allow" of its sender may skip.
+    held_by = models.CharField(max_length=20, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs that finished")
     # A worker claims a mail in a committed UPDATE before its run; the run's own
@@ -272,6 +275,61 @@ class InboundMail(models.Model):
             return bytes(self.raw_data)
         with self.raw_file.open("rb") as handle:
             return handle.read()
+
+
+class HeldBy(models.TextChoices):
+    """The rules that hold a mail in quarantine."""
+
+    STRANGER = "stranger", "Sender not in the conversation"
+    UNAUTHENTICATED = "unauthenticated", "Member's mail not authenticated"
+    NO_SENDER = "no_sender", "No trustworthy sender"
+    BLOCKED = "blocked", "Sender blocked"
+    MOVED = "moved", "Address moved to another organization"
+
+
+class SenderRule(models.Model):
+    """An organization's rule for mail from one address or a whole domain.
+
+    Block: its mail is held (or refused) whatever it answers. Allow: its mail
+    skips the stranger rule (a sender outside the conversation it answers). No
+    rule skips authentication: a From header alone never makes mail the desk's.
+    """
+
+    class Kind(models.TextChoices):
+        BLOCK = "block", "Block"
+        ALLOW = "allow", "Always allow"
+
+    class Action(models.TextChoices):
+        QUARANTINE = "quarantine", "Hold in quarantine"
+        REFUSE = "refuse", "Refuse"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # "jane@example.com" for an address, "@example.com" for a whole domain.
+    pattern = models.CharField(max_length=320)
+    action = models.CharField(
+        max_length=10, choices=Action.choices, blank=True, help_text="Of a block."
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pattern", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "pattern"], name="sender_rule_one_per_pattern"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pattern}"
+
+    @property
+    def is_domain(self) -> bool:
+        return self.pattern.startswith("@")
 
 
 class OutboundMail(models.Model):

@@ -1,13 +1,16 @@
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from inboxes.models import Inbox
 from threads.models import (
     Attachment,
     InboundMail,
     Message,
     OutboundMail,
     Participant,
+    SenderRule,
     Suppression,
     Thread,
 )
@@ -128,11 +131,41 @@ def inbound_get(*, organization: Organization, pk: int) -> InboundMail:
         raise Http404("No such mail.") from None
 
 
-def inbound_log(*, organization: Organization, status: str = "") -> QuerySet[InboundMail]:
+def inbound_log(
+    *,
+    organization: Organization,
+    status: str = "",
+    inbox: int | None = None,
+    sender: str = "",
+) -> QuerySet[InboundMail]:
+    """The organization's inbound log, filtered: status (comma-separated), inbox, sender
+    (part of the From address)."""
     mails = InboundMail.objects.filter(organization=organization).select_related("inbox", "thread")
     if status:
         mails = mails.filter(status__in=status.split(","))
+    if inbox is not None:
+        mails = mails.filter(inbox_id=inbox)
+    if sender:
+        mails = mails.filter(from_email__icontains=sender.strip())
     return mails.defer("raw_data", "error")
+
+
+def inboxes_with_mail_stats(inboxes: QuerySet[Inbox]) -> QuerySet[Inbox]:
+    """The inboxes with `processed` (mail done with, whatever became of it) and the
+    latest failure's `last_error` and `last_error_at`, in the list's own query."""
+    mail = InboundMail.objects.filter(inbox=OuterRef("pk")).order_by()
+    processed = (
+        mail.exclude(status=InboundMail.Status.PENDING)
+        .values("inbox")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    failed = mail.filter(status=InboundMail.Status.FAILED).order_by("-received_at", "-id")
+    return inboxes.annotate(
+        processed=Coalesce(Subquery(processed), 0),
+        last_error=Subquery(failed.values("reason")[:1]),
+        last_error_at=Subquery(failed.values("received_at")[:1]),
+    )
 
 
 def message_get(*, organization: Organization, pk: int, scope: Q | None = None) -> Message:
@@ -171,3 +204,18 @@ def suppression_get(*, organization: Organization, pk: int) -> Suppression:
         return suppressions_list(organization=organization).get(pk=pk)
     except (Suppression.DoesNotExist, ValueError, TypeError):
         raise Http404("No such suppression.") from None
+
+
+def sender_rules_list(*, organization: Organization) -> QuerySet[SenderRule]:
+    return (
+        SenderRule.objects.filter(organization=organization)
+        .select_related("created_by__user")
+        .order_by("kind", "pattern")
+    )
+
+
+def sender_rule_get(*, organization: Organization, pk: int) -> SenderRule:
+    try:
+        return SenderRule.objects.get(organization=organization, pk=pk)
+    except (SenderRule.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such rule.") from None

@@ -44,6 +44,8 @@ def _mail_for(
 ) -> StatusMail | None:
     inbox = thread.inbox
     subject = thread.subject
+    if not inbox.is_active:
+        return None  # an inactive inbox sends nothing automatic
     if new in DONE and old not in DONE:
         if not inbox.mail_on_resolved or new != Ticket.Status.RESOLVED:
             return None

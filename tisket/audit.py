@@ -61,6 +61,8 @@ class Action:
     QUEUE_CHANGED = "queue.changed"
     QUARANTINE_RELEASED = "quarantine.released"
     QUARANTINE_DISCARDED = "quarantine.discarded"
+    SENDER_RULE_ADDED = "sender_rule.added"
+    SENDER_RULE_REMOVED = "sender_rule.removed"
     SUPPRESSION_LIFTED = "suppression.lifted"
     AUDIT_EXPORTED = "audit.exported"
     CLIENT_VIEW_STARTED = "client_view.started"
@@ -103,6 +105,8 @@ ACTION_LABELS = {
     Action.QUEUE_CHANGED: "Changed a queue",
     Action.QUARANTINE_RELEASED: "Released a held mail",
     Action.QUARANTINE_DISCARDED: "Discarded a held mail",
+    Action.SENDER_RULE_ADDED: "Blocked or always allowed a sender",
+    Action.SENDER_RULE_REMOVED: "Removed a sender rule",
     Action.SUPPRESSION_LIFTED: "Lifted a bouncing address",
     Action.AUDIT_EXPORTED: "Exported the audit log",
     Action.CLIENT_VIEW_STARTED: "Started viewing as a client",

@@ -45,6 +45,17 @@ class InboxForm(forms.Form):
         label="Colour",
         error_messages={"invalid": "Use a colour such as #3454d1."},
     )
+    is_active = forms.BooleanField(
+        required=False,
+        label="Active",
+        help_text="Off: mail to this inbox is refused (the inbound log keeps it, with the "
+        "reason) and it sends nothing automatic: no acknowledgement, no status mail.",
+    )
+    is_default = forms.BooleanField(
+        required=False,
+        label="Default for new conversations",
+        help_text="The inbox a new conversation starts from unless the agent picks another.",
+    )
     auto_ack_enabled = forms.BooleanField(
         required=False,
         label="Send an automatic acknowledgement",
@@ -142,6 +153,7 @@ class InboxForm(forms.Form):
                 {
                     "color": Inbox._meta.get_field("color").default,
                     "auto_ack_enabled": True,
+                    "is_active": True,
                     "mail_on_resolved": True,
                     "transport": Inbox.Transport.DEFAULT,
                     "smtp_security": Security.STARTTLS,
@@ -181,6 +193,8 @@ class InboxForm(forms.Form):
         keys = (
             "display_name",
             "color",
+            "is_active",
+            "is_default",
             "auto_ack_enabled",
             "auto_ack_text",
             "extra_addresses",

@@ -7,7 +7,7 @@ import pytest
 from inboxes.models import Inbox
 from tests.mail import make_mail
 from threads.ingest.decide import Candidate, Lookups, decide
-from threads.models import InboundMail, Message, Thread
+from threads.models import HeldBy, InboundMail, Message, SenderRule, Thread
 from threads.routing import ThreadMatcher
 from threads.services import message_id_key
 from tisket.lib.mail.parse import parse_mail
@@ -42,6 +42,7 @@ class World:
     """The look-ups: what is stored, who is a member and who takes part where."""
 
     verdicts: dict[str, str] = field(default_factory=dict)  # sender -> verdict
+    rules: dict[tuple[int, str], SenderRule] = field(default_factory=dict)  # sender rules
 
     def lookups(self, *, release: bool = False) -> Lookups:
         threads = [QUESTION, CLOSED, THEIRS]
@@ -59,6 +60,7 @@ class World:
             verdict=lambda c: self.verdicts.get(c.parsed.from_email, ""),
             unauthenticated=lambda sender: f"{sender} is not authenticated",
             max_new_participants=2,
+            sender_rules=dict(self.rules),
         )
 
 
@@ -263,3 +265,117 @@ def test_a_parent_decided_after_its_reply_joins_the_replys_thread_when_its_sende
     decisions = decide([reply, parent, stranger], World().lookups())
     assert decisions[1].thread is decisions[0].thread
     assert decisions[2].thread_created  # not a participant: a thread of its own
+
+
+INACTIVE = Inbox(pk=3, organization=ACME, name="old", address="old.acme@in.tisket.test")
+INACTIVE.is_active = False
+Kind, Act = SenderRule.Kind, SenderRule.Action
+
+
+def rule(pattern: str, kind: str, action: str = "", org: Organization = ACME) -> dict:
+    made = SenderRule(organization=org, pattern=pattern, kind=kind, action=action, note="")
+    return {(org.pk, pattern): made}
+
+
+RULE_CASES = [
+    # (what, mail, rules, inbox, expected (status, thread, reason part, held_by))
+    (
+        "a blocked address's mail is held, whatever it answers",
+        {**REPLY, "sender": "jane@client.test"},
+        rule("jane@client.test", Kind.BLOCK, Act.QUARANTINE),
+        INBOX,
+        (S.QUARANTINED, None, "blocks mail from jane@client.test", HeldBy.BLOCKED),
+    ),
+    (
+        "a blocked domain's new mail is refused when the rule says refuse",
+        {"sender": "bob@spam.test"},
+        rule("@spam.test", Kind.BLOCK, Act.REFUSE),
+        INBOX,
+        (S.REJECTED, None, "Refused: this organization blocks mail from the domain spam.test", ""),
+    ),
+    (
+        "an address's rule wins over its domain's",
+        {**REPLY, "sender": "eve@evil.test"},
+        {**rule("@evil.test", Kind.BLOCK, Act.REFUSE), **rule("eve@evil.test", Kind.ALLOW)},
+        INBOX,
+        (S.ACCEPTED, "THD-ACME-004", "", ""),
+    ),
+    (
+        "an allowed stranger's reply joins the thread",
+        {**REPLY, "sender": "eve@evil.test"},
+        rule("eve@evil.test", Kind.ALLOW),
+        INBOX,
+        (S.ACCEPTED, "THD-ACME-004", "", ""),
+    ),
+    (
+        "an allowed domain lets its people into the thread",
+        {**REPLY, "sender": "eve@evil.test"},
+        rule("@evil.test", Kind.ALLOW),
+        INBOX,
+        (S.ACCEPTED, "THD-ACME-004", "", ""),
+    ),
+    (
+        "no allowance skips a member's authentication",
+        {**REPLY, "sender": "alex@acme.test"},
+        rule("alex@acme.test", Kind.ALLOW),
+        INBOX,
+        (S.QUARANTINED, "THD-ACME-004", "not authenticated", HeldBy.UNAUTHENTICATED),
+    ),
+    (
+        "a stranger without a rule is held by the stranger rule",
+        {**REPLY, "sender": "eve@evil.test"},
+        {},
+        INBOX,
+        (S.QUARANTINED, "THD-ACME-004", "neither a participant", HeldBy.STRANGER),
+    ),
+    (
+        "another organization's block does not apply",
+        {"sender": "bob@spam.test"},
+        rule("@spam.test", Kind.BLOCK, Act.REFUSE, org=GLOBEX),
+        INBOX,
+        (S.ACCEPTED, "new", "", ""),
+    ),
+    (
+        "an inactive inbox refuses mail, with the reason",
+        {},
+        {},
+        INACTIVE,
+        (S.REJECTED, None, "The inbox old.acme@in.tisket.test is inactive", ""),
+    ),
+    (
+        "an inactive inbox refuses even an allowed sender's reply",
+        {**REPLY, "sender": "eve@evil.test"},
+        rule("eve@evil.test", Kind.ALLOW),
+        INACTIVE,
+        (S.REJECTED, None, "inactive", ""),
+    ),
+    (
+        "a stored mail sent again to an inactive inbox is still a duplicate",
+        {"message_id": "<old@c.test>"},
+        {},
+        INACTIVE,
+        (S.DUPLICATE, "THD-ACME-004", "Already stored", ""),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "kwargs", "rules", "inbox", "expected"), RULE_CASES, ids=[c[0] for c in RULE_CASES]
+)
+def test_sender_rules_and_inactive_inboxes(what, kwargs, rules, inbox, expected):
+    [decision] = decide([mail(inbox, **kwargs)], World(rules=rules).lookups())
+    if decision.thread is None:
+        thread = None
+    else:
+        thread = "new" if decision.thread_created else decision.thread.reference
+    status, reference, part, held_by = expected
+    assert (decision.status, thread, decision.held_by) == (status, reference, held_by), what
+    assert part in decision.reason, (what, decision.reason)
+
+
+def test_a_release_heeds_no_sender_rule():
+    held = mail(**REPLY, sender="eve@evil.test")
+    released = Candidate(**{**held.__dict__, "released_into": QUESTION})
+    lookups = World(rules=rule("eve@evil.test", Kind.BLOCK, Act.REFUSE)).lookups(release=True)
+    [decision] = decide([released], lookups)
+    assert (decision.status, decision.thread) == (S.ACCEPTED, QUESTION)

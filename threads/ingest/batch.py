@@ -221,6 +221,7 @@ class Batch:
         row = mail.row
         if decision.status == Status.QUARANTINED and not self.release:
             row.thread = decision.thread  # the thread it tried to enter, for a release
+            row.held_by = decision.held_by
         elif decision.status == Status.ACCEPTED:
             row.thread = decision.thread
         if decision.stored is not None:

@@ -14,9 +14,13 @@ as a table (tests/threads/test_decide.py). Each mail, in order:
    closed conversation stays closed: its follow-up starts a new thread. A mail
    that answers nothing joins the thread of a reply to it that arrived first,
    when its sender takes part there.
-3. Its sender: nobody may write into a thread but its participants and the
-   organization's members; a member's mail into a thread must be authenticated
-   (it may become the desk's answer). Else quarantined, with the reason.
+2a. Its inbox: an inactive inbox refuses its mail, with the reason.
+2b. The organization's sender rules (address first, then domain): a blocked
+   sender's mail is held or refused, as the rule says.
+3. Its sender: nobody may write into a thread but its participants, the
+   organization's members and the senders it always allows; a member's mail into
+   a thread must be authenticated (it may become the desk's answer); no rule
+   skips that. Else quarantined, with the reason and the rule that held it.
 4. Accepted: into its thread or a new one; the addresses it brings join.
 """
 
@@ -25,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from inboxes.models import Inbox
-from threads.models import InboundMail, Message, Thread
+from threads.models import HeldBy, InboundMail, Message, SenderRule, Thread
 from threads.routing import ThreadMatcher
 from threads.services import message_id_key
 from tisket.lib.addresses import address_without_tag
@@ -84,6 +88,17 @@ class Lookups:
     # (organization, key of a Message-ID) -> the thread of a stored reply to that
     # Message-ID: where its parent goes when it arrives after the reply.
     children: dict[tuple[int, str], Thread] = field(default_factory=dict)
+    # (organization, "jane@x.test" or "@x.test") -> the organization's rule for it.
+    sender_rules: dict[tuple[int, str], SenderRule] = field(default_factory=dict)
+
+    def sender_rule(self, organization_id: int, sender: str) -> SenderRule | None:
+        """The rule for this sender: their address's, else their domain's."""
+        if not sender:
+            return None
+        rule = self.sender_rules.get((organization_id, sender))
+        if rule is None and "@" in sender:
+            rule = self.sender_rules.get((organization_id, "@" + sender.rpartition("@")[2]))
+        return rule
 
 
 @dataclass
@@ -101,6 +116,7 @@ class Decision:
     stored: Message | None = None  # a duplicate of a stored message
     duplicate_of: int | None = None  # a duplicate of an earlier candidate (its index)
     dedupe_key: str = ""  # the key it is stored under, when not the candidate's own
+    held_by: str = ""  # the rule that quarantined it (HeldBy)
 
 
 def decide(candidates: list[Candidate], lookups: Lookups) -> list[Decision]:
@@ -194,6 +210,7 @@ def _decide_one(
     sender = parsed.from_email
     member = lookups.members.get((org, sender))
     released = lookups.matcher is None
+    rule = None
     if released:
         thread = mail.released_into
         if thread is not None and thread.organization_id != org:
@@ -201,8 +218,15 @@ def _decide_one(
                 Status.QUARANTINED,
                 f"Not released: its address now belongs to another organization "
                 f"than {thread.reference}'s.",
+                held_by=HeldBy.MOVED,
             )
     else:
+        refused = inbox_refusal(mail.inbox)
+        if refused:
+            return Decision(Status.REJECTED, refused)
+        rule = lookups.sender_rule(org, sender)
+        if rule is not None and rule.kind == SenderRule.Kind.BLOCK:
+            return blocked(rule, sender)
         thread = lookups.matcher.match(
             org, mail.inbox.organization.code, parsed, list(mail.tags), in_batch[org]
         )
@@ -218,16 +242,21 @@ def _decide_one(
         thread = None  # a closed conversation stays closed: its follow-up starts anew
     verdict = ""
     if not released:
+        allowed = rule is not None and rule.kind == SenderRule.Kind.ALLOW
         known = thread is not None and (
             sender in lookups.participants.get(thread.pk, ()) or sender in joined[id(thread)]
         )
-        problem = sender_problem(parsed, thread, member, participant=known)
+        problem = sender_problem(parsed, thread, member, participant=known or allowed)
+        held_by = HeldBy.NO_SENDER if not sender else HeldBy.STRANGER
         if not problem and thread is not None and member is not None:
             # Only here may a mail become the desk's answer: DNS for members alone.
             verdict = lookups.verdict(mail)
             problem = "" if verdict else lookups.unauthenticated(sender)
+            held_by = HeldBy.UNAUTHENTICATED
         if problem:
-            return Decision(Status.QUARANTINED, problem, thread=thread, member=member)
+            return Decision(
+                Status.QUARANTINED, problem, thread=thread, member=member, held_by=held_by
+            )
     created = thread is None
     if created:
         thread = Thread(
@@ -259,6 +288,31 @@ def _decide_one(
         verdict=verdict,
         joining=joining,
         left_out=left_out,
+    )
+
+
+def inbox_refusal(inbox: Inbox) -> str:
+    """Why this inbox takes no mail, or ''."""
+    if inbox.is_active:
+        return ""
+    return (
+        f"The inbox {inbox.address} is inactive: it takes no mail and sends nothing "
+        "(an admin can make it active again in its settings)."
+    )
+
+
+def blocked(rule: SenderRule, sender: str) -> Decision:
+    """What becomes of mail from a sender the organization blocked."""
+    whom = f"the domain {rule.pattern[1:]}" if rule.is_domain else sender
+    note = f" ({rule.note})" if rule.note else ""
+    if rule.action == SenderRule.Action.REFUSE:
+        return Decision(
+            Status.REJECTED, f"Refused: this organization blocks mail from {whom}{note}."
+        )
+    return Decision(
+        Status.QUARANTINED,
+        f"Held: this organization blocks mail from {whom}{note}.",
+        held_by=HeldBy.BLOCKED,
     )
 
 

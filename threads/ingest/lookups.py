@@ -6,7 +6,7 @@ from django.conf import settings
 
 from inboxes.selectors import organization_addresses
 from threads.ingest.decide import Candidate, Lookups
-from threads.models import Message, Participant
+from threads.models import Message, Participant, SenderRule
 from threads.routing import ThreadMatcher
 from tisket.lib.mail.authentication import AuthenticationPolicy, sender_verdict
 from tisket.models import Membership
@@ -42,6 +42,18 @@ def lookups_load(candidates: list[Candidate], *, raw: dict[int, bytes], release:
             organization_id__in=organizations, user__email__in=senders, user__is_active=True
         )
     }
+    # Release is an agent's decision: no sender rule stands in its way.
+    patterns = senders | {"@" + s.rpartition("@")[2] for s in senders}
+    sender_rules = (
+        {}
+        if release
+        else {
+            (rule.organization_id, rule.pattern): rule
+            for rule in SenderRule.objects.filter(
+                organization_id__in=organizations, pattern__in=patterns
+            )
+        }
+    )
     matcher = (
         None
         if release
@@ -77,6 +89,7 @@ def lookups_load(candidates: list[Candidate], *, raw: dict[int, bytes], release:
         unauthenticated=lambda sender: unauthenticated(sender, policy),
         max_new_participants=settings.TISKET_MAX_NEW_PARTICIPANTS,
         children=children,
+        sender_rules=sender_rules,
     )
 
 

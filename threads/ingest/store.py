@@ -16,6 +16,7 @@ from tisket.services import sequence_next
 ROW_FIELDS = [
     "status",
     "reason",
+    "held_by",
     "error",
     "attempts",
     "claims",

@@ -385,7 +385,7 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
         message, thread = result.message, result.thread
         inbox = thread.inbox
         sender = message.from_email
-        if not inbox.auto_ack_enabled or message.is_automated or not sender:
+        if not inbox.is_active or not inbox.auto_ack_enabled or message.is_automated or not sender:
             continue
         if message.direction != Message.Direction.INBOUND:
             continue

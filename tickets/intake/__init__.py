@@ -11,10 +11,10 @@ new conversation is acknowledged (threads.outbound.auto_ack_after_ingest).
 from django.db import transaction
 
 from inboxes.models import Inbox
-from threads import inbound, outbound
+from threads import inbound, outbound, sender_rules
 from threads.client_access import ClientAccess, client_reply_record, client_request_record
 from threads.inbound import InboundResult, InboundStateError, quarantine_discard
-from threads.models import InboundMail
+from threads.models import InboundMail, SenderRule
 from tickets.intake.effects import tickets_after_ingest
 from tickets.intake.wake import intake_wake
 from tisket.models import Membership
@@ -31,6 +31,7 @@ __all__ = [
     "mail_receive",
     "mail_release",
     "mail_retry",
+    "quarantine_allow",
     "quarantine_discard",
 ]
 
@@ -78,6 +79,22 @@ def mail_release(*, inbound_mail: InboundMail, actor: Membership | None) -> Inbo
     return inbound.quarantine_release(
         inbound=inbound_mail, actor=actor, after_store=mail_after_store
     )
+
+
+def quarantine_allow(
+    *, inbound_mail: InboundMail, actor: Membership | None, whole_domain: bool = False
+) -> tuple[SenderRule, InboundResult]:
+    """Release a held mail and always allow its sender (or their domain) from now on."""
+    pattern = sender_rules.allow_pattern(inbound=inbound_mail, whole_domain=whole_domain)
+    result = mail_release(inbound_mail=inbound_mail, actor=actor)
+    rule = sender_rules.sender_rule_set(
+        organization=inbound_mail.organization,
+        kind=SenderRule.Kind.ALLOW,
+        pattern=pattern,
+        note=f"from held mail #{inbound_mail.pk}",
+        actor=actor,
+    )
+    return rule, result
 
 
 def client_reply_send(
