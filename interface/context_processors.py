@@ -33,5 +33,6 @@ def navigation(request: HttpRequest) -> dict:
         ),
         "can_admin": membership.has_role(Role.ADMIN),
         "can_work": membership.has_role(Role.AGENT),
+        "can_supervise": membership.has_role(Role.SUPERVISOR),
         "can_edit_kb": cache(lambda: can_edit(membership=membership)),
     }

@@ -1,3 +1,6 @@
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -15,6 +18,8 @@ from threads.models import (
     Thread,
 )
 from tisket.lib.addresses import address_is_valid, address_normalize
+from tisket.lib.html import sanitize_html
+from tisket.lib.mail.parse import parse_mail
 from tisket.models import Organization
 
 
@@ -219,3 +224,42 @@ def sender_rule_get(*, organization: Organization, pk: int) -> SenderRule:
         return SenderRule.objects.get(organization=organization, pk=pk)
     except (SenderRule.DoesNotExist, ValueError, TypeError):
         raise Http404("No such rule.") from None
+
+
+@dataclass
+class MailReading:
+    """A logged mail as a reader sees it, read from its raw bytes: sanitized, never stored."""
+
+    from_name: str = ""
+    from_email: str = ""
+    to: list[tuple[str, str]] = field(default_factory=list)
+    cc: list[tuple[str, str]] = field(default_factory=list)
+    subject: str = ""
+    date: datetime | None = None
+    html: str = ""  # sanitized, as the conversation stores mail
+    text: str = ""
+    attachments: list[tuple[str, str, int]] = field(default_factory=list)  # name, type, size
+    problem: str = ""  # why it could not be read, if it could not
+
+
+def inbound_mail_read(*, inbound: InboundMail) -> MailReading:
+    """Parse and sanitize a logged mail for reading (a held one, before deciding on it)."""
+    try:
+        parsed = parse_mail(inbound.raw_bytes())
+    except Exception as exc:  # hostile bytes: say so, never break the page
+        return MailReading(problem=f"This mail cannot be read ({type(exc).__name__}).")
+    try:
+        html = sanitize_html(parsed.html) if parsed.html else ""
+    except Exception:
+        html = ""  # its text is shown instead, as the conversation would
+    return MailReading(
+        from_name=parsed.from_name,
+        from_email=parsed.from_email,
+        to=parsed.to,
+        cc=parsed.cc,
+        subject=parsed.subject,
+        date=parsed.date,
+        html=html,
+        text=parsed.text,
+        attachments=[(a.filename, a.content_type, len(a.data)) for a in parsed.attachments],
+    )

@@ -29,9 +29,22 @@ class SenderRuleError(TisketError):
 def sender_pattern(*, email: str, whole_domain: bool) -> str:
     """The rule's pattern for this sender: their address, or '@' and their domain."""
     email = address_normalize(email or "")
-    if not address_is_valid(email):
+    if not address_is_valid(email) or email.count("@") != 1 or "." not in email.partition("@")[2]:
         raise SenderRuleError(f"'{email or '(none)'}' is not an address a rule can name.")
     return "@" + email.rpartition("@")[2] if whole_domain else email
+
+
+def pattern_parse(text: str) -> str:
+    """An address, or a domain written "example.com" or "@example.com", as a rule's pattern."""
+    text = text.strip().lower()
+    if "@" in text.lstrip("@"):
+        return sender_pattern(email=text, whole_domain=False)
+    domain = text.lstrip("@")
+    if not address_is_valid(f"postmaster@{domain}") or "." not in domain:
+        raise SenderRuleError(
+            f"'{text or '(nothing)'}' is neither an address nor a domain such as example.com."
+        )
+    return "@" + domain
 
 
 def held_by(inbound: InboundMail) -> str:

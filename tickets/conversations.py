@@ -13,6 +13,7 @@ from tickets.services import (
     ticket_create,
     ticket_thread_link,
 )
+from tisket.errors import TisketError
 from tisket.models import Membership, Organization
 
 DEFAULT_QUEUE_NAME = "General"
@@ -91,6 +92,10 @@ def conversation_start(
     via: str = Ticket.Via.WEB,
 ) -> tuple[Thread, Ticket, Message, OutboundMail]:
     """An agent writes to a client first: the thread, its first mail, and its ticket."""
+    if not inbox.is_active:
+        raise TisketError(
+            f"The inbox {inbox.address} is inactive: start the conversation from another."
+        )
     thread, message, mail = outbound.thread_start(
         inbox=inbox, author=author, to=to, cc=list(cc), subject=subject, body=body
     )

@@ -27,6 +27,28 @@ urlpatterns = [
         quarantine.quarantine_discard,
         name="quarantine-discard",
     ),
+    path("quarantine/<int:quarantined>/", quarantine.quarantine_read, name="quarantine-read"),
+    path(
+        "quarantine/<int:quarantined>/body/",
+        quarantine.quarantine_body,
+        name="quarantine-body",
+    ),
+    path(
+        "quarantine/<int:quarantined>/block/",
+        quarantine.quarantine_block,
+        name="quarantine-block",
+    ),
+    path(
+        "quarantine/<int:quarantined>/allow/",
+        quarantine.quarantine_allow,
+        name="quarantine-allow",
+    ),
+    path("quarantine/rules/", quarantine.sender_rule_list, name="sender-rules"),
+    path(
+        "quarantine/rules/<int:rule>/remove/",
+        quarantine.sender_rule_remove,
+        name="sender-rule-remove",
+    ),
     path(
         "threads/<str:thread>/view-as-client/",
         client_view.client_view_start,

@@ -9,6 +9,7 @@ from django.urls import path
 from interface.settings_pages import (
     audit,
     domains,
+    inbound,
     inboxes,
     notifications,
     people,
@@ -50,6 +51,7 @@ urlpatterns = [
     path("inboxes/<int:inbox>/test-smtp/", inboxes.inbox_test_smtp, name="inbox-test-smtp"),
     path("inboxes/<int:inbox>/test-imap/", inboxes.inbox_test_imap, name="inbox-test-imap"),
     path("inboxes/<int:inbox>/fetch/", inboxes.inbox_fetch_now, name="inbox-fetch"),
+    path("inbound/", inbound.inbound_log_page, name="inbound"),
     # Mail domains
     path("domains/", domains.domain_list, name="domains"),
     path("domains/<int:domain>/", domains.domain_detail, name="domain"),

@@ -17,6 +17,7 @@ SECTIONS = [
     ("settings:members", "Members"),
     ("settings:sso", "Single sign-on"),
     ("settings:inboxes", "Inboxes"),
+    ("settings:inbound", "Inbound log"),
     ("settings:domains", "Domains"),
     ("settings:suppressions", "Bouncing addresses"),
     ("settings:queues", "Queues"),

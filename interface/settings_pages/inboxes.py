@@ -14,6 +14,7 @@ from inboxes.models import Inbox
 from interface.settings_pages.common import admin_view, done, page, refused
 from interface.settings_pages.forms import form_error
 from interface.settings_pages.inbox_forms import InboxForm
+from threads.selectors import inboxes_with_mail_stats
 from tickets.intake.mailboxes import mailbox_poll
 from tisket.errors import TisketError
 
@@ -22,7 +23,8 @@ SECTION = "settings:inboxes"
 
 @admin_view
 def inboxes(request: HttpRequest) -> HttpResponse:
-    context = {"inboxes": selectors.inboxes_list(organization=request.organization)}
+    listed = selectors.inboxes_list(organization=request.organization)
+    context = {"inboxes": inboxes_with_mail_stats(listed)}
     return page(request, "settings/inboxes.html", context, section=SECTION)
 
 

@@ -21,6 +21,7 @@ def _form(**overrides) -> dict:
     data = {
         "display_name": "Acme Support",
         "color": "#3454d1",
+        "is_active": "on",
         "auto_ack_enabled": "on",
         "auto_ack_text": "",
         "extra_addresses": "",

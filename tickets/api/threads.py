@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inboxes.models import Inbox
+from inboxes.selectors import inbox_default
 from threads import outbound, selectors
 from threads.downloads import attachment_response
 from threads.models import Attachment, Message, OutboundMail, Suppression, Thread
@@ -160,7 +161,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
 class ThreadStartSerializer(serializers.Serializer):
     inbox = serializers.IntegerField(
-        required=False, help_text="The inbox to send from; blank: the organization's first."
+        required=False, help_text="The inbox to send from; blank: the organization's default inbox."
     )
     to = serializers.ListField(child=serializers.EmailField(), min_length=1, max_length=50)
     cc = serializers.ListField(
@@ -209,8 +210,12 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
         serializer = ThreadStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        inboxes = Inbox.objects.filter(organization=self.organization).order_by("created_at", "id")
-        inbox = inboxes.filter(pk=data.pop("inbox")).first() if "inbox" in data else inboxes.first()
+        inboxes = Inbox.objects.filter(organization=self.organization)
+        inbox = (
+            inboxes.filter(pk=data.pop("inbox")).first()
+            if "inbox" in data
+            else inbox_default(organization=self.organization)
+        )
         if inbox is None:
             raise serializers.ValidationError({"inbox": "No such inbox."})
         thread, _, _, _ = conversation_start(

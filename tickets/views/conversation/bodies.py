@@ -8,6 +8,7 @@ sanitizer can neither run code nor reach the agent's session.
 
 import base64
 import re
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponse
@@ -101,18 +102,37 @@ def message_body(request: HttpRequest, message: int) -> HttpResponse:
         scope=visibility.thread_scope(request.membership),
     )
     remote = request.GET.get("remote") == "1"
-    if found.html.strip():
-        html = restore_remote_images(found.html) if remote else found.html
+    return body_response(
+        request,
+        html=found.html,
+        text=found.text or found.visible_text,
+        remote=remote,
+        inline=lambda html: _inline_images(found, html),
+    )
+
+
+def body_response(
+    request: HttpRequest, *, html: str, text: str, remote: bool, inline: Callable[[str], str]
+) -> HttpResponse:
+    """Sanitized mail HTML (or its text) as a document for the sandboxed frame, under the
+    body's strict policy; inline(html) places the images the mail shows by Content-ID."""
+    if html.strip():
+        html = restore_remote_images(html) if remote else html
         html = REMOTE_SRC.sub(f'src="{BLOCKED_IMAGE}"', html)
-        html = _inline_images(found, html)
+        html = inline(html)
     else:
-        html = f'<pre class="text">{escape(found.text or found.visible_text)}</pre>'
+        html = f'<pre class="text">{escape(text)}</pre>'
     response = render(request, "conversation/body.html", {"body": html})
     response["Content-Security-Policy"] = _body_csp(request, remote=remote)
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+def no_inline_images(html: str) -> str:
+    """Every `cid:` image a blank box: for a mail whose attachments are not stored."""
+    return CID_SRC.sub(f'src="{BLOCKED_IMAGE}"', html)
 
 
 @require_GET

@@ -4,7 +4,7 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from inboxes.selectors import inboxes_list
+from inboxes.selectors import inbox_default, inboxes_list
 from tickets.conversations import conversation_start
 from tickets.views.conversation.common import (
     addresses_parse,
@@ -19,8 +19,13 @@ from tisket.views import org_view
 @org_view(min_role=Role.AGENT)
 def thread_new(request: HttpRequest) -> HttpResponse:
     """An agent writes to a client first, from one of the organization's inboxes."""
-    inboxes = list(inboxes_list(organization=request.organization).order_by("created_at", "id"))
-    form = {"inbox": str(inboxes[0].pk) if inboxes else "", "to": "", "cc": "", "subject": ""}
+    inboxes = list(
+        inboxes_list(organization=request.organization)
+        .filter(is_active=True)
+        .order_by("created_at", "id")
+    )
+    default = inbox_default(organization=request.organization)
+    form = {"inbox": str(default.pk) if default else "", "to": "", "cc": "", "subject": ""}
     error = ""
     if request.method == "POST":
         form = {name: request.POST.get(name, "") for name in ("inbox", "to", "cc", "subject")}
