@@ -92,6 +92,15 @@ def _foreign_kb_category(foreign) -> int:
     ).pk
 
 
+def _foreign_sender_rule(foreign) -> int:
+    """A sender the other organization blocks."""
+    from threads.sender_rules import sender_rule_set
+
+    return sender_rule_set(
+        organization=foreign.cast.org, kind="block", pattern="@globex-spam.test", actor=None
+    ).pk
+
+
 EXTRA_UI_PARAMS: dict[str, Callable] = {
     "article": _foreign_kb_article,
     "category": _foreign_kb_category,
@@ -101,4 +110,5 @@ EXTRA_UI_PARAMS: dict[str, Callable] = {
     "invitation": _foreign_invitation,
     "view": _foreign_saved_view,
     "suppression": _foreign_suppression,
+    "rule": _foreign_sender_rule,
 }
