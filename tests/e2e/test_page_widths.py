@@ -30,6 +30,7 @@ def pages(conv, long_thread) -> list[tuple[str, str]]:
         ("sla-dashboard", reverse("tickets:sla-dashboard", kwargs=slug)),
         ("quarantine", reverse("tickets:quarantine", kwargs=slug)),
         ("incidents", reverse("tickets:incidents", kwargs=slug)),
+        ("sender-rules", reverse("tickets:sender-rules", kwargs=slug)),
         ("notifications", reverse("org:notifications", kwargs=slug)),
         ("members", reverse("org:members", kwargs=slug)),
         *(
@@ -39,6 +40,7 @@ def pages(conv, long_thread) -> list[tuple[str, str]]:
                 "members",
                 "inboxes",
                 "inbox-new",
+                "inbound",
                 "suppressions",
                 "queues",
                 "queue-new",
