@@ -83,14 +83,12 @@ class PortalInbox:
 
 
 def portal_inboxes(*, organization: Organization) -> list[PortalInbox]:
-    """The inboxes the portal's new requests may go to; the first (the oldest) is the default.
-
-    An inbox has no "active" switch nor is one marked default: every inbox takes mail.
-    """
+    """The active inboxes the portal's new requests may go to; the first is the default
+    (the organization's default inbox, else the oldest)."""
     inboxes = list(
-        Inbox.objects.filter(organization=organization)
+        Inbox.objects.filter(organization=organization, is_active=True)
         .select_related("organization")
-        .order_by("id")
+        .order_by("-is_default", "id")
     )
     labels = [inbox.display_name or inbox.name.replace("-", " ").capitalize() for inbox in inboxes]
     # Inboxes that show one display name are told apart by their own names.
