@@ -8,6 +8,7 @@ from threads.models import (
     Message,
     OutboundMail,
     Participant,
+    SenderRule,
     Suppression,
     Thread,
 )
@@ -119,6 +120,15 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     search_fields = ["address"]
     date_hierarchy = "created_at"
+
+
+@admin.register(SenderRule)
+class SenderRuleAdmin(admin.ModelAdmin):
+    list_display = ["pattern", "kind", "action", "organization", "created_by", "created_at"]
+    list_filter = ["kind", "organization"]
+    list_select_related = ["organization", "created_by__user"]
+    search_fields = ["pattern"]
+    raw_id_fields = ["created_by"]
 
 
 @admin.register(ClientSession)
