@@ -156,8 +156,9 @@ def inbound_log(
 
 
 def inboxes_with_mail_stats(inboxes: QuerySet[Inbox]) -> QuerySet[Inbox]:
-    """The inboxes with `processed` (mail done with, whatever became of it) and the
-    latest failure's `last_error` and `last_error_at`, in the list's own query."""
+    """The inboxes with `processed` (mail done with, whatever became of it), the latest
+    inbound failure (`last_error`, `last_error_at`) and the latest mail it failed to send
+    (`last_send_error`, `last_send_error_at`), in the list's own query."""
     mail = InboundMail.objects.filter(inbox=OuterRef("pk")).order_by()
     processed = (
         mail.exclude(status=InboundMail.Status.PENDING)
@@ -166,10 +167,15 @@ def inboxes_with_mail_stats(inboxes: QuerySet[Inbox]) -> QuerySet[Inbox]:
         .values("n")
     )
     failed = mail.filter(status=InboundMail.Status.FAILED).order_by("-received_at", "-id")
+    unsent = OutboundMail.objects.filter(
+        inbox=OuterRef("pk"), status=OutboundMail.Status.FAILED
+    ).order_by("-created_at", "-id")
     return inboxes.annotate(
         processed=Coalesce(Subquery(processed), 0),
         last_error=Subquery(failed.values("reason")[:1]),
         last_error_at=Subquery(failed.values("received_at")[:1]),
+        last_send_error=Subquery(unsent.values("last_error")[:1]),
+        last_send_error_at=Subquery(unsent.values("created_at")[:1]),
     )
 
 

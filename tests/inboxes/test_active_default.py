@@ -123,9 +123,21 @@ def test_the_list_shows_mail_processed_and_the_latest_failure(acme, globex, inbo
     InboundMail.objects.create(
         source="test", raw_sha256="x", inbox=inbox, organization=acme.org, status="pending"
     )
+    OutboundMail.objects.create(
+        organization=acme.org,
+        inbox=inbox,
+        kind=OutboundMail.Kind.REPLY,
+        to=["jane@client.test"],
+        subject="Re: hello",
+        text="Hi",
+        message_id_header="<sent@acme.test>",
+        status=OutboundMail.Status.FAILED,
+        last_error="The mail server refused the login.",
+    )
     page = web(acme.admin).get("/acme/settings/inboxes/").content.decode()
     assert f'?inbox={inbox.pk}">3</a>' in page  # pending mail is not processed yet
     assert "OSError: disk full" in page
+    assert "The mail server refused the login." in page
 
 
 def test_the_list_takes_the_same_queries_for_few_or_many_inboxes(acme, inbox, web):
