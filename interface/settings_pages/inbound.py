@@ -8,6 +8,7 @@ from inboxes.selectors import inboxes_list
 from interface.settings_pages.common import admin_view, page
 from threads.models import InboundMail
 from threads.selectors import inbound_log
+from tisket.lib.params import id_param
 
 PAGE_SIZE = 50
 
@@ -38,10 +39,10 @@ def inbound_log_page(request: HttpRequest) -> HttpResponse:
     mails = inbound_log(organization=request.organization, **form.filters()).order_by(
         "-received_at", "-id"
     )
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        at = Subquery(InboundMail.objects.filter(pk=int(before)).values("received_at")[:1])
-        mails = mails.filter(Q(received_at__lt=at) | Q(received_at=at, pk__lt=int(before)))
+    before = id_param(request.GET.get("before"))
+    if before is not None:
+        at = Subquery(InboundMail.objects.filter(pk=before).values("received_at")[:1])
+        mails = mails.filter(Q(received_at__lt=at) | Q(received_at=at, pk__lt=before))
     rows = list(mails.defer("raw_data", "error", "esp_stripped_text")[: PAGE_SIZE + 1])
     query = request.GET.copy()
     query.pop("before", None)

@@ -11,11 +11,9 @@ from threads.models import InboundMail
 def test_the_log_shows_each_mail_its_outcome_why_and_conversation(
     acme, globex, inbox, globex_inbox, web
 ):
-    accepted = deliver(make_mail(to=inbox.address, message_id="<a@client.test>"))
-    again = header_prepended(
-        make_mail(to=inbox.address, message_id="<a@client.test>"), "Received", "by relay"
-    )
-    deliver(again)  # the same mail through another relay: a duplicate
+    raw = make_mail(to=inbox.address, message_id="<a@client.test>")
+    accepted = deliver(raw)
+    deliver(header_prepended(raw, "Received", "by relay"))  # the same mail again: a duplicate
     deliver(make_mail(to=globex_inbox.address, sender="theirs@globex-client.test"))
     page = web(acme.admin).get("/acme/settings/inbound/").content.decode()
     assert page.count('id="inbound-') == 2
@@ -75,3 +73,32 @@ def test_the_log_takes_the_same_queries_for_few_or_many(acme, inbox, web):
 
 def test_only_admins_see_the_log(acme, inbox, web):
     assert web(acme.supervisor).get("/acme/settings/inbound/").status_code == 403
+
+
+def test_a_page_cursor_that_is_no_id_is_ignored(acme, inbox, web):
+    deliver(make_mail(to=inbox.address))
+    response = web(acme.admin).get("/acme/settings/inbound/?before=%C2%B2")  # "²"
+    assert response.status_code == 200 and 'id="inbound-' in response.content.decode()
+
+
+def test_the_api_filters_the_log_by_inbox_and_sender_and_says_what_held_a_mail(acme, inbox):
+    from inboxes.services import inbox_create
+    from tests.conftest import api_client
+
+    other = inbox_create(organization=acme.org, name="billing", auto_ack_enabled=False)
+    first = deliver(make_mail(to=inbox.address, message_id="<q@client.test>"))
+    deliver(
+        make_mail(
+            to=inbox.address,
+            sender="eve@evil.test",
+            subject=f"Re: [{first.thread.reference}] hi",
+            message_id="<e@evil.test>",
+        )
+    )
+    deliver(make_mail(to=other.address, sender="bob@b.test"))
+    client = api_client(acme.admin)
+    rows = client.get("/api/v1/inbound-log/?sender=EVIL").json()["results"]
+    assert [(r["from_email"], r["held_by"]) for r in rows] == [("eve@evil.test", "stranger")]
+    rows = client.get(f"/api/v1/inbound-log/?inbox={other.pk}").json()["results"]
+    assert [r["from_email"] for r in rows] == ["bob@b.test"]
+    assert client.get("/api/v1/inbound-log/?inbox=billing").status_code == 400

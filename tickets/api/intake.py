@@ -26,6 +26,7 @@ from threads.models import InboundMail
 from tickets import intake
 from tickets.intake.mailboxes import mailbox_poll
 from tisket.api_auth import OrganizationApiMixin
+from tisket.lib.params import id_param
 from tisket.models import Role
 
 
@@ -40,6 +41,7 @@ class InboundMailSerializer(serializers.ModelSerializer):
             "source",
             "status",
             "reason",
+            "held_by",
             "envelope_recipient",
             "from_email",
             "subject",
@@ -91,12 +93,23 @@ class InboundLogApi(OrganizationApiMixin, GenericAPIView):
     read_role = Role.ADMIN
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, description="Comma-separated")],
+        parameters=[
+            OpenApiParameter("status", str, description="Comma-separated"),
+            OpenApiParameter("inbox", int, description="Inbox id"),
+            OpenApiParameter("sender", str, description="Part of the From address"),
+        ],
         responses=InboundMailSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
+        params = request.query_params
+        inbox = id_param(params.get("inbox")) if "inbox" in params else None
+        if "inbox" in params and inbox is None:
+            raise serializers.ValidationError({"inbox": "Give an inbox id."})
         mails = selectors.inbound_log(
-            organization=self.organization, status=request.query_params.get("status", "")
+            organization=self.organization,
+            status=params.get("status", ""),
+            inbox=inbox,
+            sender=params.get("sender", "")[:320],
         )
         page = self.paginate_queryset(mails)
         return self.get_paginated_response(InboundMailSerializer(page, many=True).data)
