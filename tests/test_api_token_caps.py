@@ -62,6 +62,7 @@ GUARDED = [
     ("post", "ticket-children", "/api/v1/tickets/TKT-ACME-001/children/", A),
     ("delete", "ticket-child-detail", "/api/v1/tickets/TKT-ACME-001/children/TKT-ACME-002/", A),
     ("post", "ticket-merge", "/api/v1/tickets/TKT-ACME-001/merge/", A),
+    ("post", "ticket-sla-override", "/api/v1/tickets/TKT-ACME-001/sla-override/", S),
     ("post", "ticket-macro-apply", "/api/v1/tickets/TKT-ACME-001/macros/1/apply/", A),
     ("post", "macro-list", "/api/v1/macros/", S),
     ("patch", "macro-detail", "/api/v1/macros/1/", S),

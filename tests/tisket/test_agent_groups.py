@@ -115,6 +115,9 @@ CONVERSATION_API = [
 ]
 
 
+ABOVE_AN_AGENT = {"api:ticket-sla-override"}
+
+
 @pytest.mark.parametrize(
     ("name", "pattern"), CONVERSATION_API, ids=[n for n, _ in CONVERSATION_API]
 )
@@ -123,9 +126,12 @@ def test_every_api_url_of_a_conversation_outside_the_agents_queues_is_404(
 ):
     client = api_client(acme.agent)
     url = _fill(pattern, _api_values(name, groups))
+    # Refused for the agent's role before any lookup, whether the ticket exists or not:
+    # a 403 there tells nothing.
+    refused = (403,) if name in ABOVE_AN_AGENT else ()
     for method in ("get", "patch", "put", "delete", "post"):
         status = getattr(client, method)(url, {}, format="json").status_code
-        assert status in (404, 405), (method, url, status)
+        assert status in (404, 405, *refused), (method, url, status)
 
 
 def test_lists_and_searches_leave_it_out_and_a_supervisor_or_the_switch_brings_it_back(

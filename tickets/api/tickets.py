@@ -15,6 +15,7 @@ from tickets.api.common import TicketsApiMixin
 from tickets.models import Note, Ticket, TicketEvent
 from tickets.sla.override import ticket_sla_override
 from tisket.api_pagination import CursorPagination
+from tisket.models import Role
 
 
 class TicketSlaSerializer(serializers.Serializer):
@@ -412,6 +413,7 @@ class TicketSlaOverrideApi(TicketsApiMixin, GenericAPIView):
     """A supervisor's new deadline for the ticket's running clocks, with the reason."""
 
     serializer_class = TicketSerializer
+    write_role = Role.SUPERVISOR
 
     @extend_schema(request=SlaOverrideSerializer, responses=TicketSerializer)
     def post(self, request: Request, reference: str) -> Response:

@@ -5,6 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages as flash
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -137,10 +138,13 @@ def _deadline(value: str, zone: str) -> datetime | None:
 
 
 @require_POST
-@org_view(min_role=Role.SUPERVISOR)
+@org_view(min_role=Role.AGENT)
 def ticket_sla_override_view(request: HttpRequest, ticket: str) -> HttpResponse:
     """A supervisor's new deadline, with the reason; "clear" returns to the policy's."""
+    # A ticket the member may not see is not there (404), whatever their role.
     found = ticket_or_404(request, ticket)
+    if not request.membership.has_role(Role.SUPERVISOR):
+        raise PermissionDenied("Only supervisors and above override an SLA deadline.")
 
     def override():
         due_at = (
