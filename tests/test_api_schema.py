@@ -52,7 +52,7 @@ CHECKS = [
 # The suite draws a few examples of each operation, the same on every run; `make fuzz`
 # draws many more, new ones each time (TISKET_API_FUZZ_EXAMPLES per operation).
 LONG_RUN = "TISKET_API_FUZZ_EXAMPLES" in os.environ
-EXAMPLES_PER_OPERATION = int(os.environ.get("TISKET_API_FUZZ_EXAMPLES", "6"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("TISKET_API_FUZZ_EXAMPLES", "4"))
 VIEWER_EXAMPLES_PER_READ = max(2, EXAMPLES_PER_OPERATION // 2)
 WORKFLOWS = 4 * EXAMPLES_PER_OPERATION
 WORKFLOW_STEPS = 10
