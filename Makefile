@@ -39,7 +39,7 @@ run: $(VENV)/.runtime
 	$(PY) -m config.embedded --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev
-	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev
 	$(PY) -m tests.bench $(BENCH)
