@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from inboxes.domain_checks import dkim_check, dmarc_check, mx_check, ownership_check, spf_check
 from inboxes.models import Inbox, InboxAddress, MailDomain
+from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError
 from tisket.lib.addresses import address_normalize
 from tisket.lib.mail.dkim_keys import dkim_key_make
@@ -73,6 +74,7 @@ def mail_domain_add(*, organization: Organization, name: str) -> MailDomain:
         dkim_private_sealed=secret_seal(private),
     )
     logger.info("mail domain %s added for organization #%s", name, organization.pk)
+    audit_record(organization=organization, action=Action.DOMAIN_ADDED, target=domain)
     return domain
 
 
@@ -82,6 +84,11 @@ def mail_domain_delete(*, domain: MailDomain) -> None:
     Inbox.objects.filter(
         organization_id=domain.organization_id, from_address__endswith=f"@{domain.name}"
     ).update(from_address="")
+    audit_record(
+        organization=domain.organization_id,
+        action=Action.DOMAIN_REMOVED,
+        target_label=domain.name,
+    )
     domain.delete()
 
 
@@ -99,6 +106,12 @@ def mail_domain_rotate(*, domain: MailDomain) -> MailDomain:
         row.dkim_next_private_sealed = secret_seal(private)
         row.save(
             update_fields=["dkim_next_selector", "dkim_next_public", "dkim_next_private_sealed"]
+        )
+        audit_record(
+            organization=row.organization_id,
+            action=Action.DOMAIN_KEY_ROTATED,
+            target=row,
+            data={"selector": row.dkim_next_selector},
         )
     return row
 
@@ -164,6 +177,14 @@ def mail_domain_check(*, domain: MailDomain) -> MailDomain:
             row.dkim_verified = current_ok
         row.checks, row.mx_routes_here, row.checked_at = checks, routes_here, timezone.now()
         row.save()
+        if row.status != before:
+            # What DNS said, not who asked: a periodic check has no actor.
+            audit_record(
+                organization=row.organization_id,
+                action=Action.DOMAIN_STATUS_CHANGED,
+                target=row,
+                data={"from": before, "to": row.status},
+            )
         if before == Status.VERIFIED and row.status == Status.FAILING:
             logger.warning("mail domain %s stopped verifying", row.name)
             _admins_tell(

@@ -21,6 +21,7 @@ from kb.models import (
     Visibility,
 )
 from kb.selectors import can_edit
+from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError, NotAllowedError, TisketError
 from tisket.lib.html import html_to_text, sanitize_article_html
 from tisket.models import Membership, Organization, Role
@@ -172,9 +173,11 @@ def category_update(*, category: Category, actor: Membership | None, **fields) -
     _check_visibility(
         fields.get("visibility", category.visibility), fields.get("min_role", category.min_role)
     )
+    before = _access(category)
     for name, value in fields.items():
         setattr(category, name, value)
     category.save(update_fields=list(fields))
+    _access_audit(category, before, actor)
     return category
 
 
@@ -345,6 +348,7 @@ def article_update(
     if "slug" in fields and not fields["slug"]:
         del fields["slug"]
     with transaction.atomic():
+        before = _access(article)
         for name, value in fields.items():
             setattr(article, name, value)
         if "body" in fields or "excerpt" in fields:
@@ -355,7 +359,25 @@ def article_update(
         article.save()
         _revision_add(article, actor, note=note)
         _after_save(article)
+        _access_audit(article, before, actor)
     return article
+
+
+def _access(item: Article | Category) -> dict[str, str]:
+    return {"visibility": item.visibility, "min_role": item.min_role}
+
+
+def _access_audit(item: Article | Category, before: dict[str, str], actor) -> None:
+    """Who may read an article or a category is a permission: its changes are audited."""
+    after = _access(item)
+    if after != before:
+        audit_record(
+            organization=item.organization_id,
+            action=Action.KB_ACCESS_CHANGED,
+            actor=actor,
+            target=item,
+            data={"from": before, "to": after},
+        )
 
 
 def article_publish(

@@ -71,6 +71,11 @@ class Action:
     CLIENT_VIEW_REFUSED = "client_view.refused"
     CLIENT_VIEW_ACTED = "client_view.acted"
     MCP_WRITE = "mcp.write"
+    DOMAIN_ADDED = "domain.added"
+    DOMAIN_REMOVED = "domain.removed"
+    DOMAIN_KEY_ROTATED = "domain.key_rotated"
+    DOMAIN_STATUS_CHANGED = "domain.status_changed"
+    KB_ACCESS_CHANGED = "kb.access_changed"
 
 
 ACTION_LABELS = {
@@ -115,6 +120,11 @@ ACTION_LABELS = {
     Action.CLIENT_VIEW_REFUSED: "Was refused viewing as a client",
     Action.CLIENT_VIEW_ACTED: "Acted on behalf of a client",
     Action.MCP_WRITE: "Made a change through an AI assistant (MCP)",
+    Action.DOMAIN_ADDED: "Added a mail domain",
+    Action.DOMAIN_REMOVED: "Removed a mail domain",
+    Action.DOMAIN_KEY_ROTATED: "Asked for a new DKIM key",
+    Action.DOMAIN_STATUS_CHANGED: "A mail domain's verification changed",
+    Action.KB_ACCESS_CHANGED: "Changed who may read knowledge-base content",
 }
 
 # A key of `data` that names a credential: its value is never stored, whatever it is.

@@ -330,3 +330,29 @@ def test_private_keys_are_sealed_and_never_logged(acme, zone, inbox, smtp, caplo
     publish(zone, domain)
     domains.mail_domain_check(domain=domain)
     assert "PRIVATE" not in caplog.text and domain.dkim_private_sealed not in caplog.text
+
+
+def test_a_domains_life_is_in_the_audit_log_without_its_keys(acme, zone):
+    from tisket.audit import Action
+    from tisket.models import AuditEvent
+
+    domain = verified(acme, zone)
+    domains.mail_domain_rotate(domain=domain)
+    zone.txt[domain.ownership_record_name] = "tisket-verify=someone-else"
+    domains.mail_domain_check(domain=domain)
+    domains.mail_domain_delete(domain=domain)
+    events = list(
+        AuditEvent.objects.filter(organization=acme.org, action__startswith="domain.").order_by(
+            "id"
+        )
+    )
+    assert [(e.action, e.data.get("to", "")) for e in events] == [
+        (Action.DOMAIN_ADDED, ""),
+        (Action.DOMAIN_STATUS_CHANGED, Status.VERIFIED),
+        (Action.DOMAIN_KEY_ROTATED, ""),
+        (Action.DOMAIN_STATUS_CHANGED, Status.FAILING),
+        (Action.DOMAIN_REMOVED, ""),
+    ]
+    assert {e.target_label for e in events} == {"clientcorp.com"}
+    stored = " ".join(str(e.data) for e in events)
+    assert "PRIVATE KEY" not in stored and domain.token not in stored

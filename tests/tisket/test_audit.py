@@ -243,3 +243,25 @@ def test_queue_membership_changes_are_recorded(acme, web):
         {"change": "members", "added": ["agent@acme.test"], "removed": []},
         {"change": "members", "added": ["agent2@acme.test"], "removed": ["agent@acme.test"]},
     ]
+
+
+def test_who_may_read_knowledge_base_content_is_recorded_when_it_changes(acme):
+    from kb import services as kb
+
+    category = kb.category_create(organization=acme.org, actor=acme.admin, name="Billing")
+    article = kb.article_create(
+        organization=acme.org, actor=acme.admin, title="Refunds", body="How refunds work."
+    )
+    kb.article_update(article=article, actor=acme.admin, title="Refunds, step by step")
+    assert not AuditEvent.objects.filter(action=Action.KB_ACCESS_CHANGED).exists()
+    kb.article_update(article=article, actor=acme.admin, visibility="role", min_role="agent")
+    kb.category_update(category=category, actor=acme.owner, visibility="members")
+    article_event, category_event = AuditEvent.objects.filter(
+        action=Action.KB_ACCESS_CHANGED
+    ).order_by("id")
+    assert article_event.actor == acme.admin.user
+    assert article_event.data == {
+        "from": {"visibility": "public", "min_role": "viewer"},
+        "to": {"visibility": "role", "min_role": "agent"},
+    }
+    assert (category_event.actor, category_event.target_label) == (acme.owner.user, "Billing")
