@@ -12,7 +12,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.test import TestCase
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -49,18 +49,21 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-# The suite draws a few examples of each operation, the same on every run; `make fuzz`
+# The suite draws a few generated examples of each operation, the same on every run; `make fuzz`
 # draws many more, new ones each time (TISKET_API_FUZZ_EXAMPLES per operation).
 LONG_RUN = "TISKET_API_FUZZ_EXAMPLES" in os.environ
-EXAMPLES_PER_OPERATION = int(os.environ.get("TISKET_API_FUZZ_EXAMPLES", "4"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("TISKET_API_FUZZ_EXAMPLES", "8"))
 VIEWER_EXAMPLES_PER_READ = max(2, EXAMPLES_PER_OPERATION // 2)
 WORKFLOWS = 4 * EXAMPLES_PER_OPERATION
 WORKFLOW_STEPS = 10
 # In the suite Hypothesis draws the same examples on every run: CI fails or passes the
 # same way.
+# The schema's own examples (some forty an operation, every combination of the documented
+# values) are the long run's: the suite draws generated ones only.
 FUZZ = {
     "deadline": None,
     "derandomize": not LONG_RUN,
+    "phases": list(Phase) if LONG_RUN else [Phase.generate, Phase.shrink],
     "database": None,
     "suppress_health_check": list(HealthCheck),
 }
