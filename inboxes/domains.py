@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -124,6 +125,9 @@ def _admins_tell(domain: MailDomain, title: str, body: str) -> None:
         url = reverse("settings:domain", args=[domain.organization.slug, domain.pk])
     except NoReverseMatch:
         url = ""
+    # Under the bell, and by mail if still unread after the usual delay (the notification
+    # mail sweep sends it, coalesced with the rest of the domain's news).
+    now = timezone.now()
     Notification.objects.bulk_create(
         Notification(
             organization_id=domain.organization_id,
@@ -132,6 +136,10 @@ def _admins_tell(domain: MailDomain, title: str, body: str) -> None:
             title=title[:300],
             body=body,
             url=url,
+            topic=domain.name[:40],
+            email_status=Notification.Email.PENDING,
+            email_due_at=now + timedelta(seconds=settings.TISKET_NOTIFY_EMAIL_DELAY),
+            created_at=now,
         )
         for admin in admins
     )

@@ -21,6 +21,7 @@ from kb.models import Article, ArticleRevision, ArticleState, Category, LedgerKi
 from kb.selectors import Audience
 from tisket.api_auth import OrganizationApiMixin
 from tisket.errors import NotAllowedError
+from tisket.lib.params import id_param
 from tisket.models import Organization, Role
 
 
@@ -274,9 +275,10 @@ class ArticleListApi(KbApiMixin, GenericAPIView):
             articles = articles.filter(state=state)
         category = request.query_params.get("category")
         if category:
-            if not category.isdigit():
+            category_id = id_param(category)
+            if category_id is None:
                 raise serializers.ValidationError({"category": "A category id."})
-            articles = articles.filter(category=self.body_category(int(category)))
+            articles = articles.filter(category=self.body_category(category_id))
         page = self.paginate_queryset(articles)
         return self.get_paginated_response(
             ArticleSerializer(page, many=True, context=self.get_serializer_context()).data
@@ -435,9 +437,10 @@ _SEARCH_PARAMETERS = [
 
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit", "10")
-    if not raw.isdigit() or not 1 <= int(raw) <= 50:
+    limit = id_param(raw)
+    if limit is None or not 1 <= limit <= 50:
         raise serializers.ValidationError({"limit": "A number from 1 to 50."})
-    return int(raw)
+    return limit
 
 
 class KbSearchApi(KbApiMixin, GenericAPIView):

@@ -54,7 +54,7 @@ CHECKS = [
 LONG_RUN = "TISKET_API_FUZZ_EXAMPLES" in os.environ
 EXAMPLES_PER_OPERATION = int(os.environ.get("TISKET_API_FUZZ_EXAMPLES", "8"))
 VIEWER_EXAMPLES_PER_READ = max(2, EXAMPLES_PER_OPERATION // 2)
-WORKFLOWS = 4 * EXAMPLES_PER_OPERATION
+WORKFLOWS = 2 * EXAMPLES_PER_OPERATION
 WORKFLOW_STEPS = 10
 # In the suite Hypothesis draws the same examples on every run: CI fails or passes the
 # same way.

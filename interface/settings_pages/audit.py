@@ -10,6 +10,7 @@ from django.utils import timezone
 from interface.settings_pages.common import admin_view, page
 from tisket.audit import ACTION_LABELS, Action, audit_action_areas, audit_events_list, audit_record
 from tisket.audit import csv_rows as audit_csv_rows
+from tisket.lib.params import id_param
 
 PAGE_SIZE = 50
 
@@ -54,9 +55,9 @@ class AuditFilterForm(forms.Form):
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     events = audit_events_list(organization=request.organization, **form.filters())
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        events = events.filter(pk__lt=int(before))
+    before = id_param(request.GET.get("before"))
+    if before is not None:
+        events = events.filter(pk__lt=before)
     rows = list(events[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

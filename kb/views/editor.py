@@ -298,7 +298,7 @@ def report(request: HttpRequest) -> HttpResponse:
     """Per article: views, votes, suggestions shown and clicked, conversations resolved."""
     _editor(request)
     raw = request.GET.get("days", "30")
-    days = max(1, min(int(raw), 365)) if raw.isdigit() else 30
+    days = min(id_param(raw) or 30, 365)
     data = reports.kb_report(organization=request.organization, days=days)
     return render(
         request, "kb/editor/report.html", {"nav": "kb", "tab": "report", "days": days, **data}

@@ -356,3 +356,25 @@ def test_a_domains_life_is_in_the_audit_log_without_its_keys(acme, zone):
     assert {e.target_label for e in events} == {"clientcorp.com"}
     stored = " ".join(str(e.data) for e in events)
     assert "PRIVATE KEY" not in stored and domain.token not in stored
+
+
+def test_admins_who_did_not_read_that_a_domain_stopped_verifying_get_it_by_mail(
+    acme, zone, smtp, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.notification_mail import notification_mails_send
+
+    domain = verified(acme, zone)
+    zone.txt[domain.ownership_record_name] = "tisket-verify=someone-else"
+    domains.mail_domain_check(domain=domain)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notification_mails_send() == 0  # not before the delay
+    later = timezone.now() + timedelta(minutes=6)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notification_mails_send(now=later) == 2
+    mailed = {to[0]: mail for to, mail in smtp.received}
+    assert set(mailed) == {"owner@acme.test", "admin@acme.test"}
+    assert "clientcorp.com stopped verifying" in mailed["admin@acme.test"].get_content()

@@ -90,6 +90,11 @@ def test_search_answers_with_ids_titles_urls_and_scores(acme):
     assert set(hit) == {"id", "title", "excerpt", "url", "score"}
     assert api.get("/api/v1/kb/search/", {"q": "x" * 201}).status_code == 400
     assert api.get("/api/v1/kb/search/", {"q": "x", "limit": "0"}).status_code == 400
+    # Digits other than ASCII ones are no number: a clear 400, never a 500.
+    for odd in ("²", "٣", "9" * 30):
+        assert api.get("/api/v1/kb/search/", {"q": "x", "limit": odd}).status_code == 400
+        listed = api.get("/api/v1/kb/articles/", {"category": odd})
+        assert listed.status_code == 400, listed.content
 
 
 def test_the_public_search_is_rate_limited(acme, client, settings):

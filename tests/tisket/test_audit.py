@@ -265,3 +265,10 @@ def test_who_may_read_knowledge_base_content_is_recorded_when_it_changes(acme):
         "to": {"visibility": "role", "min_role": "agent"},
     }
     assert (category_event.actor, category_event.target_label) == (acme.owner.user, "Billing")
+
+
+def test_odd_cursors_and_periods_are_ignored_not_a_500(acme, web):
+    client = web(acme.owner)
+    for odd in ("²", "٣", "-1", "9" * 30):
+        assert client.get("/acme/settings/audit/", {"before": odd}).status_code == 200
+        assert client.get("/acme/kb/report/", {"days": odd}).status_code == 200

@@ -54,6 +54,7 @@ from tickets.portal.selectors import (
     portal_inboxes,
     portal_rows,
 )
+from tisket.lib.params import id_param
 from tisket.lib.requests import client_address
 from tisket.models import Organization
 
@@ -282,9 +283,9 @@ def request_suggest(request: HttpRequest, portal: Portal) -> HttpResponse:
     subject = request.POST.get("subject", "")[:200]
     question = f"{subject} {request.POST.get('body', '')[:SUGGEST_BODY_CHARS]}"
     shown = {
-        int(value)
+        number
         for value in request.POST.getlist("shown")[:30]
-        if value.isdigit() and len(value) < 12
+        if (number := id_param(value)) is not None
     }
     articles = portal_suggestions(organization=portal.organization, question=question, shown=shown)
     shown |= {article.pk for article in articles}
