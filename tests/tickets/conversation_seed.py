@@ -35,7 +35,10 @@ class Conversation:
 
 
 def name_the_cast(cast: Cast) -> None:
+    # Everyone named: a made-up name could otherwise match what a test types ("@riv").
     for membership, name in (
+        (cast.owner, "Jo Owner"),
+        (cast.admin, "Kim Admin"),
         (cast.agent, "Alex Martin"),
         (cast.agent2, "Sam Rivera"),
         (cast.supervisor, "Dana Lee"),
