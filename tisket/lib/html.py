@@ -8,9 +8,10 @@ message loads nothing from the network (no tracking pixels) until an agent asks 
 import functools
 import re
 import unicodedata
-from html.parser import HTMLParser
 
 import nh3
+
+from tisket.lib.lenient_html import LenientHTMLParser
 
 REMOTE_IMAGE_PREFIX = "tisket-remote:"
 
@@ -243,22 +244,7 @@ def _filter_style(value: str) -> str | None:
     return ";".join(kept) or None
 
 
-class _LenientHTMLParser(HTMLParser):
-    """HTMLParser that reads "<![" without a name as browsers do, as a bogus comment.
-
-    Python's parser raises AssertionError there ("expected name token"), and a
-    mail's HTML is whatever its sender wrote.
-    """
-
-    def parse_marked_section(self, i: int, report: int = 1) -> int:
-        try:
-            return super().parse_marked_section(i, report)
-        except AssertionError:
-            end = self.rawdata.find(">", i + 3)
-            return len(self.rawdata) if end < 0 else end + 1
-
-
-class _RemoteImageFinder(_LenientHTMLParser):
+class _RemoteImageFinder(LenientHTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found = False
@@ -301,7 +287,7 @@ def html_to_text(html: str) -> str:
     return renderer.text()
 
 
-class _TextRenderer(_LenientHTMLParser):
+class _TextRenderer(LenientHTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.lines: list[str] = []

@@ -1,7 +1,8 @@
 """An HTML reply as text lines: blockquotes as "> " lines, quote markers recorded for the cut."""
 
 import re
-from html.parser import HTMLParser
+
+from tisket.lib.lenient_html import LenientHTMLParser
 
 _BLOCK_TAGS = (
     "address article aside blockquote center dd div dl dt fieldset figcaption figure footer form"
@@ -9,22 +10,7 @@ _BLOCK_TAGS = (
 )
 
 
-class _LenientHTMLParser(HTMLParser):
-    """HTMLParser that reads "<![" without a name as browsers do, as a bogus comment.
-
-    Python's parser raises AssertionError there ("expected name token"), and a
-    mail's HTML is whatever its sender wrote.
-    """
-
-    def parse_marked_section(self, i: int, report: int = 1) -> int:
-        try:
-            return super().parse_marked_section(i, report)
-        except AssertionError:
-            end = self.rawdata.find(">", i + 3)
-            return len(self.rawdata) if end < 0 else end + 1
-
-
-class HTMLText(_LenientHTMLParser):
+class HTMLText(LenientHTMLParser):
     """HTML to text lines; blockquotes become "> " lines; quote markers are recorded."""
 
     BLOCK = frozenset(_BLOCK_TAGS.split())
