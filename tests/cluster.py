@@ -112,8 +112,11 @@ def cluster(
     made = Cluster(env, database_url)
     with ExitStack() as stack:
         for n in range(workers):
+            # Node names of this cluster's own, as its queues are (another suite's workers
+            # may share the broker).
+            node = f"{env['TISKET_QUEUE_PREFIX']}{n}@%h"
             command = ["-m", "celery", "--app", "config", "worker", "--pool", "solo",
-                       "--hostname", f"scale{n}@%h", "--without-mingle", "--without-gossip",
+                       "--hostname", node, "--without-mingle", "--without-gossip",
                        "--loglevel", "WARNING"]  # fmt: skip
             made.workers.append(stack.enter_context(running(command, env)))
         for _ in range(webs):

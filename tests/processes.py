@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 READY_WITHIN = 120  # seconds: a bound on a cold start under load, never a budget under test
 WORKER = ["-m", "celery", "--app", "config", "worker", "--pool", "solo",
           "--without-mingle", "--without-gossip", "--loglevel", "INFO"]  # fmt: skip
-WORKER_READY = r"celery@\S+ ready\."
+WORKER_READY = r"\S+@\S+ ready\."
 EMBEDDED_WORKER = ["-m", "config.worker"]
 EMBEDDED_READY = r"embedded worker ready"
 
@@ -124,7 +125,9 @@ def worker_running(env: dict[str, str]) -> Iterator[Child]:
     """The worker `make run` and production start, once it takes work: a Celery worker
     when env names a broker, else the embedded worker."""
     if env.get("CELERY_BROKER_URL") or env.get("REDIS_URL"):
-        command, ready = WORKER, WORKER_READY
+        # A node name of its own: two workers named alike on one broker (another suite's,
+        # say) fight over their control queue, and RabbitMQ stops the second.
+        command, ready = [*WORKER, "--hostname", f"test-{uuid.uuid4().hex[:12]}@%h"], WORKER_READY
     else:
         command, ready = EMBEDDED_WORKER, EMBEDDED_READY
     with running(command, env) as worker:

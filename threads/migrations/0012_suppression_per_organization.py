@@ -26,11 +26,12 @@ def _normalized(address) -> str:
 def suppressions_attribute(apps, schema_editor) -> None:
     Suppression = apps.get_model("threads", "Suppression")
     OutboundMail = apps.get_model("threads", "OutboundMail")
-    addresses = {_normalized(s.address) for s in Suppression.objects.all()}
+    db = schema_editor.connection.alias  # the database migrated, which may not be the default
+    addresses = {_normalized(s.address) for s in Suppression.objects.using(db)}
     if not addresses:
         return
     organizations: dict[str, set[int]] = {}
-    reported = OutboundMail.objects.exclude(delivery_event="", earlier_attempts=[])
+    reported = OutboundMail.objects.using(db).exclude(delivery_event="", earlier_attempts=[])
     for row in reported.values("organization_id", "to", "cc", "delivery_event", "earlier_attempts"):
         events = {row["delivery_event"]} | {
             attempt.get("delivery_event") for attempt in row["earlier_attempts"] or []
@@ -40,7 +41,7 @@ def suppressions_attribute(apps, schema_editor) -> None:
         for address in [*(row["to"] or []), *(row["cc"] or [])]:
             if _normalized(address) in addresses:
                 organizations.setdefault(_normalized(address), set()).add(row["organization_id"])
-    for suppression in Suppression.objects.all().order_by("pk"):
+    for suppression in Suppression.objects.using(db).order_by("pk"):
         found = sorted(organizations.get(_normalized(suppression.address), ()))
         if not found:
             suppression.delete()
@@ -48,7 +49,7 @@ def suppressions_attribute(apps, schema_editor) -> None:
         first, *others = found
         suppression.organization_id = first
         suppression.save(update_fields=["organization"])
-        Suppression.objects.bulk_create(
+        Suppression.objects.using(db).bulk_create(
             Suppression(
                 organization_id=organization_id,
                 address=suppression.address,
@@ -63,7 +64,8 @@ def suppressions_attribute(apps, schema_editor) -> None:
 def suppressions_merge(apps, schema_editor) -> None:
     Suppression = apps.get_model("threads", "Suppression")
     kept: set[str] = set()
-    for suppression in Suppression.objects.order_by("-until", "-pk"):
+    db = schema_editor.connection.alias
+    for suppression in Suppression.objects.using(db).order_by("-until", "-pk"):
         if suppression.address in kept:
             suppression.delete()
         kept.add(suppression.address)

@@ -5,13 +5,16 @@ def default_queues(apps, schema_editor):
     """Every organization gets its default queue: its oldest queue, or a new one."""
     Organization = apps.get_model("tisket", "Organization")
     Queue = apps.get_model("tickets", "Queue")
-    for organization in Organization.objects.all().iterator():
-        queues = Queue.objects.filter(organization=organization)
+    db = schema_editor.connection.alias  # the database migrated, which may not be the default
+    for organization in Organization.objects.using(db).iterator():
+        queues = Queue.objects.using(db).filter(organization=organization)
         oldest = queues.order_by("created_at", "id").first()
         if oldest is not None:
             queues.filter(pk=oldest.pk).update(is_default=True)
         else:
-            Queue.objects.create(organization=organization, name="General", is_default=True)
+            Queue.objects.using(db).create(
+                organization=organization, name="General", is_default=True
+            )
 
 
 class Migration(migrations.Migration):
