@@ -105,6 +105,7 @@ def shot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     size = page.viewport_size or {"width": 1360, "height": 860}
+    page.wait_for_load_state()  # a click that navigates may still be loading
     height = page.evaluate("document.documentElement.scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
     page.screenshot(path=str(path), full_page=True)

@@ -118,6 +118,7 @@ def test_saved_view_dashboard_quarantine_and_bell(acme, inbox, login):
     assert Notification.objects.filter(recipient=acme.agent, read_at__isnull=True).exists()
     assert page.locator(".bell .count").is_visible()
     page.click(".bell")
+    page.wait_for_url("**/acme/notifications/**")
     shot(page, "notifications")
     page.locator("button.notice").first.click()
     assert "/acme/tickets/" in page.url or "/acme/threads/" in page.url
