@@ -1,9 +1,10 @@
 """The MCP server of the desk: its tools, its resources (conversation transcripts, KB
 articles) and prompts, bound to a token.
 
-`DeskServer` wraps every tool call: it loads the calling token afresh, refuses a tool its
-scope or role does not allow (and lists only those it allows), counts the call against
-the token's rate, and logs it (token, tool, digest of the arguments, outcome, duration).
+`DeskServer` wraps every tool call, resource read and prompt: it loads the calling token
+afresh, refuses a tool its scope or role does not allow (and lists only those it allows),
+counts the call against the token's rate, and logs it (token, tool, digest of the
+arguments, outcome, duration).
 """
 
 import time
@@ -69,9 +70,19 @@ class DeskServer(MCPServer):
         return [t for t in listed if who.may(tools.ACCESS.get(t.name, ToolAccess(WRITE)))]
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context=None) -> Any:
+        access = tools.ACCESS.get(name)
+        return await self._logged(
+            name,
+            arguments,
+            access,
+            lambda: super(DeskServer, self).call_tool(name, arguments, context),
+        )
+
+    async def _logged(self, name: str, arguments: dict, access: ToolAccess | None, run) -> Any:
+        """Run a tool call, resource read or prompt as the token: refused outside its
+        scope or role, counted against its rate, and logged with how it went."""
         started = time.monotonic()
         who = await self._caller()
-        access = tools.ACCESS.get(name)
         outcome, error = McpCall.Outcome.OK, ""
         reset = current.set(who)
         try:
@@ -82,7 +93,7 @@ class DeskServer(MCPServer):
             if wait:
                 outcome = McpCall.Outcome.THROTTLED
                 raise Refused(f"Rate limit of this token reached: try again in {wait} seconds.")
-            return await super().call_tool(name, arguments, context)
+            return await run()
         except Exception as exc:
             if outcome == McpCall.Outcome.OK:
                 outcome = McpCall.Outcome.ERROR
@@ -125,20 +136,23 @@ class DeskServer(MCPServer):
         ]
 
     async def read_resource(self, uri, context=None):
-        who = await self._caller()
-        reset = current.set(who)
-        try:
-            return await super().read_resource(uri, context)
-        finally:
-            current.reset(reset)
+        # Logged as "read <scheme://kind>": the URI names what was read, so the log keeps
+        # only its digest, like a tool's arguments.
+        kind = str(uri).split("/", 3)[:3]
+        return await self._logged(
+            f"read {'/'.join(kind)}"[:64],
+            {"uri": str(uri)},
+            None,
+            lambda: super(DeskServer, self).read_resource(uri, context),
+        )
 
     async def get_prompt(self, name, arguments=None, context=None):
-        who = await self._caller()
-        reset = current.set(who)
-        try:
-            return await super().get_prompt(name, arguments, context)
-        finally:
-            current.reset(reset)
+        return await self._logged(
+            f"prompt {name}"[:64],
+            arguments or {},
+            None,
+            lambda: super(DeskServer, self).get_prompt(name, arguments, context),
+        )
 
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)

@@ -306,3 +306,10 @@ def test_the_transcript_resource_and_the_prompt(acme, desk, assistant):
     text = read.contents[0].text
     assert "<untrusted>\nHello, I cannot log in" in text
     assert desk["thread"] in prompt.messages[0].content.text
+    # Reads and prompts are in the call log like tools, the reference only as a digest.
+    logged = list(McpCall.objects.order_by("id").values_list("tool", "outcome", "arguments_digest"))
+    assert [(tool, outcome) for tool, outcome, _ in logged] == [
+        ("read tisket://conversations", "ok"),
+        ("prompt summarize_conversation", "ok"),
+    ]
+    assert all(desk["thread"] not in digest for _, _, digest in logged)

@@ -80,7 +80,8 @@ class ApiToken(models.Model):
 
 
 class McpCall(models.Model):
-    """One tool call of an AI assistant through the MCP server: who, what, how it went."""
+    """One call of an AI assistant through the MCP server (a tool, a resource read, a
+    prompt): who, what, how it went."""
 
     class Outcome(models.TextChoices):
         OK = "ok", "Done"
