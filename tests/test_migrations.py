@@ -2,9 +2,10 @@
 
 pytest-django builds the test database once, forwards only; this walks the
 recent migrations back and forth on a database of their own, in one
-`manage.py` process as an operator's upgrade or rollback runs. On SQLite it
-starts from a copy of the migrated test database; PostgreSQL starts empty (a copy
-would need the test database without a session, which the live servers keep).
+`manage.py` process as an operator's upgrade or rollback runs. It starts from a
+copy of the migrated test database: on SQLite a file, on PostgreSQL a copy of the
+template the run's test databases are made from (tests/postgresql/creation.py),
+which was itself migrated forwards from empty.
 """
 
 import os
@@ -13,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import pytest
+from django.db import connection
 
 from tests.conftest import require_service
 from tests.processes import django, installation, production_env
@@ -65,6 +68,7 @@ def test_migrations_walk_back_and_forth_on_sqlite(migrated_sqlite, tmp_path):
     walk(installation(migrated_sqlite, tmp_path))
 
 
+@pytest.mark.django_db
 def test_migrations_walk_back_and_forth_on_postgresql(tmp_path: Path):
     url = os.environ.get("DATABASE_URL", "")
     require_service(
@@ -72,8 +76,7 @@ def test_migrations_walk_back_and_forth_on_postgresql(tmp_path: Path):
     )
     name = f"tisket_migrations_{uuid.uuid4().hex[:8]}"
     admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    connection.creation.clone_of_template(name)
     try:
         walk(production_env(tmp_path, urlunsplit(urlsplit(url)._replace(path=f"/{name}"))))
     finally:

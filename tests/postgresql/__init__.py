@@ -1,4 +1,5 @@
-"""The PostgreSQL backend for the test suite: Django's, with a cheaper flush.
+"""The PostgreSQL backend for the test suite: Django's, with a cheaper flush, and test
+databases copied from one migrated template (creation.py).
 
 A test that commits (a live server, a worker thread, a real concurrency test) is
 followed by a flush of every table. Django's flush is one TRUNCATE of them all,
