@@ -213,7 +213,7 @@ class TokenDetailApi(OrganizationApiMixin, GenericAPIView):
 
     @extend_schema(responses={200: TokenSerializer})
     def delete(self, request: Request, pk: int) -> Response:
-        token = services.api_token_revoke(token=self.get_object())
+        token = services.api_token_revoke(token=self.get_object(), actor=self.membership)
         return Response(TokenSerializer(token).data)
 
 

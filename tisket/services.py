@@ -194,8 +194,16 @@ def api_token_create(
     return token, key
 
 
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
-    """Revoke a token for good; revoking twice keeps the first time."""
+def api_token_revoke(*, token: ApiToken, actor: Membership | None = None) -> ApiToken:
+    """Revoke a token for good; revoking twice keeps the first time.
+
+    A member revokes their own tokens; an admin those of members up to admin; only an
+    owner those of an owner (as only an owner changes an owner's role)."""
+    if actor is not None and actor.pk != token.membership_id:
+        if not actor.has_role(Role.ADMIN):
+            raise NotAllowedError("Only admins revoke another member's token.")
+        if token.membership.role == Role.OWNER and actor.role != Role.OWNER:
+            raise NotAllowedError("Only an owner can revoke an owner's token.")
     done = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )

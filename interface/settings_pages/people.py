@@ -207,5 +207,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, token: int) -> HttpResponse:
     found: ApiToken = selectors.api_token_get(organization=request.organization, pk=token)
-    services.api_token_revoke(token=found)
+    try:
+        services.api_token_revoke(token=found, actor=request.membership)
+    except TisketError as error:
+        return refused(request, error, "settings:tokens")
     return done(request, f"The token {found.name} is revoked.", "settings:tokens")

@@ -207,3 +207,13 @@ def test_a_capped_token_leaves_its_members_role_as_it_was(acme):
     )
     acme.owner.refresh_from_db()
     assert acme.owner.role == Role.OWNER
+
+
+def test_an_admin_token_cannot_revoke_an_owners_token(acme):
+    token, _ = services.api_token_create(membership=acme.owner, name="owners")
+    response = api_client(acme.admin).delete(f"/api/v1/tokens/{token.pk}/")
+    assert response.status_code == 403
+    assert "owner" in response.json()["detail"]
+    token.refresh_from_db()
+    assert token.is_active
+    assert api_client(acme.owner).delete(f"/api/v1/tokens/{token.pk}/").status_code == 200

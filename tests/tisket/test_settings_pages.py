@@ -207,6 +207,17 @@ def test_an_admin_revokes_a_members_token(acme, web):
     assert token.revoked_at is not None
 
 
+def test_an_admin_cannot_revoke_an_owners_token_an_owner_can(acme, web):
+    token, _ = services.api_token_create(membership=acme.owner, name="owners")
+    response = web(acme.admin).post(f"/acme/settings/tokens/{token.pk}/revoke/", follow=True)
+    assert b"Only an owner" in response.content
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    web(acme.owner).post(f"/acme/settings/tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
 def test_another_organizations_token_is_404_and_stays_active(acme, globex, web):
     token, _ = services.api_token_create(membership=globex.admin, name="theirs")
     response = web(acme.admin).post(f"/acme/settings/tokens/{token.pk}/revoke/")
