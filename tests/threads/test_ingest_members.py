@@ -193,14 +193,11 @@ def dkim_key() -> tuple[bytes, str]:
     return private, f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode()}"
 
 
-def dkim_signed(raw: bytes, *, domain: str, private: bytes) -> bytes:
-    signature = dkim.sign(
-        raw,
-        b"mail",
-        domain.encode(),
-        private,
-        include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to"],
-    )
+SIGNED = [b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"in-reply-to"]
+
+
+def dkim_signed(raw: bytes, *, domain: str, private: bytes, headers=SIGNED) -> bytes:
+    signature = dkim.sign(raw, b"mail", domain.encode(), private, include_headers=headers)
     return signature + raw
 
 
@@ -237,6 +234,26 @@ def test_a_member_reply_signed_by_their_domain_is_verified_here_and_passes(acme,
 def test_a_signed_member_reply_whose_body_was_changed_does_not_pass(acme, ticket, dns_zone):
     raw = dkim_signed(make_mail(**FORGED), domain="acme.test", private=dns_zone.private)
     raw = raw.replace(b"http://evil.test/login", b"http://evil.test/steal")
+    assert_held_and_clock_untouched(deliver(raw), ticket)
+
+
+def test_a_signed_reply_replayed_with_a_threading_header_added_does_not_pass(
+    acme, ticket, dns_zone
+):
+    # Still a valid signature: References is not signed, In-Reply-To is signed below.
+    for name in ("References", "In-Reply-To"):
+        mail = make_mail(**FORGED | {"message_id": f"<{name}@acme.test>"})
+        raw = dkim_signed(mail, domain="acme.test", private=dns_zone.private)
+        assert_held_and_clock_untouched(deliver(header_prepended(raw, name, "<x@y>")), ticket)
+
+
+def test_a_signature_that_leaves_a_present_threading_header_unsigned_does_not_pass(
+    acme, ticket, dns_zone
+):
+    unsigned = [name for name in SIGNED if name != b"in-reply-to"]
+    raw = dkim_signed(
+        make_mail(**FORGED), domain="acme.test", private=dns_zone.private, headers=unsigned
+    )
     assert_held_and_clock_untouched(deliver(raw), ticket)
 
 

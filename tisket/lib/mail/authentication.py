@@ -17,6 +17,7 @@ own, and any copy below it came with the mail, from whoever wrote it.
 import logging
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -289,6 +290,12 @@ def _host_port(server: str) -> tuple[str, int]:
     return server, 53
 
 
+# Headers that say where a mail goes in the desk and who hears of it.
+PLACING = (
+    b"from", b"to", b"cc", b"reply-to", b"subject", b"message-id", b"in-reply-to", b"references"
+)  # fmt: skip
+
+
 def dkim_verdict(
     raw: bytes,
     *,
@@ -299,11 +306,16 @@ def dkim_verdict(
     """Which valid DKIM signature of the mail aligns with the From domain, or ''.
 
     A signature must cover From and the whole body: one with l= lets anyone
-    append to a mail that someone once signed.
+    append to a mail that someone once signed. And it must cover every header
+    that places the mail and widens its audience, each as many times as the
+    mail has it: a signed mail replayed with a References added (or an
+    In-Reply-To put above the signed one, which readers take first) would land
+    as the desk's own words in a conversation of the attacker's choosing.
     """
     try:
         verifier = dkim.DKIM(raw, timeout=int(dns_deadline) or 1)
-        count = sum(1 for name, _ in verifier.headers if name.lower() == b"dkim-signature")
+        present = Counter(name.lower() for name, _ in verifier.headers)
+        count = present[b"dkim-signature"]
         if not count:
             return ""
         lookup = _txt_lookup(dns_servers, time.monotonic() + dns_deadline)
@@ -320,6 +332,9 @@ def dkim_verdict(
         signature, signed_headers, _ = prepared
         domain = signature[b"d"].decode("ascii", "replace")
         if b"l" in signature or b"from" not in signed_headers:
+            continue
+        if any(present[name] > signed_headers.count(name) for name in PLACING if name in present):
+            logger.info("DKIM signature %s leaves a placing header unsigned", index)
             continue
         if not domain_aligned(domain, from_domain):
             continue  # no DNS for a signature that could not vouch anyway
