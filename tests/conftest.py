@@ -87,7 +87,7 @@ def rows_for_the_module(django_db_blocker) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory, worker_id, django_db_setup, django_db_blocker) -> Path:
+def migrated_sqlite(tmp_path_factory, django_db_setup, django_db_blocker) -> Path:
     """A migrated SQLite database file for real processes to copy, made once per run.
 
     A copy of pytest-django's test database where that is SQLite in memory; else (on
@@ -107,6 +107,7 @@ def migrated_sqlite(tmp_path_factory, worker_id, django_db_setup, django_db_bloc
             return path
         # The workers' base folders share a parent that belongs to this run alone.
         shared = tmp_path_factory.getbasetemp()
+        worker_id = os.environ.get("PYTEST_XDIST_WORKER", "master")
         if worker_id != "master":
             shared = shared.parent
         path = shared / "migrated.sqlite3"
