@@ -2,12 +2,14 @@
 
 Where Organization.portal_company_view is on, a client sees the conversations whose
 client is at one of their company's email domains (sla's customer domains), not only
-their own. Off by default: an address sees its own conversations only.
+their own. Off by default: an address sees its own conversations only. A free-mail
+domain (gmail.com) is nobody's company: it gives no company view, and is left out of one.
 """
 
 from django.db.models import Q
 
 from sla.models import CustomerDomain
+from tisket.lib.freemail import domain_is_free_mail
 from tisket.models import Organization
 
 
@@ -16,16 +18,15 @@ def company_domains(*, organization: Organization, email: str) -> list[str]:
     if not organization.portal_company_view:
         return []
     domain = email.rpartition("@")[2].lower()
-    if not domain:
+    if not domain or domain_is_free_mail(domain):
         return []
     customers = CustomerDomain.objects.filter(organization=organization, domain=domain).values(
         "customer_id"
     )
-    return list(
-        CustomerDomain.objects.filter(
-            organization=organization, customer_id__in=customers
-        ).values_list("domain", flat=True)
-    )
+    domains = CustomerDomain.objects.filter(
+        organization=organization, customer_id__in=customers
+    ).values_list("domain", flat=True)
+    return [d for d in domains if not domain_is_free_mail(d)]
 
 
 def company_client_filter(domains: list[str]) -> Q:

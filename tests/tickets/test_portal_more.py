@@ -327,3 +327,30 @@ def test_a_colleagues_reply_is_reviewed_first(acme, inbox, company):
     row = InboundMail.objects.filter(source="client-page").latest("id")
     assert row.status == InboundMail.Status.QUARANTINED
     assert not thread.messages.filter(from_email=ANN).exists()
+
+
+def test_a_free_mail_domain_gives_no_company_view(acme, inbox):
+    # A customer who also writes from a free-mail address: the domain ties tickets to its
+    # tier, but everyone at gmail.com is not the customer's staff.
+    customer_save(
+        organization=acme.org,
+        name="ClientCorp",
+        policy=None,
+        domains=["clientcorp.test", "gmail.com"],
+    )
+    organization_update(organization=acme.org, portal_company_view=True)
+    strangers = deliver(make_mail(sender="stranger@gmail.com", subject="Stranger's")).thread
+    leos = deliver(make_mail(sender=LEO, subject="Leo's VPN")).thread
+
+    attacker = signed_in("attacker@gmail.com")
+    html = attacker.get(portal_url()).content.decode()
+    assert strangers.reference not in html and leos.reference not in html
+    assert attacker.get(thread_url(strangers)).status_code == 404
+    assert attacker.get(thread_url(leos)).status_code == 404
+
+    # The company's own staff see the company's domain, not every free-mail user.
+    ann = signed_in(ANN)
+    html = ann.get(portal_url()).content.decode()
+    assert leos.reference in html
+    assert strangers.reference not in html
+    assert ann.get(thread_url(strangers)).status_code == 404
