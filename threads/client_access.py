@@ -60,11 +60,16 @@ class ClientReplyError(TisketError):
 
 @dataclass(frozen=True)
 class ClientAccess:
-    """What a valid link opens: the thread, as the participant it was sent to."""
+    """What a valid link opens: the thread, as the participant it was sent to.
+
+    `colleague`: not a participant, a colleague of the client who sees the conversation
+    as their company's (threads.company); they read it, and decide nothing on it.
+    """
 
     thread: Thread
     email: str
     name: str
+    colleague: bool = False
 
 
 def client_link_lifetime() -> timedelta:

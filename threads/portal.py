@@ -202,7 +202,7 @@ def portal_access(*, session: ClientSession, reference: str) -> ClientAccess | N
             organization=thread.organization, email=session.email, client_email=thread.client_email
         ):
             return None
-        return ClientAccess(thread=thread, email=session.email, name="")
+        return ClientAccess(thread=thread, email=session.email, name="", colleague=True)
     name = participant.name or (thread.client_name if session.email == thread.client_email else "")
     return ClientAccess(thread=thread, email=session.email, name=name)
 

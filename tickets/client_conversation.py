@@ -180,10 +180,10 @@ def conversation_page(
         "timeline": client_timeline(thread=thread, ticket=ticket),
         "state": state,
         "state_label": STATUS_LABELS.get(state, state),
-        "can_close": state not in DONE,
-        "can_reopen": state == "resolved",
+        "can_close": state not in DONE and not access.colleague,
+        "can_reopen": state == "resolved" and not access.colleague,
         "can_reply": thread.status != Thread.Status.CLOSED,
-        "can_rate": can_rate and rating is None,
+        "can_rate": can_rate and rating is None and not access.colleague,
         "rating": rating,
         "scores": [(1, "Poor"), (2, "Fair"), (3, "Good"), (4, "Very good"), (5, "Excellent")],
         "urls": urls,
@@ -272,9 +272,23 @@ def conversation_reply(
     )
 
 
+def _not_theirs(request: HttpRequest) -> HttpResponse:
+    # A colleague's reply is reviewed by the desk; resolving, reopening and rating are
+    # the client's own word, with no one to review them.
+    context = {
+        "heading": "Only the client decides this",
+        "text": "You see this request as your company's: the person who wrote it resolves, "
+        "reopens or rates it.",
+        "howto": False,
+    }
+    return render(request, "client/notice.html", context, status=403)
+
+
 def conversation_close(
     request: HttpRequest, access: ClientAccess, urls: PageUrls, *, extra: dict | None = None
 ) -> HttpResponse:
+    if access.colleague:
+        return _not_theirs(request)
     thread = access.thread
     ticket = conversation_ticket(thread)
     if conversation_state(thread, ticket) in DONE:
@@ -290,6 +304,8 @@ def conversation_close(
 def conversation_reopen(
     request: HttpRequest, access: ClientAccess, urls: PageUrls, *, extra: dict | None = None
 ) -> HttpResponse:
+    if access.colleague:
+        return _not_theirs(request)
     thread = access.thread
     ticket = conversation_ticket(thread)
     state = conversation_state(thread, ticket)
@@ -306,6 +322,8 @@ def conversation_reopen(
 def conversation_rate(
     request: HttpRequest, access: ClientAccess, urls: PageUrls, *, extra: dict | None = None
 ) -> HttpResponse:
+    if access.colleague:
+        return _not_theirs(request)
     ticket = conversation_ticket(access.thread)
     if ticket is None or ticket.status not in DONE:
         flash.info(request, "You can rate our help once your request is resolved.")

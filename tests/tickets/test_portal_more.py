@@ -354,3 +354,30 @@ def test_a_free_mail_domain_gives_no_company_view(acme, inbox):
     assert leos.reference in html
     assert strangers.reference not in html
     assert ann.get(thread_url(strangers)).status_code == 404
+
+
+def test_a_colleague_cannot_close_reopen_or_rate_anothers_request(acme, inbox, queue, company):
+    # A colleague reads the company's requests; what they write is reviewed first, and
+    # what only the client decides (done, not done, how well we helped) is not theirs.
+    thread = deliver(make_mail(sender=LEO, subject="Leo's VPN")).thread
+    ticket = thread.ticket_link.ticket
+    organization_update(organization=acme.org, portal_company_view=True)
+    ann = signed_in(ANN)
+
+    assert ann.post(thread_url(thread, "portal:thread-close")).status_code == 403
+    ticket.refresh_from_db()
+    assert ticket.status != Ticket.Status.RESOLVED
+
+    tickets.ticket_set_status(ticket=ticket, status=Ticket.Status.RESOLVED, actor=None)
+    assert ann.post(thread_url(thread, "portal:thread-rate"), {"score": "1"}).status_code == 403
+    assert not ticket.ratings.exists()
+    assert ann.post(thread_url(thread, "portal:thread-reopen")).status_code == 403
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.RESOLVED
+    page = ann.get(thread_url(thread)).content.decode()
+    assert f'action="{thread_url(thread, "portal:thread-rate")}"' not in page
+
+    # Leo himself still decides.
+    leo = signed_in(LEO)
+    assert leo.post(thread_url(thread, "portal:thread-rate"), {"score": "5"}).status_code == 302
+    assert ticket.ratings.get().score == 5
