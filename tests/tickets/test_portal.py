@@ -137,6 +137,17 @@ def test_a_made_up_or_another_organizations_link_signs_nobody_in(acme, inbox, gl
     assert ClientSession.objects.count() == 0
 
 
+def test_a_link_forwarded_to_someone_else_says_whose_it_is(acme, inbox):
+    # An attacker asks for a link to their own address and sends it to a victim: one click
+    # on "Sign in" and the victim's next request, written in the attacker's session, is
+    # the attacker's to read. The page names the address the link signs in.
+    Client().post(portal_url(name="portal:sign-in"), {"email": "mallory@evil.test"})
+    victim = Client()
+    page = victim.get(sign_in_link("mallory@evil.test")).content.decode()
+    assert "mallory@evil.test" in page
+    assert "not your address" in page
+
+
 def test_the_answer_is_the_same_for_a_known_an_unknown_and_a_members_address(acme, inbox):
     conversation(acme)
     pages = {}

@@ -163,10 +163,11 @@ def sign_in_confirm(request: HttpRequest, portal: Portal, token: str) -> HttpRes
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405)
     try:
-        portal_sign_in_check(organization=portal.organization, token=token)
+        link = portal_sign_in_check(organization=portal.organization, token=token)
     except PortalLinkError as error:
         return _link_refused(request, portal, error)
-    return _render(request, "portal/sign_in_confirm.html", portal, token=token)
+    # Named, so that a link someone forwarded (theirs) is not taken for one's own.
+    return _render(request, "portal/sign_in_confirm.html", portal, token=token, email=link.email)
 
 
 def _link_refused(request: HttpRequest, portal: Portal, error: PortalLinkError) -> HttpResponse:
