@@ -162,8 +162,9 @@ def conversation_page(
 ) -> HttpResponse:
     """The conversation as its client sees it; a GET by the client marks the desk's replies read."""
     thread = access.thread
-    if request.method == "GET" and status == 200:
-        # A read receipt records the view itself; marking twice changes nothing.
+    if request.method == "GET" and status == 200 and not access.colleague:
+        # A read receipt records the view itself; marking twice changes nothing. A
+        # colleague's reading is none: the desk would take it for the client's.
         client_messages_read(thread=thread, email=access.email)
     ticket = conversation_ticket(thread)
     state = conversation_state(thread, ticket)

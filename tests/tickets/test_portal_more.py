@@ -21,7 +21,8 @@ from tests.tickets.test_portal import (
     thread_url,
     upload,
 )
-from threads.models import Thread
+from threads import outbound
+from threads.models import Message, Thread
 from tickets import csat, queues
 from tickets import services as tickets
 from tickets.models import Ticket
@@ -381,3 +382,16 @@ def test_a_colleague_cannot_close_reopen_or_rate_anothers_request(acme, inbox, q
     leo = signed_in(LEO)
     assert leo.post(thread_url(thread, "portal:thread-rate"), {"score": "5"}).status_code == 302
     assert ticket.ratings.get().score == 5
+
+
+def test_a_colleague_reading_is_no_read_receipt_of_the_client(acme, inbox, company):
+    thread = deliver(make_mail(sender=LEO, subject="Leo's VPN")).thread
+    outbound.reply_send_skipping_ticket(thread=thread, author=acme.agent, body="Try again.")
+    organization_update(organization=acme.org, portal_company_view=True)
+    assert signed_in(ANN).get(thread_url(thread)).status_code == 200
+    reply = thread.messages.get(direction=Message.Direction.OUTBOUND)
+    assert reply.client_read_at is None  # the desk is told the client read it: Leo has not
+
+    signed_in(LEO).get(thread_url(thread))
+    reply.refresh_from_db()
+    assert reply.client_read_by == LEO
