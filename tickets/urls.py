@@ -3,8 +3,8 @@ its ticket, quarantine, the SLA dashboard, incidents."""
 
 from django.urls import path
 
-from tickets.sla import dashboard
-from tickets.views import client_view, incidents, knowledge, quarantine, queue
+from tickets.sla import dashboard, report_pages
+from tickets.views import client_view, clients, incidents, knowledge, quarantine, queue
 from tickets.views.conversation import urlpatterns as conversation_urlpatterns
 
 app_name = "tickets"
@@ -15,7 +15,20 @@ urlpatterns = [
     path("queue/views/", queue.saved_view_save, name="saved-view-save"),
     path("queue/views/<int:view>/delete/", queue.saved_view_delete, name="saved-view-delete"),
     path("sla/", dashboard.sla_dashboard, name="sla-dashboard"),
+    path("reports/", report_pages.reports_page, name="sla-reports"),
+    *(
+        path(
+            f"reports/{report}.csv",
+            report_pages.report_csv,
+            {"report": report},
+            name=f"sla-report-{report}-csv",
+        )
+        for report in ("resolved", "breaches", "tiers", "companies", "csat")
+    ),
     path("incidents/", incidents.incidents, name="incidents"),
+    path("clients/", clients.companies, name="companies"),
+    path("clients/companies/<int:customer>/", clients.company_page, name="company"),
+    path("clients/<path:client>/", clients.client_page, name="client"),
     path("quarantine/", quarantine.quarantine, name="quarantine"),
     path(
         "quarantine/<int:quarantined>/release/",

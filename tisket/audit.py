@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from tisket.lib.requests import client_address
+from tisket.lib.spreadsheet import spreadsheet_cell
 from tisket.models import AuditEvent, Membership, Organization, User
 
 
@@ -317,6 +318,4 @@ def csv_rows(events: Iterable[AuditEvent]) -> Iterable[list[str]]:
             e.ip or "",
             details,
         ]
-        yield [
-            ("'" + cell) if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in row
-        ]
+        yield [spreadsheet_cell(cell) for cell in row]

@@ -101,7 +101,15 @@ def _foreign_sender_rule(foreign) -> int:
     ).pk
 
 
+def _foreign_client(foreign) -> str:
+    """The address of a client who wrote only to the other organization."""
+    from threads.models import Thread
+
+    return Thread.objects.get(reference=foreign.thread_reference).client_email
+
+
 EXTRA_UI_PARAMS: dict[str, Callable] = {
+    "client": _foreign_client,
     "article": _foreign_kb_article,
     "category": _foreign_kb_category,
     "revision": lambda foreign: 1,

@@ -486,5 +486,6 @@ class CsatMetricsApi(OrganizationApiMixin, GenericAPIView):
             since=query.validated_data["from"],
             until=query.validated_data["to"],
             group_by=group_by,
+            member=self.membership,
         )
         return Response([{"group": row.pop(group_by), **row} for row in rows])

@@ -93,7 +93,7 @@ def sla_dashboard(request: HttpRequest) -> HttpResponse:
     }
     csat = {
         group: reports.csat_metrics(
-            organization=organization, since=since, until=until, group_by=group
+            organization=organization, since=since, until=until, group_by=group, member=member
         )
         for group in ("agent", "queue", "day")
     }

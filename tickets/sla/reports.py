@@ -9,6 +9,7 @@ from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from sla.models import CustomerDomain, CustomerOrganization
 from tickets.models import OPEN_STATUSES, Rating, SlaBreach, Ticket
 from tickets.sla.state import sla_state_q
 from tickets.visibility import ticket_scope
@@ -21,7 +22,19 @@ GROUPS = {
     "queue": "queue__name",
     "agent": "assignee__user__email",
 }
-METRIC_GROUPS = ("agent", "queue", "priority", "day")
+METRIC_GROUPS = ("agent", "queue", "priority", "day", "tier", "company")
+TIER = "sla_policy__name"
+
+
+def _bounds(organization: Organization, since: date, until: date) -> tuple[datetime, datetime]:
+    """The instants a period of days (inclusive, in the organization's time zone) spans."""
+    if until < since:
+        raise TisketError("'to' is before 'from'.")
+    if (until - since).days > 366:
+        raise TisketError("Ask for at most a year at a time.")
+    zone = ZoneInfo(organization.timezone)
+    start = datetime.combine(since, datetime.min.time(), zone)
+    return start, datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
 
 
 def _tickets(organization: Organization, member: Membership | None) -> QuerySet[Ticket]:
@@ -29,6 +42,32 @@ def _tickets(organization: Organization, member: Membership | None) -> QuerySet[
     tickets = Ticket.objects.filter(organization=organization)
     scope = ticket_scope(member)
     return tickets if scope is None else tickets.filter(scope)
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What the reports page narrows every report to, besides the period: ids or values."""
+
+    queue: int | None = None
+    priority: str = ""
+    agent: int | None = None
+
+    def condition(self, prefix: str = "") -> Q:
+        condition = Q()
+        if self.queue is not None:
+            condition &= Q(**{f"{prefix}queue_id": self.queue})
+        if self.priority:
+            condition &= Q(**{f"{prefix}priority": self.priority})
+        if self.agent is not None:
+            condition &= Q(**{f"{prefix}assignee_id": self.agent})
+        return condition
+
+
+def _filtered(
+    organization: Organization, member: Membership | None, filters: ReportFilters | None
+) -> QuerySet[Ticket]:
+    tickets = _tickets(organization, member)
+    return tickets if filters is None else tickets.filter(filters.condition())
 
 
 def sla_summary(
@@ -96,6 +135,7 @@ def sla_metrics(
     until: date,
     group_by: str,
     member: Membership | None = None,
+    filters: "ReportFilters | None" = None,
 ) -> list[dict]:
     """Response and resolution times of tickets created between two dates (inclusive, in the
     organization's time zone), grouped; medians and 90th percentiles in wall-clock minutes.
@@ -103,16 +143,13 @@ def sla_metrics(
     With `member`, only the tickets that member sees."""
     if group_by not in METRIC_GROUPS:
         raise TisketError(f"group_by: use one of {', '.join(METRIC_GROUPS)}.")
-    if until < since:
-        raise TisketError("'to' is before 'from'.")
-    if (until - since).days > 366:
-        raise TisketError("Ask for at most a year at a time.")
+    start, end = _bounds(organization, since, until)
     zone = ZoneInfo(organization.timezone)
-    start = datetime.combine(since, datetime.min.time(), zone)
-    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
-    key = "day" if group_by == "day" else GROUPS[group_by]
+    if group_by == "company":
+        return _by_company(organization, start, end, _filtered(organization, member, filters))
+    key = {"day": "day", "tier": TIER}.get(group_by) or GROUPS[group_by]
     rows = (
-        _tickets(organization, member)
+        _filtered(organization, member, filters)
         .filter(created_at__gte=start, created_at__lt=end)
         .annotate(
             day=TruncDate("created_at", tzinfo=zone),
@@ -122,8 +159,13 @@ def sla_metrics(
         )
         .values_list(key, "breached", "first_response", "resolution")
     )
+    return _figures(group_by, rows.iterator(chunk_size=5000))
+
+
+def _figures(group_by: str, rows) -> list[dict]:
+    """Buckets of (group, breached, first response, resolution) rows, as report rows."""
     buckets: dict = {}
-    for group, breached, first_response, resolution in rows.iterator(chunk_size=5000):
+    for group, breached, first_response, resolution in rows:
         bucket = buckets.setdefault(group, _Bucket())
         bucket.tickets += 1
         bucket.breached += bool(breached)
@@ -138,27 +180,73 @@ def sla_metrics(
     ]
 
 
+def _by_company(
+    organization: Organization, start: datetime, end: datetime, tickets: QuerySet[Ticket]
+) -> list[dict]:
+    """The metrics by client company, found as the SLA policy finds it: the name the ticket
+    gives, else the domain of the client's address (tickets.sla.clocks.policy_for)."""
+    names = {
+        name.lower(): name
+        for name in CustomerOrganization.objects.filter(organization=organization).values_list(
+            "name", flat=True
+        )
+    }
+    domains = dict(
+        CustomerDomain.objects.filter(organization=organization).values_list(
+            "domain", "customer__name"
+        )
+    )
+
+    def company(named: str, email: str) -> str | None:
+        found = names.get(named.strip().lower()) if named else None
+        return found or domains.get(email.rpartition("@")[2].lower())
+
+    rows = (
+        tickets.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(
+            breached=Exists(SlaBreach.objects.filter(ticket=OuterRef("pk"))),
+            first_response=F("first_responded_at") - F("created_at"),
+            resolution=F("resolved_at") - F("created_at"),
+        )
+        .values_list(
+            "customer_organization", "customer_email", "breached", "first_response", "resolution"
+        )
+    )
+    return _figures(
+        "company",
+        (
+            (company(named, email), breached, first, resolution)
+            for named, email, breached, first, resolution in rows.iterator(chunk_size=5000)
+        ),
+    )
+
+
 CSAT_GROUPS = {"agent": "ticket__assignee__user__email", "queue": "ticket__queue__name"}
 CSAT_GROUP_CHOICES = (*CSAT_GROUPS, "day")
 
 
 def csat_metrics(
-    *, organization: Organization, since: date, until: date, group_by: str
+    *,
+    organization: Organization,
+    since: date,
+    until: date,
+    group_by: str,
+    member: Membership | None = None,
+    filters: "ReportFilters | None" = None,
 ) -> list[dict]:
     """Client ratings given between two dates (inclusive, in the organization's time zone),
     grouped by the ticket's agent or queue, or by day: how many, the average, the share of
-    4 and 5 (the CSAT score) and how many were low (1 or 2). One aggregate query."""
+    4 and 5 (the CSAT score) and how many were low (1 or 2). One aggregate query.
+
+    With `member`, only the ratings of tickets that member sees."""
     if group_by not in CSAT_GROUP_CHOICES:
         raise TisketError(f"group_by: use one of {', '.join(CSAT_GROUP_CHOICES)}.")
-    if until < since:
-        raise TisketError("'to' is before 'from'.")
-    if (until - since).days > 366:
-        raise TisketError("Ask for at most a year at a time.")
+    start, end = _bounds(organization, since, until)
     zone = ZoneInfo(organization.timezone)
-    start = datetime.combine(since, datetime.min.time(), zone)
-    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), zone)
     ratings = Rating.objects.filter(
-        ticket__organization=organization, created_at__gte=start, created_at__lt=end
+        ticket__in=_filtered(organization, member, filters),
+        created_at__gte=start,
+        created_at__lt=end,
     )
     if group_by == "day":
         ratings = ratings.annotate(day=TruncDate("created_at", tzinfo=zone))
@@ -183,3 +271,92 @@ def csat_metrics(
         }
         for row in rows
     ]
+
+
+def resolved_per_agent(
+    *,
+    organization: Organization,
+    since: date,
+    until: date,
+    member: Membership | None = None,
+    filters: ReportFilters | None = None,
+) -> list[dict]:
+    """Tickets resolved in a period (by when they were last resolved) per assignee, with the
+    median and 90th percentile time from creation to resolution, in wall-clock minutes."""
+    start, end = _bounds(organization, since, until)
+    rows = (
+        _filtered(organization, member, filters)
+        .filter(resolved_at__gte=start, resolved_at__lt=end)
+        .annotate(resolution=F("resolved_at") - F("created_at"))
+        .values_list("assignee__user__email", "assignee__user__full_name", "resolution")
+    )
+    buckets: dict[str | None, tuple[str, list[float]]] = {}
+    for email, name, resolution in rows.iterator(chunk_size=5000):
+        buckets.setdefault(email, (name or email or "", []))[1].append(_minutes(resolution))
+    out = []
+    for email, (name, minutes) in sorted(
+        buckets.items(), key=lambda item: (item[0] is None, -len(item[1][1]), str(item[0]))
+    ):
+        minutes.sort()
+        out.append(
+            {
+                "agent": email,
+                "name": name or None,
+                "resolved": len(minutes),
+                "resolution_minutes_median": statistics.median(minutes),
+                "resolution_minutes_p90": _percentile(minutes, 0.9),
+            }
+        )
+    return out
+
+
+def breaches_list(
+    *,
+    organization: Organization,
+    since: date,
+    until: date,
+    member: Membership | None = None,
+    filters: ReportFilters | None = None,
+) -> QuerySet[SlaBreach]:
+    """The SLA breaches recorded in a period, newest first, of the tickets the member sees,
+    narrowed by the ticket's queue, priority at the breach, and assignee."""
+    start, end = _bounds(organization, since, until)
+    breaches = SlaBreach.objects.filter(
+        organization=organization,
+        breached_at__gte=start,
+        breached_at__lt=end,
+        ticket__in=_tickets(organization, member),
+    )
+    if filters is not None:
+        breaches = breaches.filter(
+            ReportFilters(queue=filters.queue, agent=filters.agent).condition("ticket__")
+        )
+        if filters.priority:
+            breaches = breaches.filter(priority=filters.priority)
+    return breaches.select_related("ticket__queue", "ticket__assignee__user").order_by(
+        "-breached_at", "-id"
+    )
+
+
+def breaches_per_day(
+    *, organization: Organization, breaches: QuerySet[SlaBreach], since: date, until: date
+) -> list[dict]:
+    """Per day of the period (every day, in the organization's time zone), how many breaches
+    of each clock. One aggregate query."""
+    zone = ZoneInfo(organization.timezone)
+    rows = (
+        breaches.order_by()
+        .annotate(day=TruncDate("breached_at", tzinfo=zone))
+        .values("day")
+        .annotate(
+            **{
+                metric: Count("id", filter=Q(metric=metric))
+                for metric in ("first_response", "next_response", "resolution")
+            },
+            total=Count("id"),
+        )
+    )
+    by_day = {row["day"]: row for row in rows}
+    days = [since + timedelta(days=n) for n in range((until - since).days + 1)]
+    empty = {"first_response": 0, "next_response": 0, "resolution": 0, "total": 0}
+    return [{**empty, **by_day.get(day, {}), "day": day.isoformat()} for day in days]
