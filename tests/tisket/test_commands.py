@@ -123,6 +123,33 @@ def test_demo_loads_acme_and_is_idempotent(db):
     assert "/hc/acme/" in out
 
 
+def test_the_demo_has_conversations_in_every_state_once(db):
+    from threads.models import InboundMail, OutboundMail, Thread
+    from tickets.models import Macro, Note, Rating, SlaBreach, Ticket
+
+    run("demo")
+    counts = (Thread.objects.count(), Ticket.objects.count(), Rating.objects.count())
+    assert counts[0] >= 30
+    statuses = set(Ticket.objects.values_list("status", flat=True))
+    assert statuses == {s.value for s in Ticket.Status}
+    assert Macro.objects.count() >= 3
+    assert Membership.objects.filter(role=Role.AGENT).count() >= 3
+    assert Membership.objects.filter(role=Role.SUPERVISOR).exists()
+    assert SlaBreach.objects.exists()
+    assert Ticket.objects.filter(sla_paused_at__isnull=False).exists()
+    assert OutboundMail.objects.filter(status=OutboundMail.Status.FAILED).exists()
+    assert Ticket.objects.filter(merged_into__isnull=False).exists()
+    assert Ticket.objects.filter(parent__isnull=False).count() >= 3
+    assert Note.objects.filter(body__contains="@sam").exists()
+    assert {r.score for r in Rating.objects.all()} >= {1, 2, 4, 5}
+    held = InboundMail.objects.filter(status=InboundMail.Status.QUARANTINED).count()
+    assert held >= 3
+    assert Ticket.objects.exclude(sla_policy__name="Standard").exists()  # the Enterprise tier
+    run("demo")
+    assert (Thread.objects.count(), Ticket.objects.count(), Rating.objects.count()) == counts
+    assert InboundMail.objects.filter(status=InboundMail.Status.QUARANTINED).count() == held
+
+
 def test_a_command_error_exits_non_zero_with_one_line(migrated_sqlite, tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "token_create", "nobody@x.test", "nowhere"],

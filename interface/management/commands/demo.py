@@ -6,6 +6,7 @@ from django.utils import timezone
 from inboxes.models import Inbox
 from inboxes.services import inbox_create
 from interface.demo_kb import demo_knowledge_base
+from interface.demo_work import demo_work
 from sla.models import SlaPolicy
 from sla.services import calendar_create, calendar_import_holidays, policy_create
 from threads.inbound import inbound_record
@@ -19,6 +20,9 @@ DEMO_PASSWORD = "tisket-demo"  # noqa: S105 (the demo's published password)
 DEMO_PEOPLE = [
     ("owner@acme.test", "Olivia Owner", Role.OWNER),
     ("agent@acme.test", "Alex Agent", Role.AGENT),
+    ("sam@acme.test", "Sam Rivera", Role.AGENT),
+    ("kim@acme.test", "Kim Nakamura", Role.AGENT),
+    ("sky@acme.test", "Sky Laurent", Role.SUPERVISOR),
 ]
 
 
@@ -43,11 +47,13 @@ class Command(BaseCommand):
             mail, created = inbound_record(raw=raw, source="demo")
             if created:
                 mail_process(inbound_id=mail.pk)
+        demo_work(organization, inbox)
         self.stdout.write(
             f"Demo organization '{organization.slug}' is ready; its inbox is {inbox.address}, "
             "in the queue Support.\n"
             f"Log in at {settings.SITE_URL}/accounts/login/ as agent@acme.test "
-            f"(or owner@acme.test) with the password '{DEMO_PASSWORD}'.\n"
+            f"(or owner@acme.test, sam@, kim@, or sky@ the supervisor) with the password "
+            f"'{DEMO_PASSWORD}'.\n"
             f"Its help centre is at {settings.SITE_URL}/hc/{organization.slug}/."
         )
 
