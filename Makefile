@@ -13,7 +13,7 @@ MINUTES ?= 10
 # environment reaches the commands below unchanged (make exports them).
 # `make run` works out SITE_URL from HOST and PORT unless it is set (config/embedded.py).
 
-.PHONY: run test bench soak fuzz lint format install install-dev clean
+.PHONY: run test bench soak fuzz lint format install install-dev clean screenshots
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ $(VENV)/.runtime: pyproject.toml
 $(VENV)/.dev: $(VENV)/.runtime pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --group dev
 	touch $@
+
+# The README's screenshots: the browser tests that take them, then a small copy of each.
+screenshots: $(VENV)/.dev
+	$(PY) -m pytest -p no:xdist -q $$($(PY) -c "from tests.e2e.readme_screenshots import SCREENSHOT_MODULES as m; print(' '.join(m))")
+	$(PY) tests/e2e/readme_screenshots.py
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev

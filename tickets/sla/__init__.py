@@ -6,8 +6,11 @@
 - sweep.py      warnings and breaches, each claimed once; notices and escalation;
                 the catch-up after a policy or calendar change
 - state.py      on track, at risk, breached or paused, for a ticket or as a query
-- reports.py    the summary and the metrics by agent, queue, priority and day
+- reports.py    the summary, the metrics by agent, queue, priority, day, tier and client
+                company, resolutions per agent, breaches, CSAT
 - dashboard.py  the SLA dashboard page; charts.py draws its charts
+- report_pages.py  the reports page (resolved per agent, breach history, SLA by tier
+                and client company, CSAT) and a CSV of each
 - api.py        the SLA API: calendars, policies, client companies, reports
 
 Policies, calendars, business-time arithmetic and their Django admin are the

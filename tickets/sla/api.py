@@ -420,7 +420,8 @@ class SlaMetricsQuerySerializer(serializers.Serializer):
 
 class SlaMetricsApi(OrganizationApiMixin, GenericAPIView):
     """Median and 90th percentile first-response and resolution times, and the breach rate,
-    of tickets created in a period, grouped by agent, queue, priority or day."""
+    of tickets created in a period, grouped by agent, queue, priority, day, SLA tier or client
+    company."""
 
     serializer_class = SlaMetricsRowSerializer
     pagination_class = None
