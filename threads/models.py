@@ -367,6 +367,8 @@ class OutboundMail(models.Model):
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Which frame and wording it is sent in (tisket.branding.types); blank: its kind's.
+    mail_type = models.CharField(max_length=20, blank=True)
     to = models.JSONField(default=list)
     cc = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=998)

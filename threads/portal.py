@@ -115,6 +115,7 @@ def portal_sign_in_request(*, organization: Organization, email: str) -> ClientS
         to=email,
         subject=" ".join(subject.split()),
         text=text.strip() + "\n",
+        mail_type="sign_in",
     )
     return row
 

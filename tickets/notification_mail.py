@@ -51,7 +51,13 @@ def _mail(
     }
     subject = " ".join(render_to_string(f"tickets/emails/{template}_subject.txt", context).split())
     text = render_to_string(f"tickets/emails/{template}_body.txt", context)
-    return MemberMail(membership=member, subject=subject, text=text.strip(), critical=critical)
+    return MemberMail(
+        membership=member,
+        subject=subject,
+        text=text.strip(),
+        critical=critical,
+        mail_type="digest" if template == "digest" else "notification",
+    )
 
 
 def in_quiet_hours(member: Membership, now: datetime) -> bool:

@@ -3,10 +3,10 @@ from urllib.parse import urlsplit
 
 from celery import shared_task
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
 from django.utils import timezone
 
 from tisket.audit import Action, audit_record_for_user, audit_sweep
+from tisket.branding.reset import BrandedPasswordResetForm
 from tisket.models import UserSession
 
 
@@ -36,7 +36,7 @@ def password_reset_mail_send(email: str, address: str = "") -> int:
     Run by the worker, so that the page answers the same, as fast, whether the
     account exists or not.
     """
-    form = PasswordResetForm({"email": email})
+    form = BrandedPasswordResetForm({"email": email})
     if not form.is_valid():
         return 0
     users = list(form.get_users(form.cleaned_data["email"]))

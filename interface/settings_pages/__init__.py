@@ -8,6 +8,7 @@ from django.urls import path
 
 from interface.settings_pages import (
     audit,
+    branding,
     domains,
     inbound,
     inboxes,
@@ -66,6 +67,10 @@ urlpatterns = [
         suppressions.suppression_lift,
         name="suppression-lift",
     ),
+    # How the organization's mail looks
+    path("branding/", branding.branding, name="branding"),
+    path("branding/preview/", branding.branding_preview, name="branding-preview"),
+    path("branding/mail/", branding.branding_mail, name="branding-mail"),
     # Notification defaults
     path("notifications/", notifications.notification_defaults, name="notifications"),
     # Queues and macros

@@ -20,6 +20,7 @@ SECTIONS = [
     ("settings:inbound", "Inbound log"),
     ("settings:domains", "Domains"),
     ("settings:suppressions", "Bouncing addresses"),
+    ("settings:branding", "Mail branding"),
     ("settings:queues", "Queues"),
     ("settings:macros", "Macros"),
     ("settings:notifications", "Notifications"),

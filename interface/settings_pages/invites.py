@@ -32,6 +32,7 @@ def _invitation_mail(*, invitation: Invitation, token: str, inviter: Membership)
         to=invitation.email,
         subject=" ".join(subject.split()),
         text=text.strip() + "\n",
+        mail_type="invitation",
     )
     return mail is not None
 

@@ -377,4 +377,7 @@ def test_admins_who_did_not_read_that_a_domain_stopped_verifying_get_it_by_mail(
         assert notification_mails_send(now=later) == 2
     mailed = {to[0]: mail for to, mail in smtp.received}
     assert set(mailed) == {"owner@acme.test", "admin@acme.test"}
-    assert "clientcorp.com stopped verifying" in mailed["admin@acme.test"].get_content()
+    assert (
+        "clientcorp.com stopped verifying"
+        in mailed["admin@acme.test"].get_body(("plain",)).get_content()
+    )

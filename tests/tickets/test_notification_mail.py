@@ -59,7 +59,7 @@ def test_a_mail_waits_for_the_delay_and_brings_every_unread_notice_of_its_conver
     assert to == [acme.agent.user.email]
     assert mail["Subject"] == f"2 updates on {printer.reference}"
     assert mail["Auto-Submitted"] == "auto-generated"
-    body = mail.get_content()
+    body = mail.get_body(("plain",)).get_content()
     assert f"{printer.reference} assigned to you" in body and "the toner is here" in body
     assert scanner.reference not in body
     assert "/accounts/profile/notifications/acme/" in body
@@ -154,7 +154,7 @@ def test_the_daily_digest_puts_the_conversations_most_at_risk_first_and_goes_onc
     assert result["digests"] == 1
     digest = smtp.received[-1][1]
     assert digest["Subject"] == "Your daily digest: 3 unread in Acme"
-    body = digest.get_content()
+    body = digest.get_body(("plain",)).get_content()
     # Late breached its SLA by then, Risky is at risk, Calm has no SLA.
     order = [body.index(f"== {t.reference} {t.subject}") for t in (late, risky, calm)]
     assert order == sorted(order)

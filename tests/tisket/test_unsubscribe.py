@@ -213,7 +213,8 @@ def test_an_sla_breach_reaches_its_assignee_whatever_they_unsubscribed(
     # The warning is optional and the agent unsubscribed; the breach on their own ticket is not.
     # (One mail for the conversation: the breach with what else was unread on it.)
     [breach] = [mail for to, mail in smtp.received if to == ["agent@acme.test"]]
-    assert "target missed" in breach.get_content() and breach["List-Unsubscribe"] is None
+    text = breach.get_body(("plain",)).get_content()
+    assert "target missed" in text and breach["List-Unsubscribe"] is None
     mailed = {to[0]: mail for to, mail in smtp.received}
     assert "supervisor@acme.test" not in mailed  # a supervisor's breach mail is optional
     assert link_of(mailed["admin@acme.test"])

@@ -15,7 +15,12 @@ from threads.outbound.compose import (
     thread_start,
     thread_subject,
 )
-from threads.outbound.members import MemberMail, address_mail, notification_mails
+from threads.outbound.members import (
+    MemberMail,
+    address_mail,
+    notification_mails,
+    preframed_mail_queue,
+)
 from threads.outbound.outbox import (
     BOUNCE_EVENTS,
     SEND_LIFETIME,
@@ -59,6 +64,7 @@ __all__ = [
     "outbox_send",
     "outbox_send_again",
     "outbox_sweep",
+    "preframed_mail_queue",
     "reply_send_skipping_ticket",
     "status_mail_send",
     "status_recipients",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from threads.models import OutboundMail, Suppression
 from threads.outbound.compose import new_message_id
-from threads.outbound.outbox import outbox_enqueue, outbox_enqueue_many
+from threads.outbound.outbox import PREFRAMED, outbox_enqueue, outbox_enqueue_many
 from threads.outbound.tracking import address_suppressed
 from tisket.lib.addresses import address_normalize
 from tisket.lib.unsubscribe import (
@@ -25,7 +25,13 @@ from tisket.unsubscriptions import unsubscribed_pairs
 
 
 def _installation_mail(
-    *, organization_id: int, to: str, subject: str, text: str, category: str = ""
+    *,
+    organization_id: int,
+    to: str,
+    subject: str,
+    text: str,
+    mail_type: str,
+    category: str = "",
 ) -> OutboundMail:
     """An (unsaved) automatic mail from the installation's address, never to be answered.
 
@@ -40,6 +46,7 @@ def _installation_mail(
         organization_id=organization_id,
         inbox=None,
         kind=OutboundMail.Kind.NOTIFICATION,
+        mail_type=mail_type,
         to=[to],
         subject=subject[:998],
         text=text,
@@ -58,6 +65,8 @@ class MemberMail:
     url: str = ""
     # Critical mail (an SLA breach to its assignee) is never unsubscribed from.
     critical: bool = False
+    # Its frame and wording (tisket.branding.types): a notification, or a digest.
+    mail_type: str = "notification"
 
 
 def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
@@ -95,6 +104,7 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
                 to=mail.membership.user.email,
                 subject=mail.subject,
                 text=f"{mail.text}\n\n{link}".strip() if link else mail.text,
+                mail_type=mail.mail_type,
                 category="" if mail.critical else NOTIFICATIONS,
             )
         )
@@ -106,15 +116,32 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
     return created
 
 
-def address_mail(*, organization_id: int, to: str, subject: str, text: str) -> OutboundMail | None:
+def address_mail(
+    *, organization_id: int, to: str, subject: str, text: str, mail_type: str = ""
+) -> OutboundMail | None:
     """Queue one mail from the installation's address to someone not yet a member (an
-    invitation); None when the organization's mail to the address bounced lately."""
+    invitation, a portal sign-in link); None when the organization's mail to the address
+    bounced lately."""
     to = address_normalize(to)
     if address_suppressed(organization_id=organization_id, address=to):
         return None
     outbound = _installation_mail(
-        organization_id=organization_id, to=to, subject=subject, text=text
+        organization_id=organization_id, to=to, subject=subject, text=text, mail_type=mail_type
     )
+    outbound.save()
+    transaction.on_commit(lambda: outbox_enqueue(outbound_id=outbound.pk))
+    return outbound
+
+
+def preframed_mail_queue(
+    *, organization_id: int, to: str, subject: str, text: str, html: str
+) -> OutboundMail:
+    """Queue a mail built whole already (a test of the branding an admin is editing), sent
+    as it is from the installation's address."""
+    outbound = _installation_mail(
+        organization_id=organization_id, to=to, subject=subject, text=text, mail_type=PREFRAMED
+    )
+    outbound.html = html
     outbound.save()
     transaction.on_commit(lambda: outbox_enqueue(outbound_id=outbound.pk))
     return outbound

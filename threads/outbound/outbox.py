@@ -10,6 +10,7 @@ import logging
 import smtplib
 import socket
 from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -20,6 +21,9 @@ from inboxes.domains import Sender, inbox_sender
 from inboxes.transports import inbox_connection, send_failure
 from threads.client_access import client_link_appended
 from threads.models import Message, OutboundMail
+from threads.outbound.brand import organization_brand
+from tisket.branding.frame import mail_framed
+from tisket.branding.models import MailBranding
 from tisket.errors import ConflictError
 from tisket.lib import netguard
 from tisket.lib.addresses import address_format, address_split_tag, address_with_tag
@@ -105,6 +109,43 @@ class SignedMail(EmailMultiAlternatives):
         return _SignedMessage(message, signature + raw)
 
 
+KIND_MAIL_TYPES = {
+    OutboundMail.Kind.AUTO_ACK: "acknowledgement",
+    OutboundMail.Kind.REPLY: "reply",
+    OutboundMail.Kind.NOTIFICATION: "notification",
+    OutboundMail.Kind.STATUS: "status",
+}
+# Built whole already (a test of the branding an admin is editing): sent as it is.
+PREFRAMED = "test"
+
+
+def _framed(outbound: OutboundMail, headers: dict[str, str]) -> tuple[str, str]:
+    """The one place that frames mail: the organization's brand around the row's content."""
+    if outbound.mail_type == PREFRAMED:
+        return outbound.text, outbound.html
+    unsubscribe = headers.get("List-Unsubscribe", "").strip()
+    return mail_framed(
+        brand=organization_brand(organization=outbound.organization),
+        kind=outbound.mail_type or KIND_MAIL_TYPES.get(outbound.kind, ""),
+        subject=outbound.subject,
+        text=outbound.text,
+        html=outbound.html,
+        recipient=outbound.to[0] if outbound.to else "",
+        unsubscribe_url=unsubscribe[1:-1] if unsubscribe.startswith("<") else unsubscribe,
+    )
+
+
+def _installation_from(outbound: OutboundMail) -> str:
+    """The installation's address, named after the organization's sender name when it has one."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    name = (
+        MailBranding.objects.filter(organization_id=outbound.organization_id)
+        .values_list("sender_name", flat=True)
+        .first()
+    )
+    return address_format(name, address) if name and address else settings.DEFAULT_FROM_EMAIL
+
+
 def _build(outbound: OutboundMail) -> EmailMultiAlternatives:
     inbox = outbound.inbox
     headers = {"Message-ID": f"<{outbound.message_id_header}>", **outbound.headers}
@@ -121,7 +162,7 @@ def _build(outbound: OutboundMail) -> EmailMultiAlternatives:
         from_email=(
             address_format(inbox.sender_name, sender.address)
             if sender is not None
-            else settings.DEFAULT_FROM_EMAIL
+            else _installation_from(outbound)
         ),
         to=outbound.to,
         cc=outbound.cc,
@@ -131,8 +172,8 @@ def _build(outbound: OutboundMail) -> EmailMultiAlternatives:
     # Signed here only when the inbox sends over SMTP: an ESP's API signs with its own key.
     if inbox is not None and inbox.transport != inbox.Transport.ESP:
         mail.sender = sender
-    if outbound.html:
-        mail.attach_alternative(outbound.html, "text/html")
+    mail.body, html = _framed(outbound, headers)
+    mail.attach_alternative(html, "text/html")
     if outbound.message is not None:
         for attachment in outbound.message.attachments.exclude(file=""):
             with attachment.file.open("rb") as handle:
@@ -158,7 +199,7 @@ def outbox_send(*, outbound_id: int) -> OutboundMail | None:
     with transaction.atomic():
         outbound = (
             OutboundMail.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("inbox__organization")
+            .select_related("inbox__organization", "organization")
             .filter(pk=outbound_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
             .first()
         )

@@ -125,8 +125,8 @@ def status_mail_send(
             url = unsubscribe_url(
                 organization_id=organization_id, address=address, category=mail.category
             )
-            footer_text, footer_html = unsubscribe_footer(url=url, category=mail.category)
-            text, html = text + footer_text, html + footer_html
+            # The HTML part's footer carries the link (tisket.branding.frame).
+            text += unsubscribe_footer(url=url, category=mail.category)[0]
             mail_headers |= unsubscribe_headers(url)
         rows.append(
             OutboundMail(
@@ -135,6 +135,7 @@ def status_mail_send(
                 thread=thread,
                 message=message,
                 kind=OutboundMail.Kind.STATUS,
+                mail_type=f"status_{mail.reason}",
                 to=[address],
                 subject=subject,
                 text=text,

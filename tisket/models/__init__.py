@@ -2,6 +2,7 @@
 invitations, sessions, the audit log. Each kind lives in a module of this package by
 role; this module names them all, as Django and the other apps look for them here."""
 
+from tisket.branding.models import MailBranding  # noqa: F401
 from tisket.models.access import (  # noqa: F401
     ApiToken,
     Invitation,
@@ -35,8 +36,8 @@ from tisket.models.records import (  # noqa: F401
     Unsubscription,
 )
 
-# Kept in the packages of their features: notifications and their preferences, and
-# single sign-on.
+# Kept in the packages of their features: notifications and their preferences, mail
+# branding, and single sign-on.
 from tisket.notifications.models import (  # noqa: F401
     Notification,
     NotificationDefault,
