@@ -24,7 +24,7 @@ from tisket.branding.frame import mail_framed
 from tisket.branding.models import MailBranding
 from tisket.branding.samples import sample_mail
 from tisket.branding.services import mail_branding_set
-from tisket.branding.types import MAIL_TYPES
+from tisket.branding.types import MAIL_TYPES, wording_help
 
 SECTION = "settings:branding"
 DRAFT_SALT = "tisket.branding.preview"
@@ -76,7 +76,7 @@ def branding(request: HttpRequest) -> HttpResponse:
     saved = MailBranding.objects.filter(organization=organization).first()
     look = help_centre_look(organization=organization)
     form = BrandingForm(request.POST or None, branding=saved, initial={"colour": look[0]})
-    context = {"form": form, "logo_url": look[1]}
+    context = {"form": form, "logo_url": look[1], "wording_help": wording_help()}
     if request.method == "POST" and form.is_valid():
         values, kind = form.values(), form.kind()
         if request.POST.get("action") != "test":

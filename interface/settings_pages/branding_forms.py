@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from tisket.branding.models import MailBranding
-from tisket.branding.types import MAIL_TYPES, validate_wording, wording_help
+from tisket.branding.types import MAIL_TYPES, validate_wording
 
 COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -68,7 +68,6 @@ class BrandingForm(forms.Form):
                 max_length=300,
                 validators=[validate_wording],
                 initial=wording.get(typ.key, typ.default),
-                help_text=wording_help() if typ.key == "acknowledgement" else "",
             )
 
     def wording_fields(self) -> list:

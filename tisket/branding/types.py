@@ -23,7 +23,9 @@ class MailType:
 MAIL_TYPES: dict[str, MailType] = {
     t.key: t
     for t in (
-        MailType("acknowledgement", "Acknowledgement", "We received your message"),
+        MailType(
+            "acknowledgement", "Acknowledgement", "Thanks for writing to {{ organization.name }}"
+        ),
         MailType("reply", "Agent reply", ""),
         MailType("status_resolved", "Resolved (with rating)", "Your request is resolved", True),
         MailType("status_waiting", "Waiting on you", "We need a word from you", True),
