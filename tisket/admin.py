@@ -11,6 +11,7 @@ from tisket.models import (
     ApiToken,
     AuditEvent,
     Invitation,
+    MailBranding,
     McpCall,
     Membership,
     Notification,
@@ -199,6 +200,22 @@ class SequenceAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Sequence | None = None) -> bool:
+        return False
+
+
+@admin.register(MailBranding)
+class MailBrandingAdmin(admin.ModelAdmin):
+    """Read only: admins edit it on the settings page, where the wording is checked."""
+
+    list_display = ["organization", "sender_name", "colour", "updated_at"]
+    list_filter = ["organization"]
+    search_fields = ["organization__slug", "sender_name"]
+    list_select_related = ["organization"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: MailBranding | None = None) -> bool:
         return False
 
 

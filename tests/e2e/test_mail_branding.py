@@ -102,6 +102,8 @@ def test_each_mail_types_html_part_as_chromium_renders_it(acme, login, live_serv
             page.set_viewport_size({"width": width, "height": 900})
             response = page.goto(f"{PAGE}mail/?type={key}")
             assert response.status == 200
+            # A whole document with its doctype: Chromium renders it in standards mode.
+            assert page.evaluate("document.compatMode") == "CSS1Compat"
             # Nothing sticks out sideways, at either width.
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             shot(page, f"mail/{key}-{width}")

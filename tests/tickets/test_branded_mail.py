@@ -2,6 +2,7 @@
 part in the organization's frame, its CSS inlined, the unsubscribe link on optional mail."""
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -48,6 +49,31 @@ def parts(mail) -> tuple[str, str]:
     return text.replace("\r\n", "\n"), html.replace("\r\n", "\n")
 
 
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr", "source", "area", "base"}
+
+
+class _Balance(HTMLParser):
+    """Every element closed, in order: the frame is well formed whatever it holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag) -> None:
+        assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing open"
+
+
+def assert_balanced(html: str) -> None:
+    parser = _Balance()
+    parser.feed(html)
+    parser.close()
+    assert parser.open == []
+
+
 def assert_framed(html: str) -> None:
     """A whole document, dark-mode aware, its look inline: <style> keeps only @media rules."""
     assert html.startswith("<!DOCTYPE html>") and '<meta name="color-scheme"' in html
@@ -55,6 +81,7 @@ def assert_framed(html: str) -> None:
     for block in STYLE_BLOCK.findall(html):
         assert block.strip().startswith("@media"), block[:80]
     assert re.search(r'style="[^"]*max-width: ?600px', html)  # the card, inline
+    assert_balanced(html)
 
 
 def sent_by_type(smtp) -> list:
@@ -130,6 +157,7 @@ def test_an_agents_reply_stays_a_persons_mail_with_a_thin_footer(
     assert "<strong>4.2</strong>" in html and "<h1" not in html  # Markdown, no banner
     assert "Acme Care · 1 Main Street · 75001 Paris" in html
     assert f"border-top: 2px solid {COLOUR}" in html
+    assert_balanced(html)
     assert mail["In-Reply-To"] and mail["List-Unsubscribe"] is None
 
 
