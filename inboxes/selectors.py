@@ -40,6 +40,15 @@ def mail_domains_list(*, organization: Organization) -> QuerySet[MailDomain]:
     return MailDomain.objects.filter(organization=organization).order_by("name")
 
 
+def mail_domains_verified(*, organization: Organization) -> set[str]:
+    """The names of the domains the organization has proven it owns."""
+    return set(
+        MailDomain.objects.filter(
+            organization=organization, status=MailDomain.Status.VERIFIED
+        ).values_list("name", flat=True)
+    )
+
+
 def mail_domain_get(*, organization: Organization, pk: int) -> MailDomain:
     try:
         return mail_domains_list(organization=organization).get(pk=pk)

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from inboxes.selectors import mail_domains_verified
 from interface.settings_pages.common import admin_view, done, page
 from interface.settings_pages.forms import form_error, split_list
 from tisket.sso.models import SsoProvider
@@ -32,7 +33,8 @@ class SsoForm(forms.Form):
         label="Email domains",
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "example.com, example.org"}),
-        help_text="Only members whose verified email is in one of these domains sign in here.",
+        help_text="Only members whose verified email is in one of these domains sign in here; "
+        "each must be a verified domain on the Domains page (or a subdomain of one).",
     )
     required = forms.BooleanField(
         label="Require single sign-on",
@@ -64,7 +66,11 @@ def sso(request: HttpRequest) -> HttpResponse:
     form = SsoForm.for_provider(provider, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            sso_provider_save(organization=request.organization, **form.cleaned_data)
+            sso_provider_save(
+                organization=request.organization,
+                **form.cleaned_data,
+                proven_domains=mail_domains_verified(organization=request.organization),
+            )
         except ValidationError as error:
             form_error(form, error)
         else:

@@ -4,6 +4,7 @@ import pytest
 
 from tests.e2e.conftest import shot
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider
+from tests.tisket.test_sso import prove
 from tisket.sso.models import SsoProvider
 
 
@@ -16,6 +17,7 @@ def idp():
 
 def test_an_admin_sets_up_single_sign_on_and_a_member_signs_in_through_it(acme, login, idp):
     idp.reset()
+    prove(acme.org, "acme.test")
     admin = login(acme.admin)
     admin.goto("/acme/settings/sso/")
     admin.get_by_label("Members may sign in through this provider").check()

@@ -10,6 +10,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from joserfc.jwk import RSAKey
 
+from inboxes.domains import mail_domain_add
+from inboxes.models import MailDomain
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider
 from tisket.audit import Action
@@ -38,8 +40,16 @@ def sso(acme, idp) -> OidcProvider:
         client_secret=CLIENT_SECRET,
         allowed_domains=["acme.test"],
         required=False,
+        proven_domains=["acme.test"],
     )
     return idp
+
+
+def prove(organization, *names: str) -> None:
+    """The organization has shown these domains are its own (their TXT record)."""
+    for name in names:
+        domain = mail_domain_add(organization=organization, name=name)
+        MailDomain.objects.filter(pk=domain.pk).update(status=MailDomain.Status.VERIFIED)
 
 
 def _claims(email: str, *, verified=True) -> dict:
@@ -247,6 +257,7 @@ def test_required_single_sign_on_refuses_members_passwords_but_not_the_owners(ac
 
 def test_an_admin_sets_up_single_sign_on_and_the_secret_is_sealed(acme, idp, web):
     idp.reset()
+    prove(acme.org, "acme.test", "acme.example")
     client = web(acme.admin)
     response = client.post(
         "/acme/settings/sso/",
@@ -274,16 +285,35 @@ def test_an_admin_sets_up_single_sign_on_and_the_secret_is_sealed(acme, idp, web
             "enabled": "on",
             "issuer": idp.issuer,
             "client_id": CLIENT_ID,
-            "allowed_domains": "a.test",
+            "allowed_domains": "acme.test",
         },
     )
     provider.refresh_from_db()
     assert secret_open(provider.client_secret_sealed) == CLIENT_SECRET
+    assert provider.allowed_domains == ["acme.test"]
+
+
+def test_a_domain_the_organization_has_not_proven_is_refused(acme, globex, idp, web):
+    """Else any organization could put its provider's login page in front of another's
+    people: the sign-in page sends an address at the domain straight to it."""
+    idp.reset()
+    prove(globex.org, "acme.test")  # proven by another organization: not by this one
+    prove(acme.org, "acme.example")
+    form = {"enabled": "on", "issuer": idp.issuer, "client_id": CLIENT_ID}
+    for domains in ("acme.test", "gmail.com", "acme.example, evilacme.example"):
+        response = web(acme.admin).post("/acme/settings/sso/", form | {"allowed_domains": domains})
+        assert response.status_code == 200 and b"Prove that" in response.content
+    assert not SsoProvider.objects.filter(organization=acme.org).exists()
+    response = web(acme.admin).post(
+        "/acme/settings/sso/", form | {"allowed_domains": "acme.example, eu.acme.example"}
+    )
+    assert response.status_code == 302  # a subdomain of a proven domain is its owner's too
 
 
 def test_an_issuer_that_does_not_answer_is_a_form_error(acme, web):
     from tests.smtp import free_port
 
+    prove(acme.org, "acme.test")
     client = web(acme.admin)
     response = client.post(
         "/acme/settings/sso/",
@@ -300,6 +330,7 @@ def test_an_issuer_that_does_not_answer_is_a_form_error(acme, web):
 
 def test_an_issuer_inside_the_installations_network_is_refused(acme, web, settings):
     settings.TISKET_ALLOWED_SSO_HOSTS = []
+    prove(acme.org, "acme.test")
     response = web(acme.admin).post(
         "/acme/settings/sso/",
         {

@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from collections.abc import Collection
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -61,11 +62,16 @@ def sso_provider_save(
     client_secret: str,
     allowed_domains: list[str],
     required: bool,
+    proven_domains: Collection[str],
 ) -> SsoProvider:
     """Set the organization's provider; a blank secret keeps the stored one.
 
     Turning it on reads the provider's discovery document first, so a mistyped
-    issuer is a form error now rather than a failed sign-in later.
+    issuer is a form error now rather than a failed sign-in later. Each email
+    domain must be one the organization has proven it owns (proven_domains, or a
+    subdomain of one): the sign-in page sends anyone typing an address at that
+    domain to this provider, which would otherwise let any organization put its
+    own login page in front of another's people.
     """
     issuer = issuer.strip()
     try:
@@ -73,6 +79,15 @@ def sso_provider_save(
     except ValidationError:
         raise ValidationError({"issuer": "Enter the provider's issuer URL."}) from None
     domains = _domains_clean(allowed_domains)
+    proven = {d.lower() for d in proven_domains}
+    unproven = [d for d in domains if not any(d == p or d.endswith("." + p) for p in proven)]
+    if unproven:
+        raise ValidationError(
+            {
+                "allowed_domains": f"Prove that {unproven[0][:100]} is yours first: add it on "
+                "the Domains page and publish its TXT record."
+            }
+        )
     provider = SsoProvider.objects.select_for_update().filter(organization=organization).first()
     provider = provider or SsoProvider(organization=organization)
     if enabled:
