@@ -203,3 +203,35 @@ def test_tickets_of_a_sub_incident_follow_the_top_incident(acme, policy, clock):
     ticket_sla_override(ticket=top, due_at=minutes(800), reason="vendor", actor=acme.admin)
     assert fresh(middle).sla_due_at == fresh(leaf).sla_due_at == minutes(800)
     assert fresh(leaf).resolution_alert_at is None
+
+
+def test_an_incidents_tickets_are_paused_while_the_incident_waits_on_its_customer(
+    acme, policy, clock
+):
+    incident, child = new(acme, "Outage"), new(acme, "Cannot log in")
+    workflows.incident_link(parent=incident, child=child, actor=acme.agent)
+    clock.move_to(minutes(10))
+    services.ticket_set_status(ticket=incident, status="waiting_on_customer", actor=acme.agent)
+    assert sla_state(fresh(child)) == "paused" and fresh(child).sla_paused_at == minutes(10)
+    clock.move_to(minutes(20))
+    grouped_late = new(acme, "Also down")  # grouped while the incident is paused: paused too
+    workflows.incident_link(parent=incident, child=grouped_late, actor=acme.agent)
+    assert sla_state(fresh(grouped_late)) == "paused"
+    clock.move_to(minutes(40))
+    services.ticket_set_status(ticket=fresh(incident), status="open", actor=acme.agent)
+    for ticket in (child, grouped_late):
+        ticket = fresh(ticket)
+        assert ticket.sla_paused_at is None and sla_state(ticket) == "on_track"
+        assert ticket.sla_due_at == fresh(incident).sla_due_at == minutes(90)  # 30 paused
+
+
+def test_a_paused_ticket_grouped_under_a_running_incident_runs_and_pauses_again_alone(
+    acme, policy, clock
+):
+    incident, child = new(acme, "Outage"), new(acme, "Cannot log in")
+    services.ticket_set_status(ticket=child, status="waiting_on_customer", actor=acme.agent)
+    workflows.incident_link(parent=incident, child=fresh(child), actor=acme.agent)
+    assert sla_state(fresh(child)) == "on_track"  # the incident's clock runs
+    clock.move_to(minutes(10))
+    workflows.incident_unlink(parent=incident, child=fresh(child), actor=acme.agent)
+    assert sla_state(fresh(child)) == "paused"  # it still waits on its own customer

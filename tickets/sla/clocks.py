@@ -68,10 +68,13 @@ CLOCK_FIELDS = [
     "sla_override_at",
     "sla_override_reason",
 ]
+# The paused flag too: a child of an incident that waits on its customer is paused with it,
+# and one grouped (or merged in) while the incident is paused is paused at once.
 FOLLOWED_FIELDS = [
     *(f"{metric}_due_at" for metric in METRICS),
     "sla_warn_at",
     "sla_due_at",
+    "sla_paused_at",
 ]
 
 
@@ -219,15 +222,19 @@ def sla_refresh(
     # first deadline. Plain instants, so the queue filters by state with a range.
     ticket.sla_warn_at = min(warnings, default=None)
     ticket.sla_due_at = min(dues, default=None)
-    if (
-        ticket.parent_id is not None
-        and ticket.status in OPEN_STATUSES
-        and ticket.parent.status in OPEN_STATUSES
-    ):
+    if _follows_incident(ticket):
         _follow(ticket, ticket.parent)
     # The wall clock, not `now` (which may be an instant the caller computes for): a
     # policy changed after this moment finds these deadlines stale.
     ticket.sla_computed_at = timezone.now()
+
+
+def _follows_incident(ticket: Ticket) -> bool:
+    return (
+        ticket.parent_id is not None
+        and ticket.status in OPEN_STATUSES
+        and ticket.parent.status in OPEN_STATUSES
+    )
 
 
 def _override_warning(ticket: Ticket) -> datetime:
@@ -316,7 +323,9 @@ def sla_status_changed(ticket: Ticket, *, old: str, now: datetime) -> None:
     """Pause while waiting on the customer, resume with the time given back, restart on reopen."""
     new = ticket.status
     restart: list[str] = []
-    if new == PAUSED and ticket.sla_paused_at is None:
+    if _follows_incident(ticket):
+        pass  # its paused flag is the incident's: no pause of its own to start or end
+    elif new == PAUSED and ticket.sla_paused_at is None:
         ticket.sla_paused_at = now
     elif new != PAUSED and ticket.sla_paused_at is not None:
         ticket.sla_pauses = [
@@ -354,14 +363,22 @@ def sla_deadline_overridden(ticket: Ticket, *, now: datetime) -> None:
 
 
 def sla_incident_joined(ticket: Ticket) -> None:
-    """Grouped under an incident: the ticket shows the incident's deadlines from now on."""
+    """Grouped under an incident: the ticket shows the incident's deadlines, paused or not,
+    from now on; a pause of its own ends here."""
     ticket.parent = Ticket.objects.get(pk=ticket.parent_id)  # its deadlines as saved
+    if ticket.sla_paused_at is not None and _follows_incident(ticket):
+        now = timezone.now()
+        own_pause = [ticket.sla_paused_at.isoformat(), now.isoformat()]
+        ticket.sla_pauses = [*ticket.sla_pauses, own_pause]
+        ticket.sla_paused_at = None
     sla_refresh(ticket, terms=_terms_for(ticket))
     _save(ticket)
 
 
 def sla_incident_left(ticket: Ticket) -> None:
-    """Out of its incident: the ticket's own clocks run again, warning and breach included."""
+    """Out of its incident: the ticket's own clocks run again, warning and breach included,
+    paused from now if it waits on its customer itself."""
+    ticket.sla_paused_at = timezone.now() if ticket.status == PAUSED else None
     sla_refresh(ticket, terms=_terms_for(ticket), restart=METRICS)
     _save(ticket)
 
