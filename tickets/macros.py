@@ -136,6 +136,23 @@ def macro_pending_text(*, macro: Macro, queues: dict[int, str], members: dict[in
     return " · ".join(parts)
 
 
+def macro_pending_words(*, macro: Macro) -> str:
+    """macro_pending_text for one macro, looking up the queue and member it names."""
+    actions = macro.actions or {}
+    queues = dict(
+        Queue.objects.filter(
+            organization_id=macro.organization_id, pk=actions.get("queue") or 0
+        ).values_list("pk", "name")
+    )
+    members = {
+        m.pk: m.user.get_full_name()
+        for m in Membership.objects.filter(
+            organization_id=macro.organization_id, pk=actions.get("assignee") or 0
+        ).select_related("user")
+    }
+    return macro_pending_text(macro=macro, queues=queues, members=members)
+
+
 @transaction.atomic
 def macro_apply(*, macro: Macro, ticket: Ticket, actor: Membership) -> MacroResult:
     """Apply the macro's actions to the ticket (each with its event) and render its reply."""

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from tests.conftest import api_client
-from tests.mail import deliver_without_ticket, make_mail
+from tests.mail import deliver, deliver_without_ticket, make_mail
 from tickets import macros, queues, services, workflows
 from tickets.models import Macro, Note, Ticket, TicketThread
 from tisket.errors import ConflictError, NotAllowedError
@@ -185,6 +185,39 @@ def test_the_workflows_through_the_api(acme, globex):
     assert client.post("/api/v1/macros/", {"name": "x"}, format="json").status_code == 403
     applied = client.post(f"/api/v1/tickets/TKT-ACME-002/macros/{macro['id']}/apply/")
     assert applied.json()["reply"] == "Bye TKT-ACME-002"
-    assert applied.json()["ticket"]["status"] == "closed"
+    assert applied.json()["pending_actions"] == {"status": "closed"}
+    assert applied.json()["pending_text"] == "status Closed" and not applied.json()["applied"]
+    assert Ticket.objects.get(reference="TKT-ACME-002").status == "new"  # pending, not applied
+    applied = client.post(
+        f"/api/v1/tickets/TKT-ACME-002/macros/{macro['id']}/apply/",
+        {"apply_now": True},
+        format="json",
+    )
+    assert applied.json()["ticket"]["status"] == "closed" and applied.json()["applied"]
     theirs = macros.macro_save(organization=globex.org, actor=None, name="theirs")
     assert client.post(f"/api/v1/tickets/TKT-ACME-002/macros/{theirs.pk}/apply/").status_code == 404
+
+
+def test_a_macros_actions_apply_with_the_reply_sent_through_the_api(acme, globex, inbox):
+    thread = deliver(make_mail(to=inbox.address)).thread
+    ticket = Ticket.objects.get(thread_links__thread=thread)
+    macro = macros.macro_save(
+        organization=acme.org,
+        actor=None,
+        name="Wait",
+        body="Hello {{ client_name }}",
+        actions={"status": "waiting_on_customer", "tags_add": ["billing"]},
+    )
+    client = api_client(acme.agent)
+    filled = client.post(f"/api/v1/tickets/{ticket.reference}/macros/{macro.pk}/apply/").json()
+    assert Ticket.objects.get(pk=ticket.pk).sla_paused_at is None  # nothing happened yet
+    url = f"/api/v1/threads/{thread.reference}/messages/"
+    theirs = macros.macro_save(organization=globex.org, actor=None, name="theirs")
+    refused = client.post(url, {"body": "x", "macro": theirs.pk}, format="json")
+    assert refused.status_code == 400 and "macro" in refused.json()
+    sent = client.post(url, {"body": filled["reply"], "macro": filled["macro"]}, format="json")
+    assert sent.status_code == 201
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.status == "waiting_on_customer"
+    assert [t.name for t in ticket.tags.all()] == ["billing"]
+    assert ticket.events.filter(kind="macro_applied").count() == 1

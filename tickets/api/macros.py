@@ -72,20 +72,60 @@ class MacroDetailApi(TicketsApiMixin, GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MacroApplyRequestSerializer(serializers.Serializer):
+    apply_now = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: apply the actions to the ticket at once (the behaviour before "
+        "pending actions). Default false: nothing changes now; send the reply with "
+        "`macro` set to this macro's id and its actions apply then, as in the browser.",
+    )
+
+
 class MacroAppliedSerializer(serializers.Serializer):
-    ticket = TicketSerializer()
+    ticket = TicketSerializer(help_text="The ticket: unchanged unless apply_now was true")
     reply = serializers.CharField(help_text="The macro's reply text, rendered for this ticket")
+    macro = serializers.IntegerField(help_text="Pass it as `macro` with the reply")
+    pending_actions = serializers.DictField(
+        help_text="The actions that apply when the reply is sent with `macro`; {} once applied"
+    )
+    pending_text = serializers.CharField(help_text="The same in words, as the reply box shows")
+    applied = serializers.BooleanField(help_text="Whether the actions were applied now")
 
 
 class TicketMacroApplyApi(TicketsApiMixin, GenericAPIView):
-    """Apply a macro to the ticket: its actions, each with its event; returns its reply text."""
+    """Put a macro in a reply: its text rendered for the ticket, and its actions pending until
+    the reply is sent with `macro` (POST /threads/{reference}/messages/). Nothing on the ticket
+    changes here, unless apply_now is true (the earlier behaviour, kept for scripts that want
+    it)."""
 
     serializer_class = MacroAppliedSerializer
 
-    @extend_schema(request=None, responses=MacroAppliedSerializer)
+    @extend_schema(
+        request=MacroApplyRequestSerializer,
+        responses=MacroAppliedSerializer,
+        description="Fill a reply with the macro; its actions wait for the reply unless "
+        "apply_now is true. Since pending actions, a plain POST no longer changes the ticket.",
+    )
     def post(self, request: Request, reference: str, pk: int) -> Response:
         ticket = self.ticket(reference)
-        result = macros.macro_apply(macro=self.macro(pk), ticket=ticket, actor=self.membership)
+        options = MacroApplyRequestSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        macro = self.macro(pk)
+        if options.validated_data["apply_now"]:
+            result = macros.macro_apply(macro=macro, ticket=ticket, actor=self.membership)
+            reply, pending, applied = result.reply, {}, True
+            ticket = self.ticket(reference)
+        else:
+            reply = macros.macro_render(macro=macro, ticket=ticket, agent=self.membership)
+            pending, applied = dict(macro.actions or {}), False
         return Response(
-            {"ticket": TicketSerializer(self.ticket(reference)).data, "reply": result.reply}
+            {
+                "ticket": TicketSerializer(ticket).data,
+                "reply": reply,
+                "macro": macro.pk,
+                "pending_actions": pending,
+                "pending_text": macros.macro_pending_words(macro=macro) if pending else "",
+                "applied": applied,
+            }
         )

@@ -1,6 +1,8 @@
 """REST API of threads, messages, attachments and suppressed addresses; the intake's is in
 tickets.api.intake."""
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -21,9 +23,10 @@ from inboxes.selectors import inbox_default
 from threads import outbound, selectors
 from threads.downloads import attachment_response
 from threads.models import Attachment, Message, OutboundMail, Suppression, Thread
-from tickets import visibility
+from tickets import macros, visibility
+from tickets import selectors as ticket_selectors
 from tickets.conversations import conversation_start
-from tickets.models import Ticket
+from tickets.models import Macro, Ticket
 from tickets.services import conversation_set_status, thread_reply_send
 from tisket.api_auth import OrganizationApiMixin
 from tisket.api_pagination import CursorPagination
@@ -280,6 +283,11 @@ class ReplySerializer(serializers.Serializer):
         child=serializers.FileField(), required=False, default=list,
         help_text="Files (multipart/form-data); typed by content, capped per inbox.",
     )  # fmt: skip
+    macro = serializers.IntegerField(
+        required=False, allow_null=True, default=None,
+        help_text="A macro's id (see POST /tickets/{reference}/macros/{id}/apply/): its "
+        "actions apply to the thread's ticket with this reply, in the same transaction.",
+    )  # fmt: skip
 
 
 class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
@@ -311,20 +319,42 @@ class ThreadMessagesApi(OrganizationApiMixin, GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         files = [(f.name, f.read()) for f in data.pop("attachments")]
+        macro = self._pending_macro(thread, data.pop("macro"))
         answer = status.HTTP_201_CREATED
         try:
-            message, _ = thread_reply_send(
-                thread=thread,
-                author=self.membership,
-                attachments=files,
-                idempotency_key=request.headers.get("Idempotency-Key", ""),
-                **data,
-            )
+            with transaction.atomic():
+                message, _ = thread_reply_send(
+                    thread=thread,
+                    author=self.membership,
+                    attachments=files,
+                    idempotency_key=request.headers.get("Idempotency-Key", ""),
+                    **data,
+                )
+                if macro is not None:
+                    macros.macro_apply(macro=macro, ticket=macro.ticket, actor=self.membership)
+        except ObjectDoesNotExist:
+            raise serializers.ValidationError(
+                {"macro": "The macro names a queue or a member that no longer exists."}
+            ) from None
         except outbound.ReplyAlreadySent as repeated:
             message, answer = repeated.message, status.HTTP_200_OK
         message = selectors.messages_list(thread=thread).get(pk=message.pk)
         data = MessageSerializer(message, context={"request": request}).data
         return Response(data, status=answer)
+
+    def _pending_macro(self, thread: Thread, pk: int | None) -> Macro | None:
+        if pk is None:
+            return None
+        macro = Macro.objects.filter(organization=self.organization, pk=pk).first()
+        if macro is None:
+            raise serializers.ValidationError({"macro": "No such macro."})
+        macro.ticket = ticket_selectors.ticket_for_thread(
+            organization=self.organization, thread_id=thread.pk
+        )
+        if macro.ticket is None:
+            raise serializers.ValidationError({"macro": "This conversation has no ticket."})
+        macro.ticket.organization = self.organization
+        return macro
 
     @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request: Request, reference: str) -> Response:
