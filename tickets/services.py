@@ -433,7 +433,9 @@ def thread_reply_send(
         idempotency_key=idempotency_key,
     )
     ticket_reply_sent(thread=thread, message=message, actor=author)
-    ReplyDraft.objects.filter(thread=thread).delete()  # the reply went: its draft is used up
+    # The reply went: the sender's own draft and the assistant's are used up; a colleague's
+    # unsent words are theirs to drop.
+    ReplyDraft.objects.filter(Q(owner=None) | Q(owner=author), thread=thread).delete()
     return message, mail
 
 
@@ -455,6 +457,7 @@ def reply_draft_save(*, thread: Thread, body: str, actor: Membership) -> ReplyDr
         raise TicketError(f"A draft holds at most {DRAFT_MAX_CHARS} characters.")
     draft, _ = ReplyDraft.objects.update_or_create(
         thread=thread,
+        owner=None,
         defaults={
             "organization_id": thread.organization_id,
             "body": body,

@@ -33,6 +33,7 @@ from interface.mcp.tools.common import (
 from threads import selectors as thread_selectors
 from threads.models import Message, Thread
 from tickets import selectors, services
+from tickets.models import ReplyDraft
 from tisket.lib.untrusted import untrusted_text
 from tisket.models import Role
 
@@ -185,7 +186,7 @@ def get_thread(
     more = len(rows) > 20
     rows = rows[:20]
     ticket = selectors.ticket_for_thread(organization=caller().organization, thread_id=found.pk)
-    draft = getattr(found, "reply_draft", None)
+    draft = ReplyDraft.objects.filter(thread=found, owner=None).first()  # the assistant's
     return {
         **thread_dict(found, ticket=ticket.reference if ticket else None),
         "participants": [
