@@ -44,7 +44,7 @@ from tisket.lib.addresses import (
 )
 from tisket.lib.files import safe_filename, sniff_content_type
 from tisket.lib.mail.parts import MailAttachment
-from tisket.lib.markdown_text import markdown_html
+from tisket.lib.markdown_text import markdown_html, signature_append
 from tisket.lib.reply_tokens import reply_token_make
 from tisket.lib.templating import template_render
 from tisket.models import Membership, Role
@@ -237,6 +237,7 @@ def reply_send_skipping_ticket(
     body = body.strip()
     if not body:
         raise ReplyError("A reply needs some text.")
+    body = signature_append(body, author.user.signature)
     own = organization_addresses(organization_id=thread.organization_id)
     extra = [address_normalize(a) for a in cc]
     bad = [a for a in extra if not address_is_valid(a)]
@@ -312,6 +313,7 @@ def thread_start(
     subject, body = " ".join(subject.split())[:998], body.strip()
     if not subject or not body:
         raise ReplyError("A new conversation needs a subject and some text.")
+    body = signature_append(body, author.user.signature)
     recipients = [address_normalize(a) for a in [*to, *cc]]
     bad = [a for a in recipients if not address_is_valid(a)]
     if bad or not to:

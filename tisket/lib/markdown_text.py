@@ -52,3 +52,15 @@ def markdown_html(text: str) -> str:
     source = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     html = markdown.markdown(source, extensions=["sane_lists", "nl2br", "tables", _BareUrls()])
     return sanitize_html(html)
+
+
+SIGNATURE_DELIMITER = "-- "  # RFC 3676 4.3: mail programs recognise, fold or cut what follows
+
+
+def signature_append(body: str, signature: str) -> str:
+    """The reply with the agent's signature under it, unless it holds that signature already
+    (typed, pasted, or kept from a draft): a reply never carries it twice."""
+    signature = "\n".join(line.rstrip() for line in signature.strip().splitlines()).strip()
+    if not signature or " ".join(signature.split()) in " ".join(body.split()):
+        return body
+    return f"{body.rstrip()}\n\n{SIGNATURE_DELIMITER}\n{signature}"
