@@ -102,6 +102,8 @@
     var submitter = event.submitter;
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
     form.dataset.sending = "1";
+    form.dataset.sent = "1";  // whatever comes back, no autosave races the reply any more
+    window.clearTimeout(draftTimer);
     fetch(form.action, {
       method: "POST", body: data, credentials: "same-origin", headers: { "X-Reply-Fetch": "1" },
     })
@@ -134,6 +136,7 @@
             var key = page.querySelector("#pane-reply input[name=idempotency_key]");
             if (key) form.querySelector("input[name=idempotency_key]").value = key.value;
             delete form.dataset.sending;
+            delete form.dataset.sent;
             return;
           }
           // Anything else (a message arrived meanwhile, a conflict): the page as the server drew it.
@@ -270,7 +273,120 @@
     }
   });
 
+  // Live conversation: every 10 s, a GET of what changed since the page's version (304 when
+  // nothing did). New messages and notes are added to the stream, the side panel and header
+  // line are redrawn; the reply and note boxes are never touched, so typing goes on undisturbed.
+  var LIVE_EVERY = 10000;
+  function livePoll() {
+    var root = $("[data-live]");
+    if (!root || document.hidden || !window.fetch) return;
+    var url = root.dataset.live + "?after_message=" + encodeURIComponent(root.dataset.lastMessage || "0") +
+      "&after_note=" + encodeURIComponent(root.dataset.lastNote || "0");
+    fetch(url, {
+      credentials: "same-origin", cache: "no-store",
+      headers: { "If-None-Match": root.dataset.liveVersion || "" },
+    }).then(function (response) {
+      if (response.status !== 200) return null;
+      var version = response.headers.get("ETag");
+      return response.text().then(function (html) { liveApply(root, html, version); });
+    }).catch(function () { /* offline for a moment: the next poll tries again */ });
+  }
+
+  function liveApply(root, html, version) {
+    var part = new DOMParser().parseFromString(html, "text/html");
+    var stream = $(".stream", root);
+    var added = [];
+    $$("[data-live-entries] > li", part).forEach(function (entry) {
+      if (!stream || document.getElementById(entry.id)) return;
+      var empty = $(".stream-empty", stream);
+      if (empty) empty.remove();
+      var node = document.importNode(entry, true);
+      node.classList.add("is-new");
+      stream.appendChild(node);
+      added.push(node);
+      var number = Number(entry.id.split("-")[1]);
+      if (entry.id.indexOf("message-") === 0) {
+        root.dataset.lastMessage = String(Math.max(Number(root.dataset.lastMessage || 0), number));
+      } else if (entry.id.indexOf("note-") === 0) {
+        root.dataset.lastNote = String(Math.max(Number(root.dataset.lastNote || 0), number));
+      }
+    });
+    // Shown here, the new message counts as seen: the reply is no longer held for it.
+    var seen = $("#pane-reply input[name=seen]");
+    if (seen) seen.value = root.dataset.lastMessage;
+    var meta = $("[data-live-meta]", part);
+    var here = $(".convo-meta", root);
+    if (meta && here) here.innerHTML = meta.innerHTML;
+    var panel = $("#side-panel", part);
+    var mine = $("#side-panel");
+    // A panel the agent is working in (a select open, tags half typed) waits for the next poll.
+    if (panel && mine && !mine.contains(document.activeElement)) {
+      mine.replaceWith(document.importNode(panel, true));
+      if (window.htmx) window.htmx.process($("#side-panel"));
+    } else if (panel) {
+      return;  // the version stays old: the next poll brings the panel again
+    }
+    if (version) root.dataset.liveVersion = version;
+    var notice = $("[data-live-notice]");
+    if (added.length && notice) {
+      notice.hidden = false;
+      notice.dataset.target = added[0].id;
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var jump = event.target.closest("[data-live-jump]");
+    if (!jump) return;
+    event.preventDefault();
+    var notice = $("[data-live-notice]");
+    var target = notice && document.getElementById(notice.dataset.target);
+    if (target) target.scrollIntoView({ block: "center" });
+    if (notice) notice.hidden = true;
+  });
+
+  // The reply being typed is kept for this agent a moment after they stop, and restored when
+  // they come back; sending it drops it.
+  var draftTimer = null;
+  function draftSave(now) {
+    var area = $("#reply-body");
+    var form = area && area.form;
+    if (!area || !area.dataset.autosave || !form || form.dataset.sending || form.dataset.sent) return;
+    window.clearTimeout(draftTimer);
+    var send = function () {
+      var data = new FormData();
+      data.append("csrfmiddlewaretoken", form.querySelector("input[name=csrfmiddlewaretoken]").value);
+      data.append("body", area.value);
+      var cc = $("#reply-cc");
+      data.append("cc", cc ? cc.value : "");
+      if (area.dataset.saved === data.get("body") + "\n" + data.get("cc")) return;
+      var key = data.get("body") + "\n" + data.get("cc");
+      var state = $("[data-draft-state]");
+      if (now && navigator.sendBeacon) {
+        navigator.sendBeacon(area.dataset.autosave, data);
+        area.dataset.saved = key;
+        return;
+      }
+      fetch(area.dataset.autosave, { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) return;
+          area.dataset.saved = key;
+          if (state) state.textContent = area.value.trim() ? "Draft saved" : "";
+        }).catch(function () {});
+    };
+    if (now) send(); else draftTimer = window.setTimeout(send, 1500);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "reply-body" || event.target.id === "reply-cc") draftSave(false);
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") draftSave(true);
+  });
+
   function start() {
+    window.setInterval(livePoll, LIVE_EVERY);
+    var area = $("#reply-body");
+    var cc = $("#reply-cc");
+    if (area) area.dataset.saved = area.value + "\n" + (cc ? cc.value : "");
     updateTyping();
     var box = composer();
     if (box && box.dataset.tab) showTab(box.dataset.tab, false);

@@ -21,6 +21,7 @@ from tickets.views.conversation.actions import (
 )
 from tickets.views.conversation.bodies import attachment_download, message_body
 from tickets.views.conversation.client_links import client_link_revoke
+from tickets.views.conversation.live import thread_draft, thread_live
 from tickets.views.conversation.new import thread_new
 from tickets.views.conversation.ticketless import thread_status, thread_ticket_open
 from tickets.views.conversation.tools import (
@@ -38,6 +39,8 @@ urlpatterns = [
     path("threads/<str:thread>/status/", thread_status, name="thread-status"),
     path("threads/<str:thread>/ticket/", thread_ticket_open, name="thread-ticket-open"),
     path("threads/<str:thread>/presence/", thread_presence, name="thread-presence"),
+    path("threads/<str:thread>/live/", thread_live, name="thread-live"),
+    path("threads/<str:thread>/draft/", thread_draft, name="thread-draft"),
     path(
         "threads/<str:thread>/client-link/revoke/",
         client_link_revoke,

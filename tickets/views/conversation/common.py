@@ -90,3 +90,12 @@ def client_recipients(request: HttpRequest, thread: Thread) -> list[str]:
 
 def addresses_parse(value: str) -> list[str]:
     return [address_normalize(a) for a in ADDRESS_SPLIT.split(value or "") if a.strip()]
+
+
+def live_version(*, thread: Thread, ticket_status: str, last_event_id: int | None) -> str:
+    """What an open page compares to know whether anything changed: a client's or agent's
+    message (count and time), a status, any ticket event (notes, assignment, fields)."""
+    return (
+        f'"{thread.message_count}.{thread.status}.{thread.updated_at.timestamp():.6f}'
+        f'.{ticket_status}.{last_event_id or 0}"'
+    )

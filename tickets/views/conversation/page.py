@@ -15,7 +15,7 @@ from sla.models import METRICS
 from threads import selectors as thread_selectors
 from threads.models import Attachment, Message, Participant, Thread
 from threads.presence import presence_others
-from tickets import macros, notifications, selectors, sla
+from tickets import drafts, macros, notifications, selectors, sla
 from tickets.client_views import client_view_allowed
 from tickets.models import Queue, Ticket, TicketEvent
 from tickets.views.conversation.bodies import inline_image
@@ -29,6 +29,7 @@ from tickets.views.conversation.common import (
     TICKET_NEXT_STATUSES,
     assignees_list,
     client_recipients,
+    live_version,
     ticket_links,
 )
 from tisket.lib.html import REMOTE_IMAGE_PREFIX
@@ -298,7 +299,7 @@ def conversation_render(
 ) -> HttpResponse:
     """The conversation page: messages and notes by time, the side panel, the reply box."""
     entries: list = []
-    last_message_id = 0
+    last_message_id = last_note_id = 0
     if thread is not None:
         for message in thread_selectors.messages_list(thread=thread):
             html = message.html
@@ -311,7 +312,9 @@ def conversation_render(
             entries.append(MessageView(message=message, is_new=is_new, attachments=shown))
             last_message_id = max(last_message_id, message.pk)
     if ticket is not None:
-        entries.extend(NoteView(note=note) for note in selectors.notes_list(ticket=ticket))
+        for note in selectors.notes_list(ticket=ticket):
+            entries.append(NoteView(note=note))
+            last_note_id = max(last_note_id, note.pk)
     entries.sort(key=lambda e: e.at)
     can_work = request.membership.has_role(Role.AGENT)
     macro_list, macro_bodies, macro_pending = [], {}, {}
@@ -330,10 +333,20 @@ def conversation_render(
                 for m in macro_list
             }
     draft = dict(draft or {})
-    # An assistant's draft waits in the reply box for an agent to review and send.
-    assistant_draft = getattr(thread, "reply_draft", None) if thread is not None else None
-    if assistant_draft is not None and can_work and not draft.get("body"):
+    own_draft = assistant_draft = None
+    if thread is not None and can_work:
+        own_draft, assistant_draft = drafts.reply_drafts_for(
+            thread=thread, owner=request.membership
+        )
+    if own_draft is not None and not draft.get("body") and not draft.get("cc"):
+        # What the agent was typing when they left, as they left it.
+        draft.update(body=own_draft.body, cc=own_draft.cc, autosaved_at=own_draft.created_at)
+        assistant_draft = None
+    elif assistant_draft is not None and not draft.get("body"):
+        # An assistant's draft waits in the reply box for an agent to review and send.
         draft["body"] = assistant_draft.body
+    else:
+        assistant_draft = None
     insert = request.GET.get("macro", "")
     if id_param(insert) in macro_bodies and not draft.get("body"):
         draft["body"] = macro_bodies[int(insert)]
@@ -352,6 +365,7 @@ def conversation_render(
         "ticket": ticket,
         "entries": entries,
         "last_message_id": last_message_id,
+        "last_note_id": last_note_id,
         # Each rendering of the reply box is one submission: sent twice, it is sent once.
         "reply_key": uuid.uuid4().hex,
         "draft": draft,
@@ -381,6 +395,13 @@ def conversation_render(
         ),
         **panel_context(request, ticket=ticket, thread=thread),
     }
+    if thread is not None:
+        events = context.get("events") or []
+        context["live_version"] = live_version(
+            thread=thread,
+            ticket_status=ticket.status if ticket is not None else "",
+            last_event_id=max((event.pk for event, *_ in events), default=None),
+        )
     # Whom the note box offers after "@": the members who work tickets, by handle and name.
     context["mention_people"] = [
         {"handle": notifications.member_handle(m), "name": m.user.get_full_name()}
