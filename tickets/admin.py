@@ -13,6 +13,7 @@ from tickets.models import (
     SlaBreach,
     Tag,
     Ticket,
+    TicketCategory,
     TicketEvent,
     TicketThread,
 )
@@ -107,6 +108,13 @@ class TicketEventAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["name"]
+
+
+@admin.register(TicketCategory)
+class TicketCategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "organization"]
     list_filter = ["organization"]
     search_fields = ["name"]

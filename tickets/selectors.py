@@ -167,6 +167,7 @@ class QueueFilters:
     assignee: str = ""  # "me", "none" or a membership id
     sla: str = ""
     tag: str = ""
+    category: str = ""
     q: str = ""
     delivery: str = ""  # "failed": conversations with a mail that did not reach its client
 
@@ -201,6 +202,8 @@ def _ticket_conditions(filters: QueueFilters, me: Membership, now: datetime) -> 
         conditions &= sla.sla_state_q(filters.sla, now)
     if filters.tag:
         conditions &= Q(tags__name=filters.tag.strip().lower())
+    if filters.category:
+        conditions &= Q(category__iexact=filters.category)
     return conditions if conditions.children else None
 
 

@@ -12,6 +12,7 @@ from threads import outbound
 from threads.models import Message, OutboundMail, Thread
 from threads.services import thread_set_status
 from tickets import client_mail, events, notifications, sla
+from tickets.categories import category_checked
 from tickets.models import (
     OPEN_STATUSES,
     Note,
@@ -78,6 +79,7 @@ def ticket_create(
         raise TicketError("A ticket needs a subject.")
     same_organization_check(organization, queue)
     _check_assignable(organization, assignee)
+    category = category_checked(organization=organization, name=category)
     number = sequence_next(organization_id=organization.pk, name="ticket")
     now = timezone.now()
     ticket = Ticket.objects.create(
@@ -135,6 +137,8 @@ def ticket_update(
     for name, value in fields.items():
         if name not in EDITABLE:
             raise TicketError(f"'{name}' cannot be changed here.")
+        if name == "category":
+            value = category_checked(organization=organization, name=value)
         if getattr(ticket, name) != value:
             setattr(ticket, name, value)
             changed.append(name)

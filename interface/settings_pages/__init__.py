@@ -9,6 +9,7 @@ from django.urls import path
 from interface.settings_pages import (
     audit,
     branding,
+    categories,
     domains,
     inbound,
     inboxes,
@@ -78,6 +79,9 @@ urlpatterns = [
     path("queues/new/", work.queue_new, name="queue-new"),
     path("queues/<int:queue>/", work.queue_edit, name="queue"),
     path("queues/<int:queue>/delete/", work.queue_delete, name="queue-delete"),
+    path("categories/", categories.category_list, name="categories"),
+    path("categories/new/", categories.category_new, name="category-new"),
+    path("categories/<int:category>/delete/", categories.category_delete, name="category-delete"),
     path("macros/", work.macro_list, name="macros"),
     path("macros/new/", work.macro_new, name="macro-new"),
     path("macros/<int:macro>/", work.macro_edit, name="macro"),

@@ -23,6 +23,7 @@ SECTIONS = [
     ("settings:branding", "Mail branding"),
     ("settings:queues", "Queues"),
     ("settings:macros", "Macros"),
+    ("settings:categories", "Ticket categories"),
     ("settings:notifications", "Notifications"),
     ("settings:sla", "SLA"),
     ("settings:tokens", "API tokens"),

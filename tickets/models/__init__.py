@@ -309,48 +309,6 @@ class TicketEvent(models.Model):
         return f"{self.kind} on {self.ticket_id}"
 
 
-class ReplyDraft(models.Model):
-    """A reply not sent yet: one an assistant left for any agent to review (no owner), or the
-    reply an agent is writing, saved as they type (theirs alone, restored when they come back).
-
-    One of each per conversation: a new draft replaces the last; sending a reply uses up the
-    sender's own and the assistant's. Nothing sends a draft by itself.
-    """
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="reply_drafts")
-    owner = models.ForeignKey(
-        Membership,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="+",
-        help_text="The agent whose own unsent reply this is; blank: an assistant's, for anyone.",
-    )
-    body = models.TextField()
-    cc = models.TextField(blank=True, db_default="")
-    author = models.ForeignKey(
-        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    via = models.CharField(max_length=200, blank=True, help_text="e.g. assistant via token X")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["thread"], condition=models.Q(owner=None), name="reply_draft_shared_once"
-            ),
-            models.UniqueConstraint(
-                fields=["thread", "owner"],
-                condition=models.Q(owner__isnull=False),
-                name="reply_draft_own_once",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"draft on {self.thread_id}"
-
-
 class SlaBreach(models.Model):
     """A target missed: which clock of which ticket, when it was due, when the sweep saw it."""
 
@@ -493,3 +451,8 @@ class ClientView(models.Model):
 
     def is_open(self, now=None) -> bool:
         return self.ended_at is None and self.expires_at > (now or timezone.now())
+
+
+# Kept in a module of their own (this one would pass 500 lines); imported here so that
+# `tickets.models.ReplyDraft` and the migrations' state stay as they were.
+from tickets.models.extra import ReplyDraft, TicketCategory  # noqa: E402, F401

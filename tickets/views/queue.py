@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from inboxes.models import Inbox
 from threads.models import Thread
 from tickets import selectors, services, sla
+from tickets.categories import categories_list
 from tickets.models import Queue, SavedView, Ticket
 from tickets.selectors import QUEUE_PAGE, UNRESOLVED, QueueFilters
 from tisket.errors import TisketError
@@ -34,7 +35,9 @@ STATUS_PRESETS = {
     "all": (),
     **{status.value: (status.value,) for status in Ticket.Status},
 }
-FILTER_KEYS = ("inbox", "queue", "status", "priority", "assignee", "sla", "tag", "q", "delivery")
+FILTER_KEYS = (
+    "inbox", "queue", "status", "priority", "assignee", "sla", "tag", "category", "q", "delivery",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def _filters(params: QueryDict, organization, errors: list[str]) -> QueueFilters
         assignee=assignee,
         sla=sla_state,
         tag=params.get("tag", "").strip()[:50],
+        category=params.get("category", "").strip()[:100],
         delivery="failed" if params.get("delivery") == "failed" else "",
         q=params.get("q", "").strip()[:200],
     )
@@ -163,6 +167,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "now": now,
         "inboxes": Inbox.objects.filter(organization=request.organization).only("id", "name"),
         "queues": Queue.objects.filter(organization=request.organization).only("id", "name"),
+        "categories": categories_list(organization=request.organization).values_list(
+            "name", flat=True
+        ),
         "assignees": [
             (str(m.pk), m.user.full_name or m.user.email)
             for m in members_list(organization=request.organization)

@@ -23,6 +23,7 @@ from tickets.views.conversation.bodies import attachment_download, message_body
 from tickets.views.conversation.client_links import client_link_revoke
 from tickets.views.conversation.live import thread_draft, thread_live
 from tickets.views.conversation.new import thread_new
+from tickets.views.conversation.ticket_new import ticket_new
 from tickets.views.conversation.ticketless import thread_status, thread_ticket_open
 from tickets.views.conversation.tools import (
     ticket_incident_join,
@@ -49,6 +50,7 @@ urlpatterns = [
     path("messages/<int:message>/body/", message_body, name="message-body"),
     path("messages/<int:message>/send-again/", message_send_again, name="message-send-again"),
     path("attachments/<int:attachment>/", attachment_download, name="attachment"),
+    path("tickets/new/", ticket_new, name="ticket-new"),
     path("tickets/<str:ticket>/", ticket_page, name="ticket"),
     path("tickets/<str:ticket>/update/", ticket_update, name="ticket-update"),
     path("tickets/<str:ticket>/notes/", ticket_note, name="ticket-note"),

@@ -314,6 +314,8 @@ def ticket_update(request: HttpRequest, ticket: str) -> HttpResponse:
                     raise TisketError("No such queue.")
             if "tags" in data:
                 changes["tags"] = [t for t in data["tags"].split(",") if t.strip()]
+            if "category" in data:
+                changes["category"] = data["category"]
             if changes:
                 services.ticket_update(ticket=found, actor=request.membership, **changes)
             if "assignee" in data:

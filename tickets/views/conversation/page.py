@@ -16,6 +16,7 @@ from threads import selectors as thread_selectors
 from threads.models import Attachment, Message, Participant, Thread
 from threads.presence import presence_others
 from tickets import drafts, macros, notifications, selectors, sla
+from tickets.categories import categories_list
 from tickets.client_views import client_view_allowed
 from tickets.models import Queue, Ticket, TicketEvent
 from tickets.views.conversation.bodies import inline_image
@@ -245,6 +246,14 @@ def _event_line(event: TicketEvent) -> tuple[str, str]:
     return who, text
 
 
+def _categories(request: HttpRequest, ticket: Ticket) -> list[str]:
+    """The organization's categories, and the ticket's own if the list no longer has it."""
+    names = list(categories_list(organization=request.organization).values_list("name", flat=True))
+    if names and ticket.category and ticket.category not in names:
+        names.append(ticket.category)
+    return names
+
+
 def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread | None) -> dict:
     """What the side panel shows: the ticket's fields, links, people and SLA, or the thread's."""
     now = timezone.now()
@@ -272,6 +281,7 @@ def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread
         statuses=Ticket.Status.choices,
         priorities=Ticket.Priority.choices,
         queues=list(Queue.objects.filter(organization=request.organization).order_by("name")),
+        categories=_categories(request, ticket),
         assignees=assignees_list(request),
         tags=", ".join(tag.name for tag in ticket.tags.all()),
         linked_threads=[link.thread for link in ticket_links(ticket)],
