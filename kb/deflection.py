@@ -9,7 +9,7 @@ from django.core import signing
 
 from kb import search, selectors
 from kb.ledger import ledger_record
-from kb.models import Article, LedgerKind, LedgerPlace
+from kb.models import Article, LedgerEntry, LedgerKind, LedgerPlace
 from kb.selectors import Audience
 from kb.services import KbError
 from tisket.models import Organization
@@ -80,6 +80,14 @@ def acknowledgement_suggestions(
             conversation_id=conversation_id,
         )
     return articles
+
+
+def answered_link_used(*, conversation_id: int) -> bool:
+    """Whether the conversation was already resolved through its "This answered my
+    question" link: the link works once, not again after the client reopened it."""
+    return LedgerEntry.objects.filter(
+        kind=LedgerKind.RESOLVED, place=LedgerPlace.ACK_MAIL, conversation_id=conversation_id
+    ).exists()
 
 
 def conversation_resolved_by(

@@ -23,7 +23,7 @@ from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from kb.deflection import answered_read, conversation_resolved_by
+from kb.deflection import answered_link_used, answered_read, conversation_resolved_by
 from kb.services import KbError
 from threads.client_access import (
     ClientAccess,
@@ -248,7 +248,8 @@ def client_kb_answered(request: HttpRequest, token: str) -> HttpResponse:
         )
     ticket = conversation_ticket(thread)
     done = conversation_state(thread, ticket) in DONE
-    if request.method == "POST" and not done:
+    used = not done and answered_link_used(conversation_id=thread.pk)  # reopened since
+    if request.method == "POST" and not done and not used:
         with transaction.atomic():
             conversation_set_status(
                 thread=thread, ticket=ticket, status=Ticket.Status.RESOLVED, actor=None
@@ -261,7 +262,12 @@ def client_kb_answered(request: HttpRequest, token: str) -> HttpResponse:
         done = True
     elif request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405)
-    context = {"done": done, "asked": request.method == "POST", "subject": thread.subject}
+    context = {
+        "done": done,
+        "used": used,
+        "asked": request.method == "POST",
+        "subject": thread.subject,
+    }
     return _private(render(request, "client/kb_answered.html", context))
 
 

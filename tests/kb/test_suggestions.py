@@ -106,6 +106,20 @@ def test_the_acknowledgement_suggests_public_articles_and_the_client_closes_it(a
     assert client.post(url).status_code == 200  # twice: still resolved, recorded once
     assert LedgerEntry.objects.filter(kind=LedgerKind.RESOLVED).count() == 1
 
+    # The client writes again: reopened. The old link does not close it a second time.
+    deliver(
+        make_mail(
+            subject="Re: Cannot log in", in_reply_to=f"<{thread.messages.first().message_id}>"
+        )
+    )
+    thread.refresh_from_db()
+    assert thread.status == Thread.Status.OPEN
+    again = client.post(url)
+    assert b"This link was used already" in again.content
+    thread.refresh_from_db()
+    assert thread.status == Thread.Status.OPEN
+    assert LedgerEntry.objects.filter(kind=LedgerKind.RESOLVED).count() == 1
+
 
 def test_a_forged_answered_link_changes_nothing(acme, inbox, client):
     _kb(acme.org)
