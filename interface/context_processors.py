@@ -13,6 +13,15 @@ def organizations(request: HttpRequest) -> dict:
     return {"my_organizations": lambda: list(organizations_for_user(user=user))}
 
 
+def _quarantined(membership) -> int:
+    from threads.selectors import quarantine_list
+    from tickets.visibility import inbound_scope
+
+    held = quarantine_list(organization=membership.organization)
+    scope = inbound_scope(membership)
+    return (held if scope is None else held.filter(scope)).count()
+
+
 def navigation(request: HttpRequest) -> dict:
     """The bell's unread count, held mail and the member's rights, for the top bar.
 
@@ -22,15 +31,12 @@ def navigation(request: HttpRequest) -> dict:
     if membership is None:
         return {}
     from kb.selectors import can_edit
-    from threads.selectors import quarantine_list
     from tisket.models import Role
     from tisket.notifications.selectors import notifications_unread_badge
 
     return {
         "nav_unread": cache(lambda: notifications_unread_badge(membership=membership)),
-        "nav_quarantined": cache(
-            lambda: quarantine_list(organization=membership.organization).count()
-        ),
+        "nav_quarantined": cache(lambda: _quarantined(membership)),
         "can_admin": membership.has_role(Role.ADMIN),
         "can_work": membership.has_role(Role.AGENT),
         "can_supervise": membership.has_role(Role.SUPERVISOR),

@@ -58,6 +58,18 @@ def thread_scope(member: Membership | None) -> Q | None:
     )
 
 
+def inbound_scope(member: Membership | None) -> Q | None:
+    """The logged mail (held mail included) the member sees, as a condition on InboundMail:
+    that of the inboxes feeding their queues; None: all of it."""
+    if not restricted(member):
+        return None
+    return Q(
+        inbox_id__in=Queue.inboxes.through.objects.filter(queue_id__in=_queue_ids(member)).values(
+            "inbox_id"
+        )
+    )
+
+
 def member_sees_ticket(member: Membership, ticket) -> bool:
     if not restricted(member):
         return True

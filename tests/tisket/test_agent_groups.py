@@ -168,3 +168,23 @@ def test_a_mention_never_notifies_an_agent_who_cannot_see_the_ticket(groups, acm
     ticket_note_add(ticket=ticket, body="@agent and @agent2, look", actor=acme.supervisor)
     assert not Notification.objects.filter(recipient=acme.agent).exists()
     assert Notification.objects.filter(recipient=acme.agent2, kind="mentioned").count() == 1
+
+
+def test_held_mail_of_an_inbox_outside_the_agents_queues_is_not_theirs(groups, acme, web):
+    from inboxes.models import Inbox
+    from tests.tickets.test_quarantine_read import hold
+    from threads.models import InboundMail
+
+    billing = Inbox.objects.get(organization=acme.org, name="billing")
+    theirs = hold(billing, n=7, sender="mallory@evil.test")
+    agent = web(acme.agent)
+    assert b"mallory@evil.test" not in agent.get("/acme/quarantine/").content
+    for path in (f"/acme/quarantine/{theirs.pk}/", f"/acme/quarantine/{theirs.pk}/body/"):
+        assert agent.get(path).status_code == 404
+    for action in ("release", "discard"):
+        assert agent.post(f"/acme/quarantine/{theirs.pk}/{action}/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == InboundMail.Status.QUARANTINED
+    billing_agent = web(acme.agent2)
+    assert b"mallory@evil.test" in billing_agent.get("/acme/quarantine/").content
+    assert billing_agent.get(f"/acme/quarantine/{theirs.pk}/").status_code == 200

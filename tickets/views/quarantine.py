@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from threads import selectors, sender_rules
 from threads.models import InboundMail, Message, SenderRule
-from tickets import intake
+from tickets import intake, visibility
 from tickets.views.conversation.bodies import body_response, no_inline_images
 from tickets.views.conversation.page import MessageView
 from tisket.errors import TisketError
@@ -27,15 +27,25 @@ HELD = (InboundMail.Status.QUARANTINED, InboundMail.Status.DISCARDED)
 @org_view()
 def quarantine(request: HttpRequest) -> HttpResponse:
     """The held mail, newest first, with what held it."""
-    held = selectors.quarantine_list(organization=request.organization).order_by(
-        "-received_at", "-id"
-    )[:PAGE_SIZE]
+    held = selectors.quarantine_list(organization=request.organization)
+    if (scope := visibility.inbound_scope(request.membership)) is not None:
+        held = held.filter(scope)
+    held = held.order_by("-received_at", "-id")[:PAGE_SIZE]
     return render(request, "threads/quarantine.html", {"held": held, "nav": "quarantine"})
+
+
+def _inbound_get(request: HttpRequest, pk: int) -> InboundMail:
+    """A logged mail of the organization, of an inbox the member's queues are fed by."""
+    mail = selectors.inbound_get(organization=request.organization, pk=pk)
+    scope = visibility.inbound_scope(request.membership)
+    if scope is not None and not InboundMail.objects.filter(scope, pk=mail.pk).exists():
+        raise Http404("No such held mail.")
+    return mail
 
 
 def _held_get(request: HttpRequest, pk: int) -> InboundMail:
     """A held (or discarded) mail of the organization; any other logged mail for admins."""
-    mail = selectors.inbound_get(organization=request.organization, pk=pk)
+    mail = _inbound_get(request, pk)
     if mail.status not in HELD and not request.membership.has_role(Role.ADMIN):
         raise Http404("No such held mail.")
     return mail
@@ -82,7 +92,7 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 
 def _decide(request: HttpRequest, quarantined: int, release: bool) -> HttpResponse:
-    mail = selectors.inbound_get(organization=request.organization, pk=quarantined)
+    mail = _inbound_get(request, quarantined)
     try:
         if release:
             result = intake.mail_release(inbound_mail=mail, actor=request.membership)
