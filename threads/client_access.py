@@ -127,10 +127,11 @@ def client_link_read(*, token: str) -> ClientAccess:
         raise ClientLinkError("This link is not valid.")
     if thread.client_link_version != version:
         raise ClientLinkGoneError("This link was withdrawn.")
-    participant = Participant.objects.filter(thread=thread, email=email).first()
+    participant = Participant.objects.filter(thread=thread, email__iexact=email).first()
     if participant is None:
         raise ClientLinkGoneError("This link was withdrawn.")
-    name = participant.name or (thread.client_name if email == thread.client_email else "")
+    is_client = address_normalize(email) == address_normalize(thread.client_email)
+    name = participant.name or (thread.client_name if is_client else "")
     return ClientAccess(thread=thread, email=email, name=name)
 
 
@@ -169,7 +170,9 @@ def client_file_read(*, token: str) -> Attachment:
     if attachment is None or not client_sees(attachment.message):
         raise ClientLinkError("This link is not valid.")
     thread = attachment.message.thread
-    still = Participant.objects.filter(thread=thread, email=str(email)).exists() or company_sees(
+    still = Participant.objects.filter(
+        thread=thread, email__iexact=str(email)
+    ).exists() or company_sees(
         organization=thread.organization, email=str(email), client_email=thread.client_email
     )
     if thread.client_link_version != version or not still:

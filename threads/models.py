@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 from inboxes.models import Inbox
@@ -74,8 +75,15 @@ class Participant(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The address as the mail wrote it; addresses compare case-insensitively.
         constraints = [
-            models.UniqueConstraint(fields=["thread", "email"], name="participant_unique")
+            models.UniqueConstraint(
+                models.F("thread"), Lower("email"), name="participant_unique_address"
+            )
+        ]
+        indexes = [
+            # A client's conversations, found by their address (`email__iexact`: UPPER).
+            models.Index(Upper("email"), name="participant_email_upper"),
         ]
 
     def __str__(self) -> str:

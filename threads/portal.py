@@ -181,7 +181,7 @@ def portal_session_end(*, session: ClientSession) -> None:
 def portal_threads(*, session: ClientSession) -> QuerySet[Thread]:
     """The conversations of the session's address in its organization, and those of its
     client company where the organization shares them (threads.company)."""
-    own = Q(pk__in=Participant.objects.filter(email=session.email).values("thread_id"))
+    own = Q(pk__in=Participant.objects.filter(email__iexact=session.email).values("thread_id"))
     domains = company_domains(organization=session.organization, email=session.email)
     if domains:
         own |= company_client_filter(domains)
@@ -197,14 +197,15 @@ def portal_access(*, session: ClientSession, reference: str) -> ClientAccess | N
     )
     if thread is None:
         return None
-    participant = Participant.objects.filter(thread=thread, email=session.email).first()
+    participant = Participant.objects.filter(thread=thread, email__iexact=session.email).first()
     if participant is None:
         if not company_sees(
             organization=thread.organization, email=session.email, client_email=thread.client_email
         ):
             return None
         return ClientAccess(thread=thread, email=session.email, name="", colleague=True)
-    name = participant.name or (thread.client_name if session.email == thread.client_email else "")
+    is_client = address_normalize(session.email) == address_normalize(thread.client_email)
+    name = participant.name or (thread.client_name if is_client else "")
     return ClientAccess(thread=thread, email=session.email, name=name)
 
 

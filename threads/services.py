@@ -18,7 +18,7 @@ from threads.models import (
     thread_reference,
 )
 from tisket.errors import ConflictError, TisketError
-from tisket.lib.addresses import address_without_tag
+from tisket.lib.addresses import address_normalize, address_without_tag
 from tisket.lib.mail.parts import MailAttachment
 from tisket.models import Membership, Organization
 from tisket.services import sequence_next
@@ -59,12 +59,15 @@ def participants_add(
 ) -> None:
     """Add (name, email) pairs to the thread, those already in it left as they are."""
     wanted = {
-        email: name for name, email in people if email and address_without_tag(email) not in exclude
+        address_normalize(email): (name, email)
+        for name, email in people
+        if email and address_without_tag(email) not in exclude
     }
+    # The unique (thread, lower(email)) leaves an address already there as it is, in any case.
     Participant.objects.bulk_create(
         [
             Participant(thread=thread, email=email, name=name[:200])
-            for email, name in wanted.items()
+            for name, email in wanted.values()
         ],
         ignore_conflicts=True,
     )

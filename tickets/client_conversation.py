@@ -32,6 +32,7 @@ from tickets.intake import client_reply_send
 from tickets.models import Rating, Ticket, TicketThread
 from tickets.services import conversation_set_status
 from tisket.errors import ConflictError, TisketError
+from tisket.lib.addresses import address_normalize
 
 # What a client is told of a status: the same words the desk sees, so that a client and an
 # agent talking about one conversation name its status alike.
@@ -135,7 +136,7 @@ def client_messages_shown(access: ClientAccess) -> list[ShownMessage]:
                 pk=message.pk,
                 sender=desk if ours else (message.from_name or message.from_email),
                 ours=ours,
-                yours=not ours and message.from_email == access.email,
+                yours=not ours and address_normalize(message.from_email) == access.email,
                 at=message.created_at,
                 text=text,
                 full_text=full if full and full != text and not markdown else "",

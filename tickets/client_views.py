@@ -78,7 +78,7 @@ def client_view_start(*, member: Membership, thread: Thread, reason: str) -> Cli
     if not client:
         raise _refuse(member, thread, ConflictError("This conversation has no client address."))
     is_member = Membership.objects.filter(
-        organization_id=thread.organization_id, user__email=client
+        organization_id=thread.organization_id, user__email__iexact=client
     ).exists()
     if is_member:
         raise _refuse(

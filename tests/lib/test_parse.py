@@ -4,6 +4,7 @@ import base64
 
 import pytest
 
+from tisket.lib.addresses import address_normalize
 from tisket.lib.mail.charsets import cp50221_decode, decode_bytes
 from tisket.lib.mail.parse import parse_mail
 
@@ -166,10 +167,16 @@ SENDERS = [
     ),
     ("no From: Return-Path", b"Return-Path: <r@x.org>", ("", "r@x.org"), True),
     (
-        "case kept out of the comparison",
+        "case kept as written",
         b"From: Jane <Jane.Doe@X.ORG>",
-        ("Jane", "jane.doe@x.org"),
+        ("Jane", "Jane.Doe@X.ORG"),
         False,
+    ),
+    (
+        "repaired, case kept",
+        b"From: Jane Jane.Doe@X.ORG.",
+        ("Jane", "Jane.Doe@X.ORG"),
+        True,
     ),
 ]
 
@@ -181,6 +188,15 @@ def test_sender_is_found_where_a_person_finds_it(headers, sender, noted):
     parsed = parse_mail(mail(headers + b"\nSubject: s"))
     assert (parsed.from_name, parsed.from_email) == sender
     assert bool(parsed.sender_note) == noted
+
+
+def test_one_address_in_two_cases_is_one_address():
+    parsed = parse_mail(
+        mail(b'From: a@x.org\nTo: Bob <Bob@Y.org>, bob@y.ORG, "B" <BOB@y.org>\nSubject: s')
+    )
+    assert parsed.to == [("Bob", "Bob@Y.org")]
+    repaired = parse_mail(mail(b"From: Jane.Doe@X.ORG. <jane.doe@x.org>\nSubject: s"))
+    assert address_normalize(repaired.from_email) == "jane.doe@x.org"
 
 
 def test_two_different_addresses_in_from_give_no_sender():

@@ -32,7 +32,7 @@ from inboxes.models import Inbox
 from threads.models import HeldBy, InboundMail, Message, SenderRule, Thread
 from threads.routing import ThreadMatcher
 from threads.services import message_id_key
-from tisket.lib.addresses import address_without_tag
+from tisket.lib.addresses import address_normalize, address_without_tag
 from tisket.lib.mail.parse import ParsedMail
 from tisket.models import Membership
 
@@ -148,7 +148,9 @@ def decide(candidates: list[Candidate], lookups: Lookups) -> list[Decision]:
             if mail.parsed.in_reply_to:
                 parent = (org, message_id_key(mail.parsed.in_reply_to[0]))
                 children.setdefault(parent, decision.thread)
-            joined[id(decision.thread)].update(email for _, email in decision.joining)
+            joined[id(decision.thread)].update(
+                address_normalize(email) for _, email in decision.joining
+            )
         decisions.append(decision)
     return decisions
 
@@ -207,7 +209,7 @@ def _decide_one(
     reused = _duplicate_of(mail, lookups, seen)
     if reused is not None and reused.status == Status.DUPLICATE:
         return reused
-    sender = parsed.from_email
+    sender = address_normalize(parsed.from_email)  # addresses compare case-insensitively
     member = lookups.members.get((org, sender))
     released = lookups.matcher is None
     rule = None
@@ -320,21 +322,24 @@ def participants_new(
     parsed: ParsedMail, *, own: set[str], known: set[str], limit: int
 ) -> tuple[list[tuple[str, str]], int]:
     """(name, email) of the mail's addresses that join its thread, the sender first,
-    and how many were left out over `limit`.
+    and how many were left out over `limit`. Each address as the mail wrote it; `known`
+    and `own` hold addresses' keys (address_normalize).
 
     A mail copied to a thousand addresses must not make each of them a
     recipient of the desk's replies.
     """
-    new: dict[str, str] = {}
+    new: dict[str, tuple[str, str]] = {}
     left_out = 0
+    sender = address_normalize(parsed.from_email)
     for name, email in [(parsed.from_name, parsed.from_email), *parsed.to, *parsed.cc]:
-        if not email or email in known or email in new or address_without_tag(email) in own:
+        key = address_normalize(email)
+        if not key or key in known or key in new or address_without_tag(key) in own:
             continue
-        if len(new) >= limit and email != parsed.from_email:
+        if len(new) >= limit and key != sender:
             left_out += 1
             continue
-        new[email] = name
-    return [(name, email) for email, name in new.items()], left_out
+        new[key] = (name, email)
+    return list(new.values()), left_out
 
 
 def sender_problem(

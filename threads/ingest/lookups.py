@@ -3,11 +3,13 @@
 from collections import defaultdict
 
 from django.conf import settings
+from django.db.models.functions import Lower
 
 from inboxes.selectors import organization_addresses
 from threads.ingest.decide import Candidate, Lookups
 from threads.models import Message, Participant, SenderRule
 from threads.routing import ThreadMatcher
+from tisket.lib.addresses import address_normalize
 from tisket.lib.mail.authentication import AuthenticationPolicy, sender_verdict
 from tisket.models import Membership
 
@@ -35,12 +37,12 @@ def lookups_load(candidates: list[Candidate], *, raw: dict[int, bytes], release:
             .order_by("-created_at", "-id")
         ):
             children[(message.organization_id, message.parent_key)] = message.thread
-    senders = {c.parsed.from_email for c in candidates if c.parsed.from_email}
+    senders = {address_normalize(c.parsed.from_email) for c in candidates if c.parsed.from_email}
     members = {
-        (m.organization_id, m.user.email): m
-        for m in Membership.objects.select_related("user").filter(
-            organization_id__in=organizations, user__email__in=senders, user__is_active=True
-        )
+        (m.organization_id, address_normalize(m.user.email)): m
+        for m in Membership.objects.select_related("user")
+        .alias(email_key=Lower("user__email"))
+        .filter(organization_id__in=organizations, email_key__in=senders, user__is_active=True)
     }
     # Release is an agent's decision: no sender rule stands in its way.
     patterns = senders | {"@" + s.rpartition("@")[2] for s in senders}
@@ -68,7 +70,7 @@ def lookups_load(candidates: list[Candidate], *, raw: dict[int, bytes], release:
     for thread_id, email in Participant.objects.filter(thread_id__in=threads).values_list(
         "thread_id", "email"
     ):
-        participants[thread_id].add(email)
+        participants[thread_id].add(address_normalize(email))
     policy = authentication_policy()
 
     def verdict(candidate: Candidate) -> str:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from threads.ingest.prepare import Accepted
 from threads.models import Attachment, InboundMail, Message, Participant, Thread, thread_reference
 from threads.services import message_id_key
+from tisket.lib.addresses import address_normalize
 from tisket.models import Role, role_at_least
 from tisket.services import sequence_next
 
@@ -92,7 +93,7 @@ def messages_store(accepted: list[Accepted], *, released: bool) -> None:
             attachment.message = mail.message
     Attachment.objects.bulk_create([a for m in accepted for a in m.attachments])
     participants = {
-        (mail.decision.thread.pk, email): Participant(
+        (mail.decision.thread.pk, address_normalize(email)): Participant(
             thread=mail.decision.thread, email=email, name=name[:200]
         )
         for mail in accepted

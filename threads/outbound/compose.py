@@ -130,15 +130,16 @@ def _recipients_limit(count: int, *, extra: int) -> None:
 
 
 def _client_recipients(thread: Thread, exclude: set[str]) -> list[str]:
-    members = set(
-        Membership.objects.filter(organization_id=thread.organization_id).values_list(
+    members = {
+        address_normalize(email)
+        for email in Membership.objects.filter(organization_id=thread.organization_id).values_list(
             "user__email", flat=True
         )
-    )
+    }
     return [
         email
         for email in Participant.objects.filter(thread=thread).values_list("email", flat=True)
-        if email not in members and email not in exclude
+        if address_normalize(email) not in members and address_normalize(email) not in exclude
     ]
 
 
@@ -391,7 +392,9 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
             continue
         if message.direction != Message.Direction.INBOUND:
             continue
-        if Membership.objects.filter(organization_id=thread.organization_id, user__email=sender):
+        if Membership.objects.filter(
+            organization_id=thread.organization_id, user__email__iexact=sender
+        ):
             continue  # a member opening a conversation needs no receipt
         if address_suppressed(organization_id=thread.organization_id, address=sender):
             continue  # it bounced or complained: no automatic mail for a while

@@ -81,7 +81,7 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
     suppressed = set(
         Suppression.objects.filter(
             organization_id__in={m.membership.organization_id for m in wanted},
-            address__in={m.membership.user.email for m in wanted},
+            address__in={address_normalize(m.membership.user.email) for m in wanted},
             until__gt=timezone.now(),
         ).values_list("organization_id", "address")
     )
@@ -92,10 +92,10 @@ def notification_mails(mails: Iterable[MemberMail]) -> list[OutboundMail]:
     site = settings.SITE_URL.rstrip("/")
     rows = []
     for mail in wanted:
-        who = (mail.membership.organization_id, mail.membership.user.email)
+        who = (mail.membership.organization_id, address_normalize(mail.membership.user.email))
         if who in suppressed:
             continue
-        if not mail.critical and (who[0], who[1].lower()) in unsubscribed:
+        if not mail.critical and who in unsubscribed:
             continue
         link = f"{site}{mail.url}" if mail.url.startswith("/") else mail.url
         rows.append(

@@ -23,6 +23,7 @@ from threads.outbound.compose import (
 )
 from threads.outbound.outbox import outbox_enqueue_many
 from threads.services import message_id_key, thread_message_added
+from tisket.lib.addresses import address_normalize
 from tisket.lib.unsubscribe import unsubscribe_footer, unsubscribe_headers, unsubscribe_url
 from tisket.models import Membership
 from tisket.unsubscriptions import unsubscribed_pairs
@@ -50,8 +51,8 @@ def status_recipients(*, thread: Thread, everyone: bool) -> list[str]:
     clients = _client_recipients(thread, exclude=own)
     if everyone:
         return clients
-    requester = (thread.client_email or "").strip().lower()
-    return [requester] if requester in clients else clients[:1]
+    requester = address_normalize(thread.client_email or "")
+    return [c for c in clients if address_normalize(c) == requester][:1] or clients[:1]
 
 
 @transaction.atomic
@@ -69,14 +70,16 @@ def status_mail_send(
     # Bounced or complained lately: no automatic mail for a while.
     bouncing = set(
         Suppression.objects.filter(
-            organization_id=organization_id, address__in=recipients, until__gt=timezone.now()
+            organization_id=organization_id,
+            address__in={address_normalize(a) for a in recipients},
+            until__gt=timezone.now(),
         ).values_list("address", flat=True)
     )
     plan = []
     for address in recipients:
-        if address in bouncing:
+        if address_normalize(address) in bouncing:
             continue
-        if address in unsubscribed:
+        if address_normalize(address) in unsubscribed:
             if mail.text_when_unsubscribed:
                 plan.append((address, mail.text_when_unsubscribed, False))
         else:

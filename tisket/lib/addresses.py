@@ -5,8 +5,14 @@ from email.headerregistry import Address
 MAX_ADDRESS_LENGTH = 320
 
 
+def address_as_written(address: str) -> str:
+    """The address without brackets and blanks, its case kept: what a header shows."""
+    return address.strip().strip("<>").strip()
+
+
 def address_normalize(address: str) -> str:
-    return address.strip().strip("<>").strip().lower()
+    """The address's key: addresses compare case-insensitively, wherever they are stored."""
+    return address_as_written(address).lower()
 
 
 def address_split_tag(address: str) -> tuple[str, str]:

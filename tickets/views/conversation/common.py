@@ -80,12 +80,13 @@ def ticket_links(ticket: Ticket) -> list[TicketThread]:
 
 def client_recipients(request: HttpRequest, thread: Thread) -> list[str]:
     """Who a reply goes to: the thread's participants but the organization's own people."""
-    members = set(
-        Membership.objects.filter(organization=request.organization).values_list(
+    members = {
+        address_normalize(email)
+        for email in Membership.objects.filter(organization=request.organization).values_list(
             "user__email", flat=True
         )
-    )
-    return [p.email for p in thread.participants.all() if p.email not in members]
+    }
+    return [p.email for p in thread.participants.all() if address_normalize(p.email) not in members]
 
 
 def addresses_parse(value: str) -> list[str]:

@@ -356,7 +356,7 @@ def sender_verdict(
     senders, _ = header_addresses(message, "From")
     if len(froms) != 1 or len(senders) != 1 or "@" not in from_email:
         return ""  # which of two senders would a verdict speak for?
-    from_domain = from_email.rpartition("@")[2]
+    from_domain = from_email.rpartition("@")[2].lower()
     verdict = authentication_results_verdict(
         [str(v) for v in message.get_all("Authentication-Results", failobj=[])],
         from_domain=from_domain,

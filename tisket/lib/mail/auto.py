@@ -67,10 +67,11 @@ def automated_reason(
         return "null Return-Path (bounce)"
     if not from_email:
         return ""
-    local = from_email.rpartition("@")[0]
+    key, own_domain = from_email.lower(), (own_domain or "").lower()
+    local = key.rpartition("@")[0]
     if NO_REPLY_LOCALS.match(local):
         return f"automatic sender ({local}@)"
-    if from_email in own_addresses or (own_domain and from_email.endswith(f"@{own_domain}")):
+    if key in own_addresses or (own_domain and key.endswith(f"@{own_domain}")):
         return "sent from one of our own addresses (loop)"
     if own_domain and f"@{own_domain}>" in header_text(msg, "Message-ID").lower():
         return "bears one of our own Message-IDs (loop)"

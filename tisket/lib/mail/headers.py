@@ -6,7 +6,7 @@ import re
 from email import errors, policy
 from email.message import Message
 
-from tisket.lib.addresses import address_is_valid, address_normalize
+from tisket.lib.addresses import address_as_written, address_is_valid
 from tisket.lib.html import clean_header_value
 from tisket.lib.mail.charsets import (
     charset_codec,
@@ -205,7 +205,7 @@ def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], st
         text = _decoded_raw(msg, raw)
         simple = _simple_addresses(text)
         if simple is not None:
-            pairs.extend(p for p in simple if p[1] not in {q[1] for q in pairs})
+            pairs.extend(p for p in simple if p[1].lower() not in _keys(pairs))
             continue
         if "=?" in text:
             text = _phrase_words_quoted(text)
@@ -220,12 +220,12 @@ def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], st
             problems.append(f"malformed {name} header: {defects[0]}")
             continue
         for address in addresses:
-            spec = address_normalize(fix_surrogates(address.addr_spec)).rstrip(".")
+            spec = address_as_written(fix_surrogates(address.addr_spec)).rstrip(".")
             if not address_is_valid(spec) or not spec.isprintable() or not _domain_ok(spec):
                 problems.append(f"invalid address in {name}: {spec!r}")
                 continue
             display = clean_header_value(fix_surrogates(address.display_name or ""), max_length=200)
-            if spec not in {p[1] for p in pairs}:
+            if spec.lower() not in _keys(pairs):
                 pairs.append((display, spec))
     return pairs, "; ".join(problems)
 
@@ -245,13 +245,18 @@ def _simple_addresses(value: str) -> list[tuple[str, str]] | None:
         match = SIMPLE_ADDRESS_RE.fullmatch(part)
         if match is None:
             return None
-        spec = (match["bare"] or match["spec"]).lower()
+        spec = match["bare"] or match["spec"]
         if not address_is_valid(spec):
             return None
         display = clean_header_value(match["name"] or match["quoted"] or "", max_length=200)
-        if spec not in {p[1] for p in pairs}:
+        if spec.lower() not in _keys(pairs):
             pairs.append((display, spec))
     return pairs
+
+
+def _keys(pairs: list[tuple[str, str]]) -> set[str]:
+    """Addresses keep their case as written and compare case-insensitively."""
+    return {address.lower() for _, address in pairs}
 
 
 def _is_serious(defect: Exception) -> bool:
@@ -282,10 +287,11 @@ def address_repaired(msg: Message, name: str) -> tuple[str, str] | None:
         tokens = LOOSE_ADDRESS.findall(bare)
         if not tokens or len(tokens) != bare.count("@"):
             return None  # an '@' outside any address: `bob@a.test@evil.test`
-        found = {_spec_mended(token): token for token in tokens}
+        found = {_spec_mended(token).lower(): token for token in tokens}
         if len(found) != 1 or "" in found:
             return None
-        spec, token = next(iter(found.items()))
+        token = next(iter(found.values()))
+        spec = _spec_mended(token)
         display = decode_words(text.replace(token, " "))
         display = clean_header_value(re.sub(r"[<>\"'\\]", " ", display), max_length=200)
         return display.strip(" ,;:"), spec
@@ -301,11 +307,11 @@ def _domain_ok(spec: str) -> bool:
 
 
 def _spec_mended(token: str) -> str:
-    spec = token.strip(".").lower()
+    spec = token.strip(".")
     local, _, domain = spec.rpartition("@")
     spec = f"{local}@{domain.strip('.')}"
     if not spec.isascii() or not spec.isprintable() or not address_is_valid(spec):
         return ""
     if not _domain_ok(spec):
         return ""
-    return spec if "." in domain or domain == "localhost" else ""
+    return spec if "." in domain or domain.lower() == "localhost" else ""
