@@ -331,6 +331,18 @@ TISKET_INBOUND_MX_HOSTS = [h.lower().rstrip(".") for h in env_list("TISKET_INBOU
 TISKET_SPF_INCLUDE = env("TISKET_SPF_INCLUDE", "").lower()
 # Seconds for all the DNS lookups of one domain check.
 TISKET_DOMAIN_CHECK_DEADLINE = env_int("TISKET_DOMAIN_CHECK_DEADLINE", 10)
+# Optional: custom domains set up at the ESP through its API as well ("postmark": its
+# Domains API, with an account token); the records to publish by hand work either way.
+# The API's address is the installation's to set, never a tenant's.
+TISKET_ESP_PROVISIONING = env("TISKET_ESP_PROVISIONING").lower()
+TISKET_POSTMARK_ACCOUNT_TOKEN = env("TISKET_POSTMARK_ACCOUNT_TOKEN")
+TISKET_POSTMARK_API_URL = env("TISKET_POSTMARK_API_URL", "https://api.postmarkapp.com")
+if TISKET_ESP_PROVISIONING not in ("", "postmark"):
+    raise ImproperlyConfigured("TISKET_ESP_PROVISIONING: only 'postmark' is known.")
+if TISKET_ESP_PROVISIONING and not TISKET_POSTMARK_ACCOUNT_TOKEN:
+    raise ImproperlyConfigured(
+        "TISKET_ESP_PROVISIONING=postmark needs TISKET_POSTMARK_ACCOUNT_TOKEN."
+    )
 # New participants one inbound mail may add; the rest stay in its To/Cc only.
 TISKET_MAX_NEW_PARTICIPANTS = env_int("TISKET_MAX_NEW_PARTICIPANTS", 50)
 # Addresses (To and Cc) one reply or new conversation may go to; more is refused.

@@ -21,6 +21,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from inboxes.domain_checks import dkim_check, dmarc_check, mx_check, ownership_check, spf_check
+from inboxes.esp_domains import esp_provisioning_enabled, mail_domain_esp_sync_quietly
 from inboxes.models import Inbox, InboxAddress, MailDomain
 from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError
@@ -76,6 +77,10 @@ def mail_domain_add(*, organization: Organization, name: str) -> MailDomain:
     )
     logger.info("mail domain %s added for organization #%s", name, organization.pk)
     audit_record(organization=organization, action=Action.DOMAIN_ADDED, target=domain)
+    if esp_provisioning_enabled():
+        from inboxes.tasks import mail_domain_esp_sync_task  # the tasks import this module
+
+        transaction.on_commit(lambda: mail_domain_esp_sync_task.delay(domain.pk))
     return domain
 
 
@@ -218,6 +223,8 @@ def mail_domains_check_all(*, limit: int = 500) -> int:
             mail_domain_check(domain=domain)
         except Exception:
             logger.exception("mail domain #%s: check failed", domain.pk)
+        if esp_provisioning_enabled():
+            mail_domain_esp_sync_quietly(domain=domain)
     return len(ids)
 
 

@@ -198,6 +198,13 @@ class MailDomain(models.Model):
     dkim_next_selector = models.CharField(max_length=63, blank=True)
     dkim_next_public = models.TextField(blank=True)
     dkim_next_private_sealed = models.TextField(blank=True, help_text="Encrypted; never shown.")
+    # Set up at the installation's ESP too (TISKET_ESP_PROVISIONING): its id for the domain
+    # there, the records it asks for, each {"purpose", "type", "name", "value", "ok"}, and
+    # the class of the last failure (never the ESP's own words).
+    esp_id = models.CharField(max_length=40, blank=True)
+    esp_records = models.JSONField(default=list, blank=True)
+    esp_error = models.CharField(max_length=300, blank=True)
+    esp_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

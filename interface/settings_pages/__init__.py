@@ -59,6 +59,7 @@ urlpatterns = [
     path("domains/<int:domain>/", domains.domain_detail, name="domain"),
     path("domains/<int:domain>/check/", domains.domain_check, name="domain-check"),
     path("domains/<int:domain>/rotate-dkim/", domains.domain_rotate, name="domain-rotate"),
+    path("domains/<int:domain>/esp/", domains.domain_esp_sync, name="domain-esp"),
     path("domains/<int:domain>/delete/", domains.domain_delete, name="domain-delete"),
     path("domains/<int:domain>/sender/", domains.domain_sender, name="domain-sender"),
     # Addresses held back from automatic mail

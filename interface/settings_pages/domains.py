@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
-from inboxes import domains, selectors
+from inboxes import domains, esp_domains, selectors
 from inboxes.domain_api import domain_records
 from interface.settings_pages.common import admin_view, done, page, refused
 from interface.settings_pages.forms import form_error
@@ -53,8 +53,31 @@ def domain_list(request: HttpRequest) -> HttpResponse:
 def domain_detail(request: HttpRequest, domain: int) -> HttpResponse:
     found = selectors.mail_domain_get(organization=request.organization, pk=domain)
     addresses = list(selectors.mail_domain_addresses(domain=found))
-    context = {"domain": found, "records": domain_records(found), "addresses": addresses}
+    context = {
+        "domain": found,
+        "records": domain_records(found),
+        "addresses": addresses,
+        "esp_name": esp_domains.esp_name(),
+    }
     return page(request, "settings/domain.html", context, section=SECTION)
+
+
+@admin_view
+@require_POST
+def domain_esp_sync(request: HttpRequest, domain: int) -> HttpResponse:
+    """Set the domain up at the installation's ESP, or have the ESP check its records again."""
+    found = selectors.mail_domain_get(organization=request.organization, pk=domain)
+    try:
+        synced = esp_domains.mail_domain_esp_sync(domain=found)
+    except TisketError as error:
+        return refused(request, error, "settings:domain", found.pk)
+    waiting = [r for r in synced.esp_records if not r["ok"]]
+    said = (
+        f"{esp_domains.esp_name()} sees every record of {synced.name}."
+        if not waiting
+        else f"{esp_domains.esp_name()} waits for {len(waiting)} record(s) of {synced.name}."
+    )
+    return done(request, said, "settings:domain", found.pk)
 
 
 @admin_view

@@ -19,7 +19,15 @@ MAX_BYTES = 512 * 1024
 
 
 class FetchError(Exception):
-    """The server could not be asked, or answered with something unusable; says why, briefly."""
+    """The server could not be asked, or answered with something unusable; says why, briefly.
+
+    `status` is the HTTP status of an answer other than 200 (None: no answer), and
+    `document` that answer's JSON object, for a caller that knows the API's error codes.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, document: dict | None = None):
+        super().__init__(message)
+        self.status, self.document = status, document or {}
 
 
 class _GuardedConnection(http.client.HTTPConnection):
@@ -67,10 +75,13 @@ def fetch_json(
     allowed: Iterable[str],
     seconds: float,
     form: Mapping[str, str] | None = None,
+    json_body: Mapping | None = None,
+    method: str = "",
     headers: Mapping[str, str] | None = None,
     setting: str,
 ) -> dict:
-    """GET (or, with `form`, POST form-encoded) a URL and return its JSON object.
+    """GET (or, with `form`, POST form-encoded; with `json_body`, POST or `method` JSON) a
+    URL and return its JSON object.
 
     `allowed` lists the inside hosts the installation allows; `setting` names where.
     """
@@ -85,12 +96,16 @@ def fetch_json(
     sent = {"Accept": "application/json", "User-Agent": "Tisket", **(headers or {})}
     if body is not None:
         sent["Content-Type"] = "application/x-www-form-urlencoded"
+    elif json_body is not None:
+        body = json.dumps(json_body).encode()
+        sent["Content-Type"] = "application/json"
+    method = method or ("POST" if body is not None else "GET")
     with netguard.deadline(seconds) as limit:
         connection = _GuardedConnection(
             parts.hostname or "", port, tls=tls, allowed=allowed, limit=limit, setting=setting
         )
         try:
-            connection.request("POST" if body is not None else "GET", target, body, sent)
+            connection.request(method, target, body, sent)
             response = connection.getresponse()
             data = response.read(MAX_BYTES + 1)
         except (OSError, http.client.HTTPException, netguard.HostRefused) as error:
@@ -109,7 +124,11 @@ def fetch_json(
         # An OAuth error answer names the error; its free text is the server's, so not repeated.
         error = document.get("error") if isinstance(document, dict) else None
         named = f" ({str(error)[:60]})" if isinstance(error, str) else ""
-        raise FetchError(f"{parts.hostname} answered HTTP {response.status}{named}.")
+        raise FetchError(
+            f"{parts.hostname} answered HTTP {response.status}{named}.",
+            status=response.status,
+            document=document if isinstance(document, dict) else None,
+        )
     if not isinstance(document, dict):
         raise FetchError(f"{parts.hostname} did not answer with a JSON object.")
     return document
