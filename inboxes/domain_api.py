@@ -26,6 +26,10 @@ class RecordSerializer(serializers.Serializer):
     purpose = serializers.CharField()
 
 
+class EspRecordSerializer(RecordSerializer):
+    ok = serializers.BooleanField(help_text="Whether the ESP sees the record.")
+
+
 def domain_records(domain: MailDomain) -> list[dict]:
     """The DNS records to publish for the domain (public values only)."""
     records = [
@@ -59,6 +63,11 @@ class MailDomainSerializer(serializers.ModelSerializer):
 
     checks = CheckSerializer(many=True, read_only=True)
     records = serializers.SerializerMethodField()
+    esp_records = EspRecordSerializer(
+        many=True,
+        read_only=True,
+        help_text="The records the installation's ESP asks for, when it sets domains up.",
+    )
 
     class Meta:
         model = MailDomain
@@ -74,6 +83,9 @@ class MailDomainSerializer(serializers.ModelSerializer):
             "dkim_verified",
             "dkim_next_selector",
             "records",
+            "esp_records",
+            "esp_error",
+            "esp_checked_at",
             "created_at",
         ]
 

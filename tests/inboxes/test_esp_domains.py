@@ -6,6 +6,7 @@ import pytest
 from inboxes import domains
 from inboxes.esp_domains import EspProvisioningError, mail_domain_esp_sync
 from inboxes.models import MailDomain
+from tests.conftest import api_client
 from tests.postmark import TOKEN, serve
 
 
@@ -142,3 +143,14 @@ def test_only_admins_ask_postmark(acme, web, postmark, role):
     client = web(acme.member(role))
     assert client.post(f"/acme/settings/domains/{domain.pk}/esp/").status_code in (403, 404)
     assert postmark.requests == []
+
+
+def test_the_api_shows_what_postmark_asks_for(acme, postmark):
+    domain = domains.mail_domain_add(organization=acme.org, name="clientcorp.com")
+    mail_domain_esp_sync(domain=domain)
+    body = api_client(acme.admin).get(f"/api/v1/domains/{domain.pk}/").json()
+    assert [(r["purpose"], r["ok"]) for r in body["esp_records"]] == [
+        ("dkim", False),
+        ("return_path", False),
+    ]
+    assert body["esp_error"] == "" and body["esp_checked_at"]
