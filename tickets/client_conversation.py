@@ -27,6 +27,7 @@ from threads.models import Attachment, InboundMail, Message, Thread
 from threads.outbound import body_html
 from threads.portal import client_messages_read
 from tickets import csat
+from tickets.client_brand import client_brand
 from tickets.client_timeline import client_timeline
 from tickets.intake import client_reply_send
 from tickets.models import Rating, Ticket, TicketThread
@@ -193,6 +194,7 @@ def conversation_page(
         "reply_body": reply_body,
         "reply_error": reply_error,
         "rating_error": rating_error,
+        "brand": client_brand(organization=thread.organization),
         **(extra or {}),
     }
     return render(request, "client/thread.html", context, status=status)
@@ -224,6 +226,7 @@ def client_page_as_seen(request: HttpRequest, *, view) -> HttpResponse:
         else None,
         "read_only": True,
         "viewing": view,
+        "brand": client_brand(organization=thread.organization),
     }
     return render(request, "client/thread.html", context)
 

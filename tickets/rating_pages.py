@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from tickets import csat
+from tickets.client_brand import client_brand
 from tickets.client_pages import csrf_protect_no_referrer
 from tickets.models import Rating
 from tisket.errors import ConflictError, TisketError
@@ -41,6 +42,7 @@ def _page(request: HttpRequest, token: str, *, status: int = 200, **context) -> 
         "token": token,
         "subject": ticket.subject,
         "organization": ticket.organization,
+        "brand": client_brand(organization=ticket.organization),
         "rating": rating,
         "scores": csat.SCORES,
         **context,

@@ -13,6 +13,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tickets.client_brand import client_brand
 from tickets.client_pages import csrf_protect_no_referrer
 from tisket.lib.unsubscribe import Subscription, UnsubscribeLinkError, unsubscribe_token_read
 from tisket.models import Organization
@@ -31,6 +32,7 @@ def _render(request: HttpRequest, token: str, subscription: Subscription, **cont
     context = {
         "subscription": subscription,
         "organization": organization,
+        "brand": client_brand(organization=organization) if organization else None,
         "unsubscribed": is_unsubscribed(subscription=subscription),
         "token": token,
         **context,

@@ -36,6 +36,7 @@ from threads.portal import (
     portal_sign_in_redeem,
     portal_sign_in_request,
 )
+from tickets.client_brand import ClientBrand, client_brand
 from tickets.client_conversation import (
     PageUrls,
     conversation_close,
@@ -70,6 +71,7 @@ class Portal:
     organization: Organization
     title: str
     session: ClientSession | None = None
+    brand: ClientBrand | None = None
 
     @property
     def email(self) -> str:
@@ -87,12 +89,14 @@ def _cookie_path(organization: Organization) -> str:
 def _portal(request: HttpRequest, org_slug: str) -> Portal:
     organization = get_object_or_404(Organization, slug=org_slug)
     session = portal_session_open(organization=organization, key=request.COOKIES.get(COOKIE, ""))
-    title = str(help_centre_for(organization=organization))
-    return Portal(organization=organization, title=title, session=session)
+    centre = help_centre_for(organization=organization)
+    brand = client_brand(organization=organization, centre=centre)
+    return Portal(organization=organization, title=str(centre), session=session, brand=brand)
 
 
 def _render(request: HttpRequest, template: str, portal: Portal, status: int = 200, **context):
-    return render(request, template, {"portal": portal, **context}, status=status)
+    context = {"portal": portal, "brand": portal.brand, **context}
+    return render(request, template, context, status=status)
 
 
 def portal_page(*, signed_in: bool = True, post: bool = False, typing: bool = False) -> Callable:
