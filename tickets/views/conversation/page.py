@@ -271,9 +271,9 @@ def panel_context(request: HttpRequest, *, ticket: Ticket | None, thread: Thread
         "created_at", "id"
     )
     seen, people = set(), []
-    for person in participants:
-        if person.email not in seen:
-            seen.add(person.email)
+    for person in participants:  # one person across the ticket's threads, in any case
+        if person.email.lower() not in seen:
+            seen.add(person.email.lower())
             people.append(person)
     events = list(selectors.events_list(ticket=ticket).order_by("created_at", "id"))
     context.update(
