@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from inboxes.services import inbox_update
 from tests.mail import deliver, make_mail
 from threads.models import ClientSession, InboundMail, Message, Participant
 from threads.portal import portal_access, portal_threads
@@ -131,3 +132,11 @@ def test_backfill_of_a_mail_without_its_raw_bytes_sets_its_parent_key(inbox):
     message = Message.objects.get(pk=reply.message.pk)
     assert message.parent_key == message_id_key("a@client.test")
     assert message.content_key == ""
+
+
+def test_one_receipt_per_address_whatever_its_case(inbox, smtp, django_capture_on_commit_callbacks):
+    inbox_update(inbox=inbox, auto_ack_enabled=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(make_mail(sender="Jane <Jane@Client.test>", subject="One"))
+        deliver(make_mail(sender="Jane <JANE@client.TEST>", subject="Two"))
+    assert [to for to, _ in smtp.received] == [["jane@client.test"]]

@@ -387,7 +387,8 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
             continue
         message, thread = result.message, result.thread
         inbox = thread.inbox
-        sender = message.from_email
+        # The key, not the case written: one receipt per address in any case.
+        sender = address_normalize(message.from_email)
         if not inbox.is_active or not inbox.auto_ack_enabled or message.is_automated or not sender:
             continue
         if message.direction != Message.Direction.INBOUND:
