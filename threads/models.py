@@ -31,6 +31,8 @@ class Thread(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)  # the client's latest mail
+    client_replied_last = models.BooleanField(default=False)  # and no agent has answered it
     # Part of every signed client link (threads.client_access): bumping it revokes them all.
     client_link_version = models.PositiveIntegerField(default=0)
 
@@ -63,6 +65,19 @@ class Thread(models.Model):
 
 def thread_reference(*, code: str, number: int) -> str:
     return f"THD-{code}-{number:03d}"
+
+
+class ThreadSearch(models.Model):
+    """A conversation's searchable words (its mails and notes), folded; see threads.search."""
+
+    thread = models.OneToOneField(
+        Thread, primary_key=True, on_delete=models.CASCADE, related_name="search"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"search of {self.thread_id}"
 
 
 class Participant(models.Model):

@@ -152,12 +152,18 @@ def attachments_discard(*, attachments: list[Attachment]) -> None:
             attachment.file.delete(save=False)
 
 
-def thread_message_added(*, thread: Thread, reopen: bool, created: bool = False) -> None:
-    """Count a new message on its thread, and reopen a resolved thread when asked."""
+def thread_message_added(
+    *, thread: Thread, reopen: bool, created: bool = False, answered: bool = False
+) -> None:
+    """Count a new message on its thread, and reopen a resolved thread when asked.
+
+    `answered`: an agent wrote it (no automatic mail): the client no longer waits on us."""
     now = timezone.now()
     if created and thread.message_count == 1:
         return  # thread_create counted its first message already
     changes = {"message_count": F("message_count") + 1, "updated_at": now, "last_message_at": now}
+    if answered:
+        changes["client_replied_last"] = thread.client_replied_last = False
     if reopen and thread.status == Thread.Status.RESOLVED:
         changes["status"] = Thread.Status.OPEN
     Thread.objects.filter(pk=thread.pk).update(**changes)

@@ -1,15 +1,16 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
 from threads.models import OutboundMail, Thread
-from threads.selectors import thread_text_matches
 from tickets import sla, visibility
 from tickets.models import Macro, Note, Queue, QueueMember, Ticket, TicketEvent, TicketThread
+from tickets.search import search_filter, search_read, search_statuses
 from tisket.errors import TisketError
 from tisket.lib.params import id_param
 from tisket.models import Membership, Organization
@@ -170,6 +171,39 @@ class QueueFilters:
     category: str = ""
     q: str = ""
     delivery: str = ""  # "failed": conversations with a mail that did not reach its client
+    sort: str = ""  # a key of SORTS, "-" before it for the other way; blank: latest activity
+
+
+TICKET = "ticket_link__ticket__"
+PRIORITY_RANK = Case(
+    *(
+        When(**{f"{TICKET}priority": p}, then=Value(n))
+        for n, p in enumerate(Ticket.Priority.values)
+    ),
+    default=Value(len(Ticket.Priority.values)),
+)
+# Each column of the queue, in the order it sorts ascending; ties by newest activity.
+SORTS = {
+    "updated": (F("updated_at").asc(),),
+    "subject": (Lower("subject").asc(),),
+    "client": (Lower("client_name").asc(), F("client_email").asc()),
+    "status": (F("status").asc(), F(f"{TICKET}status").asc(nulls_last=True)),
+    "priority": (PRIORITY_RANK.asc(),),  # most urgent first
+    "assignee": (Lower(f"{TICKET}assignee__user__full_name").asc(nulls_last=True),),
+    "sla": (F(f"{TICKET}sla_due_at").asc(nulls_last=True),),
+}
+
+
+def queue_order(sort: str) -> list:
+    """ORDER BY for a sort key ("sla", "-priority"); unknown keys raise TisketError."""
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        raise TisketError(f"sort: use one of {', '.join(SORTS)} (with - for the other way).")
+    columns = [c.copy() for c in SORTS[key]]
+    if sort.startswith("-"):
+        for column in columns:
+            column.reverse_ordering()
+    return [*columns, F("updated_at").desc(), F("id").desc()]
 
 
 # A mail that did not leave, or that the provider reports bounced or rejected.
@@ -222,6 +256,9 @@ def queue_threads(
     semi-join on the organization's tickets, so the database can start from
     whichever side is more selective.
     """
+    parsed = search_read(filters.q) if filters.q.strip() else None
+    if parsed is not None and (statuses := search_statuses(parsed)) is not None:
+        filters = replace(filters, statuses=statuses)
     threads = Thread.objects.filter(organization=organization)
     if (scope := visibility.thread_scope(me)) is not None:
         threads = threads.filter(scope)
@@ -241,17 +278,10 @@ def queue_threads(
             .exclude(thread_id=None)
             .values("thread_id")
         )
-    if filters.q:
-        text = filters.q.strip()
-        reference = text.upper()
-        if reference.startswith("TKT-"):
-            threads = threads.filter(
-                pk__in=TicketThread.objects.filter(
-                    ticket__organization=organization, ticket__reference=reference
-                ).values("thread_id")
-            )
-        else:
-            threads = threads.filter(thread_text_matches(text))
+    if parsed is not None:
+        threads = search_filter(threads, organization=organization, parsed=parsed)
+    if filters.sort and filters.sort != "-updated":
+        return threads.order_by(*queue_order(filters.sort))
     if after is not None:
         updated_at, pk = after
         threads = threads.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk))

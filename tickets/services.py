@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from threads import outbound
 from threads.models import Message, OutboundMail, Thread
+from threads.search import thread_search_append
 from threads.services import thread_set_status
 from tickets import client_mail, events, notifications, sla
 from tickets.categories import category_checked
@@ -240,6 +241,7 @@ def _incident_resolve_children(*, parent: Ticket, actor: Membership | None) -> N
         note = Note.objects.create(
             ticket=child, author=actor, body=f"Resolved with its incident {parent.reference}."
         )
+        _note_searchable(note)
         events.ticket_note_added_event(ticket=child, actor=actor, note=note)
 
 
@@ -305,6 +307,15 @@ def ticket_assign_round_robin(*, ticket: Ticket, actor: Membership | None) -> Me
     return chosen.membership
 
 
+def _note_searchable(note: Note) -> None:
+    """A note's words join the documents of its ticket's conversations (search finds them)."""
+    threads = TicketThread.objects.filter(ticket_id=note.ticket_id).values_list(
+        "thread_id", flat=True
+    )
+    organization_id = note.ticket.organization_id
+    thread_search_append(pieces=[(organization_id, pk, note.body) for pk in threads])
+
+
 @transaction.atomic
 def ticket_note_add(*, ticket: Ticket, body: str, actor: Membership) -> Note:
     """Add an internal note (never shown or sent to a client)."""
@@ -313,6 +324,7 @@ def ticket_note_add(*, ticket: Ticket, body: str, actor: Membership) -> Note:
     if not actor.has_role(Role.AGENT):
         raise NotAllowedError("Viewers cannot add notes.")
     note = Note.objects.create(ticket=ticket, author=actor, body=body.strip())
+    _note_searchable(note)
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
     events.ticket_note_added_event(ticket=ticket, actor=actor, note=note)
     mentioned = notifications.mentioned_members(ticket.organization_id, note.body)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from threads.ingest.prepare import Accepted
 from threads.models import Attachment, InboundMail, Message, Participant, Thread, thread_reference
+from threads.search import messages_search_append
 from threads.services import message_id_key
 from tisket.lib.addresses import address_normalize
 from tisket.models import Role, role_at_least
@@ -87,6 +88,7 @@ def messages_store(accepted: list[Accepted], *, released: bool) -> None:
             created_at=now,
         )
     Message.objects.bulk_create([m.message for m in accepted])
+    messages_search_append(m.message for m in accepted)
     for mail in accepted:
         mail.row.message = mail.message
         for attachment in mail.attachments:
@@ -118,6 +120,8 @@ def _threads_create(threads, counts, accepted: list[Accepted], *, now) -> None:
             thread.reference = thread_reference(code=codes[org], number=number)
             thread.message_count = len(counts[id(thread)])
             thread.created_at = thread.updated_at = thread.last_message_at = now
+            if any(_from_client(m) for m in counts[id(thread)]):
+                thread.last_inbound_at, thread.client_replied_last = now, True
     Thread.objects.bulk_create([t for ts in by_org.values() for t in ts])
 
 
@@ -132,13 +136,23 @@ def _threads_count(counts: dict[int, list[Accepted]], *, now) -> None:
             "updated_at": now,
             "last_message_at": now,
         }
-        reopen = any(not m.outbound and not m.automated for m in thread_mails)
+        reopen = any(_from_client(m) for m in thread_mails)
+        if reopen:
+            changes["last_inbound_at"] = thread.last_inbound_at = now
+            changes["client_replied_last"] = thread.client_replied_last = True
+        elif any(m.outbound and not m.automated for m in thread_mails):
+            changes["client_replied_last"] = thread.client_replied_last = False
         if reopen and thread.status == Thread.Status.RESOLVED:
             changes["status"] = Thread.Status.OPEN
             thread.status = Thread.Status.OPEN
         Thread.objects.filter(pk=thread.pk).update(**changes)
         thread.message_count += len(thread_mails)
         thread.updated_at = thread.last_message_at = now
+
+
+def _from_client(mail: Accepted) -> bool:
+    """A person's mail from the client's side (not the desk's, not an auto-reply)."""
+    return not mail.outbound and not mail.automated
 
 
 def rows_update(rows: list[InboundMail]) -> None:

@@ -27,6 +27,7 @@ from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Thread
 from threads.outbound.outbox import outbox_enqueue
 from threads.outbound.tracking import address_suppressed
+from threads.search import messages_search_append
 from threads.selectors import message_for_idempotency_key
 from threads.services import (
     attachments_prepare,
@@ -184,6 +185,7 @@ def _store_outbound(
         automated_reason=automated,
         idempotency_key=idempotency_key,
     )
+    messages_search_append([message])
     # Every mail to a client ends with a signed link to the conversation's page
     # (the mail's, not the stored message's: the page itself needs no link).
     if to:
@@ -283,7 +285,7 @@ def reply_send_skipping_ticket(
             organization_id=thread.organization_id, parts=parts, max_bytes=total
         )
         attachments_save(message=message, attachments=stored)
-    thread_message_added(thread=thread, reopen=False)
+    thread_message_added(thread=thread, reopen=False, answered=not message.automated_reason)
     return message, outbound
 
 

@@ -22,6 +22,7 @@ from threads.outbound.compose import (
     thread_subject,
 )
 from threads.outbound.outbox import outbox_enqueue_many
+from threads.search import messages_search_append
 from threads.services import message_id_key, thread_message_added
 from tisket.lib.addresses import address_normalize
 from tisket.lib.unsubscribe import unsubscribe_footer, unsubscribe_headers, unsubscribe_url
@@ -119,6 +120,7 @@ def status_mail_send(
         author=author,
         automated_reason=f"status: {mail.reason}",
     )
+    messages_search_append([message])
     rows = []
     for index, (address, text, optional) in enumerate(plan):
         html = body_html(text)

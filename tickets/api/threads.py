@@ -23,7 +23,7 @@ from inboxes.selectors import inbox_default
 from threads import outbound, selectors
 from threads.downloads import attachment_response
 from threads.models import Attachment, Message, OutboundMail, Suppression, Thread
-from tickets import macros, visibility
+from tickets import macros, search, visibility
 from tickets import selectors as ticket_selectors
 from tickets.conversations import conversation_start
 from tickets.models import Macro, Ticket
@@ -187,19 +187,21 @@ class ThreadListApi(OrganizationApiMixin, GenericAPIView):
         inbox = params.get("inbox", "")
         if inbox and id_param(inbox) is None:
             raise serializers.ValidationError({"inbox": "Use an inbox id."})
-        return selectors.threads_list(
+        threads = selectors.threads_list(
             organization=self.organization,
             inbox=id_param(inbox) if inbox else None,
             status=params.get("status", ""),
-            q=params.get("q", ""),
             scope=visibility.thread_scope(self.membership),
         ).select_related("ticket_link__ticket")
+        if q := params.get("q", "").strip()[:200]:
+            threads = search.threads_search(threads, organization=self.organization, text=q)
+        return threads
 
     @extend_schema(
         parameters=[
             OpenApiParameter("inbox", int, description="Inbox id"),
             OpenApiParameter("status", str, description="Comma-separated statuses"),
-            OpenApiParameter("q", str, description="Reference, subject or client"),
+            OpenApiParameter("q", str, description=search.HELP),
         ],
         responses=ThreadSerializer(many=True),
     )

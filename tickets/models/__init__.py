@@ -429,6 +429,22 @@ class SavedView(models.Model):
         return self.name
 
 
+class ThreadRead(models.Model):
+    """Up to when a member has read a conversation: newer client mail shows it unread again."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "thread"], name="thread_read_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} read {self.thread_id} at {self.read_at:%Y-%m-%d %H:%M}"
+
+
 class ClientView(models.Model):
     """A member looking at a conversation as its client sees it: who, whom, why, when, how long."""
 

@@ -1,0 +1,145 @@
+"""Search as the queue, the thread API and the MCP server read it: words and operators.
+
+`tisket.lib.search_query` reads the text; this turns it into conditions on
+conversations, each one served by an index: the words by the search documents'
+full text (threads.search), the operators by the columns and semi-joins the queue
+already uses. The caller's scope (tenant, agent group) is applied by the caller,
+before: nothing here widens it.
+"""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
+
+from inboxes.models import Inbox
+from threads.models import Attachment, Message, Thread
+from threads.search import document_matches
+from threads.selectors import thread_text_matches
+from tickets.models import Ticket, TicketThread
+from tisket.errors import TisketError
+from tisket.lib.addresses import address_is_valid
+from tisket.lib.search_query import ParsedSearch, SearchSyntaxError, search_parse
+from tisket.models import Organization
+
+UNRESOLVED = ("new", "open", "in_progress", "waiting_on_customer")
+STATUS_WORDS = {
+    **{value: (value,) for value in Ticket.Status.values},
+    "waiting": ("waiting_on_customer",),
+    "pending": ("waiting_on_customer",),
+    "unresolved": UNRESOLVED,
+    "all": (),
+}
+HELP = (
+    "Words and “exact phrases” are looked for in the subject, the client, every mail and "
+    "every note, accents and case aside. Operators: from:, to:, status:, tag:, inbox:, "
+    "before:YYYY-MM-DD, after:YYYY-MM-DD (last activity), has:attachment."
+)
+
+
+class SearchError(TisketError):
+    pass
+
+
+def search_read(text: str) -> ParsedSearch:
+    """The parsed search, or a SearchError (a 400, a message on the page) saying what is wrong."""
+    try:
+        parsed = search_parse(text)
+    except SearchSyntaxError as error:
+        raise SearchError(str(error)) from None
+    for word in parsed.statuses:
+        if word not in STATUS_WORDS:
+            known = ", ".join(sorted(STATUS_WORDS))
+            raise SearchError(f"status:{word} is unknown: use one of {known}.")
+    return parsed
+
+
+def search_statuses(parsed: ParsedSearch) -> tuple[str, ...] | None:
+    """The ticket statuses that `status:` asks for (several: any of them); None: not asked."""
+    if not parsed.statuses:
+        return None
+    wanted: list[str] = []
+    for word in parsed.statuses:
+        if not STATUS_WORDS[word]:
+            return ()  # status:all
+        wanted += [s for s in STATUS_WORDS[word] if s not in wanted]
+    return tuple(wanted)
+
+
+def _day_start(day: date, organization: Organization) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(organization.timezone))
+
+
+def search_filter(
+    threads: QuerySet[Thread], *, organization: Organization, parsed: ParsedSearch
+) -> QuerySet[Thread]:
+    """Narrow conversations to what the search asks, every operator but `status:`."""
+    org = organization.pk
+    if parsed.has_text:
+        raw = parsed.raw_text.strip()
+        if raw.upper().startswith("TKT-") and " " not in raw:
+            threads = threads.filter(
+                pk__in=TicketThread.objects.filter(
+                    ticket__organization_id=org, ticket__reference=raw.upper()
+                ).values("thread_id")
+            )
+        else:
+            matches = document_matches(
+                organization_id=org, words=parsed.words, phrases=parsed.phrases
+            )
+            if not parsed.phrases:
+                # Subjects and clients of conversations stored before their documents.
+                matches |= thread_text_matches(raw)
+            threads = threads.filter(matches)
+    for sender in parsed.senders:
+        if address_is_valid(sender):
+            mails = Message.objects.filter(organization_id=org, from_email=sender)
+        else:
+            mails = Message.objects.filter(
+                Q(from_email__icontains=sender) | Q(from_name__icontains=sender),
+                organization_id=org,
+            )
+        threads = threads.filter(pk__in=mails.values("thread_id"))
+    for recipient in parsed.recipients:
+        mails = Message.objects.annotate(recipients=Cast("to", TextField())).filter(
+            organization_id=org, recipients__icontains=recipient
+        )
+        threads = threads.filter(
+            Q(pk__in=mails.values("thread_id")) | Q(inbox__address__icontains=recipient)
+        )
+    for tag in parsed.tags:
+        threads = threads.filter(
+            pk__in=TicketThread.objects.filter(
+                ticket__organization_id=org, ticket__tags__name=tag
+            ).values("thread_id")
+        )
+    if parsed.inboxes:
+        named = Q()
+        for name in parsed.inboxes:
+            named |= Q(name__iexact=name) | Q(address__iexact=name)
+        threads = threads.filter(
+            inbox_id__in=Inbox.objects.filter(named, organization_id=org).values("pk")
+        )
+    if parsed.after:
+        threads = threads.filter(updated_at__gte=_day_start(parsed.after, organization))
+    if parsed.before:
+        threads = threads.filter(updated_at__lt=_day_start(parsed.before, organization))
+    if parsed.has_attachment:
+        files = Attachment.objects.filter(organization_id=org, is_inline=False)
+        threads = threads.filter(pk__in=files.values("message__thread_id"))
+    return threads
+
+
+def threads_search(
+    threads: QuerySet[Thread], *, organization: Organization, text: str
+) -> QuerySet[Thread]:
+    """The thread API's `q`: the queue's search, `status:` on the ticket's status (or on a
+    conversation's own, without a ticket)."""
+    parsed = search_read(text)
+    if statuses := search_statuses(parsed):
+        threads = threads.filter(
+            Q(ticket_link__ticket__status__in=statuses)
+            | Q(ticket_link__isnull=True, status__in=statuses)
+        )
+    return search_filter(threads, organization=organization, parsed=parsed)
