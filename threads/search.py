@@ -7,7 +7,7 @@ and before it is looked for, so PostgreSQL and SQLite agree on what matches
 without `unaccent` in the index: an expression index needs an immutable function,
 and folding once on write is cheaper than unaccenting every candidate on read.
 
-On PostgreSQL a GIN index on `to_tsvector('simple', text)` (migration 0020) serves
+On PostgreSQL a GIN index on `to_tsvector('simple', text)` (migration 0021) serves
 whole words and phrases; on SQLite, the embedded default, a substring match on the
 folded text.
 """
@@ -15,8 +15,7 @@ folded text.
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import BooleanField, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, F, Func, Q, Value
 
 from threads.models import Message, ThreadSearch
 from tisket.lib.search_query import fold
@@ -25,8 +24,15 @@ from tisket.lib.search_query import fold
 # first 200,000 characters are what search knows of it.
 DOCUMENT_MAX = 200_000
 PIECE_MAX = 20_000
-# The index expression, written exactly as migration 0020 created it.
-VECTOR = 'to_tsvector(\'simple\'::regconfig, "threads_threadsearch"."text")'
+
+
+class _TextMatches(Func):
+    """`to_tsvector('simple', text) @@ websearch_to_tsquery('simple', query)`: the vector
+    written exactly as migration 0021 indexed it, or the index is not used."""
+
+    arg_joiner = ") @@ websearch_to_tsquery('simple'::regconfig, "
+    template = "(to_tsvector('simple'::regconfig, %(expressions)s))"
+    output_field = BooleanField()
 
 
 def message_search_text(message: Message) -> str:
@@ -81,11 +87,7 @@ def document_matches(
 ) -> Q:
     """Conversations whose document holds every word and phrase (folded already)."""
     if connection.vendor == "postgresql":
-        condition = RawSQL(  # noqa: S611  the query text is a parameter
-            f"{VECTOR} @@ websearch_to_tsquery('simple'::regconfig, %s)",
-            [_websearch(words, phrases)],
-            output_field=BooleanField(),
-        )
+        condition = _TextMatches(F("text"), Value(_websearch(words, phrases)))
         documents = ThreadSearch.objects.filter(condition, organization_id=organization_id)
     else:
         documents = ThreadSearch.objects.filter(organization_id=organization_id)

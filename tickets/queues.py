@@ -1,10 +1,13 @@
-"""Writes of queues: create, change, delete; their agents and the inboxes that feed them."""
+"""Writes of queues: create, change, delete; their agents and the inboxes that feed them;
+what each member has read of the conversations they list."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
-from tickets.models import Queue, QueueMember
+from tickets.models import Queue, QueueMember, ThreadRead
 from tickets.services import TicketError, same_organization_check
 from tisket.audit import Action, audit_record
 from tisket.errors import ConflictError, NotAllowedError
@@ -100,3 +103,15 @@ def queue_delete(*, queue: Queue) -> None:
         )
     _queue_audit(queue, "deleted")
     queue.delete()
+
+
+def thread_read_mark(*, membership: Membership, thread_id: int, seen: datetime) -> None:
+    """The member has read the conversation as it was at `seen` (never later than now)."""
+    seen = min(seen, timezone.now())
+    marks = ThreadRead.objects.filter(membership=membership, thread_id=thread_id)
+    if marks.filter(read_at__lt=seen).update(read_at=seen):
+        return
+    ThreadRead.objects.bulk_create(
+        [ThreadRead(membership=membership, thread_id=thread_id, read_at=seen)],
+        ignore_conflicts=True,
+    )

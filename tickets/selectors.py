@@ -2,14 +2,35 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
 from threads.models import OutboundMail, Thread
 from tickets import sla, visibility
-from tickets.models import Macro, Note, Queue, QueueMember, Ticket, TicketEvent, TicketThread
+from tickets.models import (
+    Macro,
+    Note,
+    Queue,
+    QueueMember,
+    ThreadRead,
+    Ticket,
+    TicketEvent,
+    TicketThread,
+)
 from tickets.search import search_filter, search_read, search_statuses
 from tisket.errors import TisketError
 from tisket.lib.params import id_param
@@ -143,6 +164,8 @@ QUEUE_THREAD_FIELDS = (
     "client_name",
     "message_count",
     "updated_at",
+    "last_inbound_at",
+    "client_replied_last",
 )
 QUEUE_TICKET_FIELDS = (
     "organization_id",
@@ -288,7 +311,9 @@ def queue_threads(
     return threads.order_by("-updated_at", "-id")
 
 
-def queue_page(threads: QuerySet[Thread], limit: int) -> list[Thread]:
+def queue_page(
+    threads: QuerySet[Thread], limit: int, *, me: Membership | None = None
+) -> list[Thread]:
     """One page of the queue: the ids first, in a lean query; then those rows in full.
 
     Finding the page needs only the thread's columns and the ticket semi-join;
@@ -321,5 +346,32 @@ def queue_page(threads: QuerySet[Thread], limit: int) -> list[Thread]:
     rows = rows.annotate(
         delivery_failed=Exists(OutboundMail.objects.filter(DELIVERY_FAILED, thread=OuterRef("pk")))
     )
+    if me is not None:
+        # Unread: the client wrote after this member last opened the conversation.
+        read = ThreadRead.objects.filter(
+            membership=me, thread=OuterRef("pk"), read_at__gte=OuterRef("last_inbound_at")
+        )
+        rows = rows.annotate(
+            unread=ExpressionWrapper(
+                Q(last_inbound_at__isnull=False) & ~Exists(read), output_field=BooleanField()
+            )
+        )
     by_key = {thread.pk: thread for thread in rows.prefetch_related("ticket_link__ticket__tags")}
     return [by_key[key] for key in keys if key in by_key]
+
+
+def counts_capped(querysets: dict[str, QuerySet]) -> dict[str, int]:
+    """Each queryset's row count, in one round trip: `SELECT (SELECT count(*) FROM (...)), ...`.
+
+    Every queryset should carry its own LIMIT: each count then stops where it is read."""
+    if not querysets:
+        return {}
+    parts, params = [], []
+    for queryset in querysets.values():
+        sql, values = queryset.query.sql_with_params()
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS counted)")  # noqa: S608  compiled SQL
+        params += values
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        row = cursor.fetchone()
+    return dict(zip(querysets, row, strict=True))

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from tickets import clients, selectors
-from tickets.views.queue import _row, rows_html
+from tickets.views.queue_rows import row_make, rows_html
 from tisket.models import Role
 from tisket.views import org_view
 
@@ -18,7 +18,7 @@ def _rows(request: HttpRequest, threads) -> tuple[str, bool]:
     page = selectors.queue_page(threads, clients.CLIENT_PAGE + 1)
     more = len(page) > clients.CLIENT_PAGE
     html = rows_html(
-        [_row(thread, request.organization, now) for thread in page[: clients.CLIENT_PAGE]],
+        [row_make(thread, request.organization, now) for thread in page[: clients.CLIENT_PAGE]],
         can_work=False,
         now=now,
         organization=request.organization,

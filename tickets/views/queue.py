@@ -3,31 +3,28 @@
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from inboxes.models import Inbox
 from threads.models import Thread
-from tickets import selectors, services, sla
+from tickets import search, selectors, services
 from tickets.categories import categories_list
 from tickets.models import Queue, SavedView, Ticket
 from tickets.selectors import QUEUE_PAGE, UNRESOLVED, QueueFilters
+from tickets.views.queue_rows import row_make, rows_html, ticket_of
 from tisket.errors import TisketError
 from tisket.lib.params import id_param
 from tisket.models import Membership, Role
 from tisket.selectors import members_list
-from tisket.templatetags.tisket_ui import SLA_LABELS, ago, due_in
 from tisket.views import org_view
 
 STATUS_PRESETS = {
@@ -36,8 +33,38 @@ STATUS_PRESETS = {
     **{status.value: (status.value,) for status in Ticket.Status},
 }
 FILTER_KEYS = (
-    "inbox", "queue", "status", "priority", "assignee", "sla", "tag", "category", "q", "delivery",
-)  # fmt: skip
+    "inbox",
+    "queue",
+    "status",
+    "priority",
+    "assignee",
+    "sla",
+    "tag",
+    "category",
+    "q",
+    "delivery",
+    "sort",
+)
+# The views every member has, as query strings; their counts are drawn next to them.
+BUILT_IN_VIEWS = {
+    "unresolved": "status=unresolved",
+    "mine": "assignee=me",
+    "unassigned": "assignee=none",
+    "at_risk": "sla=at_risk",
+    "breached": "sla=breached",
+    "waiting": "status=waiting_on_customer",
+    "failed": "delivery=failed&status=all",
+}
+COUNT_CAP = 100  # a count past this shows as "99+": counting further is work nobody reads
+COLUMNS = [
+    ("subject", "Conversation"),
+    ("client", "Client"),
+    ("status", "Status"),
+    ("priority", "Priority"),
+    ("assignee", "Assignee"),
+    ("sla", "SLA"),
+    ("-updated", "Activity"),
+]
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,12 @@ def _filters(params: QueryDict, organization, errors: list[str]) -> QueueFilters
     if sla_state and sla_state not in selectors.SLA_STATES:
         errors.append(f"Ignored sla={sla_state!r}: use on_track, at_risk, breached or paused.")
         sla_state = ""
+    sort = params.get("sort", "")
+    if sort and sort.removeprefix("-") not in selectors.SORTS:
+        errors.append(f"Ignored sort={sort!r}: use one of {', '.join(selectors.SORTS)}.")
+        sort = ""
+    if not sort and assignee == "me":
+        sort = "sla"  # my work: the nearest deadline first
     return replace(
         filters,
         inbox=number("inbox"),
@@ -97,6 +130,7 @@ def _filters(params: QueryDict, organization, errors: list[str]) -> QueueFilters
         category=params.get("category", "").strip()[:100],
         delivery="failed" if params.get("delivery") == "failed" else "",
         q=params.get("q", "").strip()[:200],
+        sort=sort,
     )
 
 
@@ -125,9 +159,14 @@ def queue(request: HttpRequest) -> HttpResponse:
         saved = _views(request.membership).filter(pk=int(view_id)).first()
         if saved is not None:
             params = QueryDict(saved.query + f"&view={saved.pk}")
+    if params.get("counts"):
+        return _counts(request)
     errors: list[str] = []
     filters = _filters(params, request.organization, errors)
     cursor = Cursor.parse(params.get("after", "")) if params.get("after") else None
+    # A chosen sort pages by position; the default (latest activity) by keyset.
+    offset = int(params["offset"]) if id_param(params.get("offset", "")) else 0
+    offset = min(offset, QUEUE_PAGE * 20) if filters.sort else 0
     now = timezone.now()
     try:
         threads = selectors.queue_threads(
@@ -139,17 +178,24 @@ def queue(request: HttpRequest) -> HttpResponse:
         )
         if params.get("since"):
             return _new_activity(request, threads, params)
-        rows = selectors.queue_page(threads, QUEUE_PAGE + 1)
+        page = threads[offset:] if offset else threads
+        rows = selectors.queue_page(page, QUEUE_PAGE + 1, me=request.membership)
     except TisketError as error:
         errors.append(str(error))
         rows = []
     more = len(rows) > QUEUE_PAGE
     rows = rows[:QUEUE_PAGE]
+    if not more:
+        next_query = ""
+    elif filters.sort:
+        next_query = _query(params, offset=str(offset + QUEUE_PAGE))
+    else:
+        next_query = _query(params, after=str(Cursor(rows[-1].updated_at, rows[-1].pk)))
     context = {
         "nav": "queue",
         "rows": rows,
         "rows_html": rows_html(
-            [_row(thread, request.organization, now) for thread in rows],
+            [row_make(thread, request.organization, now) for thread in rows],
             can_work=request.membership.has_role(Role.AGENT),
             now=now,
             organization=request.organization,
@@ -158,10 +204,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "status": params.get("status", "unresolved") or "unresolved",
         "params": params,
         "query": _query(params),
-        "next_query": _query(params, after=str(Cursor(rows[-1].updated_at, rows[-1].pk)))
-        if more
-        else "",
-        "first_page": cursor is None,
+        "next_query": next_query,
+        "columns": _columns(params, filters.sort),
+        "first_page": cursor is None and not offset,
         "since": now.isoformat(),
         "errors": errors,
         "now": now,
@@ -180,150 +225,49 @@ def queue(request: HttpRequest) -> HttpResponse:
         "views": _views(request.membership),
         "active_view": params.get("view", ""),
         "can_work": request.membership.has_role(Role.AGENT),
+        "search_help": search.HELP,
     }
-    template = "tickets/queue_rows.html" if request.htmx and cursor else "tickets/queue.html"
+    paging = request.htmx and (cursor or offset)
+    template = "tickets/queue_rows.html" if paging else "tickets/queue.html"
     return render(request, template, context)
 
 
-@dataclass
-class Row:
-    """What a queue row shows, worked out once in Python: the template only prints it."""
-
-    thread: Thread
-    ticket: Ticket | None
-    url: str
-    status: str
-    status_label: str
-    assignee: str
-    sla_state: str | None
-    sla_text: str
-    sla_title: str
-    tags: list[str]
-
-
-def _row(thread: Thread, organization, now: datetime) -> Row:
-    ticket = _ticket_of(thread)
-    state = sla.sla_state(ticket, now) if ticket else None
-    due = ticket.sla_due_at if ticket else None
-    sla_text = ""
-    if state:
-        sla_text = SLA_LABELS[state]
-        if due is not None and state != "paused":
-            sla_text += f" · {due_in(due, now)}"
-    if ticket is not None:
-        status, label = ticket.status, ticket.get_status_display()
-        user = ticket.assignee.user if ticket.assignee else None
-        assignee = (user.full_name or user.email) if user else ""
-    else:
-        status, label, assignee = thread.status, thread.get_status_display(), ""
-    return Row(
-        thread=thread,
-        ticket=ticket,
-        url=reverse(
-            "tickets:thread", kwargs={"org_slug": organization.slug, "thread": thread.reference}
-        ),
-        status=status,
-        status_label=label,
-        assignee=assignee,
-        sla_state=state,
-        sla_text=sla_text,
-        sla_title=f"Next deadline {_local(due, organization):%a %d %b %H:%M}" if due else "",
-        tags=[tag.name for tag in ticket.tags.all()] if ticket else [],
-    )
-
-
-ROW = (
-    '<tr class="row{breached}" data-href="{url}">{pick}'
-    '<td class="conv"><span class="dot" data-color="{color}" title="Inbox {inbox}"></span>'
-    '<a class="subject" href="{url}">{subject}</a>'
-    '<div class="refs muted small">{refs}{tags}</div></td>'
-    '<td class="client"><span class="name">{client}</span>{client_email}</td>'
-    '<td><span class="status s-{status}">{status_label}</span></td>'
-    "<td>{priority}</td>"
-    '<td class="assignee">{assignee}</td>'
-    "<td>{sla}</td>"
-    '<td class="right nowrap muted" title="{updated}">{ago}</td></tr>'
-)
-
-
-def rows_html(rows: list[Row], *, can_work: bool, now: datetime, organization) -> SafeString:
-    """The queue's rows, drawn in Python: the one hot loop of the page (50 rows a request),
-    where the template engine's per-variable cost dominated the page's time."""
+def _columns(params: QueryDict, sort: str) -> list[tuple[str, str, str]]:
+    """(label, link, aria-sort) of each column's header: a click sorts, a second turns it."""
+    current = sort or "-updated"
     out = []
-    for row in rows:
-        thread, ticket = row.thread, row.ticket
-        # One reference per conversation: the thread's, the one its client knows.
-        refs = thread.reference
-        if ticket is not None and ticket.queue is not None:
-            refs += f" · {ticket.queue.name}"
-        count = thread.message_count
-        refs += f" · {count} message{'s' if count != 1 else ''}"
-        failed = (
-            mark_safe(' <span class="badge danger">Delivery failed</span>')
-            if getattr(thread, "delivery_failed", False)
-            else ""
-        )
-        out.append(
-            format_html(
-                ROW,
-                breached=" is-breached" if row.sla_state == "breached" else "",
-                url=row.url,
-                pick=format_html(
-                    '<td class="pick"><input type="checkbox" name="thread" value="{}" '
-                    'aria-label="Select {}"></td>',
-                    thread.reference,
-                    thread.reference,
-                )
-                if can_work
-                else "",
-                color=thread.inbox.color,
-                inbox=thread.inbox.name,
-                subject=thread.subject or "(no subject)",
-                refs=refs,
-                tags=format_html(
-                    "{}{}",
-                    failed,
-                    format_html_join("", ' <span class="tag">{}</span>', ((t,) for t in row.tags)),
-                ),
-                client=thread.client_name or thread.client_email,
-                client_email=format_html('<div class="muted small">{}</div>', thread.client_email)
-                if thread.client_name
-                else "",
-                status=row.status,
-                status_label=row.status_label,
-                priority=format_html(
-                    '<span class="prio p-{}">{}</span>',
-                    ticket.priority,
-                    ticket.get_priority_display(),
-                )
-                if ticket is not None
-                else "",
-                assignee=row.assignee
-                or (mark_safe('<span class="muted">Unassigned</span>') if ticket else ""),
-                sla=format_html(
-                    '<span class="sla sla-{}" title="{}">{}</span>',
-                    row.sla_state,
-                    row.sla_title,
-                    row.sla_text,
-                )
-                if row.sla_state
-                else "",
-                updated=f"{_local(thread.updated_at, organization):%a %d %b %Y %H:%M}",
-                ago=ago(thread.updated_at, now),
+    for key, label in COLUMNS:
+        if current.removeprefix("-") == key.removeprefix("-"):
+            state = "descending" if current.startswith("-") else "ascending"
+            wanted = current.removeprefix("-") if current.startswith("-") else f"-{current}"
+        else:
+            state, wanted = "none", key
+        out.append((label, "?" + _query(params, sort=wanted), state))
+    return out
+
+
+def _counts(request: HttpRequest) -> HttpResponse:
+    """How many conversations each view holds (up to COUNT_CAP), in one query for them all."""
+    views = list(_views(request.membership))
+    wanted = {key: QueryDict(query) for key, query in BUILT_IN_VIEWS.items()}
+    wanted |= {f"view-{view.pk}": QueryDict(view.query) for view in views}
+    now = timezone.now()
+    counted: dict[str, QuerySet] = {}
+    for key, params in wanted.items():
+        filters = replace(_filters(params, request.organization, []), sort="")
+        try:
+            threads = selectors.queue_threads(
+                organization=request.organization,
+                me=request.membership,
+                filters=filters,
+                now=now,
             )
-        )
-    return mark_safe("\n".join(out))  # noqa: S308  each piece built by format_html
-
-
-def _local(moment: datetime, organization) -> datetime:
-    return timezone.localtime(moment, ZoneInfo(organization.timezone))
-
-
-def _ticket_of(thread: Thread) -> Ticket | None:
-    try:
-        return thread.ticket_link.ticket
-    except Thread.ticket_link.RelatedObjectDoesNotExist:
-        return None
+        except TisketError:
+            continue  # a saved view whose search no longer reads: no count
+        counted[key] = threads.order_by().values("pk")[:COUNT_CAP]
+    counts = selectors.counts_capped(counted)
+    shown = {key: f"{COUNT_CAP - 1}+" if n >= COUNT_CAP else str(n) for key, n in counts.items()}
+    return render(request, "tickets/queue_counts.html", {"counts": shown})
 
 
 def _new_activity(request: HttpRequest, threads, params: QueryDict) -> HttpResponse:
@@ -354,7 +298,7 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
     try:
         with transaction.atomic():
             for thread in threads:
-                ticket = _ticket_of(thread)
+                ticket = ticket_of(thread)
                 if ticket is None:
                     skipped += 1
                     continue

@@ -135,8 +135,10 @@ def search_conversations(
     query: Annotated[
         str,
         Field(
-            description="A reference (THD-… or TKT-…), a client's address, or words of the "
-            "subject or the client's name.",
+            description="A reference (THD-… or TKT-…), a client's address, or words and "
+            '"exact phrases" of the subject, the client, the mails and the notes (accents and '
+            "case aside), with operators from:, to:, status:, tag:, inbox:, "
+            "before:YYYY-MM-DD, after:YYYY-MM-DD (last activity) and has:attachment.",
             min_length=1,
             max_length=200,
         ),

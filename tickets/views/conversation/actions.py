@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from threads import outbound as thread_outbound
@@ -15,6 +16,7 @@ from threads.models import Message, Thread
 from threads.presence import presence_others, presence_touch
 from tickets import macros, selectors, services, visibility, workflows
 from tickets.models import Macro, Queue, Ticket
+from tickets.queues import thread_read_mark
 from tickets.views.conversation.common import (
     THREAD_NEXT_STATUSES,
     TICKET_NEXT_STATUSES,
@@ -373,5 +375,12 @@ def thread_presence(request: HttpRequest, thread: str) -> HttpResponse:
         name=request.user.get_full_name(),
         typing=typing,
     )
+    # The page says when it was drawn: what came after stays unread until it is seen.
+    try:
+        seen = parse_datetime(request.POST.get("seen", "")[:40])
+    except ValueError:  # well formed, but no such moment
+        seen = None
+    if seen is not None and seen.tzinfo is not None:
+        thread_read_mark(membership=request.membership, thread_id=found.pk, seen=seen)
     others = presence_others(thread_id=found.pk, membership_id=request.membership.pk)
     return render(request, "conversation/_presence.html", {"presence": others})
