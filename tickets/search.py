@@ -78,20 +78,23 @@ def search_filter(
     org = organization.pk
     if parsed.has_text:
         raw = parsed.raw_text.strip()
-        if raw.upper().startswith("TKT-") and " " not in raw:
+        single = " " not in raw and not parsed.phrases
+        if single and raw.upper().startswith("TKT-"):
             threads = threads.filter(
                 pk__in=TicketThread.objects.filter(
                     ticket__organization_id=org, ticket__reference=raw.upper()
                 ).values("thread_id")
             )
+        elif single and (raw.upper().startswith("THD-") or "@" in raw):
+            # A reference, or a client's address (whole, or part: "ana@"), by the thread's
+            # own indexed columns.
+            threads = threads.filter(thread_text_matches(raw))
         else:
-            matches = document_matches(
-                organization_id=org, words=parsed.words, phrases=parsed.phrases
+            # Subjects, clients' names and addresses are in the documents too (each mail
+            # adds its sender and subject): one index answers, never an OR of two.
+            threads = threads.filter(
+                document_matches(organization_id=org, words=parsed.words, phrases=parsed.phrases)
             )
-            if not parsed.phrases:
-                # Subjects and clients of conversations stored before their documents.
-                matches |= thread_text_matches(raw)
-            threads = threads.filter(matches)
     for sender in parsed.senders:
         if address_is_valid(sender):
             mails = Message.objects.filter(organization_id=org, from_email=sender)

@@ -142,8 +142,14 @@ def _generate(url: str, organization, agents, inboxes, queues, first: int, count
                 )
             )
             body = " ".join(word(r) for r in rng.choices(range(VOCABULARY), ZIPF, k=40))
+            # What the mails add: the sender's name and address, the subject, the words.
             documents.append(
-                (thread_id, organization.pk, f"client {n % 50_000} question {n} {body}")
+                (
+                    thread_id,
+                    organization.pk,
+                    f"client {n % 50_000} client{n % 50_000}@example.com "
+                    f"question {n} about invoice {rng.randrange(10_000)} {body}",
+                )
             )
             if not has_ticket:
                 continue
