@@ -46,6 +46,7 @@ EMBEDDED_DETACHED = frozenset(
     {
         "tisket.tasks.password_reset_mail_send",
         "inboxes.tasks.mail_domain_check_task",
+        "inboxes.tasks.mail_domain_esp_sync_task",
         "kb.tasks.index_article_embed",
     }
 )

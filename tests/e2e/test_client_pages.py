@@ -45,7 +45,7 @@ def test_a_client_reads_replies_and_rates_from_the_link(conversation, login):
     page = login(None)
     page.goto(f"/c/{token}/")
     expect(page.locator("h1")).to_have_text("Cannot export my invoices")
-    expect(page.locator(".c-brand")).to_contain_text("Acme Support")
+    expect(page.locator(".c-brand")).to_contain_text("Acme Help")  # the help centre's title
     expect(page.locator(".c-msg")).to_have_count(2)
     expect(page.locator(".c-msg").nth(1)).to_contain_text("a timeout on large accounts")
     expect(page.locator("body")).not_to_contain_text("NOTE-e2e-55a1")

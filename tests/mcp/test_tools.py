@@ -127,7 +127,14 @@ def test_inboxes(acme, inbox, assistant):
 
 def test_threads_are_listed_paged_found_and_read(acme, inbox, desk, assistant):
     for n in range(3):
-        deliver(make_mail(to=inbox.address, subject=f"Question {n}", sender=f"c{n}@client.test"))
+        deliver(
+            make_mail(
+                to=inbox.address,
+                subject=f"Question {n}",
+                sender=f"c{n}@client.test",
+                body=f"Question {n} is about the printer.",  # search reads bodies too
+            )
+        )
     bot = assistant(acme.agent)
     first = bot.ok("list_threads", limit=2)
     assert len(first["threads"]) == 2
