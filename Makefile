@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 BENCH  ?=
-PYTEST_WORKERS ?= auto
+# One worker more than cores: a third of the suite waits on browsers and processes.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 MINUTES ?= 10
 
