@@ -282,3 +282,18 @@ def smtp(settings):
     settings.EMAIL_TIMEOUT = 5
     yield mailbox
     controller.stop()
+
+
+# Tests that start processes, browsers or servers, or walk migrations: the longest ones.
+HEAVY_FIXTURES = {
+    "migrated_sqlite",
+    "live_server",
+    "transactional_db",
+    "django_db_serialized_rollback",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heavy tests first (module order kept): spread over the workers while the light
+    ones fill the gaps, rather than left for last, where one long test is the run's tail."""
+    items.sort(key=lambda item: not HEAVY_FIXTURES.intersection(item.fixturenames))
