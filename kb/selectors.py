@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from kb.models import (
@@ -88,6 +89,14 @@ def can_edit(*, membership: Membership | None) -> bool:
     if membership.has_role(Role.ADMIN):
         return True
     return EditorGrant.objects.filter(membership_id=membership.pk).exists()
+
+
+def help_centre_logo_path(*, organization: Organization, centre: HelpCentre) -> str:
+    """The path of the help centre's logo, public like its pages ("" when it has none):
+    the one picture of the organization, on its client pages and in its mail."""
+    if centre.logo_id is None:
+        return ""
+    return reverse("kb:file", args=[organization.slug, centre.logo_id, centre.logo.filename])
 
 
 def help_centre_for(*, organization: Organization) -> HelpCentre:

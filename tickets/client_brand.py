@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from kb.models import HelpCentre
-from kb.selectors import help_centre_for
+from kb.selectors import help_centre_for, help_centre_logo_path
 from tisket.models import Organization
 
 
@@ -27,9 +27,5 @@ class ClientBrand:
 def client_brand(*, organization: Organization, centre: HelpCentre | None = None) -> ClientBrand:
     """The organization's branding (its help centre's, looked up unless given)."""
     centre = centre or help_centre_for(organization=organization)
-    logo_url = ""
-    if centre.logo_id:
-        logo_url = reverse(
-            "kb:file", args=[organization.slug, centre.logo_id, centre.logo.filename]
-        )
+    logo_url = help_centre_logo_path(organization=organization, centre=centre)
     return ClientBrand(slug=organization.slug, title=str(centre), logo_url=logo_url)

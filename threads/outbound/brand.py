@@ -3,9 +3,9 @@ colour (one picture and one colour of the organization, kept where the help cent
 them)."""
 
 from django.conf import settings
-from django.urls import reverse
 
 from kb.models import HelpCentre
+from kb.selectors import help_centre_logo_path
 from tisket.branding.frame import DEFAULT_COLOUR, Brand
 from tisket.branding.models import MailBranding
 from tisket.models import Organization
@@ -16,17 +16,8 @@ def help_centre_look(*, organization: Organization) -> tuple[str, str]:
     centre = HelpCentre.objects.select_related("logo").filter(organization=organization).first()
     if centre is None:
         return DEFAULT_COLOUR, ""
-    logo = ""
-    if centre.logo_id is not None:
-        path = reverse(
-            "kb:file",
-            kwargs={
-                "org_slug": organization.slug,
-                "pk": centre.logo_id,
-                "name": centre.logo.filename,
-            },
-        )
-        logo = f"{settings.SITE_URL.rstrip('/')}{path}"
+    path = help_centre_logo_path(organization=organization, centre=centre)
+    logo = f"{settings.SITE_URL.rstrip('/')}{path}" if path else ""
     return centre.colour, logo
 
 
