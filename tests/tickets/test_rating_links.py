@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -146,7 +147,7 @@ def test_csat_per_agent_queue_and_day_in_the_sla_reports(
     second, _ = resolved(acme, smtp, django_capture_on_commit_callbacks, subject="Printer")
     csat.csat_record(token=csat.csat_token(ticket=first), score=5)
     csat.csat_record(token=csat.csat_token(ticket=second), score=2)
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=ZoneInfo(acme.org.timezone))  # its day, not the server's
     span = {"since": today - timedelta(days=30), "until": today}
     by_agent = reports.csat_metrics(organization=acme.org, group_by="agent", **span)
     assert by_agent == [

@@ -5,6 +5,7 @@ embedded SQLite's folded substring must find the same conversations.
 """
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -97,7 +98,7 @@ def test_search_finds_words_of_mails_and_notes_with_operators(desk, acme, q, exp
 
 
 def test_dates_are_the_last_activity_in_the_organizations_days(desk, acme):
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=ZoneInfo(acme.org.timezone))  # its day, not the server's
     tomorrow = today + timedelta(days=1)
     assert found(acme.agent, f"after:{today}") == {"Question 1", "Question 2", "Question 3"}
     assert found(acme.agent, f"before:{today}") == set()
