@@ -216,6 +216,8 @@ SORTS = {
     "sla": (F(f"{TICKET}sla_due_at").asc(nulls_last=True),),
 }
 
+TICKET_SORTS = {"status", "priority", "assignee", "sla"}
+
 
 def queue_order(sort: str) -> list:
     """ORDER BY for a sort key ("sla", "-priority"); unknown keys raise TisketError."""
@@ -235,14 +237,14 @@ DELIVERY_FAILED = Q(status=OutboundMail.Status.FAILED) | Q(
 )
 
 
-def _ticket_conditions(filters: QueueFilters, me: Membership, now: datetime) -> Q | None:
-    """The filters that only a thread's ticket can answer, or None when there are none."""
+def _ticket_conditions(
+    filters: QueueFilters, me: Membership, now: datetime, *, joined: bool = False
+) -> Q | None:
+    """The filters that only a thread's ticket can answer, or None when there are none.
+
+    joined: the ticket is joined to sort by its columns; the statuses are said on it too.
+    """
     conditions = Q()
-    statuses = set(filters.statuses)
-    coarse = {THREAD_STATUS_FOR[s] for s in statuses}
-    # The thread's column decides alone when the statuses cover its coarse ones exactly.
-    if statuses and statuses != {t for t, c in THREAD_STATUS_FOR.items() if c in coarse}:
-        conditions &= Q(status__in=statuses)
     if filters.queue:
         conditions &= Q(queue_id=filters.queue)
     if filters.priorities:
@@ -261,7 +263,26 @@ def _ticket_conditions(filters: QueueFilters, me: Membership, now: datetime) -> 
         conditions &= Q(tags__name=filters.tag.strip().lower())
     if filters.category:
         conditions &= Q(category__iexact=filters.category)
+    statuses = set(filters.statuses)
+    coarse = {THREAD_STATUS_FOR[s] for s in statuses}
+    covered = {t for t, c in THREAD_STATUS_FOR.items() if c in coarse}
+    # The thread's column decides alone when the statuses cover its coarse ones exactly.
+    if statuses and statuses != covered:
+        conditions &= Q(status__in=statuses)
+    elif statuses and conditions.children and joined:
+        # Said again on the ticket (a linked thread's status follows its ticket's), so
+        # that the database can find, say, "mine and unresolved" from the ticket's index.
+        conditions &= Q(status__in=covered)
     return conditions if conditions.children else None
+
+
+def _through_ticket(condition: Q) -> Q:
+    """The same condition on a thread, reaching its ticket through the link."""
+    children = [
+        _through_ticket(child) if isinstance(child, Q) else (TICKET + child[0], child[1])
+        for child in condition.children
+    ]
+    return Q(*children, _connector=condition.connector, _negated=condition.negated)
 
 
 def queue_threads(
@@ -289,8 +310,17 @@ def queue_threads(
         threads = threads.filter(inbox_id=filters.inbox)
     if filters.statuses:
         threads = threads.filter(status__in={THREAD_STATUS_FOR[s] for s in filters.statuses})
-    conditions = _ticket_conditions(filters, me, now or timezone.now())
-    if conditions is not None:
+    # Sorted by a ticket's column, every candidate is read and sorted anyway: the ticket
+    # is joined and filtered as one, so that the database may start from its indexes
+    # ("mine" by SLA: the agent's unresolved tickets). Sorted by activity, the thread's
+    # index walks the page in order and the ticket conditions are a semi-join.
+    joined = filters.sort.removeprefix("-") in TICKET_SORTS and not filters.tag
+    conditions = _ticket_conditions(filters, me, now or timezone.now(), joined=joined)
+    if conditions is not None and joined:
+        threads = threads.filter(
+            _through_ticket(conditions), **{f"{TICKET}organization": organization}
+        )
+    elif conditions is not None:
         tickets = Ticket.objects.filter(conditions, organization=organization)
         threads = threads.filter(
             pk__in=TicketThread.objects.filter(ticket__in=tickets).values("thread_id")

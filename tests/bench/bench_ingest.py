@@ -230,10 +230,28 @@ def _reset(database_url: str) -> list[int]:
             " thread_id = NULL, organization_id = NULL, inbox_id = NULL, attempts = 0,"
             " reason = '', processed_at = NULL"
         )
-        for table in ("threads_attachment", "threads_participant", "threads_message"):
+        # Everything a run wrote goes, children first: the threads, their search
+        # documents and outbox, and the tickets, events and reads made from them.
+        for table in (
+            "tickets_ticketevent",
+            "tickets_ticketthread",
+            "tickets_ticket_tags",
+            "tickets_note",
+            "tickets_rating",
+            "tickets_slabreach",
+            "tickets_ticket",
+            "tickets_clientview",
+            "tickets_replydraft",
+            "tickets_threadread",
+            "threads_threadsearch",
+            "threads_outboundmail",
+            "threads_attachment",
+            "threads_participant",
+            "threads_message",
+            "threads_thread",
+            "tisket_sequence",
+        ):
             conn.execute(f"DELETE FROM {table}")  # noqa: S608 (our own table names)
-        conn.execute("DELETE FROM threads_thread")
-        conn.execute("DELETE FROM tisket_sequence")
         return [row[0] for row in conn.execute("SELECT id FROM threads_inboundmail ORDER BY id")]
 
 

@@ -187,3 +187,32 @@ def test_another_organizations_member_cannot_mark_a_conversation_read(
         f"/acme/threads/{first.thread.reference}/presence/", {"seen": timezone.now().isoformat()}
     )
     assert response.status_code == 404
+
+
+def test_filtered_views_sorted_by_a_ticket_column_match_the_same_views_sorted_by_activity(
+    acme, inbox, support, web
+):
+    """Sorted by a ticket's column, the ticket is joined and filtered as one; the rows
+    are the same as by activity, each once (a ticket with two tags too)."""
+    a, b, _, d = (mail_in(inbox, n, subject=s) for n, s in enumerate([*SUBJECTS, "Dates"]))
+    for result in (a, b, d):
+        services.ticket_assign(ticket=ticket_of(result), assignee=acme.agent, actor=None)
+    services.ticket_update(ticket=ticket_of(a), actor=None, priority="urgent", tags=["x", "y"])
+    services.ticket_set_status(ticket=ticket_of(d), status="resolved", actor=None)
+    client = web(acme.agent)
+
+    def shown(query: str) -> list[str]:
+        html = client.get(f"/acme/?{query}").content.decode()
+        return sorted(s for s in (*SUBJECTS, "Dates") for _ in range(html.count(f">{s}<")))
+
+    expected = {
+        "assignee=me": ["Apples", "bananas"],
+        "priority=urgent": ["Apples"],
+        "tag=x": ["Apples"],
+        "assignee=none": ["Cherries"],
+        "assignee=me&status=resolved": ["Dates"],
+    }
+    for query, subjects in expected.items():
+        assert shown(query) == subjects, query
+        for sort in ("sla", "-sla", "priority", "assignee", "status"):
+            assert shown(f"{query}&sort={sort}") == subjects, (query, sort)
