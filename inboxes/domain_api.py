@@ -1,12 +1,13 @@
 """REST API of custom mail domains: /api/v1/domains/ (admins only)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inboxes import domains, selectors
+from inboxes.esp_domains import INBOUND_MX_HOST, INBOUND_MX_PRIORITY
 from inboxes.models import MailDomain
 from tisket.api_auth import OrganizationApiMixin
 from tisket.models import Role
@@ -28,6 +29,27 @@ class RecordSerializer(serializers.Serializer):
 
 class EspRecordSerializer(RecordSerializer):
     ok = serializers.BooleanField(help_text="Whether the ESP sees the record.")
+
+
+class EspMxRecordSerializer(RecordSerializer):
+    priority = serializers.IntegerField()
+    ok = serializers.BooleanField(
+        allow_null=True, help_text="Whether the last check found it (null: not known yet)."
+    )
+
+
+def esp_inbound_mx_record(domain: MailDomain) -> dict | None:
+    """The MX record that sends the domain's mail to its inbound server at the ESP."""
+    if not domain.esp_inbound_id:
+        return None
+    return {
+        "type": "MX",
+        "name": domain.name,
+        "priority": INBOUND_MX_PRIORITY,
+        "value": INBOUND_MX_HOST,
+        "purpose": "inbound",
+        "ok": domain.inbound_mx_ok,
+    }
 
 
 def domain_records(domain: MailDomain) -> list[dict]:
@@ -69,6 +91,11 @@ class MailDomainSerializer(serializers.ModelSerializer):
         help_text="The records the installation's ESP asks for, when it sets domains up.",
     )
 
+    esp_inbound_mx = serializers.SerializerMethodField(
+        help_text="The MX record to publish for mail in through the ESP, once it receives for "
+        "the domain (null until then)."
+    )
+
     class Meta:
         model = MailDomain
         fields = [
@@ -86,11 +113,25 @@ class MailDomainSerializer(serializers.ModelSerializer):
             "esp_records",
             "esp_error",
             "esp_checked_at",
+            "esp_inbound_address",
+            "esp_inbound_mx",
+            "esp_inbound_error",
             "created_at",
         ]
+        extra_kwargs = {
+            "esp_inbound_address": {
+                "help_text": "The address of the domain's inbound server at the ESP: mail "
+                "forwarded to it arrives too."
+            }
+        }
 
     def get_records(self, domain: MailDomain) -> list[dict]:
         return RecordSerializer(domain_records(domain), many=True).data
+
+    @extend_schema_field(EspMxRecordSerializer(allow_null=True))
+    def get_esp_inbound_mx(self, domain: MailDomain) -> dict | None:
+        record = esp_inbound_mx_record(domain)
+        return None if record is None else EspMxRecordSerializer(record).data
 
 
 class MailDomainCreateSerializer(serializers.Serializer):

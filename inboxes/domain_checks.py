@@ -7,6 +7,7 @@ not said what to look for).
 
 from django.conf import settings
 
+from inboxes.esp_domains import INBOUND_MX_HOST, INBOUND_MX_PRIORITY
 from inboxes.models import MailDomain
 from tisket.lib.mail.dns_records import DnsUnavailable, Lookup
 
@@ -189,6 +190,9 @@ def mx_check(domain: MailDomain, lookup: Lookup) -> tuple[dict, bool]:
     """The check, and whether the domain's mail reaches Tisket directly."""
     title = "Replies"
     ours = set(settings.TISKET_INBOUND_MX_HOSTS)
+    if domain.esp_inbound_id:
+        # Its own server at Postmark receives for it and posts to Tisket.
+        ours.add(INBOUND_MX_HOST)
     try:
         hosts = lookup.mx(domain.name)
     except DnsUnavailable:
@@ -214,4 +218,30 @@ def mx_check(domain: MailDomain, lookup: Lookup) -> tuple[dict, bool]:
             "your address to it still brings new mail in. This is fine.",
         ),
         False,
+    )
+
+
+def inbound_mx_check(domain: MailDomain, lookup: Lookup) -> dict:
+    """Whether the domain's MX record names Postmark, where its inbound server waits."""
+    title, record = "Mail in through Postmark", f"MX {INBOUND_MX_PRIORITY} {INBOUND_MX_HOST}"
+    try:
+        hosts = lookup.mx(domain.name)
+    except DnsUnavailable:
+        return _unavailable("inbound_mx", title, domain.name)
+    if INBOUND_MX_HOST in hosts:
+        others = [h for h in hosts if h != INBOUND_MX_HOST]
+        text = f"The MX record of {domain.name} names Postmark: mail to it reaches Tisket."
+        if others:
+            text += (
+                f" It names {', '.join(others)} too: mail goes to the host with the lowest "
+                f"priority number first, so give {INBOUND_MX_HOST} the lowest."
+            )
+        return _check("inbound_mx", title, True, text)
+    return _check(
+        "inbound_mx",
+        title,
+        False,
+        f"Postmark is ready to receive the mail of {domain.name}, but its MX records do not "
+        f"name it yet. Publish {record} at {domain.name} (as its only MX record) when this "
+        "domain's mail should come to Tisket.",
     )

@@ -20,7 +20,14 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from inboxes.domain_checks import dkim_check, dmarc_check, mx_check, ownership_check, spf_check
+from inboxes.domain_checks import (
+    dkim_check,
+    dmarc_check,
+    inbound_mx_check,
+    mx_check,
+    ownership_check,
+    spf_check,
+)
 from inboxes.esp_domains import esp_provisioning_enabled, mail_domain_esp_sync_quietly
 from inboxes.models import Inbox, InboxAddress, MailDomain
 from tisket.audit import Action, audit_record
@@ -95,7 +102,18 @@ def mail_domain_delete(*, domain: MailDomain) -> None:
         action=Action.DOMAIN_REMOVED,
         target_label=domain.name,
     )
+    # The row as it is now: a sync may have stored a server since the caller read it.
+    server_id = (
+        MailDomain.objects.select_for_update()
+        .filter(pk=domain.pk)
+        .values_list("esp_inbound_id", flat=True)
+        .first()
+    )
     domain.delete()
+    if server_id:
+        from inboxes.tasks import esp_inbound_server_remove_task  # the tasks import this module
+
+        transaction.on_commit(lambda: esp_inbound_server_remove_task.delay(server_id))
 
 
 def mail_domain_rotate(*, domain: MailDomain) -> MailDomain:
@@ -150,13 +168,19 @@ def _admins_tell(domain: MailDomain, title: str, body: str) -> None:
     )
 
 
-def mail_domain_check(*, domain: MailDomain) -> MailDomain:
-    """Look the domain up now (outside any transaction), then record what DNS says."""
+def mail_domain_check(*, domain: MailDomain, esp_sync: bool = True) -> MailDomain:
+    """Look the domain up now (outside any transaction), then record what DNS says.
+
+    A domain that verifies now is set up at the installation's ESP at once (esp_sync=False:
+    the caller does that itself).
+    """
     lookup = Lookup(settings.TISKET_DNS_SERVERS, settings.TISKET_DOMAIN_CHECK_DEADLINE)
     ownership = ownership_check(domain, lookup)
     dkim, current_ok, next_ok = dkim_check(domain, lookup)
     mx, routes_here = mx_check(domain, lookup)
     checks = [ownership, spf_check(domain, lookup), dkim, dmarc_check(domain, lookup), mx]
+    if domain.esp_inbound_id:
+        checks.append(inbound_mx_check(domain, lookup))
     with transaction.atomic():
         row = (
             MailDomain.objects.select_for_update().select_related("organization").get(pk=domain.pk)
@@ -212,6 +236,12 @@ def mail_domain_check(*, domain: MailDomain) -> MailDomain:
                 f"{row.name} verifies again",
                 f"Inboxes set to send from {row.name} do so again.",
             )
+        verified_now = before != Status.VERIFIED and row.status == Status.VERIFIED
+        if verified_now and esp_sync and esp_provisioning_enabled():
+            # The ESP may receive its mail now: an inbound server for it, at once.
+            from inboxes.tasks import mail_domain_esp_sync_task  # the tasks import this module
+
+            transaction.on_commit(lambda: mail_domain_esp_sync_task.delay(row.pk))
     return row
 
 
@@ -220,7 +250,7 @@ def mail_domains_check_all(*, limit: int = 500) -> int:
     ids = list(MailDomain.objects.order_by("checked_at", "pk").values_list("pk", flat=True)[:limit])
     for domain in MailDomain.objects.filter(pk__in=ids):
         try:
-            mail_domain_check(domain=domain)
+            mail_domain_check(domain=domain, esp_sync=False)
         except Exception:
             logger.exception("mail domain #%s: check failed", domain.pk)
         if esp_provisioning_enabled():

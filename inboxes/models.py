@@ -205,6 +205,12 @@ class MailDomain(models.Model):
     esp_records = models.JSONField(default=list, blank=True)
     esp_error = models.CharField(max_length=300, blank=True)
     esp_checked_at = models.DateTimeField(null=True, blank=True)
+    # Mail in through the ESP, once the domain verifies: Postmark receives for one domain per
+    # server, so each verified domain gets a server of its own, its id here, the server's
+    # own address (to forward to, without an MX record) and the class of the last failure.
+    esp_inbound_id = models.CharField(max_length=40, blank=True)
+    esp_inbound_address = models.CharField(max_length=254, blank=True)
+    esp_inbound_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -215,6 +221,11 @@ class MailDomain(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def inbound_mx_ok(self) -> bool | None:
+        """What the last check said of the MX record for mail in through the ESP."""
+        return next((c["ok"] for c in self.checks if c.get("key") == "inbound_mx"), None)
 
     @property
     def ownership_record_name(self) -> str:

@@ -47,6 +47,7 @@ EMBEDDED_DETACHED = frozenset(
         "tisket.tasks.password_reset_mail_send",
         "inboxes.tasks.mail_domain_check_task",
         "inboxes.tasks.mail_domain_esp_sync_task",
+        "inboxes.tasks.esp_inbound_server_remove_task",
         "kb.tasks.index_article_embed",
     }
 )

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
 from inboxes import domains, esp_domains, selectors
-from inboxes.domain_api import domain_records
+from inboxes.domain_api import domain_records, esp_inbound_mx_record
 from interface.settings_pages.common import admin_view, done, page, refused
 from interface.settings_pages.forms import form_error
 from tisket.errors import TisketError
@@ -58,6 +58,7 @@ def domain_detail(request: HttpRequest, domain: int) -> HttpResponse:
         "records": domain_records(found),
         "addresses": addresses,
         "esp_name": esp_domains.esp_name(),
+        "inbound_mx": esp_inbound_mx_record(found),
     }
     return page(request, "settings/domain.html", context, section=SECTION)
 
@@ -77,6 +78,8 @@ def domain_esp_sync(request: HttpRequest, domain: int) -> HttpResponse:
         if not waiting
         else f"{esp_domains.esp_name()} waits for {len(waiting)} record(s) of {synced.name}."
     )
+    if synced.esp_inbound_id:
+        said += f" Its server for mail in to {synced.name} is ready."
     return done(request, said, "settings:domain", found.pk)
 
 
