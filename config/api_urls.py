@@ -58,6 +58,7 @@ urlpatterns = [
         domain_api.MailDomainRotateApi.as_view(),
         name="domain-rotate-dkim",
     ),
+    path("domains/<int:pk>/esp/", domain_api.MailDomainEspSyncApi.as_view(), name="domain-esp"),
     path("threads/", threads_api.ThreadListApi.as_view(), name="thread-list"),
     path("threads/<str:reference>/", threads_api.ThreadDetailApi.as_view(), name="thread-detail"),
     path(

@@ -6,7 +6,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inboxes import domains, selectors
+from inboxes import domains, esp_domains, selectors
 from inboxes.esp_domains import INBOUND_MX_HOST, INBOUND_MX_PRIORITY
 from inboxes.models import MailDomain
 from tisket.api_auth import OrganizationApiMixin
@@ -197,3 +197,16 @@ class MailDomainRotateApi(OrganizationApiMixin, GenericAPIView):
     def post(self, request: Request, pk: int) -> Response:
         domain = selectors.mail_domain_get(organization=self.organization, pk=pk)
         return Response(MailDomainSerializer(domains.mail_domain_rotate(domain=domain)).data)
+
+
+class MailDomainEspSyncApi(OrganizationApiMixin, GenericAPIView):
+    """Set the domain up at the installation's ESP (mail in too, once it verifies), or have
+    the ESP check its records again; a failure is a 409 that says its kind."""
+
+    serializer_class = MailDomainSerializer
+    read_role = write_role = Role.ADMIN
+
+    @extend_schema(request=None, responses=MailDomainSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        domain = selectors.mail_domain_get(organization=self.organization, pk=pk)
+        return Response(MailDomainSerializer(esp_domains.mail_domain_esp_sync(domain=domain)).data)

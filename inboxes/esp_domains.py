@@ -46,6 +46,9 @@ INBOUND_WEBHOOK_PATH = "/anymail/postmark/inbound/"
 class EspProvisioningError(TisketError):
     """The ESP could not set the domain up; says what kind of failure, never the ESP's words."""
 
+    # Not the request's fault: the ESP's, or the installation's settings; the state of things.
+    status_code = 409
+
 
 def esp_provisioning_enabled() -> bool:
     return settings.TISKET_ESP_PROVISIONING == "postmark"

@@ -32,6 +32,7 @@ GUARDED = [
     ("post", "inbox-test-smtp", "/api/v1/inboxes/1/test-smtp/", AD),
     ("post", "domain-check", "/api/v1/domains/1/check/", AD),
     ("post", "domain-rotate-dkim", "/api/v1/domains/1/rotate-dkim/", AD),
+    ("post", "domain-esp", "/api/v1/domains/1/esp/", AD),
     ("post", "domain-list", "/api/v1/domains/", AD),
     ("delete", "domain-detail", "/api/v1/domains/1/", AD),
     ("post", "thread-list", "/api/v1/threads/", A),

@@ -344,3 +344,26 @@ def test_without_the_setting_a_verified_domain_is_not_received_at_postmark(acme,
     assert domain.status == MailDomain.Status.VERIFIED
     assert "inbound_mx" not in {c["key"] for c in domain.checks}
     assert "Mail in through" not in page_of(web(acme.admin), domain).content.decode()
+
+
+def test_the_api_asks_postmark_again_and_tells_a_failure_by_its_class(
+    acme,
+    globex,
+    zone,
+    postmark,  # noqa: F811
+):
+    domain = verified(acme, zone)
+    api = api_client(acme.admin)
+    body = api.post(f"/api/v1/domains/{domain.pk}/esp/").json()
+    assert body["esp_inbound_mx"]["value"] == INBOUND_MX and list(postmark.servers) == [7001]
+
+    postmark.fail_with = (500, {"Message": "secret-word"})
+    response = api.post(f"/api/v1/domains/{domain.pk}/esp/")
+    assert response.status_code == 409 and "problem on its side" in response.json()["detail"]
+    assert "secret-word" not in response.content.decode()
+
+    postmark.fail_with = None
+    theirs = verified(globex, zone, name="globex.example")
+    asked = len(postmark.requests)
+    assert api.post(f"/api/v1/domains/{theirs.pk}/esp/").status_code == 404
+    assert len(postmark.requests) == asked

@@ -61,6 +61,7 @@ FOREIGN_OBJECTS: dict[str, Callable[[Foreign], object]] = {
     "api:domain-detail": EXTRA_UI_PARAMS["domain"],
     "api:domain-check": EXTRA_UI_PARAMS["domain"],
     "api:domain-rotate-dkim": EXTRA_UI_PARAMS["domain"],
+    "api:domain-esp": EXTRA_UI_PARAMS["domain"],
     "api:inbox-detail": lambda f: f.inbox_id,
     "api:inbox-test-smtp": lambda f: f.inbox_id,
     "api:inbox-test-imap": lambda f: f.inbox_id,
