@@ -38,7 +38,7 @@ def test_a_verified_domain_shows_the_mx_record_for_mail_in_through_postmark(
     page.get_by_label("Domain").fill("clientcorp.com")
     page.get_by_role("button", name="Add domain").click()
     page.get_by_text("clientcorp.com added").wait_for()
-    page.get_by_text("Once the domain verifies").wait_for()
+    page.get_by_text("Once the domain verifies, Postmark receives its mail too").wait_for()
     domain = MailDomain.objects.get()
     publish(zone, domain, mx=False)
     page.get_by_role("button", name="Check now").click()
