@@ -215,6 +215,12 @@ QUOTE_HEADERS = {
     "it": "Il giorno lun 3 giu 2024 alle ore 12:53 Mario Rossi <mario@example.it> ha scritto:",
     "pt": "Em seg., 3 de jun. de 2024 às 12:53, João Silva <joao@example.pt> escreveu:",
     "zh": "山田 <yamada@example.cn> 在 2024年6月3日 周一 12:53 写道\uff1a",  # full-width colon
+    # No verb: the date and time, then the name and its address (Gmail in Russian,
+    # Yandex, Mail.ru, older Gmail in other languages).
+    "ru-gmail": "пн, 3 июн. 2024 г. в 12:53, Иван Иванов <ivan@example.ru>:",  # noqa: RUF001
+    "yandex": '03.06.2024, 12:53, "Ivan Ivanov" <ivan@example.ru>:',
+    "iso-gmt": "2024-06-03 12:53 GMT+02:00 Max Muster <max@example.com>:",
+    "mailru-en": "Monday, 3 June 2024, 12:53 +03:00 from Ivan <ivan@example.ru>:",
 }
 
 
@@ -248,6 +254,23 @@ def test_text_line_right_above_a_wrapped_header_is_kept():
         "Am heutigen Tage\nAm So., 1. Jan. 2023 um 17:22 Uhr schrieb John Doe <\njd@example.com>:\n"
     )
     assert visible_text(text) == "Am heutigen Tage"
+
+
+def test_sentence_with_a_time_and_an_address_is_not_a_quote_header():
+    text = "Please call before 10:30 and write to Ann <ann@example.com>:\n\nher desk, room 4."
+    assert visible_text(text) == text
+
+
+def test_text_run_into_an_attribution_keeps_its_last_lines():
+    text = (
+        "First line.\nSecond line, no blank line below it.\n"
+        "On Mon, Jun 3, 2024 at 12:53 PM John Smith <john@example.com> wrote:\n> Hi\n"
+    )
+    assert visible_text(text) == "First line.\nSecond line, no blank line below it."
+
+
+def test_older_gmail_date_and_address_over_a_quote_is_an_attribution():
+    assert visible_text("Fine.\n\n2014/6/3 John Smith <john@example.com>\n\n> Hi\n") == "Fine."
 
 
 def test_sentence_starting_with_on_is_not_a_quote_header():
@@ -315,7 +338,7 @@ def test_outlook_header_block_is_cut(block):
     assert "Can you send the file?" in rest
 
 
-@pytest.mark.parametrize("rule", ["_" * 32, "-" * 30, " " + "-" * 30])
+@pytest.mark.parametrize("rule", ["_" * 32, "-" * 30, " " + "-" * 30, "=" * 4, "---"])
 def test_rule_line_above_a_header_block_is_cut_with_it(rule):
     visible, rest = split_reply(f"Done.\n{rule}\nFrom: Ann\nSent: Monday\n\nOld text")
     assert visible == "Done."

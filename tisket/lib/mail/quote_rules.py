@@ -34,6 +34,10 @@ QUOTE_HEADER = re.compile(
     r"|.{1,250}?(?:が書きました|のメッセージ|のメール|写道|寫道|작성)"  # ja, zh, ko
     # Any language once an address is there: "ons 4 dec. 2024 kl. 20:42 skrev B <b@x.se>:"
     rf"|(?=[^@]*+@).{{1,250}}?(?:\b(?:{_VERBS}|said)\b|{_VERBS_UNSPACED}).{{0,150}}?"
+    # No verb at all: a date and time first, then the name and its bracketed address
+    # (Gmail in Russian, Yandex, Mail.ru, older Gmail: "2017-11-24 16:32 GMT+01:00 Ann <a@b.c>:").
+    r"|(?=\S*?\d|\S+\s+\S*?\d)(?=(?:\S+\s+){0,8}?\S*?\d{1,2}[:.]\d\d(?!\d))"
+    r".{1,250}?<[^<>\s@]{1,64}@[^<>\s@]{1,255}>"
     r")\s*[:\uff1a]\s*",  # an ASCII or a full-width colon
     re.IGNORECASE,
 )
@@ -72,9 +76,16 @@ FORWARD = re.compile(
     r"|início da mensagem reencaminhada|begin doorgestuurd bericht)\s*:)",
     re.IGNORECASE,
 )
+# Older Gmail over a quote, no colon: "2011/4/7 Ann <a@b.c>".
+DATE_ADDRESS = re.compile(
+    r"(?:\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})\s.{0,200}?"
+    r"<[^<>\s@]{1,64}@[^<>\s@]{1,255}>"
+)
 # GroupWise: ">>> Ann <a@b.c> 06.01.2025 10:15 >>>" above the unquoted original.
 GROUPWISE = re.compile(r">>>\s.{1,300}?\s>>>")
 RULE = re.compile(r"[-_=*\u2013\u2014]{5,}")
+# Above a header block a shorter rule is enough: the block says what it is.
+SHORT_RULE = re.compile(r"[-_=*\u2013\u2014]{3,}")
 SENT_FROM = re.compile(
     r"(?:(?:sent from (?:my |(?=(?:mail|outlook|yahoo|samsung|iphone|ipad|android|blackberry"
     r"|gmail|aol|proton|windows)\b))|sent with |get outlook for |envoyé (?:de|depuis) mon "
@@ -93,7 +104,9 @@ SENT_FROM = re.compile(
     r"|[\w.'\u2019-]+(?:-ról|-ről|'umdan|'dan|'den|'tan|'ten|'imden|'\u0131mdan)"
     r" (?:küldve|gönderildi)"
     r"|发自我的\s?[\w ]{1,20}|從我的\s?[\w ]{1,20}傳送|나의 [\w ]{1,20}에서 보냄"
-    r"|[\w ]{1,20}에서 보냄|通过[\w ]{1,20}发送)"
+    r"|[\w ]{1,20}에서 보냄|通过[\w ]{1,20}发送"
+    # Any app that signs with its name and its link: "Sent from TypeApp<https://…>".
+    r"|sent (?:from|with) [\w.'\u2019-]+(?: [\w.'\u2019-]+){0,3}\s*<https?://[^\s<>]*>)"
     r"\s*(?:[<(]\S*[>)])?\s*\.?",
     re.IGNORECASE,
 )
@@ -114,7 +127,7 @@ HEADER_KEY = re.compile(
     r"|الموضوع|نسخة|التاريخ|נשלח|אל|נושא|עותק|תאריך|đã gửi|đến|chủ đề|ngày|dikirim|kepada"
     r"|subjek|tanggal|enviat|per a|tema|odesláno|komu|předmět|kopie|odoslané|predmet"
     r"|poslano|prima|za|zadeva|saadetud|adressaat|teema|išsiųsta|kam|tema|nosūtīts|kam|temats"
-    r"|изпратено|до|относно|sendt|sent at"
+    r"|изпратено|до|относно|sendt|sent at|sujet|pour|copie à|message du"
     r")[*_]{0,2}\s?[:\uff1a]",
     re.IGNORECASE,
 )

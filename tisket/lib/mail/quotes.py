@@ -11,6 +11,7 @@ from tisket.lib.mail.quote_rules import (
     COLONS,
     DASHED_TITLE,
     DATE,
+    DATE_ADDRESS,
     FORWARD,
     FROM_KEY_SET,
     GROUPWISE,
@@ -19,6 +20,7 @@ from tisket.lib.mail.quote_rules import (
     RULE,
     SENT_FROM,
     SEPARATOR,
+    SHORT_RULE,
     TIME,
     VERB_END,
     ZOHO,
@@ -130,13 +132,15 @@ def _quote_header(lines: list[str], kinds: list[str], i: int) -> int:
         window = " ".join(" ".join(lines[i : last + 1]).split())
         if len(window) > MAX_WINDOW:
             return 0
+        below = _skip_blank(kinds, last + 1)
+        quoted = below < len(lines) and kinds[below] == "q"
         zoho = ZOHO.fullmatch(window)
         if zoho:
             window = zoho.group(1)
+        elif quoted and DATE_ADDRESS.fullmatch(window):
+            return n
         elif not window.endswith(COLONS) and not VERB_END.fullmatch(window):
             continue
-        below = _skip_blank(kinds, last + 1)
-        quoted = below < len(lines) and kinds[below] == "q"
         evidence = "@" in window or bool(DATE.search(window))
         if quoted and (evidence or VERB_END.fullmatch(window)):
             return n
@@ -154,10 +158,11 @@ def _quote_wording(window: str) -> bool:
 
 
 def _header_start(lines: list[str], kinds: list[str], i: int) -> int:
-    """Like _quote_header, but 0 when the header really starts on the next line."""
+    """Like _quote_header, but 0 when the header really starts on a later line of its window."""
     n = _quote_header(lines, kinds, i)
-    if n > 1 and DATE.search(lines[i + 1]) and _quote_header(lines, kinds, i + 1):
-        return 0
+    for k in range(i + 1, i + n):
+        if DATE.search(lines[k]) and _quote_header(lines, kinds, k):
+            return 0  # text run into an attribution with no blank line: the text stays
     return n
 
 
@@ -273,7 +278,9 @@ def _find_cut(lines: list[str], kinds: list[str], start: int) -> int:
         if _header_block(lines, kinds, i):
             return i
         # "_____" or "-----" above a From: block is part of the quote: two fields suffice.
-        if RULE.fullmatch(stripped) and _header_block(lines, kinds, _skip_blank(kinds, i + 1), 2):
+        if SHORT_RULE.fullmatch(stripped) and _header_block(
+            lines, kinds, _skip_blank(kinds, i + 1), 2
+        ):
             return i
         i += 1
     return len(lines)
