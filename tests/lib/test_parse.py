@@ -135,6 +135,18 @@ SENDERS = [
         ("Doe, Jane <boss@corp.com>", "jane@x.org"),
         False,
     ),
+    (
+        "encoded word whose text looks like an encoded word: decoded once",
+        b"From: =?UTF-8?Q?=3D=3FUTF-8=3FQ=3FJane=3F=3D?= <jane@x.org>, Bob <bob@x.org>",
+        ("=?UTF-8?Q?Jane?=", "jane@x.org"),
+        False,
+    ),
+    (
+        "encoded-word text in a quoted local part stays as written (RFC 2047 section 5)",
+        b'From: Jane <"=?UTF-8?Q?bob?="@x.org>',
+        ("Jane", "=?UTF-8?Q?bob?=@x.org"),
+        False,
+    ),
     ("raw UTF-8 name", b"From: J\xc3\xbcrgen <j@x.de>", ("Jürgen", "j@x.de"), False),
     (
         "GB2312 name with GBK",

@@ -176,12 +176,16 @@ def _phrase_words_quoted(value: str) -> str:
 
     def quoted(text: str) -> str:
         text = clean_header_value(text, max_length=200)
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + _words_escaped(text) + '"'
 
     def in_quotes(match: re.Match) -> str:
         inner = match.group(1)
         if "=?" not in inner:
             return match.group(0)
+        if match.string[match.end() : match.end() + 1] == "@":
+            # A quoted local part: an encoded word never stands in an addr-spec (RFC 2047 §5).
+            return '"' + _words_escaped(inner) + '"'
         return quoted(decode_words(inner.replace('\\"', '"')))
 
     value = QUOTED_STRING.sub(in_quotes, value)
@@ -190,6 +194,15 @@ def _phrase_words_quoted(value: str) -> str:
         return quoted(decode_words(match.group(0)))
 
     return ENCODED_RUN.sub(run, value)
+
+
+def _words_escaped(quoted_text: str) -> str:
+    """Text inside a quoted string with '=?' as a quoted pair: decoded once, never twice.
+
+    The strict parser decodes what looks like an encoded word even inside quotes; text
+    already decoded (or a local part) must reach it as the literal characters it is.
+    """
+    return quoted_text.replace("=?", "=\\?")
 
 
 def header_addresses(msg: Message, name: str) -> tuple[list[tuple[str, str]], str]:
