@@ -273,6 +273,32 @@ def test_older_gmail_date_and_address_over_a_quote_is_an_attribution():
     assert visible_text("Fine.\n\n2014/6/3 John Smith <john@example.com>\n\n> Hi\n") == "Fine."
 
 
+def test_sign_off_written_under_the_quote_is_kept():
+    text = (
+        "Fixed, thanks.\n\nOn Mon, Jun 3, 2024 at 12:53 PM John <john@example.com> wrote:\n"
+        "> Does it work now?\n\nBest,\nAnn\n"
+    )
+    visible, rest = split_reply(text)
+    assert visible == "Fixed, thanks.\n\nBest,\nAnn"
+    assert rest.startswith("On Mon") and "> Does it work now?" in rest
+
+
+def test_quoted_line_that_lost_its_marker_is_no_text_below_the_quote():
+    text = (
+        "Fixed.\n\nOn Mon, Jun 3, 2024 at 12:53 PM John <john@example.com> wrote:\n"
+        "> View the ticket at (http://example.com/a\nb=1)\n"
+    )
+    assert visible_text(text) == "Fixed."
+
+
+def test_list_footer_under_a_short_rule_below_the_quote_is_cut():
+    text = (
+        "Fixed.\n\nOn Mon, Jun 3, 2024 at 12:53 PM John <john@example.com> wrote:\n"
+        "> Hi\n\n__\nusers mailing list\nusers@lists.example.com\n"
+    )
+    assert visible_text(text) == "Fixed."
+
+
 def test_sentence_starting_with_on_is_not_a_quote_header():
     text = "On your remote host you can run:\n\n    telnet 127.0.0.1 52698\n\nThat is all."
     assert visible_text(text) == text

@@ -84,6 +84,8 @@ DATE_ADDRESS = re.compile(
 # GroupWise: ">>> Ann <a@b.c> 06.01.2025 10:15 >>>" above the unquoted original.
 GROUPWISE = re.compile(r">>>\s.{1,300}?\s>>>")
 RULE = re.compile(r"[-_=*\u2013\u2014]{5,}")
+# Under a quote even a short rule ("__") starts a footer, a mailing list's most often.
+FOOTER_RULE = re.compile(r"[-_=*\u2013\u2014]{2,}")
 # Above a header block a shorter rule is enough: the block says what it is.
 SHORT_RULE = re.compile(r"[-_=*\u2013\u2014]{3,}")
 SENT_FROM = re.compile(

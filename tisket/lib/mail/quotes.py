@@ -12,6 +12,7 @@ from tisket.lib.mail.quote_rules import (
     DASHED_TITLE,
     DATE,
     DATE_ADDRESS,
+    FOOTER_RULE,
     FORWARD,
     FROM_KEY_SET,
     GROUPWISE,
@@ -41,12 +42,22 @@ def split_reply(text: str) -> tuple[str, str]:
     marks = [line.translate(BIDI_MARKS) for line in lines]  # what the rules read
     kinds = _classify(marks)
     start = _strip_leading(marks, kinds)
-    end = _strip_signature(marks, kinds, start, _find_cut(marks, kinds, start))
+    cut = _find_cut(marks, kinds, start)
+    end = _strip_signature(marks, kinds, start, cut)
+    resume = _text_below_quote(marks, kinds, cut)
+    below_end = resume and _strip_signature(marks, kinds, resume, _find_cut(marks, kinds, resume))
     head = "\n".join(lines[:start]).strip("\n")
-    tail = "\n".join(lines[end:]).strip("\n")
     visible = "\n".join(lines[start:end]).rstrip().lstrip("\n")
     if not visible.strip():
         return text.strip("\n").rstrip(), ""
+    if resume:
+        # Text written under the quote it answers (a sign-off, a last word) is new text too.
+        below = "\n".join(lines[resume:below_end]).strip("\n").rstrip()
+        visible += "\n\n" + below
+        quote = "\n".join(lines[end:resume]).strip("\n")
+        tail = "\n".join(lines[below_end:]).strip("\n")
+        return visible, "\n\n".join(p for p in (head, quote, tail) if p)
+    tail = "\n".join(lines[end:]).strip("\n")
     return visible, "\n\n".join(p for p in (head, tail) if p)
 
 
@@ -302,6 +313,31 @@ def _is_separator(lines: list[str], kinds: list[str], i: int) -> bool:
         DASHED_TITLE.fullmatch(stripped)
         and _header_block(lines, kinds, _skip_blank(kinds, i + 1), need=2)
     )
+
+
+def _text_below_quote(lines: list[str], kinds: list[str], cut: int) -> int:
+    """Where new text resumes under the attributed quote cut at `cut`, or 0.
+
+    Only a paragraph of its own (a blank line under the quote: a wrapped quoted line
+    that lost its '>' is no new text), with no further quote, and not a signature or a
+    list footer.
+    """
+    if cut >= len(lines) or kinds[cut] != "t":
+        return 0
+    n = _header_start(lines, kinds, cut)
+    quote = _skip_blank(kinds, cut + n) if n else len(lines)
+    if quote >= len(lines) or kinds[quote] != "q":
+        return 0
+    end = _quote_run_end(kinds, quote)
+    if end >= len(lines) or kinds[end] != "e":
+        return 0
+    k = _skip_blank(kinds, end)
+    if k >= len(lines) or _is_trailing(lines, kinds, k) or FOOTER_RULE.fullmatch(lines[k].strip()):
+        return 0
+    stop = _find_cut(lines, kinds, k)
+    if stop == k or any(kinds[j] == "q" for j in range(k, stop)):
+        return 0
+    return k
 
 
 def _attribution_start(lines: list[str], kinds: list[str], start: int, quote: int) -> int:
