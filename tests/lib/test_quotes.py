@@ -299,6 +299,19 @@ def test_list_footer_under_a_short_rule_below_the_quote_is_cut():
     assert visible_text(text) == "Fixed."
 
 
+@pytest.mark.parametrize("joint", [" ", "--- ", "\u00a0"])
+def test_reply_line_run_into_the_attribution_is_split_from_it(joint):
+    text = f"Done.{joint}On Mon, Jun 3, 2024 at 12:53 PM John <john@example.com> wrote:\n> Hi\n"
+    visible, rest = split_reply(text)
+    assert visible == "Done."
+    assert rest.lstrip("- ").startswith("On Mon")
+
+
+def test_on_inside_a_line_above_no_quote_stays_text():
+    text = "We met On Mon, Jun 3, 2024 at 12:53 PM and John <john@example.com> wrote:\nfine."
+    assert visible_text(text) == text
+
+
 def test_sentence_starting_with_on_is_not_a_quote_header():
     text = "On your remote host you can run:\n\n    telnet 127.0.0.1 52698\n\nThat is all."
     assert visible_text(text) == text

@@ -41,6 +41,11 @@ QUOTE_HEADER = re.compile(
     r")\s*[:\uff1a]\s*",  # an ASCII or a full-width colon
     re.IGNORECASE,
 )
+# Where an attribution that lost its line break starts inside a line of text ("Thanks On
+# Mon, … wrote:", "ok--- On …"): its opening word, capitalised, after a space or dashes.
+RUN_IN_ATTRIBUTION = re.compile(
+    r"(?<=[^\s-])(?:\s+|\s*-{2,}\s*)(?=(?:On|Am|Le|El|Op|Den|Dnia|W dniu|Il giorno|Em)\s)"
+)
 # Zoho Mail: "---- On Mon, 06 Jan 2025 10:15:00 +0100 Ann <a@b.c> wrote ----".
 ZOHO = re.compile(r"-{2,}\s*(.{1,380}?)\s*-{2,}")
 # A date or a time: what an attribution has and a sentence ending in a colon seldom has.

@@ -19,6 +19,7 @@ from tisket.lib.mail.quote_rules import (
     HEADER_KEY,
     QUOTE_HEADER,
     RULE,
+    RUN_IN_ATTRIBUTION,
     SENT_FROM,
     SEPARATOR,
     SHORT_RULE,
@@ -41,6 +42,9 @@ def split_reply(text: str) -> tuple[str, str]:
     lines = text.split("\n")
     marks = [line.translate(BIDI_MARKS) for line in lines]  # what the rules read
     kinds = _classify(marks)
+    lines, marks = _run_in_attributions_split(lines, marks, kinds)
+    if len(marks) != len(kinds):
+        kinds = _classify(marks)
     start = _strip_leading(marks, kinds)
     cut = _find_cut(marks, kinds, start)
     end = _strip_signature(marks, kinds, start, cut)
@@ -84,6 +88,41 @@ def visible_html_text(html: str) -> str:
             return visible
         break  # the quote is on top (bottom-posting): let the text rules find the reply
     return visible_text("\n".join(lines))
+
+
+def _run_in_attributions_split(
+    lines: list[str], marks: list[str], kinds: list[str]
+) -> tuple[list[str], list[str]]:
+    """Lines of text that run into the attribution of the quote below them, split in two.
+
+    When HTML becomes text the break before "On …, Name <a@b.c> wrote:" is sometimes lost:
+    the attribution is then the end of the reply's last line.
+    """
+    out_lines: list[str] = []
+    out_marks: list[str] = []
+    for i, (line, mark) in enumerate(zip(lines, marks, strict=True)):
+        below = _skip_blank(kinds, i + 1)
+        split = 0
+        if (
+            kinds[i] == "t"
+            and below < len(kinds)
+            and kinds[below] == "q"
+            and len(mark) <= MAX_WINDOW
+            and mark.rstrip().endswith(COLONS)
+        ):
+            match = RUN_IN_ATTRIBUTION.search(mark)
+            while match and not split:
+                suffix = mark[match.start() :].strip()
+                if ("@" in suffix or DATE.search(suffix)) and _quote_wording(suffix):
+                    split = match.start()
+                match = RUN_IN_ATTRIBUTION.search(mark, match.end())
+        if split and len(mark) == len(line):
+            out_lines += [line[:split].rstrip(), line[split:].strip()]
+            out_marks += [mark[:split].rstrip(), mark[split:].strip()]
+        else:
+            out_lines.append(line)
+            out_marks.append(mark)
+    return out_lines, out_marks
 
 
 # Line kinds: "q" quoted with ">", "e" blank, "t" text.
