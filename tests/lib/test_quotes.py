@@ -312,6 +312,23 @@ def test_on_inside_a_line_above_no_quote_stays_text():
     assert visible_text(text) == text
 
 
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "> See the ticket (http://example.com/t/1?a=\nb&c=2)\n>\n> Bye",
+        ">\n (http://example.com/track/abc) >\n> Bye",
+    ],
+)
+def test_link_of_a_quote_wrapped_without_its_marker_stays_in_the_quote(quote):
+    text = f"Thanks.\n\nOn Mon, Jun 3, 2024 at 12:53 PM John <john@example.com> wrote:\n{quote}\n"
+    assert visible_text(text) == "Thanks."
+
+
+def test_one_word_answer_between_quotes_is_still_an_inline_reply():
+    text = "> Shall we meet (at noon)?\nYes.\n> And bring the slides?\nSure)\n"
+    assert visible_text(text) == text.strip()
+
+
 def test_sentence_starting_with_on_is_not_a_quote_header():
     text = "On your remote host you can run:\n\n    telnet 127.0.0.1 52698\n\nThat is all."
     assert visible_text(text) == text

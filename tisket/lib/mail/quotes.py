@@ -129,7 +129,7 @@ def _run_in_attributions_split(
 def _classify(lines: list[str]) -> list[str]:
     kinds: list[str] = []
     previous = ""
-    for line in lines:
+    for i, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
             kinds.append("e")
@@ -139,12 +139,34 @@ def _classify(lines: list[str]) -> list[str]:
             and GROUPWISE.fullmatch(stripped)
         ):
             kinds.append("t")
-        elif stripped.startswith(">") or (kinds and kinds[-1] == "q" and _soft_break(previous)):
+        elif stripped.startswith(">") or (
+            kinds
+            and kinds[-1] == "q"
+            and (_soft_break(previous) or _wrapped_link(previous, stripped, lines, i))
+        ):
             kinds.append("q")
         else:
             kinds.append("t")
         previous = line
     return kinds
+
+
+def _wrapped_link(previous: str, stripped: str, lines: list[str], i: int) -> bool:
+    """A link of a quote wrapped onto a line without '>', with more of the quote below.
+
+    One token and nothing else: the rest of a link whose '(' opened on the quoted line
+    above, or a whole "(http://…)" a mail program set apart.
+    """
+    if len(stripped) > MAX_LINE or i + 1 >= len(lines):
+        return False
+    if not lines[i + 1].lstrip().startswith(">"):
+        return False
+    token = stripped.removesuffix(">").strip()
+    if not token or any(c.isspace() for c in token):
+        return False
+    if token.startswith("(") and token.endswith(")") and "://" in token:
+        return True
+    return token.endswith(")") and previous.count("(") > previous.count(")")
 
 
 def _soft_break(line: str) -> bool:
