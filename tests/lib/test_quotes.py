@@ -283,6 +283,15 @@ def test_sign_off_written_under_the_quote_is_kept():
     assert rest.startswith("On Mon") and "> Does it work now?" in rest
 
 
+def test_disclaimer_added_under_the_whole_mail_is_not_taken_for_a_sign_off():
+    disclaimer = "This message and its attachments are confidential. " * 8
+    text = (
+        "Fixed.\n\nOn Mon, Jun 3, 2024 at 12:53 PM John <john@example.com> wrote:\n"
+        f"> Hi\n\n{disclaimer}\n"
+    )
+    assert visible_text(text) == "Fixed."
+
+
 def test_quoted_line_that_lost_its_marker_is_no_text_below_the_quote():
     text = (
         "Fixed.\n\nOn Mon, Jun 3, 2024 at 12:53 PM John <john@example.com> wrote:\n"

@@ -30,6 +30,8 @@ from tisket.lib.mail.quote_rules import (
 
 MAX_LINE = 1000  # longer lines are never headers, separators or signatures
 MAX_WINDOW = 400  # longest joined "On ... wrote:" window that is tried
+MAX_BELOW_LINES = 4  # text under an attributed quote kept as new: a sign-off's size
+MAX_BELOW_CHARS = 300
 
 
 def split_reply(text: str) -> tuple[str, str]:
@@ -397,6 +399,11 @@ def _text_below_quote(lines: list[str], kinds: list[str], cut: int) -> int:
         return 0
     stop = _find_cut(lines, kinds, k)
     if stop == k or any(kinds[j] == "q" for j in range(k, stop)):
+        return 0
+    # A few short lines (a sign-off, a last word): a longer text down there is most often
+    # a disclaimer the sender's server added under the whole mail.
+    below = [lines[j] for j in range(k, stop) if kinds[j] == "t"]
+    if len(below) > MAX_BELOW_LINES or sum(map(len, below)) > MAX_BELOW_CHARS:
         return 0
     return k
 
