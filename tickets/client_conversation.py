@@ -87,6 +87,7 @@ class PageUrls:
     reopen: str
     rate: str
     preview: str = ""
+    read: str = ""  # the browser posts here once the page has been shown a moment
 
 
 def _file_url(access: ClientAccess, attachment: Attachment) -> str:
@@ -162,12 +163,12 @@ def conversation_page(
     rating_error: str = "",
     extra: dict | None = None,
 ) -> HttpResponse:
-    """The conversation as its client sees it; a GET by the client marks the desk's replies read."""
+    """The conversation as its client sees it.
+
+    Opening it marks nothing: mail scanners open every link of a mail. The page, shown
+    in a browser, posts to urls.read a moment later (conversation_read).
+    """
     thread = access.thread
-    if request.method == "GET" and status == 200 and not access.colleague:
-        # A read receipt records the view itself; marking twice changes nothing. A
-        # colleague's reading is none: the desk would take it for the client's.
-        client_messages_read(thread=thread, email=access.email)
     ticket = conversation_ticket(thread)
     state = conversation_state(thread, ticket)
     rating = None
@@ -183,6 +184,8 @@ def conversation_page(
         "timeline": client_timeline(thread=thread, ticket=ticket),
         "state": state,
         "state_label": STATUS_LABELS.get(state, state),
+        # A colleague's reading is no receipt: the desk would take it for the client's.
+        "marks_read": bool(urls.read) and not access.colleague,
         "can_close": state not in DONE and not access.colleague,
         "can_reopen": state == "resolved" and not access.colleague,
         "can_reply": thread.status != Thread.Status.CLOSED,
@@ -236,6 +239,18 @@ def client_page_as_seen(request: HttpRequest, *, view) -> HttpResponse:
 
 def _back(urls: PageUrls, anchor: str = "") -> HttpResponse:
     return redirect(f"{urls.page}#{anchor}" if anchor else urls.page)
+
+
+def conversation_read(
+    request: HttpRequest, access: ClientAccess, urls: PageUrls, extra: dict | None = None
+) -> HttpResponse:
+    """The client's browser showed the conversation: the desk's replies are read (204).
+
+    The first reading counts; a colleague's reading is none.
+    """
+    if not access.colleague:
+        client_messages_read(thread=access.thread, email=access.email)
+    return HttpResponse(status=204)
 
 
 def conversation_reply(

@@ -40,6 +40,7 @@ from tickets.client_conversation import (
     conversation_close,
     conversation_page,
     conversation_rate,
+    conversation_read,
     conversation_reopen,
     conversation_reply,
     conversation_state,
@@ -175,6 +176,7 @@ def token_urls(token: str) -> PageUrls:
         reopen=reverse("client:thread-reopen", kwargs=kwargs),
         rate=reverse("client:thread-rate", kwargs=kwargs),
         preview=reverse("client:thread-preview", kwargs=kwargs),
+        read=reverse("client:thread-read", kwargs=kwargs),
     )
 
 
@@ -182,6 +184,11 @@ def token_urls(token: str) -> PageUrls:
 @require_safe
 def client_thread(request: HttpRequest, access: ClientAccess, token: str) -> HttpResponse:
     return conversation_page(request, access, token_urls(token))
+
+
+@client_post
+def client_thread_read(request: HttpRequest, access: ClientAccess, token: str) -> HttpResponse:
+    return conversation_read(request, access, token_urls(token))
 
 
 @client_post
@@ -277,6 +284,7 @@ urlpatterns = [
     path("answered/<str:token>/", client_kb_answered, name="kb-answered"),
     path("files/<str:token>/<str:name>", client_file, name="file"),
     path("<str:token>/", client_thread, name="thread"),
+    path("<str:token>/read/", client_thread_read, name="thread-read"),
     path("<str:token>/reply/", client_thread_reply, name="thread-reply"),
     path("<str:token>/close/", client_thread_close, name="thread-close"),
     path("<str:token>/reopen/", client_thread_reopen, name="thread-reopen"),

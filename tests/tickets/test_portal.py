@@ -234,7 +234,9 @@ def test_the_list_shows_every_conversation_of_the_address_with_status_and_unread
     assert 'data-status="resolved">Resolved<' in html
     assert html.index(cc.reference) < html.index(first.reference)  # latest activity first
 
-    browser.get(thread_url(first))
+    browser.get(thread_url(first))  # the page, then its browser's read receipt
+    assert "New reply</span>" in browser.get(portal_url()).content.decode()
+    assert browser.post(thread_url(first, "portal:thread-read")).status_code == 204
     assert "New reply</span>" not in browser.get(portal_url()).content.decode()
 
 
@@ -336,11 +338,18 @@ def test_the_page_marks_the_desks_replies_read_and_the_agent_sees_it(acme, inbox
     agent_page = web(acme.agent).get(f"/acme/threads/{thread.reference}/")
     assert "Read by the client" not in agent_page.content.decode()
 
-    signed_in().get(thread_url(thread))
+    jane = signed_in()
+    page = jane.get(thread_url(thread)).content.decode()
+    reply.refresh_from_db()
+    assert reply.client_read_at is None  # opening the link marks nothing: scanners open it
+    read_url = thread_url(thread, "portal:thread-read")
+    assert f'hx-post="{read_url}"' in page  # the browser posts once it has shown the page
+    assert jane.get(read_url).status_code == 405
+    assert jane.post(read_url).status_code == 204
     reply.refresh_from_db()
     assert reply.client_read_at is not None and reply.client_read_by == JANE
     first_read = reply.client_read_at
-    signed_in().get(thread_url(thread))
+    assert signed_in().post(read_url).status_code == 204
     reply.refresh_from_db()
     assert reply.client_read_at == first_read  # the first reading counts
 
@@ -568,9 +577,16 @@ def test_the_signed_link_marks_read_but_a_member_viewing_as_the_client_does_not(
     assert supervisor.get(started["Location"]).status_code == 200
     reply.refresh_from_db()
     assert reply.client_read_at is None
+    viewed = supervisor.get(started["Location"]).content.decode()
+    assert 'hx-trigger="load delay' not in viewed  # the member's view posts no read receipt
 
     token = client_link_token(thread=thread, email=JANE)
-    assert Client().get(reverse("client:thread", kwargs={"token": token})).status_code == 200
+    browser = Client()
+    assert browser.get(reverse("client:thread", kwargs={"token": token})).status_code == 200
+    reply.refresh_from_db()
+    assert reply.client_read_at is None  # a link scanner's GET is no reading
+    read = browser.post(reverse("client:thread-read", kwargs={"token": token}))
+    assert read.status_code == 204
     reply.refresh_from_db()
     assert reply.client_read_by == JANE
 

@@ -388,10 +388,12 @@ def test_a_colleague_reading_is_no_read_receipt_of_the_client(acme, inbox, compa
     thread = deliver(make_mail(sender=LEO, subject="Leo's VPN")).thread
     outbound.reply_send_skipping_ticket(thread=thread, author=acme.agent, body="Try again.")
     organization_update(organization=acme.org, portal_company_view=True)
-    assert signed_in(ANN).get(thread_url(thread)).status_code == 200
+    ann = signed_in(ANN)
+    assert ann.get(thread_url(thread)).status_code == 200
+    assert ann.post(thread_url(thread, "portal:thread-read")).status_code == 204
     reply = thread.messages.get(direction=Message.Direction.OUTBOUND)
     assert reply.client_read_at is None  # the desk is told the client read it: Leo has not
 
-    signed_in(LEO).get(thread_url(thread))
+    signed_in(LEO).post(thread_url(thread, "portal:thread-read"))
     reply.refresh_from_db()
     assert reply.client_read_by == LEO

@@ -19,4 +19,5 @@ urlpatterns = [
     path("<str:reference>/close/", views.thread_close, name="thread-close"),
     path("<str:reference>/reopen/", views.thread_reopen, name="thread-reopen"),
     path("<str:reference>/rate/", views.thread_rate, name="thread-rate"),
+    path("<str:reference>/read/", views.thread_read, name="thread-read"),
 ]

@@ -42,6 +42,7 @@ from tickets.client_conversation import (
     conversation_close,
     conversation_page,
     conversation_rate,
+    conversation_read,
     conversation_reopen,
     conversation_reply,
     markdown_preview,
@@ -325,6 +326,7 @@ def _urls(portal: Portal, reference: str) -> PageUrls:
         reopen=reverse("portal:thread-reopen", kwargs=kwargs),
         rate=reverse("portal:thread-rate", kwargs=kwargs),
         preview=reverse("portal:preview", kwargs={"org_slug": portal.slug}),
+        read=reverse("portal:thread-read", kwargs=kwargs),
     )
 
 
@@ -344,6 +346,7 @@ def thread(request: HttpRequest, portal: Portal, reference: str) -> HttpResponse
     return conversation_page(request, access, _urls(portal, reference), extra={"portal": portal})
 
 
+thread_read = _thread_action(conversation_read)
 thread_reply = _thread_action(conversation_reply)
 thread_close = _thread_action(conversation_close)
 thread_reopen = _thread_action(conversation_reopen)
