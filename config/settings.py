@@ -293,6 +293,7 @@ TISKET_PORTAL_SIGN_IN_MINUTES = env_int("TISKET_PORTAL_SIGN_IN_MINUTES", 15)
 TISKET_PORTAL_SESSION_DAYS = env_int("TISKET_PORTAL_SESSION_DAYS", 7)
 TISKET_PORTAL_SIGN_INS_PER_ADDRESS = env_int("TISKET_PORTAL_SIGN_INS_PER_ADDRESS", 10)
 TISKET_PORTAL_SIGN_INS_PER_EMAIL = env_int("TISKET_PORTAL_SIGN_INS_PER_EMAIL", 3)
+TISKET_PORTAL_SIGN_INS_PER_EMAIL_ALL = env_int("TISKET_PORTAL_SIGN_INS_PER_EMAIL_ALL", 10)
 # Seconds a member's notification waits, unread, before it is mailed (0: at once).
 TISKET_NOTIFY_EMAIL_DELAY = env_int("TISKET_NOTIFY_EMAIL_DELAY", 300)
 # Knowledge base: the largest image or file an editor may upload, and how many help-centre

@@ -58,18 +58,27 @@ def portal_sign_in_allowed(*, email: str, address: str) -> bool:
     """Count one sign-in mail asked for the email address from this client address.
 
     Counted whether the email address is known or not, so the answer tells nothing.
+    The tight limit on one email address counts the asks from one client address:
+    someone else asking for a victim's links, from their own address, does not stop
+    the victim getting one. A looser limit over every client address keeps many
+    addresses from flooding one mailbox.
     """
-    by_address = rate_take(
-        scope=LoginThrottle.Scope.PORTAL_ADDRESS,
-        value=address,
-        limit=settings.TISKET_PORTAL_SIGN_INS_PER_ADDRESS,
-        window=3600,
+    limits = (
+        (LoginThrottle.Scope.PORTAL_ADDRESS, address, settings.TISKET_PORTAL_SIGN_INS_PER_ADDRESS),
+        (
+            LoginThrottle.Scope.PORTAL_EMAIL,
+            f"{email} {address}",
+            settings.TISKET_PORTAL_SIGN_INS_PER_EMAIL,
+        ),
+        (
+            LoginThrottle.Scope.PORTAL_EMAIL_ALL,
+            email,
+            settings.TISKET_PORTAL_SIGN_INS_PER_EMAIL_ALL,
+        ),
     )
-    return by_address and rate_take(
-        scope=LoginThrottle.Scope.PORTAL_EMAIL,
-        value=email,
-        limit=settings.TISKET_PORTAL_SIGN_INS_PER_EMAIL,
-        window=3600,
+    return all(
+        rate_take(scope=scope, value=value, limit=limit, window=3600)
+        for scope, value, limit in limits
     )
 
 

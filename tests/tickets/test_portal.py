@@ -177,6 +177,21 @@ def test_sign_in_mails_are_limited_per_email_and_per_address(acme, inbox, settin
     assert "Too many" in Client().post(url, {"email": "late@client.test"}).content.decode()
 
 
+def test_someone_asking_for_a_victims_links_does_not_stop_the_victim(acme, inbox, settings):
+    settings.TISKET_PORTAL_SIGN_INS_PER_EMAIL = 2
+    settings.TISKET_PORTAL_SIGN_INS_PER_EMAIL_ALL = 4
+    url = portal_url(name="portal:sign-in")
+
+    def ask(address: str) -> int:
+        return Client(REMOTE_ADDR=address).post(url, {"email": JANE}).status_code
+
+    assert [ask("203.0.113.9") for _ in range(3)] == [200, 200, 429]  # the attacker
+    assert ask("198.51.100.7") == 200  # Jane, at home, still gets her link
+    # Many addresses cannot flood her mailbox either.
+    assert [ask(f"192.0.2.{n}") for n in (1, 2)] == [200, 429]
+    assert OutboundMail.objects.filter(to=[JANE]).count() == 4
+
+
 def test_a_bad_address_is_a_form_error(acme, inbox):
     response = Client().post(portal_url(name="portal:sign-in"), {"email": "not an address"})
     assert response.status_code == 400

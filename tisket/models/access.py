@@ -167,6 +167,10 @@ class LoginThrottle(models.Model):
         TOTP = "totp", "Second-factor codes of one account"
         PORTAL_ADDRESS = "hc-ip", "Portal sign-in links asked from one address"
         PORTAL_EMAIL = "hc-mail", "Portal sign-in links asked for one email address"
+        PORTAL_EMAIL_ALL = (
+            "hc-all",
+            "Portal sign-in links asked for one email address, from anywhere",
+        )
 
     scope = models.CharField(max_length=8, choices=Scope.choices)
     key_hash = models.CharField(max_length=64)
