@@ -68,13 +68,17 @@ def thread_reference(*, code: str, number: int) -> str:
 
 
 class ThreadSearch(models.Model):
-    """A conversation's searchable words (its mails and notes), folded; see threads.search."""
+    """A conversation's searchable words (its mails and notes), senders and recipients, folded;
+    see threads.search."""
 
     thread = models.OneToOneField(
         Thread, primary_key=True, on_delete=models.CASCADE, related_name="search"
     )
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     text = models.TextField(blank=True)
+    # `name <address>` entries, once each: who wrote its mails, whom they were sent to.
+    senders = models.TextField(blank=True, default="", db_default="")
+    recipients = models.TextField(blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return f"search of {self.thread_id}"

@@ -1,25 +1,23 @@
 """Search as the queue, the thread API and the MCP server read it: words and operators.
 
 `tisket.lib.search_query` reads the text; this turns it into conditions on
-conversations, each one served by an index: the words by the search documents'
-full text (threads.search), the operators by the columns and semi-joins the queue
-already uses. The caller's scope (tenant, agent group) is applied by the caller,
-before: nothing here widens it.
+conversations, each one served by an index: the words, `from:` and `to:` by the search
+documents (threads.search: full text, and trigrams of senders and recipients), the
+other operators by the columns and semi-joins the queue already uses. The caller's
+scope (tenant, agent group) is applied by the caller, before: nothing here widens it.
 """
 
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Q, QuerySet
 
 from inboxes.models import Inbox
-from threads.models import Attachment, Message, Thread
+from threads.models import Attachment, Thread
 from threads.search import document_matches
 from threads.selectors import thread_text_matches
 from tickets.models import Ticket, TicketThread
 from tisket.errors import TisketError
-from tisket.lib.addresses import address_is_valid
 from tisket.lib.search_query import ParsedSearch, SearchSyntaxError, search_parse
 from tisket.models import Organization
 
@@ -33,8 +31,9 @@ STATUS_WORDS = {
 }
 HELP = (
     "Words and “exact phrases” are looked for in the subject, the client, every mail and "
-    "every note, accents and case aside. Operators: from:, to:, status:, tag:, inbox:, "
-    "before:YYYY-MM-DD, after:YYYY-MM-DD (last activity), has:attachment."
+    "every note, accents and case aside. Operators: from:, to: (a whole address, or any part "
+    "of a name or an address), status:, tag:, inbox:, before:YYYY-MM-DD, after:YYYY-MM-DD "
+    "(last activity), has:attachment."
 )
 
 
@@ -76,6 +75,8 @@ def search_filter(
 ) -> QuerySet[Thread]:
     """Narrow conversations to what the search asks, every operator but `status:`."""
     org = organization.pk
+    words: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
     if parsed.has_text:
         raw = parsed.raw_text.strip()
         single = " " not in raw and not parsed.phrases
@@ -92,24 +93,18 @@ def search_filter(
         else:
             # Subjects, clients' names and addresses are in the documents too (each mail
             # adds its sender and subject): one index answers, never an OR of two.
-            threads = threads.filter(
-                document_matches(organization_id=org, words=parsed.words, phrases=parsed.phrases)
-            )
-    for sender in parsed.senders:
-        if address_is_valid(sender):
-            mails = Message.objects.filter(organization_id=org, from_email=sender)
-        else:
-            mails = Message.objects.filter(
-                Q(from_email__icontains=sender) | Q(from_name__icontains=sender),
-                organization_id=org,
-            )
-        threads = threads.filter(pk__in=mails.values("thread_id"))
-    for recipient in parsed.recipients:
-        mails = Message.objects.annotate(recipients=Cast("to", TextField())).filter(
-            organization_id=org, recipients__icontains=recipient
-        )
+            words, phrases = parsed.words, parsed.phrases
+    if words or phrases or parsed.senders or parsed.recipients:
+        # from: and to: read the same documents' senders and recipients (any part of a name
+        # or an address, a whole address whole): one semi-join with the words.
         threads = threads.filter(
-            Q(pk__in=mails.values("thread_id")) | Q(inbox__address__icontains=recipient)
+            document_matches(
+                organization_id=org,
+                words=words,
+                phrases=phrases,
+                senders=parsed.senders,
+                recipients=parsed.recipients,
+            )
         )
     for tag in parsed.tags:
         threads = threads.filter(

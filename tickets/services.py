@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from threads import outbound
 from threads.models import Message, OutboundMail, Thread
-from threads.search import thread_search_append
+from threads.search import SearchPiece, thread_search_append
 from threads.services import thread_set_status
 from tickets import client_mail, events, notifications, sla
 from tickets.categories import category_checked
@@ -313,7 +313,7 @@ def _note_searchable(note: Note) -> None:
         "thread_id", flat=True
     )
     organization_id = note.ticket.organization_id
-    thread_search_append(pieces=[(organization_id, pk, note.body) for pk in threads])
+    thread_search_append(pieces=[SearchPiece(organization_id, pk, note.body) for pk in threads])
 
 
 @transaction.atomic

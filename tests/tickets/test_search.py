@@ -8,9 +8,11 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.conftest import api_client
+from tests.conftest import api_client, require_postgres
 from tests.mail import deliver, make_mail
 from threads.models import Thread, ThreadSearch
 from tickets import queues, services
@@ -57,6 +59,7 @@ def desk(acme, inbox, globex, globex_inbox):
     deliver(
         make_mail(
             to=globex_inbox.address,
+            sender="Globex Ana <ana@example.com>",
             subject="Globex café",
             body="Le café était froid. Invoice? Printer jammed. Renée",
             attachments=[("x.pdf", "application/pdf", b"%PDF-1.4 x")],
@@ -78,9 +81,24 @@ def desk(acme, inbox, globex, globex_inbox):
         ("printer", {"Question 2"}),
         ("invoice printer", set()),  # every word, in one conversation
         ("from:ana@example.com", {"Question 2"}),
+        ("from:ANA@Example.COM", {"Question 2"}),  # a whole address, in any case
+        ("from:na@example.com", set()),  # a whole address is itself, not one ending with it
         ("from:núñez", {"Question 2"}),
+        ("from:nunez", {"Question 2"}),  # accents aside
+        ('from:"ana nunez"', {"Question 2"}),
+        ("from:ana", {"Question 2"}),  # part of a name or an address
+        ("from:ana@", {"Question 2"}),
         ("from:client1", {"Question 1"}),
+        ("from:client", {"Question 1", "Question 3"}),
+        ("from:example.com", {"Question 1", "Question 2", "Question 3"}),  # a domain
+        ("from:@example.com cafe", {"Question 1"}),
+        ("from:example.com from:ana", {"Question 2"}),  # every from:, in one conversation
+        ("from:globex", set()),  # another organization's sender
         ("to:support", {"Question 1", "Question 2", "Question 3"}),
+        ("to:support.acme@in.tisket.test", {"Question 1", "Question 2", "Question 3"}),
+        ("to:in.tisket.test printer", {"Question 2"}),
+        ("to:ana@example.com", set()),  # she wrote, nobody wrote to her yet
+        ("to:help.globex", set()),
         ("status:resolved", {"Question 2"}),
         ("status:new status:resolved", {"Question 1", "Question 2", "Question 3"}),
         ("status:unresolved", {"Question 1", "Question 3"}),
@@ -153,3 +171,96 @@ def test_replies_are_searchable_and_documents_stay_bounded(desk, acme):
     assert found(acme.agent, "rembourse") == {"Question 1"}
     document = ThreadSearch.objects.get(thread=thread).text
     assert "remboursé" not in document and "rembourse" in document
+
+
+def test_to_finds_whom_the_desk_wrote_to_and_the_inbox_a_bcc_reached(desk, acme, inbox):
+    cafe = desk["cafe"].thread
+    services.thread_reply_send(thread=cafe, author=acme.agent, body="We refund it.")
+    assert found(acme.agent, "to:client1@example.com") == {"Question 1"}
+    assert found(acme.agent, "to:client1") == {"Question 1"}
+    # A mail that named the inbox in Bcc only (To: someone else) was still sent to it.
+    bcc = make_mail(to="Partner <partner@elsewhere.test>", subject="Question 9", message_id="<b@x>")
+    deliver(bcc, recipient=inbox.address)
+    assert found(acme.agent, "to:partner@elsewhere.test") == {"Question 9"}
+    assert "Question 9" in found(acme.agent, f"to:{inbox.address}")
+    # Each sender and recipient is kept once, however many mails name them.
+    mail_in(inbox, 10, subject="Re: Question 1", in_reply_to="<s1@example.com>")
+    document = ThreadSearch.objects.get(thread=cafe)
+    assert document.senders.count("<client1@example.com>") == 1
+    assert document.recipients.count(f"<{inbox.address}>") == 1
+
+
+def test_from_and_to_take_the_same_queries_as_words(desk, acme, web):
+    client = web(acme.agent)
+    client.get("/acme/", {"q": "cafe"})
+
+    def queries(q: str) -> int:
+        with CaptureQueriesContext(connection) as run:
+            assert client.get("/acme/", {"q": q}).status_code == 200
+        return len(run.captured_queries)
+
+    words = queries("cafe")  # one row found, as each below finds one or more
+    assert queries("from:example.com") == words
+    assert queries("from:client to:support invoice") == words
+    for n in range(20, 26):
+        mail_in(desk["cafe"].thread.inbox, n, sender=f"Dana {n} <dana{n}@example.com>")
+    assert queries("from:example.com") == words
+
+
+def _many_documents(organization, inbox, n: int = 3000) -> None:
+    """n conversations from clients of two domains to the inbox, a few from Dana at acme.test
+    and one sent to a partner: a desk's spread, for the planner to weigh."""
+    threads = Thread.objects.bulk_create(
+        Thread(
+            organization=organization,
+            inbox=inbox,
+            number=1000 + k,
+            reference=f"THD-{organization.code}-{1000 + k}",
+            subject=f"Question {k}",
+        )
+        for k in range(n)
+    )
+    ThreadSearch.objects.bulk_create(
+        ThreadSearch(
+            thread=thread,
+            organization=organization,
+            text=f"question {k}",
+            senders=(
+                f" dana scully <dana{k}@acme.test>"
+                if k % 500 == 0
+                else f" client {k} <client{k}@{('example.com', 'client.test')[k % 2]}>"
+            ),
+            recipients=f" <{inbox.address}>" + (" <partner@elsewhere.test>" if k == 7 else ""),
+        )
+        for k, thread in enumerate(threads)
+    )
+
+
+@pytest.mark.parametrize(
+    ("q", "index"),
+    [
+        ("from:dana", "thread_search_senders_trgm"),
+        ("from:acme.test", "thread_search_senders_trgm"),
+        ("from:dana500@acme.test", "thread_search_senders_trgm"),
+        ("to:partner", "thread_search_recipients_trgm"),
+        ("to:partner@elsewhere.test", "thread_search_recipients_trgm"),
+    ],
+)
+def test_from_and_to_are_answered_by_their_trigram_indexes(acme, inbox, q, index):
+    require_postgres()
+    _many_documents(acme.org, inbox)
+    threads = queue_threads(
+        organization=acme.org, me=acme.agent, filters=QueueFilters(statuses=(), q=q)
+    )
+    assert queue_page(threads, 50)  # found
+    sql, params = threads.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        # As autovacuum would: the indexes' pending entries merged, the tables' statistics
+        # taken. The planner then weighs the index against reading every document.
+        for name in ("thread_search_senders_trgm", "thread_search_recipients_trgm"):
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
+        cursor.execute("ANALYZE threads_thread, threads_threadsearch")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Bitmap Index Scan on {index}" in plan, plan
+    assert "Seq Scan on threads_threadsearch" not in plan, plan

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from threads.ingest.prepare import Accepted
 from threads.models import Attachment, InboundMail, Message, Participant, Thread, thread_reference
-from threads.search import messages_search_append
+from threads.search import message_search_piece, thread_search_append
 from threads.services import message_id_key
 from tisket.lib.addresses import address_normalize
 from tisket.models import Role, role_at_least
@@ -88,7 +88,12 @@ def messages_store(accepted: list[Accepted], *, released: bool) -> None:
             created_at=now,
         )
     Message.objects.bulk_create([m.message for m in accepted])
-    messages_search_append(m.message for m in accepted)
+    thread_search_append(
+        pieces=(
+            message_search_piece(m.message, delivered_to=m.candidate.inbox.address)
+            for m in accepted
+        )
+    )
     for mail in accepted:
         mail.row.message = mail.message
         for attachment in mail.attachments:
