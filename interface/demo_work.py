@@ -21,6 +21,7 @@ from sla.models import CustomerOrganization, SlaPolicy
 from threads.inbound import inbound_record
 from threads.models import OutboundMail, Thread
 from tickets import csat, services, workflows
+from tickets.categories import categories_list, category_create
 from tickets.intake import mail_process
 from tickets.macros import macro_save
 from tickets.models import Macro, Queue, Rating, SlaBreach, Ticket
@@ -154,6 +155,33 @@ INCIDENT_CHILDREN = [
 ]
 DUPLICATE = Plan("Re: Invoice 2041", "Sending it again in case: invoice 2041 lists the plan "
                  "twice.", 1, "new", billing=True, hours_ago=25)
+# The categories an admin keeps (Settings, Categories) and the conversations filed under each;
+# a few stay without one, as in a real desk.
+CATEGORIES = {
+    "Billing": (
+        "Can we add two more seats?", "Invoice 2041 charges us twice",
+        "How do I change my address?", "Refund for the unused month",
+        "VAT number missing on invoices", "Discount for non-profits?",
+        "Card declined at renewal", "Need an invoice in euros",
+    ),
+    "Sign-in & security": (
+        "Password reset mail never arrives", "Two-factor codes rejected",
+        "Our whole team is locked out", INCIDENT_SUBJECT,
+        *(plan.subject for plan in INCIDENT_CHILDREN),
+    ),
+    "Bug report": (
+        "The export to CSV stops at 1,000 rows", "The mobile app crashes on start",
+        "Typo on the pricing page", "Reports show yesterday's numbers",
+        "Attachment upload fails", "Search ignores accents",
+    ),
+    "Integrations & API": (
+        "Webhook deliveries are late", "Where is the API documentation?",
+        "Import from Zendesk", "Calendar sync duplicates events",
+    ),
+    "How-to": ("Export the audit log", "Custom domain for the help centre"),
+    "Account & privacy": ("Account deletion request", "Change the owner of our account"),
+    "Feature request": ("Dark mode?",),
+}
 # fmt: on
 
 
@@ -321,6 +349,27 @@ def _setup(organization: Organization, support: Inbox) -> Queue:
     return billing
 
 
+def _file(organization: Organization) -> None:
+    """The categories, and each conversation's ticket filed under its own (once: run again,
+    two queries)."""
+    known = set(categories_list(organization=organization).values_list("name", flat=True))
+    for name in CATEGORIES:
+        if name not in known:
+            category_create(organization=organization, name=name)
+    category_of = {subject: name for name, subjects in CATEGORIES.items() for subject in subjects}
+    unfiled = Ticket.objects.filter(
+        organization=organization,
+        category="",
+        merged_into__isnull=True,
+        subject__in=list(category_of),
+    ).select_related("organization")
+    for ticket in unfiled:
+        active = ticket.updated_at
+        services.ticket_update(ticket=ticket, actor=None, category=category_of[ticket.subject])
+        # Filed as it came in: its last activity stays where the demo set it back to.
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=active)
+
+
 def demo_work(organization: Organization, support: Inbox) -> int:
     """Load the demo's conversations once; how many were new."""
     billing = _setup(organization, support)
@@ -357,6 +406,7 @@ def demo_work(organization: Organization, support: Inbox) -> int:
                 made += 1
     for n, (sender, thread_number, body) in enumerate(STRANGERS):
         _hold(support, n, sender, thread_number, body)
+    _file(organization)
     if made:
         sla_sweep()  # warnings first, then the breaches of the conversations set back
         sla_sweep()

@@ -39,4 +39,11 @@ def _walk(page, thread, width: int) -> None:
         shot(page, f"demo-{name}-{width}")
     page.goto("/acme/?sla=breached")
     expect(page.locator("table.queue tbody tr").first).to_be_visible()
+    page.goto("/acme/?status=all")
+    page.select_option("select[name=category]", "Billing")  # the demo files its tickets
+    page.wait_for_url("**category=Billing**")
+    rows = page.locator("#queue-rows tr.row")
+    expect(rows.filter(has_text="Invoice 2041 charges us twice").first).to_be_visible()
+    expect(rows.filter(has_text="Dark mode?")).to_have_count(0)
+    shot(page, f"demo-queue-category-{width}")
     assert page.errors == [] and page.dialogs == []

@@ -125,7 +125,7 @@ def test_demo_loads_acme_and_is_idempotent(db):
 
 def test_the_demo_has_conversations_in_every_state_once(db):
     from threads.models import InboundMail, OutboundMail, Thread
-    from tickets.models import Macro, Note, Rating, SlaBreach, Ticket
+    from tickets.models import Macro, Note, Rating, SlaBreach, Ticket, TicketCategory
 
     run("demo")
     counts = (Thread.objects.count(), Ticket.objects.count(), Rating.objects.count())
@@ -145,7 +145,15 @@ def test_the_demo_has_conversations_in_every_state_once(db):
     held = InboundMail.objects.filter(status=InboundMail.Status.QUARANTINED).count()
     assert held >= 3
     assert Ticket.objects.exclude(sla_policy__name="Standard").exists()  # the Enterprise tier
+    categories = set(TicketCategory.objects.values_list("name", flat=True))
+    assert {"Billing", "Bug report", "Sign-in & security"} <= categories
+    filed = dict(Ticket.objects.values_list("subject", "category"))
+    assert filed["Invoice 2041 charges us twice"] == "Billing"
+    assert filed["Cannot sign in"] == "Sign-in & security"
+    assert set(filed.values()) - {""} == categories  # every category has its tickets
+    assert "" in filed.values()  # and a few tickets have none
     run("demo")
+    assert dict(Ticket.objects.values_list("subject", "category")) == filed
     assert (Thread.objects.count(), Ticket.objects.count(), Rating.objects.count()) == counts
     assert InboundMail.objects.filter(status=InboundMail.Status.QUARANTINED).count() == held
 
