@@ -52,24 +52,41 @@
     }
   });
 
+  // Keys act on the page unless a field takes typing: with a row's box focused (a click
+  // ticked it) j/k/x/o/Enter still work; Enter on a link or a button keeps its own meaning.
+  const TYPING = [
+    "textarea", "select", '[contenteditable]:not([contenteditable="false"])',
+    'input:not([type="checkbox"]):not([type="radio"]):not([type="button"]):not([type="submit"])',
+  ].join(", ");
+
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, textarea, select") || event.metaKey || event.ctrlKey || event.altKey) {
+    if (event.metaKey || event.ctrlKey || event.altKey || event.defaultPrevented) return;
+    if (event.target.closest(TYPING)) {
       if (event.key === "Escape") event.target.blur();
       return;
     }
     const all = rows();
     if (event.key === "j") { focusRow(current + 1); event.preventDefault(); }
     else if (event.key === "k") { focusRow(current - 1); event.preventDefault(); }
-    else if ((event.key === "o" || event.key === "Enter") && all[current]) {
-      window.location.assign(all[current].dataset.href);
-    } else if (event.key === "x" && all[current]) {
+    else if (event.key === "x" && all[current]) {
       const box = all[current].querySelector('input[name="thread"]');
       if (box) { box.checked = !box.checked; refreshBulk(); }
+      event.preventDefault();
+    } else if ((event.key === "o" || event.key === "Enter") && all[current] && all[current].dataset.href) {
+      if (event.key === "Enter" && event.target.closest("a, button, summary, label")) return;
+      event.preventDefault();
+      window.location.assign(all[current].dataset.href);
     } else if (event.key === "/") {
       const search = document.getElementById("queue-search");
       if (search) { search.focus(); event.preventDefault(); }
     }
   });
 
-  document.addEventListener("htmx:afterSwap", () => { refreshBulk(); if (table()) focusRow(current); });
+  // A swap elsewhere (the views' counts, the new-activity poll) leaves the current row alone:
+  // marking a row current before any key was pressed made the first j skip the first row.
+  // Rows loaded or replaced in the table keep the current position, within the new count.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    refreshBulk();
+    if (current >= 0 && table() && table().contains(event.target)) focusRow(current);
+  });
 })();

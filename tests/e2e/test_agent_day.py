@@ -3,6 +3,9 @@ dashboard, the quarantine and the bell. (The conversation has its own browser te
 
 from datetime import timedelta
 
+import pytest
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import shot
 from tests.factories import always_open_policy
 from tests.mail import deliver, make_mail
@@ -74,10 +77,8 @@ def test_the_queue_filters_selects_and_changes_tickets(acme, inbox, login):
 
     page.goto("/acme/?assignee=none")
     assert rows.count() == 2  # the urgent breach went up to a supervisor
-    page.wait_for_load_state("networkidle")  # the views' counts are fetched after the page
-    page.evaluate("document.activeElement.blur()")  # the keys go to the page, not a field
-    for box in page.locator('#queue-rows input[name="thread"]').all():
-        box.check()
+    for key in "jxjx":  # whenever the views' counts arrive (their own test below)
+        page.keyboard.press(key)
     assert page.locator(".selected-count").inner_text() == "2 selected"
     page.select_option("select[data-action=assignee]", "me")
     page.wait_for_load_state()
@@ -122,4 +123,65 @@ def test_saved_view_dashboard_quarantine_and_bell(acme, inbox, login):
     shot(page, "notifications")
     page.locator("button.notice").first.click()
     assert "/acme/tickets/" in page.url or "/acme/threads/" in page.url
+    assert page.errors == [] and page.dialogs == []
+
+
+@pytest.mark.parametrize("counts", ["before the keys", "after the keys"])
+def test_the_queue_answers_its_keys_whenever_the_view_counts_arrive(acme, inbox, login, counts):
+    _desk(acme, inbox)
+    page = login(acme.agent)
+    held = []
+    if counts == "after the keys":  # the counts' answer waits until the keys are pressed
+        page.route(lambda url: "counts=1" in url, lambda route: held.append(route))
+    page.goto("/acme/?assignee=none")
+    rows = page.locator("#queue-rows tr.row")
+    expect(rows).to_have_count(2)
+    if counts == "before the keys":
+        expect(page.locator("#count-unassigned")).to_have_text("2")
+    else:
+        page.wait_for_function("document.readyState === 'complete'")
+        expect(page.locator("#count-unassigned")).to_have_text("")
+    selected = page.locator(".selected-count")
+    current = page.locator("#queue-rows tr.row.is-current")
+
+    for key in "jxjx":
+        page.keyboard.press(key)
+    expect(selected).to_have_text("2 selected")
+    expect(current).to_have_count(1)
+    assert current.get_attribute("data-href") == rows.nth(1).get_attribute("data-href")
+    page.keyboard.press("k")
+    page.keyboard.press("x")
+    expect(selected).to_have_text("1 selected")
+    assert current.get_attribute("data-href") == rows.nth(0).get_attribute("data-href")
+    if counts == "after the keys":
+        assert len(held) == 1
+        held.pop().continue_()
+    expect(page.locator("#count-unassigned")).to_have_text("2")
+    expect(selected).to_have_text("1 selected")  # the counts moved nothing
+    assert current.get_attribute("data-href") == rows.nth(0).get_attribute("data-href")
+    assert rows.nth(1).locator('input[name="thread"]').is_checked()
+
+    page.keyboard.press("/")
+    expect(page.locator("#queue-search")).to_be_focused()
+    page.keyboard.type("jk")  # typed into the search, not taken as moves
+    expect(page.locator("#queue-search")).to_have_value("jk")
+    assert current.get_attribute("data-href") == rows.nth(0).get_attribute("data-href")
+    page.keyboard.press("Escape")
+    expect(page.locator("#queue-search")).not_to_be_focused()
+    page.keyboard.press("j")
+    assert current.get_attribute("data-href") == rows.nth(1).get_attribute("data-href")
+    second = rows.nth(1).get_attribute("data-href")
+    page.keyboard.press("o")
+    page.wait_for_url(f"**{second}")
+
+    page.go_back()
+    expect(rows).to_have_count(2)
+    rows.nth(0).locator('input[name="thread"]').click()  # focus on a box: the keys still move
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(current).to_have_count(1)
+    first = rows.nth(0).get_attribute("data-href")
+    page.keyboard.press("k")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{first}")
     assert page.errors == [] and page.dialogs == []
