@@ -118,6 +118,34 @@ def ticket_get(
         raise Http404("No such ticket.") from None
 
 
+TICKET_PICKS = 8
+
+
+def tickets_to_link(*, organization: Organization, viewer: Membership, text: str) -> list[Ticket]:
+    """The tickets a conversation could join, for a picker: by reference (or its start, or its
+    number) or by words of the subject; those the member sees, merged ones left out, open ones
+    first, then the latest."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    tickets = Ticket.objects.filter(organization=organization, merged_into__isnull=True)
+    if (scope := visibility.ticket_scope(viewer)) is not None:
+        tickets = tickets.filter(scope)
+    if text.upper().startswith("TKT-"):
+        tickets = tickets.filter(reference__startswith=text.upper())
+    elif text.isdigit():
+        tickets = tickets.filter(number=int(text))
+    else:
+        for word in text.split()[:5]:
+            tickets = tickets.filter(subject__icontains=word)
+    closed = [Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
+    return list(
+        tickets.annotate(done=Case(When(status__in=closed, then=1), default=0))
+        .order_by("done", "-updated_at", "-id")
+        .only("reference", "subject", "status", "updated_at")[:TICKET_PICKS]
+    )
+
+
 def macros_list(*, organization: Organization) -> QuerySet[Macro]:
     return Macro.objects.filter(organization=organization).order_by("name", "id")
 

@@ -1,6 +1,6 @@
 """The agent's workspace in a real browser: a refused reply keeps what was typed and attached,
-a failed delivery is unmissable, a ticket-less thread is closed without writing, long subjects
-and phones never make a page scroll sideways."""
+a failed delivery is unmissable, a ticket-less thread is closed without writing or linked to a
+ticket, long subjects and phones never make a page scroll sideways."""
 
 import re
 
@@ -11,6 +11,8 @@ from tests.e2e.conftest import shot
 from tests.mail import deliver, deliver_without_ticket, make_mail
 from tests.tickets.conversation_seed import seed_conversation
 from threads.models import Message, OutboundMail, Thread
+from tickets import services
+from tickets.models import TicketThread
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
@@ -94,6 +96,38 @@ def test_an_agent_closes_a_ticketless_thread_without_writing(acme, inbox, login)
     thread.refresh_from_db()
     assert thread.status == Thread.Status.CLOSED
     assert not thread.messages.filter(direction="outbound").exists()
+    assert page.errors == [] and page.dialogs == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_an_agent_links_a_ticketless_thread_to_a_ticket_from_its_panel(
+    acme, globex, inbox, login, viewport
+):
+    thread = deliver_without_ticket(make_mail(subject="Printer still jammed")).thread
+    printer = services.ticket_create(
+        organization=acme.org, subject="Printers of the second floor", actor=None
+    )
+    services.ticket_create(organization=acme.org, subject="Invoice 2041 twice", actor=None)
+    theirs = services.ticket_create(organization=globex.org, subject="Printers", actor=None)
+    name = "desktop" if viewport is DESKTOP else "phone"
+    page = login(acme.agent, viewport=viewport)
+    page.goto(f"/acme/threads/{thread.reference}/")
+    panel = page.locator("#side-panel")
+    expect(panel).to_contain_text("Or link it to a ticket")
+    page.fill("#f-link-ticket", "printers")
+    picks = page.locator("#ticket-picks button.pick")
+    expect(picks).to_have_count(1)  # ours alone: the other organization's is never offered
+    expect(picks.first).to_contain_text(printer.reference)
+    assert theirs.reference not in page.locator("#ticket-picks").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, f"ticketless-link-pick-{name}")
+    picks.first.click()
+    expect(page.locator(".messages")).to_contain_text(f"Conversation linked to {printer.reference}")
+    expect(panel).not_to_contain_text("This conversation has no ticket")
+    page.locator("details.timeline summary").click()
+    expect(page.locator("ol.events")).to_contain_text(f"linked the conversation {thread.reference}")
+    shot(page, f"ticketless-linked-{name}")
+    assert TicketThread.objects.get(thread=thread).ticket == printer
     assert page.errors == [] and page.dialogs == []
 
 

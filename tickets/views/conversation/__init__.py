@@ -24,7 +24,11 @@ from tickets.views.conversation.client_links import client_link_revoke
 from tickets.views.conversation.live import thread_draft, thread_live
 from tickets.views.conversation.new import thread_new
 from tickets.views.conversation.ticket_new import ticket_new
-from tickets.views.conversation.ticketless import thread_status, thread_ticket_open
+from tickets.views.conversation.ticketless import (
+    thread_status,
+    thread_ticket_link,
+    thread_ticket_open,
+)
 from tickets.views.conversation.tools import (
     ticket_incident_join,
     ticket_incident_leave,
@@ -39,6 +43,7 @@ urlpatterns = [
     path("threads/<str:thread>/reply/", thread_reply, name="thread-reply"),
     path("threads/<str:thread>/status/", thread_status, name="thread-status"),
     path("threads/<str:thread>/ticket/", thread_ticket_open, name="thread-ticket-open"),
+    path("threads/<str:thread>/ticket/link/", thread_ticket_link, name="thread-ticket-link"),
     path("threads/<str:thread>/presence/", thread_presence, name="thread-presence"),
     path("threads/<str:thread>/live/", thread_live, name="thread-live"),
     path("threads/<str:thread>/draft/", thread_draft, name="thread-draft"),
