@@ -59,6 +59,10 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # Each thousand commits on its own: at a million conversations the backfill takes
+    # minutes, and one transaction would hold the documents' rows the whole time. Run
+    # again after an interruption, it finishes the job.
+    atomic = False
 
     dependencies = [
         ('threads', '0023_thread_search_index'),
