@@ -5,26 +5,50 @@ from tickets.models import Note, Ticket, TicketEvent
 from tisket.models import Membership
 
 
-def _event(ticket: Ticket, kind: str, actor: Membership | None, **data) -> TicketEvent:
+def _row(ticket: Ticket, kind: str, actor: Membership | None, **data) -> TicketEvent:
     if actor is not None and actor.via:
         data["via"] = actor.via  # e.g. an assistant acting through one of the member's tokens
-    return TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
+    return TicketEvent(ticket=ticket, kind=kind, actor=actor, data=data)
+
+
+def _event(ticket: Ticket, kind: str, actor: Membership | None, **data) -> TicketEvent:
+    return events_insert([_row(ticket, kind, actor, **data)])[0]
+
+
+def events_insert(rows: list[TicketEvent]) -> list[TicketEvent]:
+    """Write the rows of many events in one insert, in their order (a batch of tickets)."""
+    return TicketEvent.objects.bulk_create(rows)
+
+
+# The events a batch writes together (events_insert) are built by the *_row functions; the
+# one-ticket functions save the same row.
+
+
+def ticket_created_row(*, ticket: Ticket, actor: Membership | None) -> TicketEvent:
+    return _row(ticket, TicketEvent.Kind.CREATED, actor, via=ticket.created_via)
 
 
 def ticket_created_event(*, ticket: Ticket, actor: Membership | None) -> TicketEvent:
-    return _event(ticket, TicketEvent.Kind.CREATED, actor, via=ticket.created_via)
+    return events_insert([ticket_created_row(ticket=ticket, actor=actor)])[0]
 
 
-def ticket_assigned_event(
+def ticket_assigned_row(
     *, ticket: Ticket, actor: Membership | None, assignee: Membership | None, automatic: bool
 ) -> TicketEvent:
-    return _event(
+    return _row(
         ticket,
         TicketEvent.Kind.ASSIGNED,
         actor,
         assignee=assignee.user.email if assignee else None,
         automatic=automatic,
     )
+
+
+def ticket_assigned_event(
+    *, ticket: Ticket, actor: Membership | None, assignee: Membership | None, automatic: bool
+) -> TicketEvent:
+    row = ticket_assigned_row(ticket=ticket, actor=actor, assignee=assignee, automatic=automatic)
+    return events_insert([row])[0]
 
 
 def ticket_status_event(
@@ -57,8 +81,12 @@ def ticket_updated_event(
     return _event(ticket, TicketEvent.Kind.UPDATED, actor, fields=fields)
 
 
+def ticket_linked_row(*, ticket: Ticket, actor: Membership | None, thread: Thread) -> TicketEvent:
+    return _row(ticket, TicketEvent.Kind.LINKED, actor, thread=thread.reference)
+
+
 def ticket_linked_event(*, ticket: Ticket, actor: Membership | None, thread: Thread) -> TicketEvent:
-    return _event(ticket, TicketEvent.Kind.LINKED, actor, thread=thread.reference)
+    return events_insert([ticket_linked_row(ticket=ticket, actor=actor, thread=thread)])[0]
 
 
 def ticket_unlinked_event(

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tickets import visibility
-from tickets.models import QueueMember
+from tickets.models import QueueMember, TicketThread
 from tickets.notification_mail import notification_mails_send
 from tisket.models import Membership, Notification
 from tisket.notifications.matrix import Scope
@@ -42,8 +42,23 @@ def ticket_url(ticket) -> str:
 def conversation_reference(ticket) -> str:
     """How a person knows a ticket: its first conversation's reference, the one its client has
     in their mail; the ticket's own when it has no conversation."""
-    link = ticket.thread_links.select_related("thread").order_by("created_at", "id").first()
-    return link.thread.reference if link is not None else ticket.reference
+    return conversation_references([ticket])[ticket.pk]
+
+
+def conversation_references(tickets: list) -> dict[int, str]:
+    """conversation_reference of many tickets, by ticket id, in one query."""
+    found = {ticket.pk: ticket.reference for ticket in tickets}
+    first: set[int] = set()
+    links = (
+        TicketThread.objects.filter(ticket_id__in=found)
+        .order_by("ticket_id", "created_at", "id")
+        .values_list("ticket_id", "thread__reference")
+    )
+    for ticket_id, reference in links:
+        if ticket_id not in first:
+            first.add(ticket_id)
+            found[ticket_id] = reference
+    return found
 
 
 def member_handle(member: Membership) -> str:
@@ -171,9 +186,17 @@ def ticket_notify(
     )
 
 
-def tickets_notify(*, event: str, kind: str, items: list[tuple]) -> list[Notification]:
+def tickets_notify(
+    *, event: str, kind: str, items: list[tuple], actor: Membership | None = None
+) -> list[Notification]:
     """ticket_notify for many tickets at once: `items` are (ticket, title, body)."""
-    reached = audience(event=event, tickets=[ticket for ticket, _, _ in items])
+    if not items:
+        return []
+    reached = audience(
+        event=event,
+        tickets=[ticket for ticket, _, _ in items],
+        exclude={actor.pk} if actor is not None else set(),
+    )
     return notify_all(
         [
             Notice(

@@ -3,9 +3,10 @@
 What a stored mail does to tickets is intake's (tickets.intake.effects)."""
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from threads import outbound
@@ -45,7 +46,7 @@ def same_organization_check(organization: Organization, *objects) -> None:
             raise TicketError(f"That {type(obj).__name__.lower()} is not of this organization.")
 
 
-def _check_assignable(ticket_or_org: Organization, assignee: Membership | None) -> None:
+def assignable_check(ticket_or_org: Organization, assignee: Membership | None) -> None:
     if assignee is None:
         return
     same_organization_check(ticket_or_org, assignee)
@@ -76,28 +77,25 @@ def ticket_create(
 
     round_robin=False leaves a queue's automatic assignment to the caller (one that links the
     ticket's conversation first, so that the notice names it)."""
-    if not subject.strip():
-        raise TicketError("A ticket needs a subject.")
+    ticket_subject_check(subject)
     same_organization_check(organization, queue)
-    _check_assignable(organization, assignee)
+    assignable_check(organization, assignee)
     category = category_checked(organization=organization, name=category)
     number = sequence_next(organization_id=organization.pk, name="ticket")
-    now = timezone.now()
-    ticket = Ticket.objects.create(
+    ticket = ticket_new(
         organization=organization,
         number=number,
-        reference=ticket_reference(code=organization.code, number=number),
-        subject=subject.strip()[:998],
+        subject=subject,
         description=description,
-        priority=Ticket.Priority(priority),
+        priority=priority,
         category=category,
         queue=queue,
-        customer_email=customer_email.strip().lower(),
+        customer_email=customer_email,
         customer_organization=customer_organization,
-        created_via=Ticket.Via(created_via),
-        created_at=now,
-        updated_at=now,
+        created_via=created_via,
+        now=timezone.now(),
     )
+    ticket.save(force_insert=True)
     events.ticket_created_event(ticket=ticket, actor=actor)
     sla.sla_ticket_created(ticket)
     if tags:
@@ -107,6 +105,45 @@ def ticket_create(
     elif queue is not None and queue.auto_assign and round_robin:
         ticket_assign_round_robin(ticket=ticket, actor=actor)
     return ticket
+
+
+def ticket_subject_check(subject: str) -> None:
+    if not subject.strip():
+        raise TicketError("A ticket needs a subject.")
+
+
+def ticket_new(
+    *,
+    organization: Organization,
+    number: int,
+    subject: str,
+    now: datetime,
+    description: str = "",
+    priority: str = Ticket.Priority.NORMAL,
+    category: str = "",
+    queue: Queue | None = None,
+    assignee: Membership | None = None,
+    customer_email: str = "",
+    customer_organization: str = "",
+    created_via: str = Ticket.Via.WEB,
+) -> Ticket:
+    """A new ticket's row, not saved yet: its fields as every way of opening one writes them."""
+    return Ticket(
+        organization=organization,
+        number=number,
+        reference=ticket_reference(code=organization.code, number=number),
+        subject=subject.strip()[:998],
+        description=description,
+        priority=Ticket.Priority(priority),
+        category=category,
+        queue=queue,
+        assignee=assignee,
+        customer_email=customer_email.strip().lower(),
+        customer_organization=customer_organization,
+        created_via=Ticket.Via(created_via),
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _clean_tags(tags: Iterable[str]) -> list[str]:
@@ -254,7 +291,7 @@ def ticket_assign(
     automatic: bool = False,
 ) -> Ticket:
     """Give the ticket to an agent of the organization, or to nobody."""
-    _check_assignable(ticket.organization, assignee)
+    assignable_check(ticket.organization, assignee)
     if assignee == ticket.assignee and not automatic:
         return ticket
     ticket.assignee = assignee
@@ -262,30 +299,63 @@ def ticket_assign(
     ticket.save(update_fields=["assignee", "updated_at"])
     events.ticket_assigned_event(ticket=ticket, actor=actor, assignee=assignee, automatic=automatic)
     if assignee is not None:
-        by = f" by {actor.user.get_short_name()}" if actor is not None else ""
-        notifications.ticket_notify(
-            event=Event.ASSIGNED,
-            ticket=ticket,
-            kind=Notification.Kind.ASSIGNED,
-            title=f"{notifications.conversation_reference(ticket)} assigned to you{by}",
-            body=f"{ticket.subject} ({ticket.get_priority_display().lower()})",
-            actor=actor,
-        )
+        assigned_notify(tickets=[ticket], actor=actor)
     return ticket
 
 
-@transaction.atomic
+def assigned_notify(*, tickets: list[Ticket], actor: Membership | None) -> None:
+    """Tell each ticket's new assignee (and whoever else their matrix reaches)."""
+    by = f" by {actor.user.get_short_name()}" if actor is not None else ""
+    references = notifications.conversation_references(tickets)
+    notifications.tickets_notify(
+        event=Event.ASSIGNED,
+        kind=Notification.Kind.ASSIGNED,
+        actor=actor,
+        items=[
+            (
+                ticket,
+                f"{references[ticket.pk]} assigned to you{by}",
+                f"{ticket.subject} ({ticket.get_priority_display().lower()})",
+            )
+            for ticket in tickets
+        ],
+    )
+
+
 def ticket_assign_round_robin(*, ticket: Ticket, actor: Membership | None) -> Membership | None:
     """Assign to the queue's agent whose last automatic ticket is oldest, skipping full ones."""
-    if ticket.queue is None:
+    return tickets_assign_round_robin(tickets=[ticket], actor=actor)[0]
+
+
+ROUND_ROBIN_ROLES = [Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.OWNER]
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@transaction.atomic
+def tickets_assign_round_robin(
+    *, tickets: list[Ticket], actor: Membership | None
+) -> list[Membership | None]:
+    """ticket_assign_round_robin for each ticket in turn, as if one after the other, in a
+    constant number of queries: each ticket's assignee, None where every agent is full."""
+    if any(ticket.queue_id is None for ticket in tickets):
         raise TicketError("Round-robin needs the ticket to be in a queue.")
-    # The queue's row lock serializes concurrent round-robins: each sees the last.
-    queue = Queue.objects.select_for_update().get(pk=ticket.queue_id)
-    candidates = (
+    if not tickets:
+        return []
+    # The queues' row locks serialize concurrent round-robins: each sees the last. Taken in
+    # one order, so that two batches over the same queues cannot deadlock.
+    queues = {
+        queue.pk: queue
+        for queue in Queue.objects.select_for_update()
+        .filter(pk__in={ticket.queue_id for ticket in tickets})
+        .order_by("pk")
+    }
+    candidates: dict[int, list[QueueMember]] = {}
+    open_tickets: dict[int, int] = {}
+    for row in (
         QueueMember.objects.filter(
-            queue=queue,
+            queue_id__in=queues,
             membership__user__is_active=True,
-            membership__role__in=[Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.OWNER],
+            membership__role__in=ROUND_ROBIN_ROLES,
         )
         .select_related("membership__user")
         .annotate(
@@ -294,17 +364,53 @@ def ticket_assign_round_robin(*, ticket: Ticket, actor: Membership | None) -> Me
                 filter=Q(membership__tickets__status__in=OPEN_STATUSES),
             )
         )
-        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+    ):
+        candidates.setdefault(row.queue_id, []).append(row)
+        open_tickets[row.membership_id] = row.open_tickets
+    chosen_ones: list[Membership | None] = []
+    turned: dict[int, QueueMember] = {}
+    assigned: list[Ticket] = []
+    last = None
+    for ticket in tickets:
+        cap = queues[ticket.queue_id].open_ticket_cap
+        free = [
+            row
+            for row in candidates.get(ticket.queue_id, [])
+            if cap is None or open_tickets[row.membership_id] < cap
+        ]
+        if not free:
+            chosen_ones.append(None)
+            continue
+        # The oldest turn first (never assigned before all), then the first to join.
+        chosen = min(free, key=lambda row: (row.last_assigned_at or NEVER, row.pk))
+        now = timezone.now()
+        if last is not None and now <= last:
+            now = last + timedelta(microseconds=1)  # each turn strictly after the one before
+        last = now
+        chosen.last_assigned_at = now
+        turned[chosen.pk] = chosen
+        if ticket.status in OPEN_STATUSES:
+            if ticket.assignee_id in open_tickets:
+                open_tickets[ticket.assignee_id] -= 1
+            open_tickets[chosen.membership_id] += 1
+        ticket.assignee = chosen.membership
+        ticket.updated_at = now
+        assigned.append(ticket)
+        chosen_ones.append(chosen.membership)
+    if not assigned:
+        return chosen_ones
+    QueueMember.objects.bulk_update(list(turned.values()), ["last_assigned_at"])
+    Ticket.objects.bulk_update(assigned, ["assignee", "updated_at"])
+    events.events_insert(
+        [
+            events.ticket_assigned_row(
+                ticket=ticket, actor=actor, assignee=ticket.assignee, automatic=True
+            )
+            for ticket in assigned
+        ]
     )
-    if queue.open_ticket_cap is not None:
-        candidates = candidates.filter(open_tickets__lt=queue.open_ticket_cap)
-    chosen = candidates.first()
-    if chosen is None:
-        return None
-    chosen.last_assigned_at = timezone.now()
-    chosen.save(update_fields=["last_assigned_at"])
-    ticket_assign(ticket=ticket, assignee=chosen.membership, actor=actor, automatic=True)
-    return chosen.membership
+    assigned_notify(tickets=assigned, actor=actor)
+    return chosen_ones
 
 
 def _note_searchable(note: Note) -> None:

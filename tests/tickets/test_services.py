@@ -184,7 +184,7 @@ def test_a_new_thread_and_its_ticket_are_one_transaction(acme, routed, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("ticket service down")
 
-    monkeypatch.setattr(conversations, "ticket_create", broken)
+    monkeypatch.setattr(conversations, "ticket_new", broken)
     result = deliver(make_mail())
     assert result.inbound.status == "failed"
     assert not Message.objects.exists()

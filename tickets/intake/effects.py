@@ -5,7 +5,7 @@ from django.utils import timezone
 from threads.ingest import InboundResult
 from threads.models import Message
 from tickets import events, notifications, sla
-from tickets.conversations import conversation_ticket_open, queues_for_inboxes
+from tickets.conversations import NewConversation, conversations_tickets_open, queues_for_inboxes
 from tickets.models import Ticket, TicketThread
 from tickets.services import ticket_answered, ticket_set_status
 from tisket.models import Notification
@@ -35,24 +35,31 @@ def _tickets_open_for_threads(results: list[InboundResult]) -> None:
     for result in results:
         by_organization.setdefault(result.thread.organization_id, []).append(result)
     for group in by_organization.values():
-        organization = group[0].thread.organization
         queues = queues_for_inboxes(
-            organization=organization, inbox_ids={r.thread.inbox_id for r in group}
+            organization=group[0].thread.organization,
+            inbox_ids={r.thread.inbox_id for r in group},
         )
-        opened = []
-        for result in group:
-            ticket = conversation_ticket_open(
-                thread=result.thread,
-                queue=queues[result.thread.inbox_id],
-                actor=None,
-                description=result.message.visible_text,
-                via=Ticket.Via.EMAIL,
-            )
-            if not result.message.is_automated:
-                title = (
-                    f"New conversation {result.thread.reference} from {result.message.from_email}"
+        tickets = conversations_tickets_open(
+            conversations=[
+                NewConversation(
+                    thread=r.thread,
+                    queue=queues[r.thread.inbox_id],
+                    description=r.message.visible_text,
                 )
-                opened.append((ticket, title, ticket.subject))
+                for r in group
+            ],
+            actor=None,
+            via=Ticket.Via.EMAIL,
+        )
+        opened = [
+            (
+                ticket,
+                f"New conversation {r.thread.reference} from {r.message.from_email}",
+                ticket.subject,
+            )
+            for r, ticket in zip(group, tickets, strict=True)
+            if not r.message.is_automated
+        ]
         notifications.tickets_notify(
             event=Event.NEW_CONVERSATION, kind=Notification.Kind.NEW_CONVERSATION, items=opened
         )

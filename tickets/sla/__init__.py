@@ -18,10 +18,12 @@ Policies, calendars, business-time arithmetic and their Django admin are the
 """
 
 from tickets.sla.clocks import (
+    policies_for,
     policy_for,
     sla_agent_replied,
     sla_children_follow,
     sla_client_wrote,
+    sla_clocks_start,
     sla_incident_joined,
     sla_incident_left,
     sla_refresh,
@@ -35,10 +37,12 @@ from tickets.sla.sweep import SweepResult, sla_recompute_stale, sla_sweep
 
 __all__ = [
     "SweepResult",
+    "policies_for",
     "policy_for",
     "sla_agent_replied",
     "sla_children_follow",
     "sla_client_wrote",
+    "sla_clocks_start",
     "sla_incident_joined",
     "sla_incident_left",
     "sla_recompute_stale",

@@ -116,23 +116,63 @@ def terms_of(organization_id: int) -> dict[int, Terms]:
 def policy_for(ticket: Ticket) -> SlaPolicy | None:
     """The tier of the ticket's customer organization (by name, else by the client's
     address domain), else the organization's default policy."""
-    customer = None
-    if ticket.customer_organization:
-        customer = CustomerOrganization.objects.filter(
-            organization_id=ticket.organization_id,
-            name__iexact=ticket.customer_organization.strip(),
-        ).first()
-    if customer is None and "@" in ticket.customer_email:
-        domain = ticket.customer_email.rsplit("@", 1)[1].lower()
-        found = (
-            CustomerDomain.objects.filter(organization_id=ticket.organization_id, domain=domain)
-            .select_related("customer")
-            .first()
-        )
-        customer = found.customer if found else None
-    if customer is not None and customer.policy_id is not None:
-        return customer.policy
-    return SlaPolicy.objects.filter(organization_id=ticket.organization_id, is_default=True).first()
+    return policies_for([ticket])[0]
+
+
+def policies_for(tickets: list[Ticket]) -> list[SlaPolicy | None]:
+    """policy_for of each ticket, with its calendar, in a few queries for any number of
+    tickets (one per customer organization named)."""
+    by_name: dict[tuple[int, str], CustomerOrganization | None] = {}
+    for ticket in tickets:
+        name = ticket.customer_organization.strip()
+        if ticket.customer_organization and (ticket.organization_id, name) not in by_name:
+            by_name[ticket.organization_id, name] = (
+                CustomerOrganization.objects.filter(
+                    organization_id=ticket.organization_id, name__iexact=name
+                )
+                .select_related("policy__calendar")
+                .first()
+            )
+    wanted = {
+        (ticket.organization_id, _domain(ticket))
+        for ticket in tickets
+        if by_name.get((ticket.organization_id, ticket.customer_organization.strip())) is None
+        and "@" in ticket.customer_email
+    }
+    by_domain: dict[tuple[int, str], CustomerOrganization] = {}
+    if wanted:
+        for found in CustomerDomain.objects.filter(
+            organization_id__in={organization_id for organization_id, _ in wanted},
+            domain__in={domain for _, domain in wanted},
+        ).select_related("customer__policy__calendar"):
+            by_domain[found.organization_id, found.domain] = found.customer
+    chosen: list[SlaPolicy | None] = []
+    defaults_needed = set()
+    for ticket in tickets:
+        customer = None
+        if ticket.customer_organization:
+            customer = by_name[ticket.organization_id, ticket.customer_organization.strip()]
+        if customer is None and "@" in ticket.customer_email:
+            customer = by_domain.get((ticket.organization_id, _domain(ticket)))
+        if customer is not None and customer.policy_id is not None:
+            chosen.append(customer.policy)
+        else:
+            chosen.append(None)
+            defaults_needed.add(ticket.organization_id)
+    defaults: dict[int, SlaPolicy] = {}
+    if defaults_needed:
+        for policy in SlaPolicy.objects.filter(
+            organization_id__in=defaults_needed, is_default=True
+        ).select_related("calendar"):
+            defaults[policy.organization_id] = policy
+    return [
+        policy if policy is not None else defaults.get(ticket.organization_id)
+        for ticket, policy in zip(tickets, chosen, strict=True)
+    ]
+
+
+def _domain(ticket: Ticket) -> str:
+    return ticket.customer_email.rsplit("@", 1)[1].lower()
 
 
 def _pauses(ticket: Ticket, now: datetime) -> list[tuple[datetime, datetime]]:
@@ -289,14 +329,25 @@ def _terms_for(ticket: Ticket) -> Terms | None:
     policy = SlaPolicy.objects.select_related("calendar").filter(pk=ticket.sla_policy_id).first()
     if policy is None:
         return None
-    key = (policy.pk, policy.updated_at, policy.calendar_id, policy.calendar.updated_at)
-    terms = _TERMS_CACHE.get(key)
-    if terms is None:
+    return _terms_of_policies([policy])[policy.pk]
+
+
+def _terms_of_policies(policies: Iterable[SlaPolicy]) -> dict[int, Terms]:
+    """The terms of policies read with their calendars, from the memo where they are unchanged."""
+    found, missing = {}, {}
+    for policy in policies:
+        key = (policy.pk, policy.updated_at, policy.calendar_id, policy.calendar.updated_at)
+        terms = _TERMS_CACHE.get(key)
+        if terms is None:
+            missing[policy.pk] = key
+        else:
+            found[policy.pk] = terms
+    if missing:
         if len(_TERMS_CACHE) > 256:
             _TERMS_CACHE.clear()
-        terms = policy_terms(_policies_prefetched().filter(pk=policy.pk))[policy.pk]
-        _TERMS_CACHE[key] = terms
-    return terms
+        for pk, terms in policy_terms(_policies_prefetched().filter(pk__in=missing)).items():
+            _TERMS_CACHE[missing[pk]] = found[pk] = terms
+    return found
 
 
 def _save(ticket: Ticket) -> None:
@@ -306,10 +357,19 @@ def _save(ticket: Ticket) -> None:
 
 def sla_ticket_created(ticket: Ticket) -> None:
     """Start the clocks of a new ticket under its customer's policy."""
-    ticket.sla_policy = policy_for(ticket)
-    ticket.sla_started_at = ticket.created_at
-    sla_refresh(ticket, terms=_terms_for(ticket), restart=METRICS)
+    sla_clocks_start([ticket])
     _save(ticket)
+
+
+def sla_clocks_start(tickets: list[Ticket]) -> None:
+    """Start the clocks of new tickets under their customers' policies, in memory: for tickets
+    about to be inserted (a new ticket has no incident's tickets to follow it)."""
+    policies = policies_for(tickets)
+    terms = _terms_of_policies({policy.pk: policy for policy in policies if policy}.values())
+    for ticket, policy in zip(tickets, policies, strict=True):
+        ticket.sla_policy = policy
+        ticket.sla_started_at = ticket.created_at
+        sla_refresh(ticket, terms=terms[policy.pk] if policy is not None else None, restart=METRICS)
 
 
 def sla_terms_changed(ticket: Ticket) -> None:
