@@ -197,6 +197,7 @@ def tickets_notify(
         tickets=[ticket for ticket, _, _ in items],
         exclude={actor.pk} if actor is not None else set(),
     )
+    urls = {ticket.pk: ticket_url(ticket) for ticket, _, _ in items if ticket.pk in reached}
     return notify_all(
         [
             Notice(
@@ -204,7 +205,7 @@ def tickets_notify(
                 kind=kind,
                 title=title,
                 body=body,
-                url=ticket_url(ticket),
+                url=urls[ticket.pk],
                 topic=ticket.reference,
                 in_app=reach.in_app,
                 email=reach.email,

@@ -5,7 +5,7 @@ What a stored mail does to tickets is intake's (tickets.intake.effects)."""
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -400,7 +400,7 @@ def tickets_assign_round_robin(
     if not assigned:
         return chosen_ones
     QueueMember.objects.bulk_update(list(turned.values()), ["last_assigned_at"])
-    Ticket.objects.bulk_update(assigned, ["assignee", "updated_at"])
+    _assignees_write(assigned)
     events.events_insert(
         [
             events.ticket_assigned_row(
@@ -411,6 +411,21 @@ def tickets_assign_round_robin(
     )
     assigned_notify(tickets=assigned, actor=actor)
     return chosen_ones
+
+
+def _assignees_write(tickets: list[Ticket]) -> None:
+    """Save the tickets' assignee and updated_at: bulk_update's CASE per row costs more than
+    the rest of a batch's round-robin, so plain UPDATEs, pipelined in one round."""
+    fields = [Ticket._meta.get_field(name) for name in ("assignee", "updated_at")]
+    sets = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {Ticket._meta.db_table} SET {sets} WHERE id = %s"  # noqa: S608 (our names)
+    params = [
+        [field.get_db_prep_save(getattr(ticket, field.attname), connection) for field in fields]
+        + [ticket.pk]
+        for ticket in tickets
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _note_searchable(note: Note) -> None:
