@@ -11,9 +11,11 @@ from tests.conftest import api_client
 from tests.mail import deliver, make_mail
 from tests.smtp import Mailbox, free_port
 from threads import outbound
-from threads.models import Message, OutboundMail, Thread
+from threads.inbound import inbound_record
+from threads.models import Message, OutboundMail, Suppression, Thread
 from tickets import queues
 from tickets import services as tickets
+from tickets.intake import mail_process_many
 
 S = OutboundMail.Status
 
@@ -578,3 +580,31 @@ def test_an_agent_sends_a_bounced_reply_again_from_the_conversation(
     row.refresh_from_db()
     assert row.delivery_event == ""
     assert row.earlier_attempts[0]["delivery_event"] == "bounced"
+
+
+def test_one_batch_acknowledges_each_sender_once_and_no_member_or_held_address(acme, acking_inbox):
+    deliver(make_mail(sender="bob@client.test", subject="yesterday"))  # Bob has his receipt
+    Suppression.objects.create(
+        organization=acme.org,
+        address="held@client.test",
+        reason="bounced: 550 unknown user",
+        until=timezone.now() + timedelta(days=3),
+    )
+    mails = [
+        make_mail(sender="Jane <jane@client.test>", subject="one"),
+        make_mail(sender="Jane <JANE@Client.test>", subject="two"),  # the same address
+        make_mail(sender="bob@client.test", subject="again"),
+        make_mail(sender="agent@acme.test", subject="from a member"),
+        make_mail(sender="Agent <AGENT@ACME.TEST>", subject="from a member, in capitals"),
+        make_mail(sender="held@client.test", subject="bounced before"),
+        make_mail(sender="ann@client.test", subject="first time"),
+        make_mail(sender="rob@client.test", headers={"Auto-Submitted": "auto-replied"}),
+    ]
+    rows = [inbound_record(raw=raw, source="test")[0] for raw in mails]
+    mail_process_many(inbound_ids=[row.pk for row in rows])  # one run, one batch
+    receipts = OutboundMail.objects.filter(kind=OutboundMail.Kind.AUTO_ACK).order_by("id")
+    assert [(receipt.thread.subject, receipt.to) for receipt in receipts] == [
+        ("yesterday", ["bob@client.test"]),
+        ("one", ["jane@client.test"]),
+        ("first time", ["ann@client.test"]),
+    ]

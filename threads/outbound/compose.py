@@ -11,10 +11,13 @@ import logging
 import re
 import uuid
 from datetime import timedelta
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,7 +29,7 @@ from threads.client_access import client_link_appended
 from threads.ingest import InboundResult
 from threads.models import Message, OutboundMail, Participant, Thread
 from threads.outbound.outbox import outbox_enqueue
-from threads.outbound.tracking import address_suppressed
+from threads.outbound.tracking import addresses_suppressed
 from threads.search import messages_search_append
 from threads.selectors import message_for_idempotency_key
 from threads.services import (
@@ -384,6 +387,7 @@ def _ack_suggestions(*, thread: Thread, message: Message) -> str:
 
 def auto_ack_after_ingest(results: list[InboundResult]) -> None:
     """Acknowledge new conversations, where the inbox wants it and loop safety allows."""
+    wanted = []
     for result in results:
         if not result.thread_created or result.message is None:
             continue
@@ -395,17 +399,20 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
             continue
         if message.direction != Message.Direction.INBOUND:
             continue
-        if Membership.objects.filter(
-            organization_id=thread.organization_id, user__email__iexact=sender
-        ):
+        wanted.append((result, sender))
+    if not wanted:
+        return
+    members, suppressed, acknowledged = _auto_ack_refusals(wanted)
+    for result, sender in wanted:
+        message, thread = result.message, result.thread
+        inbox = thread.inbox
+        if (thread.organization_id, sender) in members:
             continue  # a member opening a conversation needs no receipt
-        if address_suppressed(organization_id=thread.organization_id, address=sender):
+        if (thread.organization_id, sender) in suppressed:
             continue  # it bounced or complained: no automatic mail for a while
-        since = timezone.now() - AUTO_ACK_WINDOW
-        if OutboundMail.objects.filter(
-            inbox=inbox, kind=OutboundMail.Kind.AUTO_ACK, to=[sender], created_at__gte=since
-        ).exists():
+        if (inbox.pk, sender) in acknowledged:
             continue  # one per sender per inbox per window: two desks cannot ping-pong
+        acknowledged.add((inbox.pk, sender))
         text = template_render(
             _auto_ack_source(inbox),
             values={
@@ -426,3 +433,47 @@ def auto_ack_after_ingest(results: list[InboundResult]) -> None:
             extra_headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
         )
         thread_message_added(thread=thread, reopen=False)
+
+
+def _auto_ack_refusals(
+    wanted: list[tuple[InboundResult, str]],
+) -> tuple[set[tuple[int, str]], set[tuple[int, str]], set[tuple[int, str]]]:
+    """What holds a batch's receipts back, in three queries for any number of senders: the
+    members and the suppressed addresses (by organization), and the senders acknowledged
+    within the window (by inbox)."""
+    organizations = {result.thread.organization_id for result, _ in wanted}
+    senders = sorted({sender for _, sender in wanted})
+    # iexact is the database's case folding; Python's agrees with it on ASCII only: where
+    # either side is not ASCII, each such sender is asked alone, as iexact would be.
+    plain = {sender for sender in senders if sender.isascii()}
+    found: set[tuple[int, str]] = set()
+    if plain:
+        rows = Membership.objects.filter(
+            reduce(or_, [Q(user__email__iexact=sender) for sender in plain]),
+            organization_id__in=organizations,
+        ).values_list("organization_id", "user__email")
+        found = {(organization_id, email.lower()) for organization_id, email in rows}
+        if not all(email.isascii() for _, email in found):
+            plain = set()
+    members = set()
+    for result, sender in wanted:
+        key = (result.thread.organization_id, sender)
+        if sender in plain:
+            if (key[0], sender.lower()) in found:
+                members.add(key)
+        elif Membership.objects.filter(organization_id=key[0], user__email__iexact=sender):
+            members.add(key)
+    held = addresses_suppressed(organization_ids=organizations, addresses=set(senders))
+    suppressed = {
+        (result.thread.organization_id, sender)
+        for result, sender in wanted
+        if (result.thread.organization_id, address_normalize(sender)) in held
+    }
+    sent = OutboundMail.objects.filter(
+        reduce(or_, [Q(to=[sender]) for sender in senders]),
+        inbox_id__in={result.thread.inbox_id for result, _ in wanted},
+        kind=OutboundMail.Kind.AUTO_ACK,
+        created_at__gte=timezone.now() - AUTO_ACK_WINDOW,
+    ).values_list("inbox_id", "to")
+    acknowledged = {(inbox_id, to[0]) for inbox_id, to in sent}
+    return members, suppressed, acknowledged

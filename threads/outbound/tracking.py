@@ -51,11 +51,22 @@ def delivery_recorded(
 
 def address_suppressed(*, organization_id: int, address: str) -> bool:
     """Whether the organization's automatic mail to the address is held back lately."""
-    return Suppression.objects.filter(
-        organization_id=organization_id,
-        address=address_normalize(address),
-        until__gt=timezone.now(),
-    ).exists()
+    held = addresses_suppressed(organization_ids={organization_id}, addresses={address})
+    return (organization_id, address_normalize(address)) in held
+
+
+def addresses_suppressed(
+    *, organization_ids: set[int], addresses: set[str]
+) -> set[tuple[int, str]]:
+    """address_suppressed for many in one query: the (organization, normalized address)
+    pairs whose automatic mail is held back lately."""
+    return set(
+        Suppression.objects.filter(
+            organization_id__in=organization_ids,
+            address__in={address_normalize(address) for address in addresses},
+            until__gt=timezone.now(),
+        ).values_list("organization_id", "address")
+    )
 
 
 def suppression_lift(*, suppression: Suppression, actor: Membership) -> None:
