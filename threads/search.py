@@ -157,6 +157,9 @@ def address_needle(value: str) -> str:
     return f"<{folded}>" if whole else folded
 
 
+SEARCH_HITS_READ_FIRST = 5000
+
+
 def document_matches(
     *,
     organization_id: int,
@@ -178,4 +181,12 @@ def document_matches(
         documents = documents.filter(senders__contains=address_needle(sender))
     for recipient in recipients:
         documents = documents.filter(recipients__contains=address_needle(recipient))
+    # The matches are read first, from the documents' indexes, while they are few: left
+    # to a semi-join under the queue's ORDER BY … LIMIT, PostgreSQL walks the threads in
+    # activity order and tests each one's document, since it cannot tell that a rare
+    # word ("Question 434343") matches one conversation of a million (22 s measured).
+    # Many matches are found soon enough in that walk.
+    hits = list(documents.values_list("thread_id", flat=True)[: SEARCH_HITS_READ_FIRST + 1])
+    if len(hits) <= SEARCH_HITS_READ_FIRST:
+        return Q(pk__in=hits)
     return Q(pk__in=documents.values("thread_id"))

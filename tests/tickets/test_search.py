@@ -249,18 +249,43 @@ def _many_documents(organization, inbox, n: int = 3000) -> None:
 def test_from_and_to_are_answered_by_their_trigram_indexes(acme, inbox, q, index):
     require_postgres()
     _many_documents(acme.org, inbox)
-    threads = queue_threads(
-        organization=acme.org, me=acme.agent, filters=QueueFilters(statuses=(), q=q)
-    )
-    assert queue_page(threads, 50)  # found
-    sql, params = threads.values("id").query.sql_with_params()
     with connection.cursor() as cursor:
         # As autovacuum would: the indexes' pending entries merged, the tables' statistics
         # taken. The planner then weighs the index against reading every document.
         for name in ("thread_search_senders_trgm", "thread_search_recipients_trgm"):
             cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
         cursor.execute("ANALYZE threads_thread, threads_threadsearch")
-        cursor.execute(f"EXPLAIN {sql}", params)
+    with CaptureQueriesContext(connection) as queries:
+        threads = queue_threads(
+            organization=acme.org, me=acme.agent, filters=QueueFilters(statuses=(), q=q)
+        )
+        assert queue_page(threads, 50)  # found
+    # The documents are read first (threads.search.document_matches), then the page.
+    [documents] = [x["sql"] for x in queries.captured_queries if "threads_threadsearch" in x["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {documents}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert f"Bitmap Index Scan on {index}" in plan, plan
     assert "Seq Scan on threads_threadsearch" not in plan, plan
+
+
+def test_many_or_few_matches_give_the_same_pages(acme, inbox, monkeypatch):
+    """The matches are read first while they are few (threads.search.SEARCH_HITS_READ_FIRST);
+    past that, the same conditions are a semi-join: the pages are the same either way."""
+    _many_documents(acme.org, inbox, n=40)
+
+    def found(q: str) -> list[str]:
+        threads = queue_threads(
+            organization=acme.org, me=acme.agent, filters=QueueFilters(statuses=(), q=q)
+        )
+        return [thread.reference for thread in queue_page(threads, 50)]
+
+    queries = ("question", "question 7", "to:partner", "from:dana", "from:client.test")
+    read_first = {q: found(q) for q in queries}
+    monkeypatch.setattr("threads.search.SEARCH_HITS_READ_FIRST", 3)
+    assert {q: found(q) for q in queries} == read_first
+    assert len(read_first["question"]) == 40
+    assert "THD-ACME-1007" in read_first["question 7"]
+    assert read_first["to:partner"] == ["THD-ACME-1007"]
+    assert read_first["from:dana"] == ["THD-ACME-1000"]
+    assert len(read_first["from:client.test"]) == 20
