@@ -693,6 +693,15 @@ def test_adversarial_lines_take_linear_work(line):
     assert works[1100].longest <= quotes.MAX_LINE
 
 
+@pytest.mark.parametrize("unit", ["a -- On 1@ ", "x On wrote 1 ", "x--On 12:30 <a@b.c> "])
+def test_a_line_with_many_places_an_attribution_could_run_in_is_read_a_few_times(unit):
+    """Each "On" of a line over a quote could start a run-in attribution: only the first
+    few are tried, each a whole attribution match, not every one of dozens."""
+    line = (unit * 40)[:398] + ":"
+    text = f"Hi\n\n{line}\n> q\n" * 100
+    assert work_of(visible_text, text).chars <= 12 * len(text)
+
+
 def test_quote_modules_import_nothing_but_the_standard_library_and_each_other():
     siblings = {module.__name__ for module in (quotes, quote_rules, quote_html)}
     siblings.add("tisket.lib.lenient_html")  # the standard parser, read as browsers read

@@ -32,6 +32,9 @@ MAX_LINE = 1000  # longer lines are never headers, separators or signatures
 MAX_WINDOW = 400  # longest joined "On ... wrote:" window that is tried
 MAX_BELOW_LINES = 4  # text under an attributed quote kept as new: a sign-off's size
 MAX_BELOW_CHARS = 300
+# Places in one line where a run-in attribution is looked for: each is a whole attribution
+# match of up to MAX_WINDOW characters, and a line of "x -- On 1@" has dozens.
+MAX_RUN_IN_TRIES = 3
 
 
 def split_reply(text: str) -> tuple[str, str]:
@@ -112,10 +115,13 @@ def _run_in_attributions_split(
             and len(mark) <= MAX_WINDOW
             and mark.rstrip().endswith(COLONS)
         ):
-            match = RUN_IN_ATTRIBUTION.search(mark)
-            while match and not split:
+            match, tries = RUN_IN_ATTRIBUTION.search(mark), 0
+            while match and not split and tries < MAX_RUN_IN_TRIES:
                 suffix = mark[match.start() :].strip()
-                if ("@" in suffix or DATE.search(suffix)) and _quote_wording(suffix):
+                if "@" not in suffix and not DATE.search(suffix):
+                    break  # nor has a later place, a part of this suffix
+                tries += 1
+                if _quote_wording(suffix):
                     split = match.start()
                 match = RUN_IN_ATTRIBUTION.search(mark, match.end())
         if split and len(mark) == len(line):
