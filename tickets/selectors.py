@@ -133,7 +133,7 @@ def tickets_to_link(*, organization: Organization, viewer: Membership, text: str
         tickets = tickets.filter(scope)
     if text.upper().startswith("TKT-"):
         tickets = tickets.filter(reference__startswith=text.upper())
-    elif text.isdigit():
+    elif text.isdecimal():  # what int() reads: "²" is a digit, not a number
         tickets = tickets.filter(number=int(text))
     else:
         for word in text.split()[:5]:

@@ -178,3 +178,11 @@ def test_an_agent_kept_to_their_queues_picks_and_links_only_tickets_they_see(acm
     assert not TicketThread.objects.filter(thread=lone).exists()
     client.post(link_url(lone), {"ticket": seen.reference})
     assert TicketThread.objects.get(thread=lone).ticket == seen
+
+
+@pytest.mark.parametrize("typed", ["²", "9" * 30, "%", "_", "TKT-%", "a" * 200])
+def test_the_picker_answers_odd_typing_with_no_pick_not_an_error(acme, lone, web, typed):
+    new(acme, "Printer one")
+    response = web(acme.agent).get(link_url(lone), {"ticket": typed})
+    assert response.status_code == 200
+    assert "No ticket you may see matches" in response.content.decode()
