@@ -26,6 +26,7 @@ from threads.models import ClientSession, ClientSignIn, Message, Participant, Th
 from threads.outbound.members import address_mail
 from tisket.errors import TisketError
 from tisket.lib.addresses import address_is_valid, address_normalize
+from tisket.lib.requests import address_block
 from tisket.models import LoginThrottle, Membership, Organization
 from tisket.throttle import rate_take
 
@@ -63,6 +64,7 @@ def portal_sign_in_allowed(*, email: str, address: str) -> bool:
     the victim getting one. A looser limit over every client address keeps many
     addresses from flooding one mailbox.
     """
+    address = address_block(address)  # an IPv6 address's /64: one host holds them all
     limits = (
         (LoginThrottle.Scope.PORTAL_ADDRESS, address, settings.TISKET_PORTAL_SIGN_INS_PER_ADDRESS),
         (

@@ -192,6 +192,24 @@ def test_someone_asking_for_a_victims_links_does_not_stop_the_victim(acme, inbox
     assert OutboundMail.objects.filter(to=[JANE]).count() == 4
 
 
+def test_the_addresses_of_one_ipv6_network_count_as_one(acme, inbox, settings):
+    """One host holds a whole /64: each of its addresses a key of its own would make the
+    limits per client address nothing, and let one host use up a victim's asks."""
+    settings.TISKET_PORTAL_SIGN_INS_PER_EMAIL = 2
+    settings.TISKET_PORTAL_SIGN_INS_PER_EMAIL_ALL = 4
+    url = portal_url(name="portal:sign-in")
+
+    def ask(address: str, email: str = JANE) -> int:
+        return Client(REMOTE_ADDR=address).post(url, {"email": email}).status_code
+
+    assert [ask(f"2001:db8:1:2::{n}") for n in range(1, 4)] == [200, 200, 429]
+    assert ask("2001:db8:1:3::1") == 200  # Jane, on another network
+    assert OutboundMail.objects.filter(to=[JANE]).count() == 3
+    settings.TISKET_PORTAL_SIGN_INS_PER_ADDRESS = 4
+    codes = [ask(f"2001:db8:9:9::{n:x}", f"c{n}@client.test") for n in range(1, 6)]
+    assert codes == [200, 200, 200, 200, 429]
+
+
 def test_a_bad_address_is_a_form_error(acme, inbox):
     response = Client().post(portal_url(name="portal:sign-in"), {"email": "not an address"})
     assert response.status_code == 400

@@ -1,5 +1,7 @@
 """What a request says about where it came from."""
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -12,3 +14,20 @@ def client_address(request: HttpRequest) -> str:
         if forwarded:
             return forwarded
     return request.META.get("REMOTE_ADDR", "")
+
+
+def address_block(address: str) -> str:
+    """What a limit per client address counts by: an IPv4 address, or an IPv6 address's /64.
+
+    One host is handed a whole /64 (RFC 4291's interface identifiers): counted by its
+    single addresses, it would be counted never.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
