@@ -367,3 +367,20 @@ def test_the_api_asks_postmark_again_and_tells_a_failure_by_its_class(
     asked = len(postmark.requests)
     assert api.post(f"/api/v1/domains/{theirs.pk}/esp/").status_code == 404
     assert len(postmark.requests) == asked
+
+
+def test_the_webhook_secret_in_the_servers_hook_is_never_shown_to_the_tenant(
+    acme,
+    web,
+    zone,
+    postmark,  # noqa: F811
+):
+    domain = mail_domain_esp_sync(domain=verified(acme, zone))
+    [server] = postmark.servers.values()
+    assert "webhook-secret" in server["InboundHookUrl"]  # Postmark's, the installation's
+    page = page_of(web(acme.admin), domain).content.decode()
+    answer = api_client(acme.admin).get(f"/api/v1/domains/{domain.pk}/").content.decode()
+    listed = api_client(acme.admin).get("/api/v1/domains/").content.decode()
+    for text in (page, answer, listed):
+        assert server["InboundAddress"] in text
+        assert "webhook-secret" not in text and "anymail" not in text
