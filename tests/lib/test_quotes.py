@@ -338,6 +338,11 @@ def test_one_word_answer_between_quotes_is_still_an_inline_reply():
     assert visible_text(text) == text.strip()
 
 
+def test_a_link_answering_a_question_between_quotes_is_the_clients_inline_reply():
+    text = "> Which page fails?\n(https://shop.example/cart/1)\n> And since when?\nSince Monday.\n"
+    assert visible_text(text) == text.strip()
+
+
 def test_sentence_starting_with_on_is_not_a_quote_header():
     text = "On your remote host you can run:\n\n    telnet 127.0.0.1 52698\n\nThat is all."
     assert visible_text(text) == text

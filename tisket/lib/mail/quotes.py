@@ -173,7 +173,8 @@ def _wrapped_link(previous: str, stripped: str, lines: list[str], i: int) -> boo
     if not token or any(c.isspace() for c in token):
         return False
     if token.startswith("(") and token.endswith(")") and "://" in token:
-        return True
+        # A link's text runs on to it; under a question or a sentence it is an answer.
+        return not previous.rstrip().endswith((".", "?", "!", ":"))
     return token.endswith(")") and previous.count("(") > previous.count(")")
 
 
