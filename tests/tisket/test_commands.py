@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from tests.processes import ROOT, installation
-from tisket.models import ApiToken, Membership, Organization, Role, Sequence, User
+from tisket.models import ApiToken, Membership, Organization, Role, User
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -99,63 +99,6 @@ def test_token_create_refuses_in_one_line(acme, args, message):
     with pytest.raises(CommandError, match=message):
         run("token_create", *args)
     assert not ApiToken.objects.exists()
-
-
-def test_demo_loads_acme_and_is_idempotent(db):
-    out, _ = run("demo")
-    assert "agent@acme.test" in out
-    counts = (Organization.objects.count(), User.objects.count(), Membership.objects.count())
-    run("demo")
-    assert counts == (
-        Organization.objects.count(),
-        User.objects.count(),
-        Membership.objects.count(),
-    )
-    organization = Organization.objects.get(slug="acme")
-    assert organization.code == "ACME"
-    assert authenticate(username="agent@acme.test", password="tisket-demo")
-    assert Membership.objects.get(user__email="agent@acme.test").role == Role.AGENT
-    assert not Sequence.objects.filter(last_value__lt=0).exists()
-    # A dozen articles in the help centre, written once; the playbooks for members only.
-    from kb.models import Article
-
-    assert Article.objects.filter(organization=organization, state="published").count() == 13
-    assert "/hc/acme/" in out
-
-
-def test_the_demo_has_conversations_in_every_state_once(db):
-    from threads.models import InboundMail, OutboundMail, Thread
-    from tickets.models import Macro, Note, Rating, SlaBreach, Ticket, TicketCategory
-
-    run("demo")
-    counts = (Thread.objects.count(), Ticket.objects.count(), Rating.objects.count())
-    assert counts[0] >= 30
-    statuses = set(Ticket.objects.values_list("status", flat=True))
-    assert statuses == {s.value for s in Ticket.Status}
-    assert Macro.objects.count() >= 3
-    assert Membership.objects.filter(role=Role.AGENT).count() >= 3
-    assert Membership.objects.filter(role=Role.SUPERVISOR).exists()
-    assert SlaBreach.objects.exists()
-    assert Ticket.objects.filter(sla_paused_at__isnull=False).exists()
-    assert OutboundMail.objects.filter(status=OutboundMail.Status.FAILED).exists()
-    assert Ticket.objects.filter(merged_into__isnull=False).exists()
-    assert Ticket.objects.filter(parent__isnull=False).count() >= 3
-    assert Note.objects.filter(body__contains="@sam").exists()
-    assert {r.score for r in Rating.objects.all()} >= {1, 2, 4, 5}
-    held = InboundMail.objects.filter(status=InboundMail.Status.QUARANTINED).count()
-    assert held >= 3
-    assert Ticket.objects.exclude(sla_policy__name="Standard").exists()  # the Enterprise tier
-    categories = set(TicketCategory.objects.values_list("name", flat=True))
-    assert {"Billing", "Bug report", "Sign-in & security"} <= categories
-    filed = dict(Ticket.objects.values_list("subject", "category"))
-    assert filed["Invoice 2041 charges us twice"] == "Billing"
-    assert filed["Cannot sign in"] == "Sign-in & security"
-    assert set(filed.values()) - {""} == categories  # every category has its tickets
-    assert "" in filed.values()  # and a few tickets have none
-    run("demo")
-    assert dict(Ticket.objects.values_list("subject", "category")) == filed
-    assert (Thread.objects.count(), Ticket.objects.count(), Rating.objects.count()) == counts
-    assert InboundMail.objects.filter(status=InboundMail.Status.QUARANTINED).count() == held
 
 
 def test_a_command_error_exits_non_zero_with_one_line(migrated_sqlite, tmp_path):
