@@ -99,14 +99,16 @@ def _provisioned_address_reclaim(*, organization: Organization, address: str) ->
     squatted = InboxAddress.objects.filter(address=address).exclude(
         inbox__organization=organization
     )
-    for row in squatted:
+    rows = list(squatted)
+    for row in rows:
         logger.warning(
             "address %s taken back from inbox #%s for organization #%s",
             address,
             row.inbox_id,
             organization.pk,
         )
-    squatted.delete()
+    if rows:
+        InboxAddress.objects.filter(pk__in=[row.pk for row in rows]).delete()
 
 
 @transaction.atomic
@@ -124,7 +126,8 @@ def inbox_create(
         organization=organization, name=name, **{k: fields[k] for k in EDITABLE if k in fields}
     )
     inbox.address = inbox_provisioned_address(organization=organization, name=name)
-    inbox.full_clean(validate_unique=False, validate_constraints=False)
+    # The organization is the caller's own row: no query to check that it exists.
+    inbox.full_clean(exclude=["organization"], validate_unique=False, validate_constraints=False)
     if Inbox.objects.filter(organization=organization, name=name).exists():
         raise ValidationError({"name": f"This organization already has an inbox named '{name}'."})
     _provisioned_address_reclaim(organization=organization, address=inbox.address)
@@ -134,11 +137,12 @@ def inbox_create(
     inbox.save()
     if fields.get("is_default"):
         inbox_default_set(inbox=inbox)
-    inbox_set_addresses(
-        inbox=inbox,
-        addresses=list(extra_addresses),
-        outside_domain_allowed=outside_domain_allowed,
-    )
+    if extra_addresses or inbox.from_address:  # else a new inbox has nothing to set
+        inbox_set_addresses(
+            inbox=inbox,
+            addresses=list(extra_addresses),
+            outside_domain_allowed=outside_domain_allowed,
+        )
     audit_record(
         organization=organization,
         action=Action.INBOX_CREATED,
