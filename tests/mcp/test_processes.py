@@ -2,7 +2,9 @@
 the ASGI entry under uvicorn over streamable HTTP; the SDK's client talks to each."""
 
 import json
+import sqlite3
 import sys
+from contextlib import closing
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -63,13 +65,12 @@ def test_manage_py_mcp_serves_the_tools_over_stdio_as_its_token(site):
     read_names, _ = run_async(over_stdio, env, made["read"], made["reference"])
     assert "draft_reply" not in read_names
     assert "get_thread" in read_names
-    logged = django(
-        env,
-        "from tickets.models import ReplyDraft; from tisket.models import McpCall;"
-        "print(ReplyDraft.objects.get().via, McpCall.objects.count())",
-    )
-    assert logged.startswith("assistant via token desk assistant (tsk_")
-    assert logged.split()[-1] == "3"  # get_thread twice, draft_reply once
+    # What the servers stored, read from the installation's database file in this process.
+    with closing(sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"))) as db:
+        [(via,)] = db.execute("SELECT via FROM tickets_replydraft").fetchall()
+        [(calls,)] = db.execute("SELECT count(*) FROM tisket_mcpcall").fetchall()
+    assert via.startswith("assistant via token desk assistant (tsk_")
+    assert calls == 3  # get_thread twice, draft_reply once
 
 
 def test_without_a_usable_token_the_command_says_why_in_one_line(site):
