@@ -4,6 +4,7 @@ import base64
 
 import pytest
 
+from tisket.lib.mail import parts
 from tisket.lib.mail.parse import parse_mail
 
 ATTACHED = (
@@ -102,3 +103,18 @@ def test_a_text_file_attached_next_to_a_body_stays_an_attachment():
     parsed = parse_mail(multipart(TEXT_PART, part))
     assert parsed.text == "See attached."
     assert [a.filename for a in parsed.attachments] == ["log.txt"]
+
+
+@pytest.mark.parametrize(
+    ("body", "pieces"),
+    [
+        (b"--b\r\none\r\n--b\r\ntwo\r\n--b--\r\n", [b"one", b"two"]),
+        (b"preamble\n--b  \t\none\n--b--", [b"one"]),  # LF lines, blanks after the boundary
+        (b"--b\r\none --b\r\n--bb\r\n--b-x\r\n--b--\r\n", [b"one --b\r\n--bb\r\n--b-x"]),
+        (b"--b\r\n--b\r\n--b--\r\n", [b"--b"]),  # a line break belongs to one boundary only
+        (b"--b\r\none\r\n--b--tail\r\n--b\r\ntwo", [b"one\r\n--b--tail", b"two"]),  # no end
+        (b"no boundary at all", []),
+    ],
+)
+def test_a_multipart_body_is_split_at_its_boundary_lines_only(body, pieces):
+    assert parts._split_multipart(body, "b") == pieces

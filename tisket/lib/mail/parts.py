@@ -6,6 +6,7 @@ import contextlib
 import email.utils
 import mimetypes
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import Message
@@ -145,22 +146,53 @@ def _uu_filename(part: Message) -> str:
 def _split_multipart(body: bytes, boundary: str) -> list[bytes] | None:
     """The raw bodies between the boundary lines of a multipart body, or None."""
     try:
-        marker = re.compile(
-            rb"(?:^|\r?\n)--" + re.escape(boundary.encode("ascii")) + rb"(--)?[ \t]*(?:\r?\n|$)"
-        )
+        needle = b"--" + boundary.encode("ascii")
     except UnicodeEncodeError:
         return None
     pieces: list[bytes] = []
     start = None
-    for match in marker.finditer(body):
+    for line_start, line_end, closing in _boundary_lines(body, needle):
         if start is not None:
-            pieces.append(body[start : match.start()])
-        if match.group(1):
+            pieces.append(body[start:line_start])
+        if closing:
             return pieces
-        start = match.end()
+        start = line_end
     if start is not None:
         pieces.append(body[start:])
     return pieces
+
+
+def _boundary_lines(body: bytes, needle: bytes) -> Iterator[tuple[int, int, bool]]:
+    """Each boundary line: where it starts (its line break before), where it ends (after its
+    own), and whether it closes. The line `--<boundary>[--][ \t]*` at the start of the body
+    or after a line break that no earlier line took.
+
+    Found with bytes.find: a regular expression starting with a choice of line breaks is
+    tried at every byte, seconds for an attachment of tens of megabytes.
+    """
+    pos = 0
+    while (found := body.find(needle, pos)) != -1:
+        if found == 0:
+            line_start = 0
+        elif found > pos and body[found - 1] == 10:  # \n
+            line_start = found - 2 if found - 1 > pos and body[found - 2] == 13 else found - 1
+        else:
+            pos = found + 1
+            continue
+        after = found + len(needle)
+        closing = body.startswith(b"--", after)
+        end = after + 2 if closing else after
+        while end < len(body) and body[end] in (32, 9):  # spaces and tabs
+            end += 1
+        if body.startswith(b"\r\n", end):
+            end += 2
+        elif body.startswith(b"\n", end):
+            end += 1
+        elif end != len(body):
+            pos = found + 1
+            continue
+        yield line_start, end, closing
+        pos = end
 
 
 def _head_and_body(data: bytes) -> tuple[bytes, bytes]:
