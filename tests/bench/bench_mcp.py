@@ -8,6 +8,10 @@ the ASGI entry (config.asgi) under uvicorn, one worker, in a process of its own;
 client is the SDK's, over one HTTP connection, with an agent's token. Each figure is
 the client's wall time of one tools/call, the first 20 calls of each kind not counted.
 
+BENCH_MCP_KEEP=1 measures again a database a last run left at that size, its own or the
+queue benchmark's (BENCH_MCP_DATABASE=tisket_bench_queue: the same conversations), without
+writing them anew.
+
 Needs DATABASE_URL (PostgreSQL); it creates its own database.
 """
 
@@ -20,7 +24,7 @@ import time
 
 import anyio
 
-from tests.bench.bench_queue import _generate, _organization
+from tests.bench.bench_queue import _generate, _organization, kept, kept_organization
 from tests.bench.support import ROOT, bench_database_url, recreate_database, setup_django
 
 CALLS = 200
@@ -36,7 +40,8 @@ def _messages(organization, references: list[str]) -> None:
     from threads.models import Message, Thread
 
     rows = []
-    for thread in Thread.objects.filter(organization=organization, reference__in=references):
+    threads = Thread.objects.filter(organization=organization, reference__in=references)
+    for thread in threads.filter(messages__isnull=True):  # a kept database has them already
         for n, (direction, text) in enumerate(
             [
                 ("inbound", "Hello, my invoice is wrong: see https://example.com/i?id=42"),
@@ -107,16 +112,24 @@ def _p95(values: list[float]) -> float:
 
 def main() -> None:
     threads = int(os.environ.get("BENCH_MCP_THREADS", "100000"))
-    url = bench_database_url("mcp", "tisket_bench_mcp")
-    recreate_database(url)
+    url = bench_database_url("mcp", os.environ.get("BENCH_MCP_DATABASE", "tisket_bench_mcp"))
+    keep = os.environ.get("BENCH_MCP_KEEP") == "1"
+    if keep and not kept(url, threads):
+        sys.exit(f"bench mcp: no database of {threads:,} threads to keep; run without KEEP")
+    if not keep:
+        recreate_database(url)
     with tempfile.TemporaryDirectory() as data_dir:
         setup_django(url, data_dir, DB_CONN_MAX_AGE="600")
         from tisket.services import api_token_create
 
-        organization, agents, inboxes, queues = _organization()
-        log(f"{threads:,} threads (COPY)")
+        if keep:
+            organization, agents, inboxes, queues = kept_organization()
+            log(f"{threads:,} threads kept")
+        else:
+            organization, agents, inboxes, queues = _organization()
+            log(f"{threads:,} threads (COPY)")
         first = 1_000_000 - threads + 1
-        for start in range(first, 1_000_001, CHUNK):
+        for start in range(first, 1_000_001, CHUNK) if not keep else ():
             count = min(CHUNK, 1_000_001 - start)
             _generate(url, organization, agents, inboxes, queues, start, count)
             log(f"  {start + count - 1 - first + 1:,} written")
@@ -146,7 +159,7 @@ def main() -> None:
     get_p95, search_p95 = _p95(timings["get_thread"]), _p95(timings["search_conversations"])
     log(f"get_thread p95 {get_p95:.1f} ms, search_conversations p95 {search_p95:.1f} ms")
     print(
-        f"BENCH mcp threads={threads} calls={len(timings['get_thread'])} "
+        f"BENCH mcp threads={threads} kept={int(keep)} calls={len(timings['get_thread'])} "
         f"p95_ms={max(get_p95, search_p95):.1f} get_thread_p95_ms={get_p95:.1f} "
         f"search_p95_ms={search_p95:.1f} "
         f"get_thread_p50_ms={sorted(timings['get_thread'])[len(timings['get_thread']) // 2]:.1f}"

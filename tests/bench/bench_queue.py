@@ -364,7 +364,7 @@ def _measure(organization, agents, requests) -> dict:
     }
 
 
-def _kept(url: str) -> bool:
+def kept(url: str, threads: int = THREADS) -> bool:
     """Whether the last run left a database of this size to measure again."""
     try:
         with psycopg.connect(url) as conn:
@@ -374,22 +374,28 @@ def _kept(url: str) -> bool:
             ).fetchone()
     except psycopg.Error:
         return False
-    return row[0] == THREADS
+    return row[0] == threads
+
+
+def kept_organization():
+    """What _organization() made, read back from a kept database."""
+    from inboxes.models import Inbox
+    from tickets.models import Queue
+    from tisket.models import Membership, Organization
+
+    organization = Organization.objects.get(slug="bench")
+    agents = list(Membership.objects.filter(organization=organization, role="agent"))
+    agents.sort(key=lambda member: member.pk)
+    inboxes = list(Inbox.objects.filter(organization=organization).order_by("pk"))
+    queues = list(Queue.objects.filter(organization=organization, name__startswith="Queue "))
+    queues.sort(key=lambda queue: queue.pk)
+    return organization, agents, inboxes, queues
 
 
 def main_kept(url: str) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         setup_django(url, data_dir, static=True, ALLOWED_HOSTS="testserver", DB_CONN_MAX_AGE="600")
-        from inboxes.models import Inbox
-        from tickets.models import Queue
-        from tisket.models import Membership, Organization
-
-        organization = Organization.objects.get(slug="bench")
-        agents = list(Membership.objects.filter(organization=organization, role="agent"))
-        agents.sort(key=lambda member: member.pk)
-        inboxes = list(Inbox.objects.filter(organization=organization).order_by("pk"))
-        queues = list(Queue.objects.filter(organization=organization, name__startswith="Queue "))
-        queues.sort(key=lambda queue: queue.pk)
+        organization, agents, inboxes, queues = kept_organization()
         large = _measure(organization, agents, _requests(agents, inboxes, queues, THREADS))
         log(f"at {THREADS:,} (kept): p50 {large['p50']:.1f} ms, p95 {large['p95']:.1f} ms")
     print(
@@ -405,7 +411,7 @@ def main_kept(url: str) -> None:
 def main() -> None:
     url = bench_database_url("queue", os.environ.get("BENCH_QUEUE_DATABASE", "tisket_bench_queue"))
     if os.environ.get("BENCH_QUEUE_KEEP") == "1":
-        if not _kept(url):
+        if not kept(url):
             sys.exit(f"bench queue: no database of {THREADS:,} threads to keep; run without KEEP")
         main_kept(url)
         return
