@@ -290,7 +290,18 @@ HEAVY_FIXTURES = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "heavy: seconds of real processes, servers or migrations (collected first)"
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The heavy tests first (module order kept): spread over the workers while the light
-    ones fill the gaps, rather than left for last, where one long test is the run's tail."""
-    items.sort(key=lambda item: not HEAVY_FIXTURES.intersection(item.fixturenames))
+    ones fill the gaps, rather than left for last, where one long test is the run's tail.
+    Heavy: a fixture above, or the `heavy` mark."""
+    items.sort(
+        key=lambda item: (
+            not (HEAVY_FIXTURES.intersection(item.fixturenames) or item.get_closest_marker("heavy"))
+        )
+    )
