@@ -290,28 +290,7 @@ HEAVY_FIXTURES = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "heavy: seconds of real processes, servers or migrations (collected first)"
-    )
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each worker's share starts with its part of the heavy tests (module order kept),
-    rather than one worker holding them all or leaving them for last, where one long test
-    is the run's tail. Heavy: a fixture above, or the `heavy` mark.
-
-    pytest-xdist's worksteal gives each of n workers one n-th of the list, in order, and a
-    worker that is done takes from the end of another's: the list is n shares, each its
-    heavy tests, then its light ones.
-    """
-    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
-    heavy, light = [], []
-    for item in items:
-        marked = item.get_closest_marker("heavy")
-        (heavy if marked or HEAVY_FIXTURES.intersection(item.fixturenames) else light).append(item)
-
-    def share(part: list, n: int) -> list:
-        return part[len(part) * n // workers : len(part) * (n + 1) // workers]
-
-    items[:] = [item for n in range(workers) for item in share(heavy, n) + share(light, n)]
+    """The heavy tests first (module order kept): spread over the workers while the light
+    ones fill the gaps, rather than left for last, where one long test is the run's tail."""
+    items.sort(key=lambda item: not HEAVY_FIXTURES.intersection(item.fixturenames))

@@ -20,8 +20,6 @@ from django.db import connection
 from tests.conftest import require_service
 from tests.processes import django, installation, production_env
 
-pytestmark = pytest.mark.heavy  # collected first (tests/conftest.py)
-
 # Each app's latest migration: what an operator rolls back after an upgrade. Then, once a run,
 # the far walk: back before the data migrations it checks, rows seeded in the old state,
 # forwards in stages (a stage where the next data migration's rows are seeded), every check.

@@ -10,7 +10,7 @@ from threads.inbound import inbound_record
 from threads.models import InboundMail, Message, Thread
 from tickets.intake import mail_process
 
-pytestmark = [pytest.mark.heavy, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

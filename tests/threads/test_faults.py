@@ -42,8 +42,6 @@ from tests.processes import (
 from tests.smtp import Mailbox, free_port
 from threads.models import InboundMail, Message, OutboundMail, Thread
 
-pytestmark = pytest.mark.heavy  # collected first (tests/conftest.py)
-
 QUICK = 10  # seconds: what "answers at once" allows a ready web server, broker timeouts included
 
 

@@ -16,8 +16,6 @@ from tests.cluster import check, cluster, mail
 from tests.conftest import redis_url, require_postgres
 from tests.processes import production_env, shared_database_url
 
-pytestmark = pytest.mark.heavy  # collected first (tests/conftest.py)
-
 QUESTIONS = 200
 REPLIES = 100
 

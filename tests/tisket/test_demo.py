@@ -13,8 +13,6 @@ from threads.models import InboundMail, OutboundMail, Thread
 from tickets.models import Macro, Note, Rating, SlaBreach, Ticket, TicketCategory
 from tisket.models import Membership, Organization, Role, Sequence, User
 
-pytestmark = pytest.mark.heavy  # collected first (tests/conftest.py)
-
 
 def _demo() -> str:
     out = io.StringIO()

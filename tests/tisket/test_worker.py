@@ -23,8 +23,6 @@ from tests.processes import (
 )
 from tests.smtp import free_port
 
-pytestmark = pytest.mark.heavy  # collected first (tests/conftest.py)
-
 EXPIRED_SESSION = (
     "INSERT INTO tisket_usersession"
     " (session_key, session_data, expire_date, created_at, user_agent)"
