@@ -5,7 +5,7 @@ What a stored mail does to tickets is intake's (tickets.intake.effects)."""
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from tickets.models import (
     ticket_reference,
 )
 from tisket.errors import ConflictError, NotAllowedError, TisketError
+from tisket.lib.rows import rows_save_fields
 from tisket.models import Membership, Notification, Organization, Role
 from tisket.notifications.matrix import Event
 from tisket.services import sequence_next
@@ -400,7 +401,7 @@ def tickets_assign_round_robin(
     if not assigned:
         return chosen_ones
     QueueMember.objects.bulk_update(list(turned.values()), ["last_assigned_at"])
-    _assignees_write(assigned)
+    rows_save_fields(assigned, ["assignee", "updated_at"])  # not bulk_update: see there
     events.events_insert(
         [
             events.ticket_assigned_row(
@@ -411,21 +412,6 @@ def tickets_assign_round_robin(
     )
     assigned_notify(tickets=assigned, actor=actor)
     return chosen_ones
-
-
-def _assignees_write(tickets: list[Ticket]) -> None:
-    """Save the tickets' assignee and updated_at: bulk_update's CASE per row costs more than
-    the rest of a batch's round-robin, so plain UPDATEs, pipelined in one round."""
-    fields = [Ticket._meta.get_field(name) for name in ("assignee", "updated_at")]
-    sets = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {Ticket._meta.db_table} SET {sets} WHERE id = %s"  # noqa: S608 (our names)
-    params = [
-        [field.get_db_prep_save(getattr(ticket, field.attname), connection) for field in fields]
-        + [ticket.pk]
-        for ticket in tickets
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def _note_searchable(note: Note) -> None:

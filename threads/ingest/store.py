@@ -3,7 +3,6 @@ what became of each mail in the inbound log. Bulk statements, locks in a fixed o
 
 from collections import defaultdict
 
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -12,6 +11,7 @@ from threads.models import Attachment, InboundMail, Message, Participant, Thread
 from threads.search import message_search_piece, thread_search_append
 from threads.services import message_id_key
 from tisket.lib.addresses import address_normalize
+from tisket.lib.rows import rows_save_fields
 from tisket.models import Role, role_at_least
 from tisket.services import sequence_next
 
@@ -161,22 +161,8 @@ def _from_client(mail: Accepted) -> bool:
 
 
 def rows_update(rows: list[InboundMail]) -> None:
-    """Save what the batch decided for each mail, in one pipelined round of UPDATEs.
-
-    Django's bulk_update builds a CASE per field per row, which costs more
-    than everything else the batch does; executemany sends plain UPDATEs.
-    """
-    fields = [InboundMail._meta.get_field(name) for name in ROW_FIELDS]
-    table = InboundMail._meta.db_table
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 (our names)
+    """Save what the batch decided for each mail, in one pipelined round of UPDATEs."""
     for row in rows:
         # Related objects saved earlier in the batch: copy their ids onto the row.
         row._prepare_related_fields_for_save(operation_name="update")
-    params = [
-        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
-        + [row.pk]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    rows_save_fields(rows, ROW_FIELDS)
